@@ -1,0 +1,50 @@
+/* The irreversible transition, as one ordered table of steps
+ * (restrict/steps.c, docs/restriction.md). Any failure inside it is fatal:
+ * a half-restricted DM must never serve. */
+#ifndef XSDM_RESTRICT_H
+#define XSDM_RESTRICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dm/config.h"
+
+struct accel;
+
+#define RESTRICT_MAX_KEEP 64
+
+struct restrict_ctx {
+    const struct xsdm_config *cfg;
+    struct accel *accel;            /* step 1 calls its restrict_handles */
+    bool have_ids;                  /* -runas / user= given */
+    uid_t uid;                      /* resolved by restrict_prepare(), before chroot */
+    gid_t gid;
+    int keep[RESTRICT_MAX_KEEP];    /* fds that survive close-fds */
+    int n_keep;
+    int max_fd;                     /* highest kept fd (for RLIMIT_NOFILE) */
+    uint64_t as_bytes;              /* address-space budget for RLIMIT_AS; 0 = not set */
+    enum sandbox_mode sandbox;
+    const char *done[16];           /* names of the steps run, in order (for tests) */
+    int n_done;
+};
+
+struct restrict_step {
+    const char *name;
+    int (*fn)(struct restrict_ctx *ctx);    /* 0 ok, 1 skipped (logged), -1 fatal */
+    const char *why;                        /* why it sits where it does */
+};
+
+extern const struct restrict_step restrict_steps[];
+extern const size_t restrict_n_steps;
+
+/* Resolve -runas/user= (uid:gid or a user name via getpwnam) before any
+ * chroot. Returns 0 or -1 with a message. */
+int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, struct accel *a,
+                     char *err, size_t errlen);
+void restrict_keep_fd(struct restrict_ctx *ctx, int fd);
+/* Walk the table. Returns 0; on any failure logs the step and _exit()s. */
+int restrict_run(struct restrict_ctx *ctx);
+
+#endif
