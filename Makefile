@@ -58,17 +58,20 @@ $(BUILD)/libxsdmctl.a: $(CTL_OBJS) $(BUILD)/obj/empty.o
 $(BUILD)/libtestutil.a: $(TLIB_OBJS) $(BUILD)/obj/empty.o
 	rm -f $@ && ar rcs $@ $^
 
+# libxsdm.a is linked whole: QMP command tables register themselves from
+# constructors, which an ordinary archive link would drop.
+WHOLE = -Wl,--whole-archive $(BUILD)/libxsdm.a -Wl,--no-whole-archive
 $(BUILD)/xsdm: $(BUILD)/obj/dm/main.o $(BUILD)/libxsdm.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/dm/main.o $(WHOLE) $(PKG_LIBS)
 $(BUILD)/xsdm-testhooks: $(BUILD)/hooks/dm/main.o $(DM_SRCS:%.c=$(BUILD)/hooks/%.o)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/xsdmctl: $(BUILD)/obj/toolstack/main.o $(BUILD)/libxsdmctl.a $(BUILD)/libxsdm.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/toolstack/main.o $(BUILD)/libxsdmctl.a $(BUILD)/libxsdm.a $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtestutil.a $(BUILD)/libxsdmctl.a $(BUILD)/libxsdm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(CURDIR)"' \
-	  -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libtestutil.a $(BUILD)/libxsdmctl.a $(BUILD)/libxsdm.a \
+	  -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libtestutil.a $(BUILD)/libxsdmctl.a $(WHOLE) \
 	  $(PKG_LIBS) $(TEST_LIBS)
 
 $(BUILD)/obj/empty.o:
