@@ -10,6 +10,7 @@
 #define XSDM_MACHINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dm/accel.h"
@@ -39,6 +40,18 @@ struct machine {
     struct uart *uart[4];
     void *piix3, *piix4_pm, *platform, *i8042, *port92;
 };
+
+/* Device constructors, one file each; machine_init() calls them. They map
+ * their own I/O regions, register with the PCI bus and with vmstate. */
+struct uart *uart_new(struct machine *m, int index, struct chardev *backend); /* dm/uart16550.c: COM1 0x3f8 irq 4 */
+void uart_reset(struct uart *u);
+void *i8042_new(struct machine *m);                  /* dm/i8042.c */
+void i8042_reset(void *kbd);
+void *port92_new(struct machine *m);                 /* dm/port92.c */
+struct ide_ctrl *ide_ctrl_new(struct machine *m, const struct xsdm_config *cfg,
+                              char *err, size_t errlen); /* dm/ide.c: PCI 00:01.1 + drives */
+void ide_ctrl_reset(struct ide_ctrl *ide);
+void ide_ctrl_free(struct ide_ctrl *ide);
 
 /* Build every device from cfg (opens disk images and char backends: call
  * before restriction). Returns 0, or -1 with a logged reason. */
