@@ -47,6 +47,9 @@ struct accel_ops {
      * close xenstore). NULL or 0 when there is nothing to restrict. */
     int (*restrict_handles)(struct accel *a);
     void (*destroy)(struct accel *a);
+    /* Guest time in ns for devices that count (PM timer). NULL: CLOCK_MONOTONIC.
+     * qtest: the virtual clock that only clock_step/clock_set move. */
+    int64_t (*clock_ns)(struct accel *a);
 };
 
 struct accel {

@@ -32,9 +32,12 @@ void chardev_set_frontend(struct chardev *c, const struct chardev_frontend *fe);
 void chardev_accept_input(struct chardev *c);
 /* Write what fits; never blocks. Output to a missing peer is dropped, not an error. */
 ssize_t chardev_write(struct chardev *c, const uint8_t *buf, size_t len);
+/* Output bytes dropped so far (peer missing or full, file limit reached). */
+uint64_t chardev_dropped(const struct chardev *c);
 /* For query-chardev: "pty:/dev/pts/N", "file", "null", "unix:PATH,server=on"... */
 const char *chardev_filename(const struct chardev *c);
-/* Monitors and other non-backend users appear in query-chardev too. */
+/* Monitors and other non-backend users appear in query-chardev too.
+ * Registering the same label again updates its filename/frontend-open. */
 void chardev_register_label(const char *label, const char *filename, bool frontend_open);
 json_t *chardev_query(void);
 int chardev_keep_fds(int *fds, int max);

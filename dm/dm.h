@@ -30,5 +30,9 @@ void dm_set(struct dm *d);
  * tell the accelerator. cont is idempotent. */
 void dm_stop(struct dm *d);
 void dm_cont(struct dm *d);
+/* system_reset: reset the machine's devices (no-op before machine_init). */
+void dm_reset(struct dm *d);
+/* The DM's pid, taken by dm_set() before restriction (query-cpus-fast). */
+int dm_pid(void);
 
 #endif

@@ -69,6 +69,9 @@ void machine_pci_config_write(struct machine *m, unsigned slot, unsigned fn, uns
 void machine_set_isa_irq(struct machine *m, unsigned irq, int level);
 void machine_set_pci_intx(struct machine *m, unsigned slot, unsigned pin, int level);
 
+/* Guest time in ns (the accelerator's clock_ns, else CLOCK_MONOTONIC). */
+int64_t machine_clock_ns(struct machine *m);
+
 /* Guest-requested power off / reset: honours -no-shutdown like qemu-xen. */
 void machine_request_shutdown(struct machine *m, enum shutdown_reason why);
 

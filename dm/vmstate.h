@@ -41,8 +41,36 @@ struct vmstate_dev {
     void *opaque;
 };
 
+/* 0, or -1 (logged) for a NULL/empty/over-long name, a duplicate name, the
+ * reserved name "media", or a full table. The struct is copied. */
 int vmstate_register(const struct vmstate_dev *d);
 void vmstate_unregister_all(void);
+
+/* Limits of the stream (dm/migration.c, docs/state-format.md): save only the
+ * live part of large buffers (e.g. the valid bytes of a PIO buffer). */
+#define VMSTATE_NAME_MAX     47            /* bytes of a device name */
+#define VMSTATE_MAX_SECTION  (64 * 1024)   /* one device's section payload */
+
+/* The registry, in registration order (the stream's device order). */
+int vmstate_count(void);
+const struct vmstate_dev *vmstate_get(int i);
+const struct vmstate_dev *vmstate_find(const char *name);
+
+/* Media of IDE drive index 0-3 (bus*2+unit) as the guest sees it now. The
+ * storage code registers a provider; without one the stream records the
+ * media given on the command line (cfg->drives). The stream's "media"
+ * section must match on restore: media come from the restore argv or the
+ * drive stays empty; any difference is an error, never a silent change. */
+struct vmstate_media {
+    bool present;           /* a drive exists at this index */
+    bool cdrom;
+    bool inserted;          /* a medium is in the drive */
+    bool readonly;
+};
+typedef void vmstate_media_fn(void *opaque, int index, struct vmstate_media *out);
+void vmstate_set_media_provider(vmstate_media_fn *fn, void *opaque);
+/* Fill out from the provider; false when none is registered. */
+bool vmstate_query_media(int index, struct vmstate_media *out);
 
 static inline void vm_put(struct vmwriter *w, const void *p, size_t n)
 {

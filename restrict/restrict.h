@@ -28,7 +28,18 @@ struct restrict_ctx {
     enum sandbox_mode sandbox;
     const char *done[16];           /* names of the steps run, in order (for tests) */
     int n_done;
+    bool keep_overflow;             /* restrict_keep_fd() found keep[] full: close-fds fails */
+    bool have_root_stat;            /* chroot dir identity, taken by restrict_prepare() */
+    dev_t root_dev;
+    ino_t root_ino;
 };
+
+/* Exit codes of the irreversible transition (docs/restriction.md): step i
+ * (0-based index in restrict_steps[]) failed -> RESTRICT_EXIT_BASE + i;
+ * a syscall outside the seccomp allowlist (mode "on") -> RESTRICT_EXIT_SECCOMP
+ * (128 + SIGSYS, the code a shell shows for death by SIGSYS). */
+#define RESTRICT_EXIT_BASE    120
+#define RESTRICT_EXIT_SECCOMP 159
 
 struct restrict_step {
     const char *name;
@@ -46,5 +57,10 @@ int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, st
 void restrict_keep_fd(struct restrict_ctx *ctx, int fd);
 /* Walk the table. Returns 0; on any failure logs the step and _exit()s. */
 int restrict_run(struct restrict_ctx *ctx);
+/* Distinct syscalls the seccomp allowlist of a qtest DM allows (the Xen
+ * policy adds ioctl; restrict/sandbox.h has the details). For the benchmark. */
+size_t seccomp_allowlist_count(void);
+/* Index of a step by name, -1 if none (tests, docs). */
+int restrict_step_index(const char *name);
 
 #endif

@@ -1,0 +1,209 @@
+/* Raw image backends (dm/block.h). Every open image is listed in a small
+ * table so the restriction step can keep its fd across close-fds. */
+#include "dm/block.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dm/fdset.h"
+
+static struct block *open_blocks[BLOCK_MAX_OPEN];
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int table_add(struct block *b)
+{
+    for (int i = 0; i < BLOCK_MAX_OPEN; i++) {
+        if (!open_blocks[i]) {
+            open_blocks[i] = b;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void table_del(struct block *b)
+{
+    for (int i = 0; i < BLOCK_MAX_OPEN; i++)
+        if (open_blocks[i] == b)
+            open_blocks[i] = NULL;
+}
+
+struct block *block_open(const char *filename, const char *format, bool readonly,
+                         bool restricted, char *err, size_t errlen)
+{
+    struct block *b = NULL;
+    char msg[256];
+    off_t end;
+    int fd = -1;
+
+    if (format && strcmp(format, "raw")) {
+        snprintf(err, errlen, "image format '%s' is not supported: xsdm serves raw images only", format);
+        goto fail;
+    }
+    if (!filename || !*filename || strlen(filename) >= CFG_PATH_MAX) {
+        snprintf(err, errlen, "invalid image file name");
+        goto fail;
+    }
+    fd = dm_open(filename, readonly ? O_RDONLY : O_RDWR, restricted, msg, sizeof(msg));
+    if (fd < 0) {
+        snprintf(err, errlen, "%s", msg);
+        goto fail;
+    }
+    /* lseek works for regular files and block devices alike. */
+    end = lseek(fd, 0, SEEK_END);
+    if (end < 0) {
+        snprintf(err, errlen, "%s: cannot find the image size: %s", filename, strerror(errno));
+        goto fail;
+    }
+    b = calloc(1, sizeof(*b));
+    if (!b) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    b->fd = fd;
+    b->readonly = readonly;
+    b->size = (uint64_t)end;
+    snprintf(b->filename, sizeof(b->filename), "%s", filename);
+    if (table_add(b) < 0) {
+        snprintf(err, errlen, "too many open images (at most %d)", BLOCK_MAX_OPEN);
+        goto fail;
+    }
+    return b;
+fail:
+    free(b);
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+void block_close(struct block *b)
+{
+    if (!b)
+        return;
+    table_del(b);
+    if (b->fd >= 0)
+        close(b->fd);
+    free(b);
+}
+
+static bool in_range(const struct block *b, uint64_t off, size_t len)
+{
+    return off <= b->size && len <= b->size - off;
+}
+
+int block_read(struct block *b, uint64_t off, void *buf, size_t len)
+{
+    uint64_t t0;
+    size_t done = 0;
+
+    if (!b || !in_range(b, off, len)) {
+        if (b)
+            b->st.invalid_rd++;
+        errno = EINVAL;
+        return -1;
+    }
+    t0 = now_ns();
+    while (done < len) {
+        ssize_t r = pread(b->fd, (char *)buf + done, len - done, (off_t)(off + done));
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            /* The file shrank under us, or the device failed. */
+            if (r == 0)
+                errno = EIO;
+            b->st.failed_rd++;
+            return -1;
+        }
+        done += (size_t)r;
+    }
+    b->st.rd_ops++;
+    b->st.rd_bytes += len;
+    b->st.rd_ns += now_ns() - t0;
+    return 0;
+}
+
+int block_write(struct block *b, uint64_t off, const void *buf, size_t len)
+{
+    uint64_t t0;
+    size_t done = 0;
+
+    if (!b || b->readonly) {
+        if (b)
+            b->st.invalid_wr++;
+        errno = EROFS;
+        return -1;
+    }
+    if (!in_range(b, off, len)) {
+        b->st.invalid_wr++;
+        errno = EINVAL;
+        return -1;
+    }
+    t0 = now_ns();
+    while (done < len) {
+        ssize_t r = pwrite(b->fd, (const char *)buf + done, len - done, (off_t)(off + done));
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = EIO;
+            b->st.failed_wr++;
+            return -1;
+        }
+        done += (size_t)r;
+    }
+    b->st.wr_ops++;
+    b->st.wr_bytes += len;
+    b->st.wr_ns += now_ns() - t0;
+    return 0;
+}
+
+int block_flush(struct block *b)
+{
+    uint64_t t0;
+    int r;
+
+    if (!b) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* Nothing of ours to flush on a read-only medium. */
+    if (b->readonly) {
+        b->st.flush_ops++;
+        return 0;
+    }
+    t0 = now_ns();
+    do {
+        r = fdatasync(b->fd);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        b->st.failed_flush++;
+        return -1;
+    }
+    b->st.flush_ops++;
+    b->st.flush_ns += now_ns() - t0;
+    return 0;
+}
+
+int block_keep_fds(int *fds, int max)
+{
+    int n = 0;
+
+    for (int i = 0; i < BLOCK_MAX_OPEN && n < max; i++)
+        if (open_blocks[i] && open_blocks[i]->fd >= 0)
+            fds[n++] = open_blocks[i]->fd;
+    return n;
+}

@@ -1,0 +1,53 @@
+/* Raw image backends for the IDE drives: one open fd per medium, opened
+ * through dm_open() (a path before restriction, "/dev/fdset/N" after),
+ * positioned reads and writes, FLUSH as fdatasync, and the counters
+ * query-blockstats reports. Raw only: there is no format layer. */
+#ifndef XSDM_BLOCK_H
+#define XSDM_BLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dm/config.h"
+
+#define BLOCK_MAX_OPEN 8        /* 4 drives, plus a medium being swapped in */
+
+struct block_stats {
+    uint64_t rd_bytes, wr_bytes;
+    uint64_t rd_ops, wr_ops, flush_ops;
+    uint64_t rd_ns, wr_ns, flush_ns;        /* total time spent */
+    uint64_t failed_rd, failed_wr, failed_flush;
+    uint64_t invalid_rd, invalid_wr;        /* refused before I/O (range, read-only) */
+};
+
+struct block {
+    int fd;
+    bool readonly;
+    uint64_t size;                  /* bytes, as found at open */
+    char filename[CFG_PATH_MAX];    /* as given (query-block "file") */
+    struct block_stats st;
+};
+
+/* Open a raw image. format NULL or "raw" (anything else is refused with a
+ * message naming it). restricted: only /dev/fdset/N is accepted. A
+ * read-write request falls back to nothing: the caller decides. */
+struct block *block_open(const char *filename, const char *format, bool readonly,
+                         bool restricted, char *err, size_t errlen);
+void block_close(struct block *b);
+
+/* Whole-range I/O: 0, or -1 (errno set: EINVAL out of range, EROFS
+ * read-only, EIO short transfer). The range is checked against size. */
+int block_read(struct block *b, uint64_t off, void *buf, size_t len);
+int block_write(struct block *b, uint64_t off, const void *buf, size_t len);
+int block_flush(struct block *b);
+static inline uint64_t block_sectors(const struct block *b, unsigned sector_size)
+{
+    return b && sector_size ? b->size / sector_size : 0;
+}
+
+/* fds of every open image (the restriction step's close-fds keep-list).
+ * Returns how many were written (at most max). */
+int block_keep_fds(int *fds, int max);
+
+#endif

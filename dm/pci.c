@@ -1,0 +1,470 @@
+/* PCI bus 0 of the xenfv machine: configuration mechanism #1 on ports
+ * 0xcf8-0xcff, config spaces with write masks and write-1-to-clear bits,
+ * BARs that decode where the guest programs them, INTx, and one "pci"
+ * state section holding the latch and every function's config space.
+ * Port 0xcf9 (a byte inside the 0xcf8 dword) is the PIIX3 reset control
+ * register; it lives here because it shares the port window. */
+#include "dm/pci.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dm/log.h"
+#include "dm/machine.h"
+#include "dm/machine-devs.h"
+#include "dm/vmstate.h"
+
+#define PCI_BUS_MAX_FUNCS 8
+#define PCI_MAX_SLOT      32
+#define PCI_MAX_FN        8
+
+#define CFG_COMMAND   0x04
+#define CFG_STATUS    0x06
+#define CFG_HEADER    0x0e
+#define CFG_BAR0      0x10
+#define CFG_SUBSYS    0x2c
+#define CFG_INT_LINE  0x3c
+#define CFG_INT_PIN   0x3d
+
+#define CMD_IO        0x0001
+#define CMD_MEM       0x0002
+#define CMD_INTX_OFF  0x0400
+#define STATUS_INTX   0x0008
+
+#define RCR_SYS_RST   0x02
+#define RCR_RST_CPU   0x04
+
+/* Everything the guest can change, as one POD (the "pci" state section).
+ * cfg[] is a snapshot: save() reads the live config spaces, post_load
+ * writes the loaded ones back into the functions. */
+struct pci_saved {
+    uint32_t cf8;                   /* config address latch */
+    uint8_t rcr;                    /* reset control register (0xcf9) */
+    uint8_t n;                      /* functions, in registration order */
+    uint8_t devfn[PCI_BUS_MAX_FUNCS];
+    uint8_t cfg[PCI_BUS_MAX_FUNCS][256];
+};
+
+struct pci_bus {
+    struct pci_saved saved;         /* first: save() finds the bus from it */
+    struct machine *m;
+    struct pci_dev *devs[PCI_BUS_MAX_FUNCS];
+    uint8_t reset_cfg[PCI_BUS_MAX_FUNCS][256];  /* config as built (machine_reset) */
+    struct io_region conf;          /* 0xcf8-0xcff */
+};
+
+static uint64_t ones(unsigned size)
+{
+    return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+
+static uint16_t cfg16(const struct pci_dev *d, unsigned reg)
+{
+    return (uint16_t)(d->config[reg] | d->config[reg + 1] << 8);
+}
+
+static uint32_t cfg32(const struct pci_dev *d, unsigned reg)
+{
+    return (uint32_t)cfg16(d, reg) | (uint32_t)cfg16(d, reg + 2) << 16;
+}
+
+static void set16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void set32(uint8_t *p, uint32_t v)
+{
+    set16(p, (uint16_t)v);
+    set16(p + 2, (uint16_t)(v >> 16));
+}
+
+void pci_dev_init(struct pci_dev *d, const char *name, unsigned slot, unsigned fn,
+                  uint16_t vendor, uint16_t device, uint32_t class_code, uint8_t revision)
+{
+    memset(d, 0, sizeof(*d));
+    d->name = name;
+    d->slot = slot;
+    d->fn = fn;
+    set16(d->config + 0x00, vendor);
+    set16(d->config + 0x02, device);
+    d->config[0x08] = revision;
+    d->config[0x09] = (uint8_t)class_code;
+    d->config[0x0a] = (uint8_t)(class_code >> 8);
+    d->config[0x0b] = (uint8_t)(class_code >> 16);
+    /* QEMU's default subsystem ids (Red Hat / QEMU), as qemu-xen shows them. */
+    set16(d->config + CFG_SUBSYS, 0x1af4);
+    set16(d->config + CFG_SUBSYS + 2, 0x1100);
+    /* command: I/O, memory, bus master, parity, SERR, INTx disable */
+    set16(d->wmask + CFG_COMMAND, 0x0547);
+    /* status: the error bits are write-1-to-clear */
+    set16(d->w1cmask + CFG_STATUS, 0xf900);
+    d->wmask[0x0c] = 0xff;          /* cache line size */
+    d->wmask[0x0d] = 0xff;          /* latency timer */
+    d->wmask[CFG_INT_LINE] = 0xff;
+}
+
+void pci_dev_set_bar(struct pci_dev *d, int bar, bool io, uint32_t size, struct io_region *r)
+{
+    uint32_t mask;
+    unsigned reg;
+
+    if (bar < 0 || bar >= PCI_MAX_BARS || size < (io ? 4u : 16u) || (size & (size - 1)))
+        return;
+    reg = CFG_BAR0 + 4 * (unsigned)bar;
+    d->bars[bar].size = size;
+    d->bars[bar].io = io;
+    d->bars[bar].region = r;
+    mask = ~(size - 1) & (io ? 0xfffffffcu : 0xfffffff0u);
+    if (io)
+        mask &= 0xffff;             /* I/O decodes 16 bits: the upper half reads 0 */
+    set32(d->wmask + reg, mask);
+    set32(d->config + reg, io ? 1u : 0u);
+}
+
+static uint32_t bar_mask(const struct pci_dev *d, int bar)
+{
+    const struct pci_bar *b = &d->bars[bar];
+
+    return ~(b->size - 1) & (b->io ? 0xfffffffcu : 0xfffffff0u);
+}
+
+void pci_update_mappings(struct pci_dev *d)
+{
+    struct machine *m = d->bus ? d->bus->m : NULL;
+    uint16_t cmd = cfg16(d, CFG_COMMAND);
+    int i;
+
+    if (!m)
+        return;
+    for (i = 0; i < PCI_MAX_BARS; i++) {
+        struct pci_bar *b = &d->bars[i];
+        uint64_t addr;
+        bool on;
+
+        if (!b->size || !b->region)
+            continue;
+        addr = cfg32(d, CFG_BAR0 + 4 * (unsigned)i) & bar_mask(d, i);
+        on = (cmd & (b->io ? CMD_IO : CMD_MEM)) && addr != 0;
+        /* A BAR left at its sizing pattern (all address bits set) is not
+         * a real address; neither is one reaching the top of the space. */
+        if (on && addr == bar_mask(d, i) && !b->io)
+            on = false;
+        if (on && b->io && addr + b->size > 0x10000)
+            on = false;
+        if (on && !b->io && addr + b->size > 0x100000000ULL)
+            on = false;
+        if (b->region->mapped && on && b->region->base == addr)
+            continue;
+        if (b->region->mapped)
+            io_region_unmap(&m->bus, b->region);
+        if (on && io_region_map(&m->bus, b->region, addr) < 0)
+            log_guest("pci %02x.%x: BAR%d at 0x%llx overlaps another region: not decoded",
+                      d->slot, d->fn, i, (unsigned long long)addr);
+    }
+}
+
+static void update_intx(struct pci_dev *d)
+{
+    struct machine *m = d->bus ? d->bus->m : NULL;
+    unsigned pin = d->config[CFG_INT_PIN];
+    bool out = d->intx_level && !(cfg16(d, CFG_COMMAND) & CMD_INTX_OFF);
+
+    if (d->intx_level)
+        d->config[CFG_STATUS] |= STATUS_INTX;
+    else
+        d->config[CFG_STATUS] &= (uint8_t)~STATUS_INTX;
+    if (m && pin >= 1 && pin <= 4)
+        machine_set_pci_intx(m, d->slot, pin - 1, out);
+}
+
+void pci_set_irq(struct pci_dev *d, int level)
+{
+    d->intx_level = level != 0;
+    update_intx(d);
+}
+
+struct pci_dev *pci_find(struct pci_bus *bus, unsigned slot, unsigned fn)
+{
+    int i;
+
+    if (!bus)
+        return NULL;
+    for (i = 0; i < bus->saved.n; i++)
+        if (bus->devs[i]->slot == slot && bus->devs[i]->fn == fn)
+            return bus->devs[i];
+    return NULL;
+}
+
+int pci_register(struct pci_bus *bus, struct pci_dev *d)
+{
+    int i = bus->saved.n;
+
+    if (d->slot >= PCI_MAX_SLOT || d->fn >= PCI_MAX_FN || pci_find(bus, d->slot, d->fn) ||
+        i >= PCI_BUS_MAX_FUNCS) {
+        log_err("pci: cannot register %s at %02x.%x", d->name ? d->name : "?", d->slot, d->fn);
+        return -1;
+    }
+    d->bus = bus;
+    bus->devs[i] = d;
+    bus->saved.devfn[i] = (uint8_t)(d->slot << 3 | d->fn);
+    memcpy(bus->saved.cfg[i], d->config, 256);
+    memcpy(bus->reset_cfg[i], d->config, 256);
+    bus->saved.n++;
+    pci_update_mappings(d);
+    return 0;
+}
+
+void pci_foreach(struct pci_bus *bus, void (*fn)(struct pci_dev *d, void *opaque), void *opaque)
+{
+    int i;
+
+    for (i = 0; bus && i < bus->saved.n; i++)
+        fn(bus->devs[i], opaque);
+}
+
+static bool valid_access(unsigned reg, unsigned size)
+{
+    return (size == 1 || size == 2 || size == 4) && reg < 256 && reg + size <= 256;
+}
+
+uint32_t pci_config_read(struct pci_bus *bus, unsigned slot, unsigned fn, unsigned reg, unsigned size)
+{
+    struct pci_dev *d = pci_find(bus, slot, fn);
+    uint32_t v = 0;
+    unsigned i;
+
+    if (!valid_access(reg, size))
+        return 0xffffffffu;
+    if (!d)
+        return (uint32_t)ones(size);
+    for (i = 0; i < size; i++)
+        v |= (uint32_t)d->config[reg + i] << (8 * i);
+    return v;
+}
+
+static bool overlaps(unsigned reg, unsigned size, unsigned start, unsigned len)
+{
+    return reg < start + len && start < reg + size;
+}
+
+void pci_config_write(struct pci_bus *bus, unsigned slot, unsigned fn, unsigned reg, uint32_t val, unsigned size)
+{
+    struct pci_dev *d = pci_find(bus, slot, fn);
+    unsigned i;
+
+    if (!d || !valid_access(reg, size))
+        return;
+    for (i = 0; i < size; i++) {
+        unsigned r = reg + i;
+        uint8_t b = (uint8_t)(val >> (8 * i));
+        uint8_t wm = d->wmask[r], w1c = d->w1cmask[r];
+
+        d->config[r] = (uint8_t)((d->config[r] & ~wm) | (b & wm));
+        d->config[r] &= (uint8_t)~(b & w1c);
+    }
+    if (overlaps(reg, size, CFG_COMMAND, 2) || overlaps(reg, size, CFG_BAR0, 24))
+        pci_update_mappings(d);
+    if (overlaps(reg, size, CFG_COMMAND, 2))
+        update_intx(d);
+    if (d->config_written)
+        d->config_written(d, reg, val, size);
+}
+
+/* ---- mechanism #1 on ports 0xcf8-0xcff ---------------------------------- */
+
+static bool decode(struct pci_bus *bus, unsigned off, unsigned size,
+                   unsigned *slot, unsigned *fn, unsigned *reg)
+{
+    uint32_t a = bus->saved.cf8;
+    unsigned byte = off - 4;
+
+    if (!(a & 0x80000000u) || ((a >> 16) & 0xff) != 0)
+        return false;
+    if (byte + size > 4)
+        return false;
+    *slot = (a >> 11) & 0x1f;
+    *fn = (a >> 8) & 7;
+    *reg = (a & 0xfc) | byte;
+    return true;
+}
+
+static uint64_t conf_read(void *opaque, uint64_t off, unsigned size)
+{
+    struct pci_bus *bus = opaque;
+    unsigned slot, fn, reg;
+
+    if (off < 4) {
+        if (off == 0 && size == 4)
+            return bus->saved.cf8;
+        if (off == 1 && size == 1)
+            return bus->saved.rcr;
+        return ones(size);
+    }
+    if (!decode(bus, (unsigned)off, size, &slot, &fn, &reg))
+        return ones(size);
+    return pci_config_read(bus, slot, fn, reg, size);
+}
+
+static void conf_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    struct pci_bus *bus = opaque;
+    unsigned slot, fn, reg;
+
+    if (off < 4) {
+        if (off == 0 && size == 4) {
+            bus->saved.cf8 = (uint32_t)val;
+        } else if (off == 1 && size == 1) {
+            /* Only the reset type is kept; RST_CPU starts the reset. */
+            bus->saved.rcr = (uint8_t)(val & RCR_SYS_RST);
+            if (val & RCR_RST_CPU)
+                machine_request_shutdown(bus->m, SHUTDOWN_REBOOT);
+        }
+        return;
+    }
+    if (decode(bus, (unsigned)off, size, &slot, &fn, &reg))
+        pci_config_write(bus, slot, fn, reg, (uint32_t)val, size);
+}
+
+static const struct io_ops conf_ops = { .read = conf_read, .write = conf_write };
+
+/* ---- state --------------------------------------------------------------- */
+
+static struct pci_bus *bus_of(const void *state)
+{
+    return (struct pci_bus *)((char *)(uintptr_t)state - offsetof(struct pci_bus, saved));
+}
+
+static void pci_save(const void *state, struct vmwriter *w)
+{
+    struct pci_bus *bus = bus_of(state);
+    int i;
+
+    vm_put_u32(w, bus->saved.cf8);
+    vm_put_u8(w, bus->saved.rcr);
+    vm_put_u8(w, bus->saved.n);
+    for (i = 0; i < bus->saved.n; i++) {
+        vm_put_u8(w, bus->saved.devfn[i]);
+        vm_put(w, bus->devs[i]->config, 256);
+    }
+}
+
+/* Identity bytes (ids, revision, class, header type, subsystem, pin) must
+ * match the function we built: a stream from another machine is refused. */
+static bool identity_matches(const uint8_t *now, const uint8_t *in)
+{
+    static const uint8_t regs[] = { 0, 1, 2, 3, 8, 9, 10, 11, 14, 0x2c, 0x2d, 0x2e, 0x2f, 0x3d };
+    size_t i;
+
+    for (i = 0; i < sizeof(regs); i++)
+        if (now[regs[i]] != in[regs[i]])
+            return false;
+    return true;
+}
+
+static int pci_load(void *staging, struct vmreader *r, char *err, size_t errlen)
+{
+    struct pci_saved *s = staging;
+    uint8_t cfg[256];
+    uint8_t n;
+    int i;
+
+    s->cf8 = vm_get_u32(r);
+    s->rcr = vm_get_u8(r) & RCR_SYS_RST;
+    n = vm_get_u8(r);
+    if (r->err || n != s->n) {
+        snprintf(err, errlen, "pci: %u functions in the stream, %u in this machine", n, s->n);
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        uint8_t devfn = vm_get_u8(r);
+
+        vm_get(r, cfg, sizeof(cfg));
+        if (r->err) {
+            snprintf(err, errlen, "pci: truncated section");
+            return -1;
+        }
+        if (devfn != s->devfn[i] || !identity_matches(s->cfg[i], cfg)) {
+            snprintf(err, errlen, "pci: function %d (%02x.%x) does not match this machine",
+                     i, devfn >> 3, devfn & 7);
+            return -1;
+        }
+        memcpy(s->cfg[i], cfg, sizeof(cfg));
+    }
+    return 0;
+}
+
+static void pci_post_load(void *opaque)
+{
+    struct pci_bus *bus = opaque;
+    int i;
+
+    for (i = 0; i < bus->saved.n; i++) {
+        struct pci_dev *d = bus->devs[i];
+
+        memcpy(d->config, bus->saved.cfg[i], 256);
+        pci_update_mappings(d);
+        update_intx(d);
+    }
+}
+
+struct pci_bus *pci_bus_new(struct machine *m)
+{
+    struct pci_bus *bus = calloc(1, sizeof(*bus));
+    struct vmstate_dev vd = {
+        .name = "pci", .version = 1, .state_size = sizeof(struct pci_saved),
+        .save = pci_save, .load = pci_load, .post_load = pci_post_load,
+    };
+
+    if (!bus)
+        return NULL;
+    bus->m = m;
+    io_region_init(&bus->conf, IO_PIO, "pci-conf", &conf_ops, bus, 8);
+    if (io_region_map(&m->bus, &bus->conf, 0xcf8) < 0) {
+        log_err("pci: ports 0xcf8-0xcff are taken");
+        free(bus);
+        return NULL;
+    }
+    vd.state = &bus->saved;
+    vd.opaque = bus;
+    if (vmstate_register(&vd) < 0) {
+        io_region_unmap(&m->bus, &bus->conf);
+        free(bus);
+        return NULL;
+    }
+    return bus;
+}
+
+/* Back to the config spaces as built (system reset): BARs stop decoding. */
+void pci_bus_reset(struct pci_bus *bus)
+{
+    int i;
+
+    bus->saved.cf8 = 0;
+    bus->saved.rcr = 0;
+    for (i = 0; i < bus->saved.n; i++) {
+        struct pci_dev *d = bus->devs[i];
+
+        memcpy(d->config, bus->reset_cfg[i], 256);
+        d->intx_level = false;
+        pci_update_mappings(d);
+        update_intx(d);
+    }
+}
+
+void pci_bus_free(struct pci_bus *bus)
+{
+    int i, j;
+
+    if (!bus)
+        return;
+    for (i = 0; i < bus->saved.n; i++)
+        for (j = 0; j < PCI_MAX_BARS; j++)
+            if (bus->devs[i]->bars[j].region && bus->devs[i]->bars[j].region->mapped)
+                io_region_unmap(&bus->m->bus, bus->devs[i]->bars[j].region);
+    io_region_unmap(&bus->m->bus, &bus->conf);
+    free(bus);
+}

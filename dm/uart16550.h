@@ -1,0 +1,28 @@
+/* 16550A UART (dm/uart16550.c). uart_new()/uart_reset() are declared in
+ * dm/machine.h; this header adds what only the machine and tests need. */
+#ifndef XSDM_UART16550_H
+#define XSDM_UART16550_H
+
+#include <stdint.h>
+
+struct uart;
+
+#define UART_FIFO_LEN 16
+#define UART_MAX      4
+
+/* Register offsets from the base port. */
+enum {
+    UART_RBR = 0, UART_THR = 0, UART_DLL = 0,
+    UART_IER = 1, UART_DLM = 1,
+    UART_IIR = 2, UART_FCR = 2,
+    UART_LCR = 3, UART_MCR = 4, UART_LSR = 5, UART_MSR = 6, UART_SCR = 7,
+};
+
+/* Standard PC COM port base and ISA IRQ for index 0-3; 0 if out of range. */
+uint16_t uart_base_port(int index);
+unsigned uart_irq(int index);
+
+/* Unmap and free (the machine calls vmstate_unregister_all() itself). */
+void uart_free(struct uart *u);
+
+#endif

@@ -1,0 +1,118 @@
+/* Who the DM becomes: parsing -runas/user= and switching uid/gid. QEMU calls
+ * initgroups() after chroot (so the group database it reads is empty); we
+ * simply clear the supplementary groups: the per-domid uid has none. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "dm/log.h"
+#include "restrict/system.h"
+
+/* Decimal id, no sign, no spaces, below (id_t)-1 (which means "unchanged"). */
+static bool parse_id(const char *s, size_t len, unsigned long *out)
+{
+    unsigned long v = 0;
+    size_t i;
+
+    if (len == 0 || len > 10)
+        return false;
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (unsigned long)(s[i] - '0');
+    }
+    if (v >= 0xffffffffUL)
+        return false;
+    *out = v;
+    return true;
+}
+
+int restrict_parse_runas(const char *spec, uid_t *uid_r, gid_t *gid_r, char *err, size_t errlen)
+{
+    const char *colon = strchr(spec, ':');
+    unsigned long u, g;
+    struct passwd *pw;
+
+    if (colon && parse_id(spec, (size_t)(colon - spec), &u) &&
+        parse_id(colon + 1, strlen(colon + 1), &g)) {
+        /* numeric: libxl's per-domid form, no lookup */
+    } else if (colon) {
+        snprintf(err, errlen, "user '%s': expected UID:GID (decimal) or a user name", spec);
+        return -1;
+    } else {
+        errno = 0;
+        pw = getpwnam(spec);
+        if (!pw) {
+            snprintf(err, errlen, "user '%s' not found%s%s", spec, errno ? ": " : "",
+                     errno ? strerror(errno) : "");
+            return -1;
+        }
+        u = pw->pw_uid;
+        g = pw->pw_gid;
+    }
+    if (u == 0 || g == 0) {
+        snprintf(err, errlen, "user '%s' is uid %lu gid %lu: running as root (uid or group) "
+                 "restricts nothing", spec, u, g);
+        return -1;
+    }
+    *uid_r = (uid_t)u;
+    *gid_r = (gid_t)g;
+    return 0;
+}
+
+int restrict_set_ids(uid_t uid, gid_t gid)
+{
+    /* Keep the permitted set across the uid change: step "capabilities"
+     * needs CAP_SETPCAP to empty the bounding set, and clears it all. */
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+        log_err("restrict: identity: PR_SET_KEEPCAPS: %s", strerror(errno));
+        return -1;
+    }
+    /* Groups and gid first: once the uid changes we lose CAP_SETGID. */
+    if (setgroups(0, NULL) < 0) {
+        log_err("restrict: identity: setgroups: %s", strerror(errno));
+        return -1;
+    }
+    if (setresgid(gid, gid, gid) < 0) {
+        log_err("restrict: identity: setresgid(%u): %s", (unsigned)gid, strerror(errno));
+        return -1;
+    }
+    if (setresuid(uid, uid, uid) < 0) {
+        log_err("restrict: identity: setresuid(%u): %s", (unsigned)uid, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int restrict_verify_ids(uid_t uid, gid_t gid)
+{
+    uid_t ru, eu, su;
+    gid_t rg, eg, sg;
+    gid_t groups[1];
+
+    if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0) {
+        log_err("restrict: identity: getresuid/getresgid: %s", strerror(errno));
+        return -1;
+    }
+    if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid) {
+        log_err("restrict: identity: ids are %u/%u/%u:%u/%u/%u, wanted %u:%u",
+                (unsigned)ru, (unsigned)eu, (unsigned)su, (unsigned)rg, (unsigned)eg,
+                (unsigned)sg, (unsigned)uid, (unsigned)gid);
+        return -1;
+    }
+    if (getgroups(1, groups) != 0) {
+        log_err("restrict: identity: supplementary groups remain");
+        return -1;
+    }
+    /* The point of it all: root must be out of reach. */
+    if (setresuid(0, 0, 0) == 0 || setresgid(0, 0, 0) == 0) {
+        log_err("restrict: identity: regaining uid/gid 0 succeeded");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,96 @@
+/* Preparing for and running the restriction table (restrict/steps.c).
+ * Everything that needs the host's files or NSS happens in
+ * restrict_prepare(), before the table runs; everything in the table is
+ * irreversible and fatal on failure. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "dm/log.h"
+#include "restrict/restrict.h"
+#include "restrict/sandbox.h"
+#include "restrict/system.h"
+#include "rlimits/rlimits.h"
+
+int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, struct accel *a,
+                     char *err, size_t errlen)
+{
+    struct stat st;
+
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->cfg = cfg;
+    ctx->accel = a;
+    ctx->max_fd = 2;
+    ctx->sandbox = cfg->sandbox;
+    if (cfg->have_runas) {
+        if (restrict_parse_runas(cfg->runas, &ctx->uid, &ctx->gid, err, errlen) < 0)
+            return -1;
+        ctx->have_ids = true;
+    }
+    if (cfg->chroot_dir[0]) {
+        if (stat(cfg->chroot_dir, &st) < 0) {
+            snprintf(err, errlen, "chroot %s: %s", cfg->chroot_dir, strerror(errno));
+            return -1;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "chroot %s: not a directory", cfg->chroot_dir);
+            return -1;
+        }
+        ctx->have_root_stat = true;
+        ctx->root_dev = st.st_dev;
+        ctx->root_ino = st.st_ino;
+    }
+    /* qtest maps -m MiB of guest RAM; the Xen mapcache is bounded by the same
+     * size (docs/restriction.md). */
+    ctx->as_bytes = rlimits_as_budget(cfg->ram_mb > (UINT64_MAX >> 20) ? UINT64_MAX : cfg->ram_mb << 20);
+    /* Lazy initialisations that would need a syscall outside the allowlist
+     * (jansson seeds its hash from /dev/urandom) or allocation in the SIGSYS
+     * handler (syscall names) happen now. */
+    json_object_seed(0);
+    seccomp_names_init();
+    return 0;
+}
+
+void restrict_keep_fd(struct restrict_ctx *ctx, int fd)
+{
+    int i;
+
+    if (fd < 0)
+        return;
+    for (i = 0; i < ctx->n_keep; i++)
+        if (ctx->keep[i] == fd)
+            return;
+    if (ctx->n_keep >= RESTRICT_MAX_KEEP) {
+        ctx->keep_overflow = true;  /* close-fds fails rather than close a needed fd */
+        return;
+    }
+    ctx->keep[ctx->n_keep++] = fd;
+    if (fd > ctx->max_fd)
+        ctx->max_fd = fd;
+}
+
+int restrict_run(struct restrict_ctx *ctx)
+{
+    size_t i;
+    int r;
+
+    for (i = 0; i < restrict_n_steps; i++) {
+        const struct restrict_step *s = &restrict_steps[i];
+
+        r = s->fn(ctx);
+        if (r < 0) {
+            log_err("restrict: step %zu '%s' failed: exiting (code %zu), a half-restricted "
+                    "DM never serves", i + 1, s->name, RESTRICT_EXIT_BASE + i);
+            _exit((int)(RESTRICT_EXIT_BASE + i));
+        }
+        if (ctx->n_done < (int)(sizeof(ctx->done) / sizeof(ctx->done[0])))
+            ctx->done[ctx->n_done++] = s->name;
+        if (r == 0)
+            log_info("restrict: %s: done", s->name);
+    }
+    return 0;
+}

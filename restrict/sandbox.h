@@ -1,0 +1,48 @@
+/* The seccomp allowlist (restriction step 7): a table with one row per
+ * syscall the restricted event loop needs, its argument rules and the reason
+ * (restrict/seccomp.c, docs/restriction.md). Mode "on" traps everything else
+ * and the SIGSYS reporter (restrict/sigsys.c) names the syscall and exits
+ * with RESTRICT_EXIT_SECCOMP; "log" allows and logs it; "off" loads nothing. */
+#ifndef XSDM_RESTRICT_SANDBOX_H
+#define XSDM_RESTRICT_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dm/config.h"
+
+/* Which table rows apply. The Xen rows (ioctl on privcmd/evtchn) are only
+ * part of the filter of a DM on the Xen accelerator. */
+enum seccomp_policy { SECCOMP_POLICY_QTEST, SECCOMP_POLICY_XEN };
+
+/* Distinct syscalls allowed by a policy. */
+size_t seccomp_allowlist_count_for(enum seccomp_policy p);
+
+/* One row of the table, for tests and docs. Returns false past the end. */
+struct seccomp_row_info {
+    const char *name;
+    const char *args;       /* human-readable argument rule ("any", "cmd in {...}") */
+    const char *why;
+    bool xen_only;
+};
+bool seccomp_row(size_t i, struct seccomp_row_info *out);
+
+/* Precompute the syscall-name table the SIGSYS handler reads (it must not
+ * allocate or call libseccomp). Idempotent; called by restrict_prepare() and
+ * by seccomp_install(). */
+void seccomp_names_init(void);
+/* Name of syscall nr on the native arch from that table, NULL if unknown. */
+const char *seccomp_name(int nr);
+
+/* Build the filter for (mode, policy) and load it. SANDBOX_ON also installs
+ * the SIGSYS reporter and unblocks SIGSYS. SANDBOX_OFF is an error here (the
+ * step skips it). 0, or -1 with err filled; nothing is loaded on failure. */
+int seccomp_install(enum sandbox_mode mode, enum seccomp_policy p, char *err, size_t errlen);
+
+/* Install only the SIGSYS reporter (tests; seccomp_install() does it). */
+int seccomp_reporter_install(void);
+/* ASan builds: LeakSanitizer's exit-time check needs clone/ptrace, which
+ * the filter forbids; called once a filter is loaded. No-op otherwise. */
+void seccomp_lsan_off(void);
+
+#endif

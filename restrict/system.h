@@ -1,0 +1,43 @@
+/* The OS side of each restriction step: one function per system change,
+ * taking plain values rather than a restrict_ctx, so that restrict/steps.c
+ * only sequences them and tests can call each one alone (in a child).
+ * Each returns 0 or -1 after logging what failed and why. */
+#ifndef XSDM_RESTRICT_SYSTEM_H
+#define XSDM_RESTRICT_SYSTEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* "-runas"/"user=" value: "UID:GID" (decimal, as libxl builds it for the
+ * per-domid range) or a user name looked up with getpwnam (needs NSS: call
+ * before chroot). uid 0 and gid 0 are refused. 0, or -1 with err filled. */
+int restrict_parse_runas(const char *spec, uid_t *uid_r, gid_t *gid_r, char *err, size_t errlen);
+
+/* Close every fd not in keep[] (any order, duplicates and negatives
+ * ignored) with close_range() over the gaps. *max_fd_r = highest kept fd. */
+int restrict_close_fds_except(const int *keep, int n, int *max_fd_r);
+
+/* chroot(dir) and chdir("/"); if check, "/" must then be the inode
+ * (dev, ino) that restrict_prepare() saw at dir. */
+int restrict_chroot(const char *dir, bool check, dev_t dev, ino_t ino);
+
+/* Empty supplementary groups, then gid, then uid (real, effective, saved),
+ * keeping the permitted capabilities (PR_SET_KEEPCAPS) so that the next step
+ * can still empty the bounding set. */
+int restrict_set_ids(uid_t uid, gid_t gid);
+
+/* The process is uid/gid everywhere, has no groups, and setresuid(0,0,0)
+ * and setresgid(0,0,0) fail. */
+int restrict_verify_ids(uid_t uid, gid_t gid);
+
+/* Effective, permitted, inheritable, ambient and bounding sets empty
+ * (libcap-ng), verified by reading them back; keep-caps off. */
+int restrict_drop_caps(void);
+
+/* PR_SET_NO_NEW_PRIVS (required by seccomp without CAP_SYS_ADMIN, and
+ * makes any exec gain nothing) and PR_SET_DUMPABLE 0 (no core, no ptrace
+ * by the uid's other processes, /proc/PID owned by root). */
+int restrict_no_new_privs(void);
+
+#endif

@@ -1,0 +1,161 @@
+/* libFuzzer over the QMP server: the input is fed as a client's bytes into a
+ * server attached to a socketpair, as negotiated or not, with fds riding on
+ * some of the chunks. Byte 0 picks the pattern: bit 0 = negotiate first,
+ * bit 1 = an fd with the first chunk, bit 2 = an fd with every other chunk,
+ * bits 4-7 = chunk size (1 << n, at least 1). Invariants: nothing crashes or
+ * leaks (memory: ASan; fds: the lowest free fd is the same after every run),
+ * and every reply is one "\r\n"-terminated JSON object. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "dm/config.h"
+#include "dm/dm.h"
+#include "dm/fdset.h"
+#include "dm/loop.h"
+#include "dm/qmp.h"
+
+static char out[2 * 1024 * 1024];
+
+static int lowest_free_fd(void)
+{
+    int fd = dup(0);
+
+    if (fd >= 0)
+        close(fd);
+    return fd;
+}
+
+static void send_chunk(int cfd, const uint8_t *p, size_t len, int fd)
+{
+    union {
+        char b[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr a;
+    } u;
+    struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
+    struct msghdr msg;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (fd >= 0) {
+        struct cmsghdr *cm;
+
+        memset(&u, 0, sizeof(u));
+        msg.msg_control = u.b;
+        msg.msg_controllen = sizeof(u.b);
+        cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    }
+    if (sendmsg(cfd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN)
+        abort();
+}
+
+/* Run the server until it has nothing left to do; collect its output. */
+static size_t pump(struct loop *l, int cfd, size_t have)
+{
+    int idle = 0;
+
+    while (idle < 2) {
+        ssize_t r;
+
+        /* After "quit" the loop delivers nothing more (as the DM, which exits). */
+        idle = !loop_quitting(l) && loop_once(l, 0) > 0 ? 0 : idle + 1;
+        do {
+            r = recv(cfd, out + have, sizeof(out) - have - 1, MSG_DONTWAIT);
+            if (r > 0) {
+                have += (size_t)r;
+                idle = 0;
+            }
+        } while (r > 0 && have < sizeof(out) - 1);
+        if (have >= sizeof(out) - 1)
+            have = 0;       /* only whole lines are checked; a full buffer restarts */
+    }
+    return have;
+}
+
+static void check_lines(const char *p, size_t len)
+{
+    while (len) {
+        const char *nl = memchr(p, '\n', len);
+        size_t n;
+        json_t *j;
+
+        if (!nl)
+            return;     /* the tail of a line cut by a restart above */
+        n = (size_t)(nl - p) + 1;
+        if (n < 2 || p[n - 2] != '\r')
+            abort();
+        j = json_loadb(p, n, 0, NULL);
+        if (!j || !json_is_object(j))
+            abort();
+        json_decref(j);
+        p += n;
+        len -= n;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char nego[] = "{\"execute\":\"qmp_capabilities\",\"id\":1}\r\n";
+    int baseline;
+    struct dm d;
+    struct qmp_server *s;
+    uint8_t mode;
+    size_t chunk, off, have = 0;
+    int sv[2], n = 0;
+
+    if (!size)
+        return 0;
+    baseline = lowest_free_fd();
+    mode = data[0];
+    data++;
+    size--;
+    chunk = (size_t)1 << (mode >> 4);
+
+    memset(&d, 0, sizeof(d));
+    cli_defaults(&d.cfg);
+    d.loop = loop_new();
+    if (!d.loop)
+        abort();
+    d.restricted = true;       /* files only through fd sets: no paths from fuzz input */
+    dm_set(&d);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        abort();
+    s = qmp_server_new(d.loop, -1, "fuzz");
+    if (!s || qmp_server_attach_client(s, sv[1]) < 0)
+        abort();
+    if (mode & 1)
+        send_chunk(sv[0], (const uint8_t *)nego, sizeof(nego) - 1, -1);
+    have = pump(d.loop, sv[0], have);
+    for (off = 0; off < size; off += chunk, n++) {
+        size_t len = size - off < chunk ? size - off : chunk;
+        int fd = -1;
+
+        if (((mode & 2) && n == 0) || ((mode & 4) && n % 2))
+            fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        send_chunk(sv[0], data + off, len, fd);
+        if (fd >= 0)
+            close(fd);
+        have = pump(d.loop, sv[0], have);
+    }
+    check_lines(out, have);
+    qmp_server_free(s);
+    close(sv[0]);
+    fdset_clear();
+    loop_free(d.loop);
+    dm_set(NULL);
+    if (lowest_free_fd() != baseline)
+        abort();        /* an fd leaked */
+    return 0;
+}

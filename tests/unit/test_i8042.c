@@ -1,0 +1,432 @@
+/* i8042 keyboard controller and port 0x92, in-process on a fake machine
+ * whose accelerator records ISA IRQ levels: the probe sequences SeaBIOS and
+ * Linux use, keyboard command replies, reset requests, hostile bytes and
+ * save/restore validation. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dm/accel.h"
+#include "dm/i8042.h"
+#include "dm/iobus.h"
+#include "dm/machine.h"
+#include "dm/port92.h"
+#include "dm/vmstate.h"
+
+#define DATA 0x60
+#define CMD  0x64
+
+#define ST_OBF     0x01
+#define ST_SYS     0x04
+#define ST_CMD     0x08
+#define ST_AUXB    0x20
+#define ST_TIMEOUT 0x40
+
+static int irq_level[16];
+static int irq_edges[16];
+static struct accel acc;
+static struct machine mach;
+static void *kbd, *p92;
+
+static void fake_set_isa_irq(struct accel *a, unsigned irq, int level)
+{
+    ck_assert_uint_lt(irq, 16);
+    if (level && !irq_level[irq])
+        irq_edges[irq]++;
+    irq_level[irq] = !!level;
+}
+
+static const struct accel_ops fake_ops = { .name = "fake", .set_isa_irq = fake_set_isa_irq };
+
+static void setup(void)
+{
+    memset(&mach, 0, sizeof(mach));
+    memset(&acc, 0, sizeof(acc));
+    memset(irq_level, 0, sizeof(irq_level));
+    memset(irq_edges, 0, sizeof(irq_edges));
+    acc.ops = &fake_ops;
+    mach.accel = &acc;
+    iobus_init(&mach.bus);
+    vmstate_unregister_all();
+    kbd = i8042_new(&mach);
+    p92 = port92_new(&mach);
+    ck_assert_ptr_nonnull(kbd);
+    ck_assert_ptr_nonnull(p92);
+}
+
+static void teardown(void)
+{
+    i8042_free(kbd);
+    port92_free(p92);
+    vmstate_unregister_all();
+}
+
+static void outb(uint16_t port, uint8_t v)
+{
+    io_write(&mach.bus, IO_PIO, port, v, 1);
+}
+
+static uint8_t inb(uint16_t port)
+{
+    return (uint8_t)io_read(&mach.bus, IO_PIO, port, 1);
+}
+
+/* Read one reply byte the way drivers do: wait for OBF, then read 0x60. */
+static int reply(void)
+{
+    if (!(inb(CMD) & ST_OBF))
+        return -1;
+    return inb(DATA);
+}
+
+static void drain(void)
+{
+    int i;
+
+    for (i = 0; i < 64 && (inb(CMD) & ST_OBF); i++)
+        inb(DATA);
+}
+
+START_TEST(self_test_and_interface_tests)
+{
+    ck_assert_uint_eq(inb(CMD) & (ST_OBF | ST_SYS), 0);
+    outb(CMD, 0xaa);
+    ck_assert_uint_eq(inb(CMD) & (ST_OBF | ST_SYS | ST_CMD), ST_OBF | ST_SYS | ST_CMD);
+    ck_assert_int_eq(reply(), 0x55);
+    ck_assert_int_eq(reply(), -1);
+    outb(CMD, 0xab);
+    ck_assert_int_eq(reply(), 0x00);
+    outb(CMD, 0xa9);
+    ck_assert_int_eq(reply(), 0x00);
+}
+END_TEST
+
+START_TEST(command_byte)
+{
+    outb(CMD, 0x20);
+    ck_assert_int_eq(reply(), 0x03);             /* default: kbd + aux interrupts */
+    outb(CMD, 0x60);
+    outb(DATA, 0x65);
+    ck_assert_uint_eq(inb(CMD) & ST_CMD, 0);     /* last write was data */
+    ck_assert_uint_eq(inb(CMD) & ST_SYS, ST_SYS);    /* mirrors CTR bit 2 */
+    outb(CMD, 0x20);
+    ck_assert_int_eq(reply(), 0x65);
+    outb(CMD, 0xad);
+    outb(CMD, 0xa7);
+    outb(CMD, 0x20);
+    ck_assert_int_eq(reply(), 0x75);             /* KBDDIS | AUXDIS */
+    outb(CMD, 0xae);
+    outb(CMD, 0x20);
+    ck_assert_int_eq(reply(), 0x65);
+    outb(CMD, 0xa8);
+    outb(CMD, 0xa7);
+    outb(CMD, 0xa8);
+    outb(CMD, 0x20);
+    ck_assert_int_eq(reply(), 0x45);
+}
+END_TEST
+
+START_TEST(output_port_a20)
+{
+    outb(CMD, 0xd0);
+    ck_assert_int_eq(reply() & 0x03, 0x03);
+    ck_assert(i8042_a20(kbd));
+    outb(CMD, 0xd1);
+    outb(DATA, 0xdd);                            /* A20 off, reset line inactive */
+    ck_assert(!i8042_a20(kbd));
+    ck_assert(!mach.shutdown_requested);
+    outb(CMD, 0xd0);
+    ck_assert_int_eq(reply(), 0xdd);
+    outb(CMD, 0xd1);
+    outb(DATA, 0xdf);
+    ck_assert(i8042_a20(kbd));
+    ck_assert(!mach.shutdown_requested);
+}
+END_TEST
+
+START_TEST(pulse_reset)
+{
+    outb(CMD, 0xff);                             /* pulse nothing */
+    ck_assert(!mach.shutdown_requested);
+    outb(CMD, 0xfe);
+    ck_assert(mach.shutdown_requested);
+    ck_assert_int_eq(mach.shutdown_why, SHUTDOWN_REBOOT);
+}
+END_TEST
+
+START_TEST(output_port_reset_bit)
+{
+    outb(CMD, 0xd1);
+    outb(DATA, 0x02);                            /* bit 0 low: CPU reset */
+    ck_assert(mach.shutdown_requested);
+    ck_assert_int_eq(mach.shutdown_why, SHUTDOWN_REBOOT);
+}
+END_TEST
+
+START_TEST(keyboard_commands)
+{
+    outb(DATA, 0xff);
+    ck_assert_int_eq(reply(), 0xfa);
+    ck_assert_int_eq(reply(), 0xaa);
+    outb(DATA, 0xf2);
+    ck_assert_int_eq(reply(), 0xfa);
+    ck_assert_int_eq(reply(), 0xab);
+    ck_assert_int_eq(reply(), 0x83);
+    outb(CMD, 0x60);
+    outb(DATA, 0x41);                            /* translation on */
+    outb(DATA, 0xf2);
+    ck_assert_int_eq(reply(), 0xfa);
+    ck_assert_int_eq(reply(), 0xab);
+    ck_assert_int_eq(reply(), 0x41);
+    outb(DATA, 0xf5);
+    ck_assert_int_eq(reply(), 0xfa);
+    outb(DATA, 0xf4);
+    ck_assert_int_eq(reply(), 0xfa);
+    outb(DATA, 0xed);                            /* LEDs + parameter */
+    ck_assert_int_eq(reply(), 0xfa);
+    outb(DATA, 0x07);
+    ck_assert_int_eq(reply(), 0xfa);
+    outb(DATA, 0xf0);                            /* set scan code set 1 ... */
+    ck_assert_int_eq(reply(), 0xfa);
+    outb(DATA, 0x01);
+    ck_assert_int_eq(reply(), 0xfa);
+    outb(DATA, 0xf0);                            /* ... and read it back */
+    outb(DATA, 0x00);
+    ck_assert_int_eq(reply(), 0xfa);
+    ck_assert_int_eq(reply(), 0xfa);
+    ck_assert_int_eq(reply(), 0x01);
+    outb(DATA, 0xee);
+    ck_assert_int_eq(reply(), 0xee);
+    outb(DATA, 0x42);                            /* anything else: ACK */
+    ck_assert_int_eq(reply(), 0xfa);
+    ck_assert_int_eq(reply(), -1);
+}
+END_TEST
+
+START_TEST(keyboard_irq)
+{
+    outb(CMD, 0x60);
+    outb(DATA, 0x00);                            /* interrupts off */
+    outb(DATA, 0xff);
+    ck_assert_int_eq(irq_level[1], 0);
+    drain();
+    outb(CMD, 0x60);
+    outb(DATA, 0x01);
+    ck_assert_int_eq(irq_level[1], 0);
+    outb(DATA, 0xff);                            /* two replies: two edges */
+    ck_assert_int_eq(irq_level[1], 1);
+    ck_assert_int_eq(inb(DATA), 0xfa);
+    ck_assert_int_eq(irq_level[1], 1);
+    ck_assert_int_eq(inb(DATA), 0xaa);
+    ck_assert_int_eq(irq_level[1], 0);
+    ck_assert_int_eq(irq_edges[1], 2);
+    ck_assert_int_eq(irq_level[12], 0);
+}
+END_TEST
+
+START_TEST(aux_port)
+{
+    /* Linux's loopback probe: the byte comes back as aux data on IRQ 12. */
+    outb(CMD, 0xd3);
+    outb(DATA, 0x5a);
+    ck_assert_uint_eq(inb(CMD) & (ST_OBF | ST_AUXB), ST_OBF | ST_AUXB);
+    ck_assert_int_eq(irq_level[12], 1);
+    ck_assert_int_eq(irq_level[1], 0);
+    ck_assert_int_eq(inb(DATA), 0x5a);
+    ck_assert_int_eq(irq_level[12], 0);
+    /* Nothing plugged in: commands to the aux device time out. */
+    outb(CMD, 0xd4);
+    outb(DATA, 0xff);
+    ck_assert_uint_eq(inb(CMD) & (ST_OBF | ST_AUXB | ST_TIMEOUT), ST_OBF | ST_AUXB | ST_TIMEOUT);
+    ck_assert_int_eq(inb(DATA), 0xfe);
+    ck_assert_uint_eq(inb(CMD) & ST_TIMEOUT, 0);
+    /* 0xd2 injects keyboard data. */
+    outb(CMD, 0xd2);
+    outb(DATA, 0x1c);
+    ck_assert_uint_eq(inb(CMD) & (ST_OBF | ST_AUXB), ST_OBF);
+    ck_assert_int_eq(inb(DATA), 0x1c);
+}
+END_TEST
+
+START_TEST(empty_read_repeats_last)
+{
+    outb(CMD, 0xaa);
+    ck_assert_int_eq(inb(DATA), 0x55);
+    ck_assert_int_eq(inb(DATA), 0x55);
+    ck_assert_uint_eq(inb(CMD) & ST_OBF, 0);
+}
+END_TEST
+
+START_TEST(queue_overflow_is_bounded)
+{
+    int i, n = 0;
+
+    for (i = 0; i < 100; i++)
+        outb(DATA, 0xff);                        /* 200 replies asked for */
+    while (inb(CMD) & ST_OBF) {
+        inb(DATA);
+        ck_assert_int_lt(++n, 100);
+    }
+    ck_assert_int_gt(n, 0);
+}
+END_TEST
+
+START_TEST(hostile_bytes)
+{
+    uint32_t x = 0xdeadbeefu;
+    int i;
+
+    for (i = 0; i < 100000; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        switch (x & 3) {
+        case 0:
+            outb(CMD, (uint8_t)(x >> 8));
+            break;
+        case 1:
+            outb(DATA, (uint8_t)(x >> 8));
+            break;
+        case 2:
+            (void)inb(DATA);
+            break;
+        default:
+            (void)inb(CMD);
+            break;
+        }
+        /* Wide accesses and neighbours are not ours: all-ones, no crash. */
+        if ((x & 0xf00) == 0)
+            ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, DATA, 2), 0xffff);
+    }
+    i8042_reset(kbd);
+    ck_assert_int_eq(irq_level[1], 0);
+    ck_assert_int_eq(irq_level[12], 0);
+    outb(CMD, 0xaa);
+    ck_assert_int_eq(reply(), 0x55);
+}
+END_TEST
+
+static const struct vmstate_dev *dev(const char *name)
+{
+    const struct vmstate_dev *d = vmstate_find(name);
+
+    ck_assert_ptr_nonnull(d);
+    return d;
+}
+
+static size_t save(const char *name, uint8_t *buf, size_t cap)
+{
+    const struct vmstate_dev *d = dev(name);
+    struct vmwriter w = { .buf = buf, .cap = cap };
+
+    d->save(d->state, &w);
+    ck_assert(!w.err);
+    return w.len;
+}
+
+static int load(const char *name, const uint8_t *buf, size_t len, void *staging)
+{
+    const struct vmstate_dev *d = dev(name);
+    struct vmreader r = { .p = buf, .len = len };
+    char e[256];
+
+    memcpy(staging, d->state, d->state_size);
+    return d->load(staging, &r, e, sizeof(e));
+}
+
+START_TEST(i8042_vmstate)
+{
+    const struct vmstate_dev *d = dev("i8042");
+    uint8_t good[128], bad[128], staging[128];
+    size_t len, i;
+
+    ck_assert_uint_le(d->state_size, sizeof(staging));
+    outb(DATA, 0xf2);                            /* three replies queued */
+    ck_assert_int_eq(irq_level[1], 1);
+    len = save("i8042", good, sizeof(good));
+    ck_assert_uint_eq(len, 42);
+    i8042_reset(kbd);
+    ck_assert_int_eq(irq_level[1], 0);
+    ck_assert_int_eq(load("i8042", good, len, staging), 0);
+    memcpy(d->state, staging, d->state_size);
+    d->post_load(d->opaque);
+    ck_assert_int_eq(irq_level[1], 1);
+    ck_assert_int_eq(reply(), 0xfa);
+    ck_assert_int_eq(reply(), 0xab);
+    ck_assert_int_eq(reply(), 0x83);
+
+    /* Layout: status ctr outport pending kbd_pending scanning scanset last q[16] qflags[16] qhead qcount */
+    struct { size_t off; uint8_t val; } cases[] = {
+        { 0, 0x01 }, { 3, 0x55 }, { 4, 0xf4 }, { 5, 2 }, { 6, 0 }, { 6, 4 },
+        { 24, 0x04 }, { 40, 16 }, { 41, 17 },
+    };
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memcpy(bad, good, len);
+        bad[cases[i].off] = cases[i].val;
+        ck_assert_msg(load("i8042", bad, len, staging) < 0, "case %zu accepted", i);
+    }
+    ck_assert_int_lt(load("i8042", good, len - 1, staging), 0);
+    memcpy(bad, good, len);
+    bad[len] = 0;
+    ck_assert_int_lt(load("i8042", bad, len + 1, staging), 0);
+}
+END_TEST
+
+START_TEST(port92_a20_and_reset)
+{
+    const struct vmstate_dev *d = dev("port92");
+    uint8_t buf[8], staging[8];
+    size_t len;
+
+    ck_assert_uint_eq(inb(0x92), 0x00);
+    outb(0x92, 0x02);
+    ck_assert_uint_eq(inb(0x92), 0x02);
+    ck_assert(port92_a20(p92));
+    ck_assert(!mach.shutdown_requested);
+    len = save("port92", buf, sizeof(buf));
+    ck_assert_uint_eq(len, 1);
+    outb(0x92, 0x03);                            /* fast reset, bit reads back 0 */
+    ck_assert(mach.shutdown_requested);
+    ck_assert_int_eq(mach.shutdown_why, SHUTDOWN_REBOOT);
+    ck_assert_uint_eq(inb(0x92), 0x02);
+    port92_reset(p92);
+    ck_assert(!port92_a20(p92));
+    ck_assert_int_eq(load("port92", buf, len, staging), 0);
+    memcpy(d->state, staging, d->state_size);
+    ck_assert(port92_a20(p92));
+    buf[0] = 0x03;
+    ck_assert_int_lt(load("port92", buf, 1, staging), 0);
+    ck_assert_int_lt(load("port92", buf, 0, staging), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("i8042");
+    TCase *tc = tcase_create("in-process");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, self_test_and_interface_tests);
+    tcase_add_test(tc, command_byte);
+    tcase_add_test(tc, output_port_a20);
+    tcase_add_test(tc, pulse_reset);
+    tcase_add_test(tc, output_port_reset_bit);
+    tcase_add_test(tc, keyboard_commands);
+    tcase_add_test(tc, keyboard_irq);
+    tcase_add_test(tc, aux_port);
+    tcase_add_test(tc, empty_read_repeats_last);
+    tcase_add_test(tc, queue_overflow_is_bounded);
+    tcase_add_test(tc, hostile_bytes);
+    tcase_add_test(tc, i8042_vmstate);
+    tcase_add_test(tc, port92_a20_and_reset);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,972 @@
+/* The QMP server in-process: a socketpair, the server attached to one end
+ * (qmp_server_attach_client), the test as the client on the other. The test
+ * pumps the server's loop (loop_once) until a whole message has arrived, so
+ * no threads are needed. Covers the greeting, negotiation, every core
+ * command, fds by SCM_RIGHTS on the first and on a later byte, malformed
+ * input, the size and depth limits, duplicate keys, and that the session
+ * goes on after each error. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "dm/config.h"
+#include "dm/dm.h"
+#include "dm/fdset.h"
+#include "dm/loop.h"
+#include "dm/qmp.h"
+
+#define MAX_ROUNDS 2000          /* loop rounds before a missing reply fails the test */
+
+static struct dm d;
+static struct qmp_server *srv;
+static int cfd = -1;
+static char rbuf[256 * 1024];
+static size_t rlen;
+
+static void setup(void)
+{
+    int sv[2];
+
+    memset(&d, 0, sizeof(d));
+    cli_defaults(&d.cfg);
+    d.loop = loop_new();
+    ck_assert_ptr_nonnull(d.loop);
+    d.machine.state = RUN_PRELAUNCH;
+    dm_set(&d);
+    fdset_clear();
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    srv = qmp_server_new(d.loop, -1, "test");
+    ck_assert_ptr_nonnull(srv);
+    ck_assert_int_eq(qmp_server_attach_client(srv, sv[1]), 0);
+    cfd = sv[0];
+    rlen = 0;
+}
+
+static void teardown(void)
+{
+    qmp_server_free(srv);
+    srv = NULL;
+    if (cfd >= 0)
+        close(cfd);
+    cfd = -1;
+    fdset_clear();
+    loop_free(d.loop);
+    dm_set(NULL);
+}
+
+/* Bytes to the server, an fd (if >= 0) riding on the first of them. */
+static void send_bytes(const void *buf, size_t len, int fd)
+{
+    union {
+        char b[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr a;
+    } u;
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+    struct msghdr msg;
+    size_t off = 0;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (fd >= 0) {
+        struct cmsghdr *cm;
+
+        memset(&u, 0, sizeof(u));
+        msg.msg_control = u.b;
+        msg.msg_controllen = sizeof(u.b);
+        cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    }
+    while (off < len) {
+        ssize_t r;
+
+        iov.iov_base = (char *)buf + off;
+        iov.iov_len = len - off;
+        r = sendmsg(cfd, &msg, MSG_NOSIGNAL);
+        if (r < 0 && errno == EAGAIN) {
+            loop_once(d.loop, 10);
+            continue;
+        }
+        ck_assert_int_gt(r, 0);
+        off += (size_t)r;
+        msg.msg_control = NULL;     /* the fd goes with the first byte only */
+        msg.msg_controllen = 0;
+    }
+}
+
+static void send_str(const char *s, int fd) { send_bytes(s, strlen(s), fd); }
+
+/* Pump the server and read until one whole line is there; NULL on EOF. */
+static json_t *recv_msg(void)
+{
+    int round;
+
+    for (round = 0; round < MAX_ROUNDS; round++) {
+        char *nl = memchr(rbuf, '\n', rlen);
+
+        if (nl) {
+            size_t n = (size_t)(nl - rbuf) + 1;
+            json_error_t je;
+            json_t *j;
+
+            ck_assert_msg(n >= 2 && rbuf[n - 2] == '\r', "reply not \\r\\n terminated");
+            j = json_loadb(rbuf, n, 0, &je);
+            ck_assert_msg(j != NULL, "reply is not JSON: %.*s", (int)n, rbuf);
+            memmove(rbuf, rbuf + n, rlen - n);
+            rlen -= n;
+            return j;
+        }
+        loop_once(d.loop, 0);
+        {
+            struct pollfd p = { .fd = cfd, .events = POLLIN };
+
+            if (poll(&p, 1, round < 10 ? 0 : 5) > 0) {
+                ssize_t r = read(cfd, rbuf + rlen, sizeof(rbuf) - rlen);
+
+                if (r == 0)
+                    return NULL;
+                ck_assert_int_gt(r, 0);
+                rlen += (size_t)r;
+            }
+        }
+    }
+    ck_abort_msg("no message from the server");
+    return NULL;
+}
+
+/* Nothing more from the server after it processed everything it has. */
+static void assert_no_message(void)
+{
+    struct pollfd p = { .fd = cfd, .events = POLLIN };
+    int i;
+
+    for (i = 0; i < 20; i++)
+        loop_once(d.loop, 0);
+    ck_assert_msg(rlen == 0 && poll(&p, 1, 0) == 0, "unexpected message from the server");
+}
+
+static json_t *xfer(const char *line, int fd)
+{
+    size_t n = strlen(line);
+    char *buf = malloc(n + 3);
+    json_t *m;
+
+    ck_assert_ptr_nonnull(buf);
+    memcpy(buf, line, n);
+    memcpy(buf + n, "\r\n", 3);
+    send_bytes(buf, n + 2, fd);
+    free(buf);
+    m = recv_msg();
+    return m;
+}
+
+static void assert_error(json_t *m, const char *cls, const char *desc)
+{
+    json_t *e = json_object_get(m, "error");
+
+    ck_assert_msg(e != NULL, "expected an error, got %s", json_dumps(m, 0));
+    ck_assert_str_eq(json_string_value(json_object_get(e, "class")), cls);
+    if (desc)
+        ck_assert_str_eq(json_string_value(json_object_get(e, "desc")), desc);
+    else
+        ck_assert_ptr_nonnull(json_string_value(json_object_get(e, "desc")));
+}
+
+static void assert_error_prefix(json_t *m, const char *cls, const char *prefix)
+{
+    const char *desc;
+
+    assert_error(m, cls, NULL);
+    desc = json_string_value(json_object_get(json_object_get(m, "error"), "desc"));
+    ck_assert_msg(!strncmp(desc, prefix, strlen(prefix)), "desc '%s' does not start with '%s'", desc, prefix);
+}
+
+static json_t *ret_of(json_t *m)
+{
+    json_t *r = json_object_get(m, "return");
+
+    ck_assert_msg(r != NULL, "expected a return, got %s", json_dumps(m, 0));
+    return r;
+}
+
+static void greet_and_negotiate(void)
+{
+    json_t *m = recv_msg();
+
+    ck_assert_ptr_nonnull(json_object_get(m, "QMP"));
+    json_decref(m);
+    m = xfer("{\"execute\":\"qmp_capabilities\",\"id\":2020372736}", -1);
+    ret_of(m);
+    json_decref(m);
+}
+
+/* The session still works: query-status answers with the id we gave. */
+static void assert_alive(void)
+{
+    json_t *m = xfer("{\"execute\":\"query-status\",\"id\":4242}", -1);
+
+    ret_of(m);
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 4242);
+    json_decref(m);
+}
+
+static int count_fds(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(dir);
+    while ((e = readdir(dir)))
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(dir);
+    return n - 1;   /* the DIR's own fd */
+}
+
+static int tmp_fd(int flags)
+{
+    char path[] = "/tmp/xsdm-test-qmp-XXXXXX";
+    int fd = mkstemp(path);
+    int fd2;
+
+    ck_assert_int_ge(fd, 0);
+    fd2 = open(path, flags | O_CLOEXEC);
+    ck_assert_int_ge(fd2, 0);
+    unlink(path);
+    close(fd);
+    return fd2;
+}
+
+START_TEST(greeting)
+{
+    json_t *m = recv_msg();
+    json_t *q = json_object_get(m, "QMP");
+    json_t *v = json_object_get(json_object_get(q, "version"), "qemu");
+    long long major, minor;
+
+    ck_assert_ptr_nonnull(q);
+    major = json_integer_value(json_object_get(v, "major"));
+    minor = json_integer_value(json_object_get(v, "minor"));
+    ck_assert_msg(major > 2 || (major == 2 && minor >= 11), "version %lld.%lld below 2.11", major, minor);
+    ck_assert(json_is_integer(json_object_get(v, "micro")));
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(q, "version"), "package")), "xsdm");
+    ck_assert(json_is_array(json_object_get(q, "capabilities")));
+    json_decref(m);
+}
+END_TEST
+
+START_TEST(negotiation_required)
+{
+    json_t *m = recv_msg();
+
+    json_decref(m);
+    m = xfer("{\"execute\":\"query-status\",\"id\":1}", -1);
+    assert_error(m, "CommandNotFound", "Expecting capabilities negotiation with 'qmp_capabilities'");
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 1);
+    json_decref(m);
+    /* Even an unknown command gets the negotiation error first. */
+    m = xfer("{\"execute\":\"no-such-thing\"}", -1);
+    assert_error(m, "CommandNotFound", "Expecting capabilities negotiation with 'qmp_capabilities'");
+    json_decref(m);
+    m = xfer("{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[\"oob\"]},\"id\":2}", -1);
+    assert_error(m, "GenericError", "Capability oob not available");
+    json_decref(m);
+    m = xfer("{\"execute\":\"qmp_capabilities\",\"id\":3}", -1);
+    ck_assert_int_eq(json_object_size(ret_of(m)), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 3);
+    json_decref(m);
+    m = xfer("{\"execute\":\"qmp_capabilities\",\"id\":4}", -1);
+    assert_error(m, "CommandNotFound", "Capabilities negotiation is already complete, command ignored");
+    json_decref(m);
+    assert_alive();
+}
+END_TEST
+
+START_TEST(id_any_type)
+{
+    static const char *const ids[] = { "\"str\"", "{\"a\":[1,2]}", "[1]", "null", "1.5", "true", "-7" };
+    size_t i;
+
+    greet_and_negotiate();
+    for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        char line[256];
+        json_t *m, *want = json_loads(ids[i], JSON_DECODE_ANY, NULL);
+
+        snprintf(line, sizeof(line), "{\"id\":%s,\"execute\":\"query-version\"}", ids[i]);
+        m = xfer(line, -1);
+        ret_of(m);
+        ck_assert_msg(json_equal(json_object_get(m, "id"), want), "id %s not echoed", ids[i]);
+        json_decref(m);
+        snprintf(line, sizeof(line), "{\"id\":%s,\"execute\":\"nope\"}", ids[i]);
+        m = xfer(line, -1);
+        assert_error(m, "CommandNotFound", "The command nope has not been found");
+        ck_assert(json_equal(json_object_get(m, "id"), want));
+        json_decref(m);
+        json_decref(want);
+    }
+}
+END_TEST
+
+START_TEST(query_version_matches_greeting)
+{
+    json_t *g = recv_msg(), *m;
+
+    m = xfer("{\"execute\":\"qmp_capabilities\"}", -1);
+    json_decref(m);
+    m = xfer("{\"execute\":\"query-version\",\"id\":9}", -1);
+    ck_assert(json_equal(ret_of(m), json_object_get(json_object_get(g, "QMP"), "version")));
+    json_decref(m);
+    json_decref(g);
+}
+END_TEST
+
+static const char *status_of(void)
+{
+    static char buf[32];
+    json_t *m = xfer("{\"execute\":\"query-status\",\"id\":1}", -1);
+    json_t *r = ret_of(m);
+    const char *st = json_string_value(json_object_get(r, "status"));
+
+    ck_assert(json_is_false(json_object_get(r, "singlestep")));
+    ck_assert_int_eq(json_is_true(json_object_get(r, "running")), !strcmp(st, "running"));
+    snprintf(buf, sizeof(buf), "%s", st);
+    json_decref(m);
+    return buf;
+}
+
+static void assert_event(json_t *m, const char *name)
+{
+    json_t *ts = json_object_get(m, "timestamp");
+
+    ck_assert_msg(json_object_get(m, "event") != NULL, "expected event %s, got %s", name, json_dumps(m, 0));
+    ck_assert_str_eq(json_string_value(json_object_get(m, "event")), name);
+    ck_assert(json_is_integer(json_object_get(ts, "seconds")));
+    ck_assert(json_is_integer(json_object_get(ts, "microseconds")));
+    ck_assert_int_lt(json_integer_value(json_object_get(ts, "microseconds")), 1000000);
+}
+
+START_TEST(run_state)
+{
+    json_t *m;
+
+    greet_and_negotiate();
+    ck_assert_str_eq(status_of(), "prelaunch");
+    send_str("{\"execute\":\"cont\",\"id\":10}\r\n", -1);
+    m = recv_msg();
+    assert_event(m, "RESUME");
+    json_decref(m);
+    m = recv_msg();
+    ret_of(m);
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 10);
+    json_decref(m);
+    ck_assert_str_eq(status_of(), "running");
+    ck_assert_int_eq(d.machine.state, RUN_RUNNING);
+
+    /* cont is idempotent: a plain reply, no event. */
+    m = xfer("{\"execute\":\"cont\",\"id\":11}", -1);
+    ret_of(m);
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 11);
+    json_decref(m);
+    ck_assert_str_eq(status_of(), "running");
+
+    send_str("{\"execute\":\"stop\",\"id\":12}\r\n", -1);
+    m = recv_msg();
+    assert_event(m, "STOP");
+    json_decref(m);
+    m = recv_msg();
+    ret_of(m);
+    json_decref(m);
+    ck_assert_str_eq(status_of(), "paused");
+    m = xfer("{\"execute\":\"stop\",\"id\":13}", -1);
+    ret_of(m);
+    json_decref(m);
+    ck_assert_str_eq(status_of(), "paused");
+    assert_no_message();
+}
+END_TEST
+
+START_TEST(stop_in_prelaunch_and_shutdown)
+{
+    json_t *m;
+
+    greet_and_negotiate();
+    /* QEMU: stopping a VM that never ran makes it paused, without STOP. */
+    m = xfer("{\"execute\":\"stop\",\"id\":1}", -1);
+    ret_of(m);
+    json_decref(m);
+    ck_assert_str_eq(status_of(), "paused");
+    d.machine.state = RUN_SHUTDOWN;
+    ck_assert_str_eq(status_of(), "shutdown");
+    m = xfer("{\"execute\":\"cont\",\"id\":2}", -1);
+    assert_error(m, "GenericError", "Resetting the Virtual Machine is required");
+    json_decref(m);
+}
+END_TEST
+
+START_TEST(events_only_after_negotiation)
+{
+    json_t *m = recv_msg();
+
+    json_decref(m);
+    dm_cont(&d);            /* RESUME, but nobody negotiated yet */
+    m = xfer("{\"execute\":\"qmp_capabilities\",\"id\":1}", -1);
+    ret_of(m);
+    json_decref(m);
+    assert_no_message();
+}
+END_TEST
+
+START_TEST(quit)
+{
+    json_t *m, *data;
+
+    greet_and_negotiate();
+    send_str("{\"execute\":\"quit\",\"id\":77}\r\n", -1);
+    m = recv_msg();
+    assert_event(m, "SHUTDOWN");
+    data = json_object_get(m, "data");
+    ck_assert(json_is_false(json_object_get(data, "guest")));
+    ck_assert_str_eq(json_string_value(json_object_get(data, "reason")), "host-qmp-quit");
+    json_decref(m);
+    m = recv_msg();
+    ret_of(m);
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 77);
+    json_decref(m);
+    ck_assert(d.quit_requested);
+    ck_assert(loop_quitting(d.loop));
+}
+END_TEST
+
+START_TEST(system_reset)
+{
+    json_t *m;
+
+    greet_and_negotiate();
+    send_str("{\"execute\":\"system_reset\",\"id\":5}\r\n", -1);
+    m = recv_msg();
+    assert_event(m, "RESET");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m, "data"), "reason")),
+                     "host-qmp-system-reset");
+    json_decref(m);
+    m = recv_msg();
+    ret_of(m);
+    json_decref(m);
+}
+END_TEST
+
+static json_t *query_fdsets(void)
+{
+    json_t *m = xfer("{\"execute\":\"query-fdsets\",\"id\":1}", -1);
+    json_t *r = json_incref(ret_of(m));
+
+    json_decref(m);
+    return r;
+}
+
+START_TEST(add_fd_first_byte)
+{
+    struct stat a, b;
+    json_t *m, *r, *sets, *fds;
+    int fd = tmp_fd(O_RDWR), got;
+
+    greet_and_negotiate();
+    /* libxl's way: the fd rides on the '{', the rest follows in a write. */
+    send_bytes("{", 1, fd);
+    m = xfer("\"execute\":\"add-fd\",\"id\":2020372738,\"arguments\":{\"opaque\":\"raw:/srv/a.iso\"}}", -1);
+    r = ret_of(m);
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "fdset-id")), 0);
+    ck_assert(json_is_integer(json_object_get(r, "fd")));
+    got = (int)json_integer_value(json_object_get(r, "fd"));
+    /* In-process: the fd the server reports is one of ours, the same file. */
+    ck_assert_int_eq(fstat(fd, &a), 0);
+    ck_assert_int_eq(fstat(got, &b), 0);
+    ck_assert(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+    ck_assert_int_ne(got, fd);
+    json_decref(m);
+
+    sets = query_fdsets();
+    ck_assert_int_eq(json_array_size(sets), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(sets, 0), "fdset-id")), 0);
+    fds = json_object_get(json_array_get(sets, 0), "fds");
+    ck_assert_int_eq(json_array_size(fds), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(fds, 0), "fd")), got);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fds, 0), "opaque")), "raw:/srv/a.iso");
+    json_decref(sets);
+
+    m = xfer("{\"execute\":\"remove-fd\",\"arguments\":{\"fdset-id\":0},\"id\":3}", -1);
+    ret_of(m);
+    json_decref(m);
+    ck_assert_int_eq(fcntl(got, F_GETFD), -1);     /* closed by remove-fd */
+    sets = query_fdsets();
+    ck_assert_int_eq(json_array_size(sets), 0);
+    json_decref(sets);
+    m = xfer("{\"execute\":\"remove-fd\",\"arguments\":{\"fdset-id\":0},\"id\":4}", -1);
+    assert_error(m, "GenericError", "File descriptor named 'fdset-id:0' not found");
+    json_decref(m);
+    close(fd);
+}
+END_TEST
+
+START_TEST(add_fd_later_byte)
+{
+    json_t *m, *r;
+    int fd = tmp_fd(O_RDONLY);
+    const char *part1 = "{\"execute\":\"add-fd\",";
+    const char *part2 = "\"arguments\":{\"fdset-id\":5},";
+    const char *part3 = "\"id\":6}\r\n";
+    int i;
+
+    greet_and_negotiate();
+    send_str(part1, -1);
+    for (i = 0; i < 5; i++)
+        loop_once(d.loop, 0);      /* the server has read part 1 already */
+    send_str(part2, fd);
+    for (i = 0; i < 5; i++)
+        loop_once(d.loop, 0);
+    send_str(part3, -1);
+    m = recv_msg();
+    r = ret_of(m);
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "fdset-id")), 5);
+    json_decref(m);
+
+    /* fd on the very last byte, everything sent before the server reads. */
+    send_str("{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":5},\"id\":7}\r", -1);
+    send_str("\n", fd);
+    m = recv_msg();
+    r = ret_of(m);
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "fdset-id")), 5);
+    json_decref(m);
+    ck_assert_int_eq(fdset_all_fds((int[8]){ 0 }, 8), 2);
+    close(fd);
+}
+END_TEST
+
+START_TEST(add_fd_errors)
+{
+    json_t *m, *r;
+    int fd = tmp_fd(O_RDONLY), before;
+
+    greet_and_negotiate();
+    m = xfer("{\"execute\":\"add-fd\",\"id\":1}", -1);
+    assert_error(m, "GenericError", "No file descriptor supplied via SCM_RIGHTS");
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 1);
+    json_decref(m);
+    before = count_fds();
+    m = xfer("{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":-1},\"id\":2}", fd);
+    assert_error(m, "GenericError", "Parameter 'fdset-id' expects a non-negative value");
+    json_decref(m);
+    m = xfer("{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":\"x\"},\"id\":3}", fd);
+    assert_error(m, "GenericError", "Invalid parameter type for 'fdset-id', expected: integer");
+    json_decref(m);
+    m = xfer("{\"execute\":\"add-fd\",\"arguments\":{\"opaque\":1},\"id\":4}", fd);
+    assert_error(m, "GenericError", "Invalid parameter type for 'opaque', expected: string");
+    json_decref(m);
+    ck_assert_int_eq(count_fds(), before);          /* refused fds were closed */
+    /* Lowest free id is allocated when none is given. */
+    m = xfer("{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":0},\"id\":5}", fd);
+    ret_of(m);
+    json_decref(m);
+    m = xfer("{\"execute\":\"add-fd\",\"id\":6}", fd);
+    r = ret_of(m);
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "fdset-id")), 1);
+    json_decref(m);
+    m = xfer("{\"execute\":\"remove-fd\",\"arguments\":{\"fdset-id\":1,\"fd\":999},\"id\":7}", -1);
+    assert_error(m, "GenericError", "File descriptor named 'fdset-id:1, fd:999' not found");
+    json_decref(m);
+    m = xfer("{\"execute\":\"remove-fd\",\"id\":8}", -1);
+    assert_error(m, "GenericError", "Parameter 'fdset-id' is missing");
+    json_decref(m);
+    close(fd);
+    assert_alive();
+}
+END_TEST
+
+START_TEST(fd_without_command)
+{
+    json_t *m;
+    int fd = tmp_fd(O_RDONLY), before;
+
+    greet_and_negotiate();
+    before = count_fds();
+    m = xfer("", fd);
+    assert_error(m, "GenericError", NULL);
+    ck_assert_ptr_null(json_object_get(m, "id"));
+    json_decref(m);
+    ck_assert_int_eq(count_fds(), before);
+    /* A command that takes no fd: the fd is closed, the command answered. */
+    m = xfer("{\"execute\":\"query-status\",\"id\":3}", fd);
+    ret_of(m);
+    json_decref(m);
+    ck_assert_int_eq(count_fds(), before);
+    /* Unparsable request with an fd: error, fd closed. */
+    m = xfer("{nope", fd);
+    assert_error_prefix(m, "GenericError", "JSON parse error");
+    json_decref(m);
+    ck_assert_int_eq(count_fds(), before);
+    close(fd);
+    assert_alive();
+}
+END_TEST
+
+START_TEST(fd_then_disconnect)
+{
+    int fd = tmp_fd(O_RDONLY), before, i;
+
+    greet_and_negotiate();
+    before = count_fds();
+    send_str("{\"execute\":\"add", fd);
+    for (i = 0; i < 5; i++)
+        loop_once(d.loop, 0);
+    close(cfd);
+    cfd = -1;
+    for (i = 0; i < 5 && qmp_server_client_fd(srv) >= 0; i++)
+        loop_once(d.loop, 0);
+    ck_assert_int_eq(qmp_server_client_fd(srv), -1);
+    /* Our client end and the server's end are gone, and the pending fd too. */
+    ck_assert_int_eq(count_fds(), before - 2);
+    close(fd);
+}
+END_TEST
+
+struct bad {
+    const char *line;
+    const char *cls;
+    const char *desc;          /* exact, or a prefix when it ends in '*' */
+};
+
+START_TEST(malformed_matrix)
+{
+    static const struct bad bad[] = {
+        { "not json", "GenericError", "JSON parse error*" },
+        { "[1,2]", "GenericError", "QMP input must be a JSON object" },
+        { "\"str\"", "GenericError", "QMP input must be a JSON object" },
+        { "42", "GenericError", "QMP input must be a JSON object" },
+        { "{}", "GenericError", "QMP input lacks member 'execute'" },
+        { "{\"id\":1}", "GenericError", "QMP input lacks member 'execute'" },
+        { "{\"execute\":1}", "GenericError", "QMP input member 'execute' must be a string" },
+        { "{\"execute\":null}", "GenericError", "QMP input member 'execute' must be a string" },
+        { "{\"execute\":\"query-status\",\"arguments\":[]}", "GenericError",
+          "QMP input member 'arguments' must be an object" },
+        { "{\"execute\":\"query-status\",\"foo\":1}", "GenericError", "QMP input member 'foo' is unexpected" },
+        { "{\"exec-oob\":\"query-status\"}", "GenericError", "QMP input member 'exec-oob' is unexpected" },
+        { "{\"execute\":\"nonexistent\"}", "CommandNotFound", "The command nonexistent has not been found" },
+        { "{\"execute\":\"\"}", "CommandNotFound", "The command  has not been found" },
+        { "{\"execute\":\"query-status\",\"arguments\":{\"x\":1}}", "GenericError", "Parameter 'x' is unexpected" },
+        { "{\"execute\":\"query-command-line-options\",\"arguments\":{\"option\":7}}", "GenericError",
+          "Invalid parameter type for 'option', expected: string" },
+        { "{\"execute\":\"query-status\",\"execute\":\"stop\"}", "GenericError", "JSON parse error*" },
+        { "{\"execute\":\"query-status\"} {\"execute\":\"stop\"}", "GenericError", "JSON parse error*" },
+        { "{\"execute\":\"query-\\u0000status\"}", "GenericError", "JSON parse error*" },
+        { "{\"execute\":\"query-status\"", "GenericError", "JSON parse error*" },
+        { "\xff\xfe{}", "GenericError", "JSON parse error*" },
+    };
+    size_t i;
+
+    greet_and_negotiate();
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *m = xfer(bad[i].line, -1);
+        size_t n = strlen(bad[i].desc);
+
+        if (bad[i].desc[n - 1] == '*') {
+            char pfx[128];
+
+            snprintf(pfx, sizeof(pfx), "%.*s", (int)n - 1, bad[i].desc);
+            assert_error_prefix(m, bad[i].cls, pfx);
+        } else {
+            assert_error(m, bad[i].cls, bad[i].desc);
+        }
+        json_decref(m);
+        assert_alive();
+    }
+    /* The duplicate-key check is jansson's: the desc says so. */
+    {
+        json_t *m = xfer("{\"execute\":\"query-status\",\"execute\":\"stop\"}", -1);
+        const char *desc = json_string_value(json_object_get(json_object_get(m, "error"), "desc"));
+
+        ck_assert_ptr_nonnull(strstr(desc, "duplicate"));
+        json_decref(m);
+        ck_assert_str_eq(status_of(), "prelaunch");   /* "stop" did not run */
+    }
+}
+END_TEST
+
+static void nested(char *buf, size_t len, int depth)
+{
+    /* {"execute":"query-status","arguments":{"x":[[...[1]...]]}} at the given total depth */
+    size_t off = 0;
+    int i, inner = depth - 2;
+
+    off += (size_t)snprintf(buf + off, len - off, "{\"execute\":\"query-status\",\"arguments\":{\"x\":");
+    for (i = 0; i < inner; i++)
+        buf[off++] = '[';
+    buf[off++] = '1';
+    for (i = 0; i < inner; i++)
+        buf[off++] = ']';
+    snprintf(buf + off, len - off, "}}");
+}
+
+START_TEST(depth_limit)
+{
+    char buf[8192];
+    json_t *m;
+
+    greet_and_negotiate();
+    nested(buf, sizeof(buf), QMP_MAX_DEPTH);
+    m = xfer(buf, -1);
+    assert_error(m, "GenericError", "Parameter 'x' is unexpected");   /* parsed and dispatched */
+    json_decref(m);
+    nested(buf, sizeof(buf), QMP_MAX_DEPTH + 1);
+    m = xfer(buf, -1);
+    assert_error_prefix(m, "GenericError", "JSON nesting depth limit exceeded");
+    json_decref(m);
+    nested(buf, sizeof(buf), 3000);   /* beyond jansson's own limit too */
+    m = xfer(buf, -1);
+    assert_error(m, "GenericError", NULL);
+    json_decref(m);
+    assert_alive();
+}
+END_TEST
+
+START_TEST(oversize)
+{
+    size_t n = QMP_MAX_MSG + 1000;
+    char *big = malloc(n + 3);
+    json_t *m;
+    int fd = tmp_fd(O_RDONLY), before;
+
+    ck_assert_ptr_nonnull(big);
+    greet_and_negotiate();
+    memset(big, ' ', n);
+    memcpy(big, "{\"execute\":\"stop\",\"id\":1,\"pad\":\"", 32);
+    big[n - 2] = '"';
+    big[n - 1] = '}';
+    memcpy(big + n, "\r\n", 3);
+    before = count_fds();
+    send_bytes(big, n + 2, fd);
+    m = recv_msg();
+    assert_error_prefix(m, "GenericError", "QMP request too large");
+    json_decref(m);
+    /* The rest of that line was dropped (no second error, "stop" not run). */
+    assert_alive();
+    ck_assert_str_eq(status_of(), "prelaunch");
+    ck_assert_int_eq(count_fds(), before);
+    /* A request of exactly the limit is still served. */
+    memset(big, ' ', QMP_MAX_MSG);
+    memcpy(big, "{\"execute\":\"query-status\",\"id\":8}", 33);
+    memcpy(big + QMP_MAX_MSG, "\n", 2);
+    send_bytes(big, QMP_MAX_MSG + 1, -1);
+    m = recv_msg();
+    ret_of(m);
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 8);
+    json_decref(m);
+    free(big);
+    close(fd);
+}
+END_TEST
+
+START_TEST(framing)
+{
+    const char *two = "{\"execute\":\"query-version\",\"id\":1}\r\n\r\n  \r\n{\"execute\":\"query-status\",\"id\":2}\n";
+    const char *slow = "{\"execute\":\"query-status\",\"id\":3}\r\n";
+    json_t *m;
+    size_t i;
+
+    greet_and_negotiate();
+    send_str(two, -1);
+    m = recv_msg();
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 1);
+    json_decref(m);
+    m = recv_msg();
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 2);
+    json_decref(m);
+    for (i = 0; i < strlen(slow); i++) {
+        send_bytes(slow + i, 1, -1);
+        loop_once(d.loop, 0);
+    }
+    m = recv_msg();
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 3);
+    json_decref(m);
+    assert_no_message();
+}
+END_TEST
+
+START_TEST(command_line_options)
+{
+    json_t *m, *r, *el, *p;
+    size_t i, j;
+    bool chroot = false, user = false, found = false;
+
+    greet_and_negotiate();
+    m = xfer("{\"execute\":\"query-command-line-options\",\"id\":1}", -1);
+    r = ret_of(m);
+    ck_assert_int_gt(json_array_size(r), 5);
+    json_array_foreach(r, i, el) {
+        ck_assert(json_is_string(json_object_get(el, "option")));
+        if (strcmp(json_string_value(json_object_get(el, "option")), "run-with"))
+            continue;
+        found = true;
+        json_array_foreach(json_object_get(el, "parameters"), j, p) {
+            chroot |= !strcmp(json_string_value(json_object_get(p, "name")), "chroot");
+            user |= !strcmp(json_string_value(json_object_get(p, "name")), "user");
+        }
+    }
+    ck_assert(found && chroot && user);
+    json_decref(m);
+    m = xfer("{\"execute\":\"query-command-line-options\",\"arguments\":{\"option\":\"sandbox\"},\"id\":2}", -1);
+    r = ret_of(m);
+    ck_assert_int_eq(json_array_size(r), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 0), "option")), "sandbox");
+    json_decref(m);
+    m = xfer("{\"execute\":\"query-command-line-options\",\"arguments\":{\"option\":\"bogus\"},\"id\":3}", -1);
+    assert_error(m, "GenericError", "Parameter 'option' expects an option name");
+    json_decref(m);
+}
+END_TEST
+
+START_TEST(cpus_fast)
+{
+    json_t *m, *r, *el;
+    size_t i;
+
+    d.cfg.smp = 3;
+    greet_and_negotiate();
+    m = xfer("{\"execute\":\"query-cpus-fast\",\"id\":1}", -1);
+    r = ret_of(m);
+    ck_assert_int_eq(json_array_size(r), 3);
+    json_array_foreach(r, i, el) {
+        ck_assert(json_is_integer(json_object_get(el, "cpu-index")));
+        ck_assert_int_eq(json_integer_value(json_object_get(el, "cpu-index")), (long long)i);
+        ck_assert(json_is_integer(json_object_get(el, "thread-id")));
+        ck_assert(json_is_string(json_object_get(el, "qom-path")));
+        ck_assert_str_eq(json_string_value(json_object_get(el, "target")), "x86_64");
+        ck_assert(json_is_object(json_object_get(el, "props")));
+    }
+    json_decref(m);
+}
+END_TEST
+
+START_TEST(listener_one_client_at_a_time)
+{
+    struct sockaddr_un sa;
+    struct qmp_server *ls;
+    struct pollfd p;
+    int lfd, c1, c2, i;
+    char buf[512];
+    ssize_t r;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "xsdm-test-qmp-%d", (int)getpid());
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(lfd, 0);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(lfd, 4), 0);
+    ls = qmp_server_new(d.loop, lfd, "listen");
+    ck_assert_ptr_nonnull(ls);
+    ck_assert_int_eq(qmp_server_listen_fd(ls), lfd);
+
+    c1 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(c1, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    for (i = 0; i < 10 && qmp_server_client_fd(ls) < 0; i++)
+        loop_once(d.loop, 100);
+    ck_assert_int_ge(qmp_server_client_fd(ls), 0);
+    r = read(c1, buf, sizeof(buf));
+    ck_assert_int_gt(r, 0);
+    ck_assert_ptr_nonnull(strstr(buf, "\"QMP\""));
+
+    /* A second client waits in the backlog while the first is served. */
+    c2 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(c2, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    for (i = 0; i < 10; i++)
+        loop_once(d.loop, 0);
+    p.fd = c2;
+    p.events = POLLIN;
+    ck_assert_int_eq(poll(&p, 1, 0), 0);
+
+    close(c1);
+    for (i = 0; i < 20; i++) {
+        loop_once(d.loop, 50);
+        if (poll(&p, 1, 0) > 0)
+            break;
+    }
+    r = read(c2, buf, sizeof(buf) - 1);
+    ck_assert_int_gt(r, 0);
+    buf[r] = 0;
+    ck_assert_ptr_nonnull(strstr(buf, "\"QMP\""));
+    /* The new connection must negotiate again. */
+    ck_assert_int_eq(write(c2, "{\"execute\":\"query-status\"}\r\n", 28), 28);
+    for (i = 0; i < 20; i++) {
+        loop_once(d.loop, 50);
+        if (poll(&p, 1, 0) > 0)
+            break;
+    }
+    r = read(c2, buf, sizeof(buf) - 1);
+    ck_assert_int_gt(r, 0);
+    buf[r] = 0;
+    ck_assert_ptr_nonnull(strstr(buf, "CommandNotFound"));
+    close(c2);
+    qmp_server_free(ls);
+}
+END_TEST
+
+START_TEST(registry)
+{
+    ck_assert_ptr_nonnull(qmp_find("qmp_capabilities"));
+    ck_assert(qmp_find("qmp_capabilities")->flags & QMP_CMD_PRECAP);
+    ck_assert_ptr_nonnull(qmp_find("query-status"));
+    ck_assert_int_eq(qmp_find("query-status")->flags & QMP_CMD_PRECAP, 0);
+    ck_assert_ptr_null(qmp_find("no-such-command"));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("qmp");
+    TCase *tc = tcase_create("server");
+    SRunner *sr;
+    int nf;
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, greeting);
+    tcase_add_test(tc, negotiation_required);
+    tcase_add_test(tc, id_any_type);
+    tcase_add_test(tc, query_version_matches_greeting);
+    tcase_add_test(tc, run_state);
+    tcase_add_test(tc, stop_in_prelaunch_and_shutdown);
+    tcase_add_test(tc, events_only_after_negotiation);
+    tcase_add_test(tc, quit);
+    tcase_add_test(tc, system_reset);
+    tcase_add_test(tc, add_fd_first_byte);
+    tcase_add_test(tc, add_fd_later_byte);
+    tcase_add_test(tc, add_fd_errors);
+    tcase_add_test(tc, fd_without_command);
+    tcase_add_test(tc, fd_then_disconnect);
+    tcase_add_test(tc, malformed_matrix);
+    tcase_add_test(tc, depth_limit);
+    tcase_add_test(tc, oversize);
+    tcase_add_test(tc, framing);
+    tcase_add_test(tc, command_line_options);
+    tcase_add_test(tc, cpus_fast);
+    tcase_add_test(tc, listener_one_client_at_a_time);
+    tcase_add_test(tc, registry);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    nf = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nf ? 1 : 0;
+}

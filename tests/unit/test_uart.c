@@ -1,0 +1,666 @@
+/* 16550A UART. Part one builds the UART in-process on a fake machine whose
+ * accelerator records ISA IRQ levels, so every register, FIFO and interrupt
+ * rule is checked exactly. (Part two, through libqtest, follows when
+ * tests/lib/libqtest.c exists.) */
+#include <check.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "dm/accel.h"
+#include "dm/chardev.h"
+#include "dm/iobus.h"
+#include "dm/loop.h"
+#include "dm/machine.h"
+#include "dm/uart16550.h"
+#include "dm/vmstate.h"
+
+#define COM1 0x3f8
+#define IRQ4 4
+
+/* ---- fake machine ------------------------------------------------------ */
+
+static int irq_level[16];
+static int irq_edges[16];       /* low -> high transitions seen */
+static struct accel acc;
+static struct machine mach;
+static struct uart *u;
+
+static void fake_set_isa_irq(struct accel *a, unsigned irq, int level)
+{
+    ck_assert_uint_lt(irq, 16);
+    if (level && !irq_level[irq])
+        irq_edges[irq]++;
+    irq_level[irq] = !!level;
+}
+
+static const struct accel_ops fake_ops = { .name = "fake", .set_isa_irq = fake_set_isa_irq };
+
+static void machine_setup(void)
+{
+    memset(&mach, 0, sizeof(mach));
+    memset(&acc, 0, sizeof(acc));
+    memset(irq_level, 0, sizeof(irq_level));
+    memset(irq_edges, 0, sizeof(irq_edges));
+    acc.ops = &fake_ops;
+    mach.accel = &acc;
+    iobus_init(&mach.bus);
+    vmstate_unregister_all();
+    u = uart_new(&mach, 0, NULL);
+    ck_assert_ptr_nonnull(u);
+}
+
+static void machine_teardown(void)
+{
+    uart_free(u);
+    u = NULL;
+    vmstate_unregister_all();
+}
+
+static void outb(uint16_t port, uint8_t v)
+{
+    io_write(&mach.bus, IO_PIO, port, v, 1);
+}
+
+static uint8_t inb(uint16_t port)
+{
+    return (uint8_t)io_read(&mach.bus, IO_PIO, port, 1);
+}
+
+/* ---- registers --------------------------------------------------------- */
+
+START_TEST(reset_values)
+{
+    ck_assert_uint_eq(inb(COM1 + UART_IER), 0x00);
+    ck_assert_uint_eq(inb(COM1 + UART_IIR), 0x01);
+    ck_assert_uint_eq(inb(COM1 + UART_LCR), 0x00);
+    ck_assert_uint_eq(inb(COM1 + UART_MCR), 0x00);
+    ck_assert_uint_eq(inb(COM1 + UART_LSR), 0x60);
+    ck_assert_uint_eq(inb(COM1 + UART_MSR), 0xb0);
+    ck_assert_int_eq(irq_level[IRQ4], 0);
+    /* Standard COM ports and IRQs. */
+    ck_assert_uint_eq(uart_base_port(1), 0x2f8);
+    ck_assert_uint_eq(uart_irq(1), 3);
+    ck_assert_uint_eq(uart_base_port(4), 0);
+}
+END_TEST
+
+START_TEST(scratch_register)
+{
+    int v;
+
+    for (v = 0; v < 256; v++) {
+        outb(COM1 + UART_SCR, (uint8_t)v);
+        ck_assert_uint_eq(inb(COM1 + UART_SCR), v);
+    }
+}
+END_TEST
+
+START_TEST(divisor_latch)
+{
+    outb(COM1 + UART_IER, 0x05);
+    outb(COM1 + UART_LCR, 0x83);            /* DLAB, 8N1 */
+    outb(COM1 + UART_DLL, 0x01);
+    outb(COM1 + UART_DLM, 0x02);
+    ck_assert_uint_eq(inb(COM1 + UART_DLL), 0x01);
+    ck_assert_uint_eq(inb(COM1 + UART_DLM), 0x02);
+    ck_assert_uint_eq(inb(COM1 + UART_LCR), 0x83);
+    outb(COM1 + UART_LCR, 0x03);
+    ck_assert_uint_eq(inb(COM1 + UART_IER), 0x05);     /* untouched by DLM writes */
+    ck_assert_uint_eq(inb(COM1 + UART_LSR) & 0x01, 0); /* DLL writes sent nothing */
+    outb(COM1 + UART_LCR, 0x83);
+    ck_assert_uint_eq(inb(COM1 + UART_DLL), 0x01);
+    ck_assert_uint_eq(inb(COM1 + UART_DLM), 0x02);
+}
+END_TEST
+
+START_TEST(ier_reserved_bits)
+{
+    outb(COM1 + UART_IER, 0xff);
+    ck_assert_uint_eq(inb(COM1 + UART_IER), 0x0f);
+    outb(COM1 + UART_MCR, 0xff);
+    ck_assert_uint_eq(inb(COM1 + UART_MCR), 0x1f);
+}
+END_TEST
+
+/* ---- loopback and FIFOs ---------------------------------------------- */
+
+START_TEST(loopback_data)
+{
+    const char *msg = "Hello";
+    size_t i;
+
+    outb(COM1 + UART_MCR, 0x10);
+    outb(COM1 + UART_FCR, 0x07);
+    ck_assert_uint_eq(inb(COM1 + UART_IIR) & 0xc0, 0xc0);   /* FIFOs enabled */
+    for (i = 0; i < strlen(msg); i++)
+        outb(COM1 + UART_THR, (uint8_t)msg[i]);
+    for (i = 0; i < strlen(msg); i++) {
+        ck_assert_uint_eq(inb(COM1 + UART_LSR) & 0x61, 0x61);   /* DR, THRE, TEMT */
+        ck_assert_uint_eq(inb(COM1 + UART_RBR), (uint8_t)msg[i]);
+    }
+    ck_assert_uint_eq(inb(COM1 + UART_LSR), 0x60);
+}
+END_TEST
+
+START_TEST(loopback_modem_lines)
+{
+    uint8_t msr;
+
+    outb(COM1 + UART_MCR, 0x10);                 /* loop, all outputs off */
+    msr = inb(COM1 + UART_MSR);
+    ck_assert_uint_eq(msr & 0xf0, 0x00);
+    ck_assert_uint_eq(msr & 0x0f, 0x0b);         /* DCTS, DDSR, DDCD: lines dropped */
+    ck_assert_uint_eq(inb(COM1 + UART_MSR), 0x00);   /* deltas cleared by the read */
+    outb(COM1 + UART_MCR, 0x11);                 /* DTR -> DSR */
+    ck_assert_uint_eq(inb(COM1 + UART_MSR), 0x22);
+    outb(COM1 + UART_MCR, 0x12);                 /* RTS -> CTS, DTR off */
+    ck_assert_uint_eq(inb(COM1 + UART_MSR), 0x13);
+    outb(COM1 + UART_MCR, 0x14);                 /* OUT1 -> RI (rising: no TERI) */
+    ck_assert_uint_eq(inb(COM1 + UART_MSR), 0x41);
+    outb(COM1 + UART_MCR, 0x18);                 /* OUT2 -> DCD, RI falls: TERI */
+    ck_assert_uint_eq(inb(COM1 + UART_MSR), 0x8c);
+    outb(COM1 + UART_MCR, 0x00);                 /* back to the external lines */
+    ck_assert_uint_eq(inb(COM1 + UART_MSR), 0xb3);
+}
+END_TEST
+
+START_TEST(fifo_overrun)
+{
+    int i;
+    uint8_t lsr;
+
+    outb(COM1 + UART_MCR, 0x10);
+    outb(COM1 + UART_FCR, 0x01);
+    for (i = 0; i < 17; i++)
+        outb(COM1 + UART_THR, (uint8_t)(0x40 + i));
+    lsr = inb(COM1 + UART_LSR);
+    ck_assert_uint_eq(lsr & 0x03, 0x03);         /* DR + OE */
+    ck_assert_uint_eq(inb(COM1 + UART_LSR) & 0x02, 0);   /* OE cleared by reading */
+    for (i = 0; i < 16; i++)
+        ck_assert_uint_eq(inb(COM1 + UART_RBR), 0x40 + i);  /* 17th byte lost */
+    ck_assert_uint_eq(inb(COM1 + UART_LSR) & 0x01, 0);
+}
+END_TEST
+
+START_TEST(no_fifo_holding_register)
+{
+    outb(COM1 + UART_MCR, 0x10);
+    outb(COM1 + UART_THR, 'a');
+    outb(COM1 + UART_THR, 'b');
+    ck_assert_uint_eq(inb(COM1 + UART_LSR) & 0x03, 0x03);
+    ck_assert_uint_eq(inb(COM1 + UART_RBR), 'a');
+    ck_assert_uint_eq(inb(COM1 + UART_LSR) & 0x01, 0);
+    ck_assert_uint_eq(inb(COM1 + UART_IIR) & 0xc0, 0);  /* FIFOs off */
+}
+END_TEST
+
+START_TEST(fifo_clear_and_mode_switch)
+{
+    outb(COM1 + UART_MCR, 0x10);
+    outb(COM1 + UART_FCR, 0x01);
+    outb(COM1 + UART_THR, 'x');
+    outb(COM1 + UART_THR, 'y');
+    outb(COM1 + UART_FCR, 0x03);                 /* clear RX */
+    ck_assert_uint_eq(inb(COM1 + UART_LSR) & 0x01, 0);
+    outb(COM1 + UART_THR, 'z');
+    outb(COM1 + UART_FCR, 0x00);                 /* leaving FIFO mode empties it */
+    ck_assert_uint_eq(inb(COM1 + UART_LSR) & 0x01, 0);
+    outb(COM1 + UART_FCR, 0xc6);                 /* bit 0 clear: nothing programmed */
+    ck_assert_uint_eq(inb(COM1 + UART_IIR) & 0xc0, 0);
+}
+END_TEST
+
+/* ---- interrupts -------------------------------------------------------- */
+
+START_TEST(thre_interrupt)
+{
+    outb(COM1 + UART_IER, 0x02);
+    ck_assert_int_eq(irq_level[IRQ4], 1);
+    ck_assert_uint_eq(inb(COM1 + UART_IIR), 0x02);
+    ck_assert_int_eq(irq_level[IRQ4], 0);        /* reading IIR acknowledged it */
+    ck_assert_uint_eq(inb(COM1 + UART_IIR), 0x01);
+    outb(COM1 + UART_THR, 'a');
+    ck_assert_int_eq(irq_level[IRQ4], 1);
+    ck_assert_int_eq(irq_edges[IRQ4], 2);
+    outb(COM1 + UART_THR, 'b');                  /* an edge per byte */
+    ck_assert_int_eq(irq_edges[IRQ4], 3);
+    outb(COM1 + UART_IER, 0x00);
+    ck_assert_int_eq(irq_level[IRQ4], 0);
+}
+END_TEST
+
+START_TEST(rda_trigger_levels)
+{
+    static const struct { uint8_t fcr; int trigger; } t[] = {
+        { 0x01, 1 }, { 0x41, 4 }, { 0x81, 8 }, { 0xc1, 14 },
+    };
+    size_t k;
+    int i;
+
+    outb(COM1 + UART_MCR, 0x10);
+    outb(COM1 + UART_IER, 0x01);
+    for (k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+        outb(COM1 + UART_FCR, (uint8_t)(t[k].fcr | 0x02));
+        ck_assert_int_eq(irq_level[IRQ4], 0);
+        for (i = 1; i <= t[k].trigger; i++) {
+            outb(COM1 + UART_THR, (uint8_t)i);
+            /* Below the trigger level: character timeout; at it: data available. */
+            ck_assert_uint_eq(inb(COM1 + UART_IIR), i < t[k].trigger ? 0xcc : 0xc4);
+            ck_assert_int_eq(irq_level[IRQ4], 1);
+        }
+        for (i = 1; i <= t[k].trigger; i++)
+            ck_assert_uint_eq(inb(COM1 + UART_RBR), i);
+        ck_assert_uint_eq(inb(COM1 + UART_IIR), 0xc1);
+        ck_assert_int_eq(irq_level[IRQ4], 0);
+    }
+}
+END_TEST
+
+START_TEST(line_status_interrupt)
+{
+    outb(COM1 + UART_MCR, 0x10);
+    outb(COM1 + UART_IER, 0x05);                 /* RLS + RDA */
+    outb(COM1 + UART_THR, 1);
+    outb(COM1 + UART_THR, 2);                    /* overrun, FIFO off */
+    ck_assert_uint_eq(inb(COM1 + UART_IIR), 0x06);   /* RLS outranks RDA */
+    ck_assert_uint_eq(inb(COM1 + UART_LSR) & 0x02, 0x02);
+    ck_assert_uint_eq(inb(COM1 + UART_IIR), 0x04);
+    ck_assert_uint_eq(inb(COM1 + UART_RBR), 1);
+    ck_assert_uint_eq(inb(COM1 + UART_IIR), 0x01);
+    ck_assert_int_eq(irq_level[IRQ4], 0);
+}
+END_TEST
+
+START_TEST(modem_status_interrupt)
+{
+    outb(COM1 + UART_IER, 0x08);
+    ck_assert_int_eq(irq_level[IRQ4], 0);
+    outb(COM1 + UART_MCR, 0x10);                 /* lines drop: deltas */
+    ck_assert_int_eq(irq_level[IRQ4], 1);
+    ck_assert_uint_eq(inb(COM1 + UART_IIR), 0x00);
+    inb(COM1 + UART_MSR);
+    ck_assert_uint_eq(inb(COM1 + UART_IIR), 0x01);
+    ck_assert_int_eq(irq_level[IRQ4], 0);
+}
+END_TEST
+
+START_TEST(interrupt_priority)
+{
+    outb(COM1 + UART_MCR, 0x10);
+    outb(COM1 + UART_FCR, 0x01);
+    outb(COM1 + UART_IER, 0x0f);
+    /* MSR deltas, THRE, data and (after 17 bytes) an overrun all pending. */
+    for (int i = 0; i < 17; i++)
+        outb(COM1 + UART_THR, (uint8_t)i);
+    ck_assert_uint_eq(inb(COM1 + UART_IIR), 0xc6);
+    inb(COM1 + UART_LSR);
+    ck_assert_uint_eq(inb(COM1 + UART_IIR), 0xc4);
+    for (int i = 0; i < 16; i++)
+        inb(COM1 + UART_RBR);
+    ck_assert_uint_eq(inb(COM1 + UART_IIR), 0xc2);
+    ck_assert_uint_eq(inb(COM1 + UART_IIR), 0xc0);   /* THRE acknowledged: modem status */
+    inb(COM1 + UART_MSR);
+    ck_assert_uint_eq(inb(COM1 + UART_IIR), 0xc1);
+    ck_assert_int_eq(irq_level[IRQ4], 0);
+}
+END_TEST
+
+START_TEST(wide_access_is_bytewise)
+{
+    outb(COM1 + UART_SCR, 0x5a);
+    outb(COM1 + UART_MCR, 0x10);
+    outb(COM1 + UART_THR, 0x33);
+    /* A 16-bit read at base+6 reads MSR and SCR. */
+    ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, COM1 + 6, 2) >> 8, 0x5a);
+    /* A 16-bit read at the base reads RBR then IER. */
+    ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, COM1, 2), 0x0033);
+    io_write(&mach.bus, IO_PIO, COM1 + 6, 0xa500, 2);
+    ck_assert_uint_eq(inb(COM1 + UART_SCR), 0xa5);
+}
+END_TEST
+
+START_TEST(reset_clears_state)
+{
+    outb(COM1 + UART_MCR, 0x10);
+    outb(COM1 + UART_IER, 0x03);
+    outb(COM1 + UART_THR, 9);
+    ck_assert_int_eq(irq_level[IRQ4], 1);
+    uart_reset(u);
+    ck_assert_int_eq(irq_level[IRQ4], 0);
+    ck_assert_uint_eq(inb(COM1 + UART_LSR), 0x60);
+    ck_assert_uint_eq(inb(COM1 + UART_IER), 0);
+    ck_assert_uint_eq(inb(COM1 + UART_MCR), 0);
+}
+END_TEST
+
+/* Any byte to any register in any order: never a crash, and the
+ * invariants the guest can see always hold. */
+START_TEST(hostile_register_fuzz)
+{
+    uint32_t x = 0x12345678u;
+    int i;
+
+    for (i = 0; i < 200000; i++) {
+        unsigned off, size;
+        uint32_t val;
+
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        off = x & 7;
+        size = 1u << ((x >> 3) & 3);
+        val = x >> 8;
+        if (size == 8)
+            size = 1;
+        if (off + size > 8)
+            off = 8 - size;
+        if (x & 0x80000000u) {
+            io_write(&mach.bus, IO_PIO, COM1 + off, val, size);
+        } else {
+            uint8_t lsr;
+
+            (void)io_read(&mach.bus, IO_PIO, COM1 + off, size);
+            lsr = inb(COM1 + UART_LSR);
+            ck_assert_uint_eq(lsr & 0x60, 0x60);
+            ck_assert_uint_eq(inb(COM1 + UART_IIR) & 0x30, 0);
+            ck_assert_int_eq(irq_level[IRQ4] == 1 || irq_level[IRQ4] == 0, 1);
+        }
+    }
+    /* Whatever happened, the level driven matches what IIR says. */
+    outb(COM1 + UART_LCR, 0x00);
+    {
+        uint8_t iir = inb(COM1 + UART_IIR);
+
+        if (iir & 0x01)
+            ck_assert_int_eq(irq_level[IRQ4], 0);
+        else if ((iir & 0x0f) != 0x02)
+            ck_assert_int_eq(irq_level[IRQ4], 1);
+    }
+}
+END_TEST
+
+/* ---- save / restore ---------------------------------------------------- */
+
+static size_t save_state(uint8_t *buf, size_t cap)
+{
+    const struct vmstate_dev *d = vmstate_find("serial0");
+    struct vmwriter w = { .buf = buf, .cap = cap };
+
+    ck_assert_ptr_nonnull(d);
+    d->save(d->state, &w);
+    ck_assert(!w.err);
+    return w.len;
+}
+
+static int load_state(const uint8_t *buf, size_t len, void *staging)
+{
+    const struct vmstate_dev *d = vmstate_find("serial0");
+    struct vmreader r = { .p = buf, .len = len };
+    char e[256];
+
+    memcpy(staging, d->state, d->state_size);
+    return d->load(staging, &r, e, sizeof(e));
+}
+
+START_TEST(vmstate_round_trip)
+{
+    const struct vmstate_dev *d = vmstate_find("serial0");
+    uint8_t buf[256], staging[256];
+    size_t len;
+
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_le(d->state_size, sizeof(staging));
+    outb(COM1 + UART_MCR, 0x10);
+    outb(COM1 + UART_FCR, 0x81);
+    outb(COM1 + UART_IER, 0x01);
+    outb(COM1 + UART_THR, 'q');
+    outb(COM1 + UART_THR, 'r');
+    outb(COM1 + UART_SCR, 0x77);
+    len = save_state(buf, sizeof(buf));
+    uart_reset(u);
+    ck_assert_int_eq(irq_level[IRQ4], 0);
+    ck_assert_int_eq(load_state(buf, len, staging), 0);
+    memcpy(d->state, staging, d->state_size);
+    d->post_load(d->opaque);
+    ck_assert_int_eq(irq_level[IRQ4], 1);        /* the line follows the loaded state */
+    ck_assert_uint_eq(inb(COM1 + UART_SCR), 0x77);
+    ck_assert_uint_eq(inb(COM1 + UART_IIR), 0xcc);
+    ck_assert_uint_eq(inb(COM1 + UART_RBR), 'q');
+    ck_assert_uint_eq(inb(COM1 + UART_RBR), 'r');
+}
+END_TEST
+
+START_TEST(vmstate_rejects_bad_fields)
+{
+    const struct vmstate_dev *d = vmstate_find("serial0");
+    uint8_t good[256], bad[256], staging[256];
+    size_t len;
+
+    outb(COM1 + UART_MCR, 0x10);
+    outb(COM1 + UART_FCR, 0x01);
+    outb(COM1 + UART_THR, 'a');
+    len = save_state(good, sizeof(good));
+    ck_assert_uint_eq(len, 28);
+    ck_assert_int_eq(load_state(good, len, staging), 0);
+    /* Layout: fifo[16] head count ier lcr mcr lsr msr scr fcr dll dlm thr */
+    struct { size_t off; uint8_t val; } cases[] = {
+        { 16, 16 },             /* head out of range */
+        { 17, 17 },             /* count > FIFO */
+        { 17, 0 },              /* count 0 but LSR.DR set */
+        { 18, 0x10 },           /* IER reserved bit */
+        { 20, 0x20 },           /* MCR reserved bit */
+        { 21, 0x00 },           /* LSR without THRE/TEMT */
+        { 21, 0xe1 },           /* LSR FIFO error bit */
+        { 22, 0xb0 },           /* MSR lines not matching loopback MCR */
+        { 24, 0x02 },           /* FCR self-clearing bit */
+        { 27, 2 },              /* THRE latch not boolean */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memcpy(bad, good, len);
+        bad[cases[i].off] = cases[i].val;
+        ck_assert_msg(load_state(bad, len, staging) < 0, "case %zu accepted", i);
+    }
+    /* FIFO off: at most one byte may be queued. */
+    memcpy(bad, good, len);
+    bad[24] = 0x00;
+    bad[17] = 2;
+    ck_assert_int_lt(load_state(bad, len, staging), 0);
+    ck_assert_int_lt(load_state(good, len - 1, staging), 0);     /* truncated */
+    memcpy(bad, good, len);
+    bad[len] = 0;
+    ck_assert_int_lt(load_state(bad, len + 1, staging), 0);      /* trailing bytes */
+    (void)d;
+}
+END_TEST
+
+/* ---- backends ---------------------------------------------------------- */
+
+START_TEST(file_backend_receives_output)
+{
+    char dir[] = "/tmp/test-uart-XXXXXX", path[64], buf[32], e[256];
+    struct chardev_spec s;
+    struct chardev *c;
+    struct uart *u1;
+    const char *msg = "boot ok\r\n";
+    ssize_t n;
+    int fd;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/serial.log", dir);
+    memset(&s, 0, sizeof(s));
+    snprintf(s.id, sizeof(s.id), "serial1");
+    s.kind = CHARDEV_FILE;
+    s.fd = -1;
+    snprintf(s.path, sizeof(s.path), "%s", path);
+    c = chardev_open(&s, NULL, e, sizeof(e));
+    ck_assert_msg(c != NULL, "%s", e);
+    u1 = uart_new(&mach, 1, c);
+    ck_assert_ptr_nonnull(u1);
+    for (size_t i = 0; i < strlen(msg); i++)
+        outb(0x2f8 + UART_THR, (uint8_t)msg[i]);
+    outb(0x2f8 + UART_MCR, 0x10);
+    outb(0x2f8 + UART_THR, '!');                 /* loopback: not on the line */
+    fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    ck_assert_int_eq(n, (ssize_t)strlen(msg));
+    ck_assert_int_eq(memcmp(buf, msg, strlen(msg)), 0);
+    uart_free(u1);
+    chardev_close(c);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(socket_backend_round_trip)
+{
+    char dir[] = "/tmp/test-uart-XXXXXX", path[64], e[256], buf[8];
+    struct chardev_spec s;
+    struct chardev *c;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct loop *l = loop_new();
+    struct uart *u1;
+    struct pollfd p;
+    int cl, i;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/s", dir);
+    memset(&s, 0, sizeof(s));
+    snprintf(s.id, sizeof(s.id), "serial1");
+    s.kind = CHARDEV_SOCKET;
+    s.server = true;
+    s.fd = -1;
+    snprintf(s.path, sizeof(s.path), "%s", path);
+    c = chardev_open(&s, l, e, sizeof(e));
+    ck_assert_msg(c != NULL, "%s", e);
+    u1 = uart_new(&mach, 1, c);
+    ck_assert_ptr_nonnull(u1);
+    cl = socket(AF_UNIX, SOCK_STREAM, 0);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    ck_assert_int_eq(connect(cl, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    for (i = 0; i < 100 && strncmp(chardev_filename(c), "unix:", 5); i++)
+        loop_once(l, 10);
+
+    outb(0x2f8 + UART_IER, 0x01);
+    outb(0x2f8 + UART_FCR, 0x01);                /* trigger 1 */
+    /* 20 bytes in: the FIFO takes 16, the rest waits in the socket. */
+    ck_assert_int_eq(write(cl, "ABCDEFGHIJKLMNOPQRST", 20), 20);
+    for (i = 0; i < 100 && !(inb(0x2f8 + UART_LSR) & 1); i++)
+        loop_once(l, 10);
+    for (i = 0; i < 20; i++)
+        loop_once(l, 5);
+    ck_assert_int_eq(irq_level[3], 1);
+    ck_assert_uint_eq(inb(0x2f8 + UART_LSR) & 0x02, 0);     /* no overrun: flow control */
+    for (i = 0; i < 16; i++)
+        ck_assert_uint_eq(inb(0x2f8 + UART_RBR), 'A' + i);
+    ck_assert_uint_eq(inb(0x2f8 + UART_LSR) & 1, 0);
+    for (i = 0; i < 100 && !(inb(0x2f8 + UART_LSR) & 1); i++)
+        loop_once(l, 10);
+    for (i = 0; i < 4; i++) {
+        for (int j = 0; j < 100 && !(inb(0x2f8 + UART_LSR) & 1); j++)
+            loop_once(l, 10);
+        ck_assert_uint_eq(inb(0x2f8 + UART_RBR), 'Q' + i);
+    }
+    /* And out the other way. */
+    outb(0x2f8 + UART_THR, 'o');
+    outb(0x2f8 + UART_THR, 'k');
+    p.fd = cl;
+    p.events = POLLIN;
+    ck_assert_int_eq(poll(&p, 1, 2000), 1);
+    ck_assert_int_eq(read(cl, buf, sizeof(buf)), 2);
+    ck_assert_int_eq(memcmp(buf, "ok", 2), 0);
+    close(cl);
+    uart_free(u1);
+    chardev_close(c);
+    loop_free(l);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(loopback_ignores_line_input)
+{
+    char e[256];
+    struct chardev_spec s;
+    struct chardev *c;
+    struct loop *l = loop_new();
+    struct uart *u1;
+    int slave, i;
+
+    memset(&s, 0, sizeof(s));
+    snprintf(s.id, sizeof(s.id), "serial1");
+    s.kind = CHARDEV_PTY;
+    s.fd = -1;
+    c = chardev_open(&s, l, e, sizeof(e));
+    ck_assert_msg(c != NULL, "%s", e);
+    u1 = uart_new(&mach, 1, c);
+    slave = open(chardev_filename(c) + 4, O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(slave, 0);
+    outb(0x2f8 + UART_MCR, 0x10);
+    ck_assert_int_eq(write(slave, "L", 1), 1);
+    for (i = 0; i < 10; i++)
+        loop_once(l, 10);
+    ck_assert_uint_eq(inb(0x2f8 + UART_LSR) & 1, 0);    /* held back while in loopback */
+    outb(0x2f8 + UART_MCR, 0x00);
+    for (i = 0; i < 100 && !(inb(0x2f8 + UART_LSR) & 1); i++)
+        loop_once(l, 10);
+    ck_assert_uint_eq(inb(0x2f8 + UART_RBR), 'L');
+    close(slave);
+    uart_free(u1);
+    chardev_close(c);
+    loop_free(l);
+}
+END_TEST
+
+
+static Suite *uart_suite(void)
+{
+    Suite *s = suite_create("uart16550");
+    TCase *tc = tcase_create("in-process");
+
+    tcase_add_checked_fixture(tc, machine_setup, machine_teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, reset_values);
+    tcase_add_test(tc, scratch_register);
+    tcase_add_test(tc, divisor_latch);
+    tcase_add_test(tc, ier_reserved_bits);
+    tcase_add_test(tc, loopback_data);
+    tcase_add_test(tc, loopback_modem_lines);
+    tcase_add_test(tc, fifo_overrun);
+    tcase_add_test(tc, no_fifo_holding_register);
+    tcase_add_test(tc, fifo_clear_and_mode_switch);
+    tcase_add_test(tc, thre_interrupt);
+    tcase_add_test(tc, rda_trigger_levels);
+    tcase_add_test(tc, line_status_interrupt);
+    tcase_add_test(tc, modem_status_interrupt);
+    tcase_add_test(tc, interrupt_priority);
+    tcase_add_test(tc, wide_access_is_bytewise);
+    tcase_add_test(tc, reset_clears_state);
+    tcase_add_test(tc, hostile_register_fuzz);
+    tcase_add_test(tc, vmstate_round_trip);
+    tcase_add_test(tc, vmstate_rejects_bad_fields);
+    tcase_add_test(tc, file_backend_receives_output);
+    tcase_add_test(tc, socket_backend_round_trip);
+    tcase_add_test(tc, loopback_ignores_line_input);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(uart_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,528 @@
+/* Every xsdmctl command against a real build/xsdm on the qtest accelerator,
+ * as root, in a private run dir. Users come from a passwd file
+ * (XSDM_PASSWD_FILE): range base 131072, reaper 131071. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "toolstack/qmp-client.h"
+#include "toolstack/reaper.h"
+
+#define CTL  BUILD_DIR "/xsdmctl"
+#define DM   BUILD_DIR "/xsdm"
+#define UID1 131073u            /* range base + domid 1 */
+
+static char dir[64], run[96], cfg[128], iso1[128], iso2[128], out[16384];
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void make_iso(const char *path, char fill)
+{
+    static char sector[2048];
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    memset(sector, fill, sizeof(sector));
+    for (int i = 0; i < 32; i++)
+        ck_assert_int_eq(fwrite(sector, 1, sizeof(sector), f), sizeof(sector));
+    fclose(f);
+}
+
+/* Run xsdmctl; output (stdout+stderr) into out; returns the exit status. */
+static int ctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int ctl(const char *fmt, ...)
+{
+    char cmd[1024], args[900];
+    va_list ap;
+    size_t n;
+    FILE *p;
+    int st;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof(cmd), "%s %s 2>&1", CTL, args);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = 0;
+    st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void setup(void)
+{
+    char path[160], err[256];
+
+    /* a failed earlier test exits without its teardown: nothing of the
+     * uids we use may survive into this one */
+    for (uid_t u = UID1; u < UID1 + 3; u++)
+        ck_assert_msg(reaper_kill_uid("/tmp/xsdmctl-test-reaper.lock", 131071, u, 10000, err, sizeof(err)) == 0,
+                      "%s", err);
+
+    snprintf(dir, sizeof(dir), "/tmp/xsdmctl-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    chmod(dir, 0755);
+    snprintf(run, sizeof(run), "%s/run", dir);
+    snprintf(cfg, sizeof(cfg), "%s/guest.cfg", dir);
+    snprintf(iso1, sizeof(iso1), "%s/one.iso", dir);
+    snprintf(iso2, sizeof(iso2), "%s/two.iso", dir);
+    make_iso(iso1, '1');
+    make_iso(iso2, '2');
+    snprintf(path, sizeof(path), "%s/passwd", dir);
+    write_file(path, "xen-qemuuser-range-base:x:131072:131072::/nonexistent:/usr/sbin/nologin\n"
+                     "xen-qemuuser-reaper:x:131071:131071::/nonexistent:/usr/sbin/nologin\n");
+    setenv("XSDM_PASSWD_FILE", path, 1);
+    setenv("XSDM_RUN_DIR", run, 1);
+    /* XSDM_DM may name another DM binary to test against */
+    if (!getenv("XSDM_DM"))
+        setenv("XSDM_DM", DM, 1);
+    {
+        char text[512];
+
+        snprintf(text, sizeof(text),
+                 "name = \"t1\"\ntype = \"hvm\"\nmemory = 64\nvga = \"none\"\nserial = \"pty\"\nboot = \"d\"\n"
+                 "dm_restrict = 1\ndisk = [ 'format=raw,vdev=hdc,access=ro,devtype=cdrom,target=%s' ]\n", iso1);
+        write_file(cfg, text);
+    }
+}
+
+static void teardown(void)
+{
+    char cmd[256];
+
+    /* anything left running is destroyed, then the dir goes */
+    for (int id = 1; id < 4; id++)
+        ctl("-q destroy %d", id);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cleanup of %s failed\n", dir);
+}
+
+static pid_t dm_pid(void)
+{
+    char path[160], buf[4096];
+    FILE *f;
+    size_t n;
+    char *p;
+
+    snprintf(path, sizeof(path), "%s/dom-1.json", run);
+    f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no record %s", path);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    p = strstr(buf, "\"pid\":");
+    ck_assert_ptr_nonnull(p);
+    return (pid_t)atoi(p + 6);
+}
+
+/* Nothing of domain 1 remains: no record, chroot dir, sockets, processes. */
+static void assert_no_state(void)
+{
+    static const char *const names[] = { "dom-1.json", "qemu-root-1", "qmp-libxl-1", "qmp-libxenstat-1", "qtest-1" };
+    char path[160];
+    struct stat st;
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", run, names[i]);
+        ck_assert_msg(lstat(path, &st) < 0, "%s left behind", path);
+    }
+    ck_assert_int_eq(reaper_count_uid(UID1, 0), 0);
+}
+
+static void create_ok(const char *extra)
+{
+    int rc = ctl("create %s %s", extra, cfg);
+
+    ck_assert_msg(rc == 0, "create failed (%d):\n%s", rc, out);
+}
+
+START_TEST(create_list_audit_destroy)
+{
+    char path[160], stat_path[64], line[256];
+    struct stat st;
+    pid_t pid;
+    FILE *f;
+    bool uid_ok = false;
+
+    create_ok("");
+    ck_assert_ptr_nonnull(strstr(out, "-runas 131073:131072"));
+    pid = dm_pid();
+    /* the DM really runs as the domain's uid */
+    snprintf(stat_path, sizeof(stat_path), "/proc/%d/status", (int)pid);
+    f = fopen(stat_path, "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, "Uid:", 4))
+            uid_ok = strstr(line, "131073\t131073\t131073\t131073") != NULL;
+    fclose(f);
+    ck_assert(uid_ok);
+    snprintf(path, sizeof(path), "%s/qemu-root-1", run);
+    ck_assert_int_eq(lstat(path, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 07777, 0);
+
+    ck_assert_int_eq(ctl("list"), 0);
+    ck_assert_msg(strstr(out, "t1") && strstr(out, "running"), "list:\n%s", out);
+
+    ck_assert_msg(ctl("audit t1") == 0, "audit failed:\n%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "PASS"));
+    ck_assert_ptr_null(strstr(out, "GAP"));
+
+    ck_assert_msg(ctl("destroy t1") == 0, "destroy:\n%s", out);
+    assert_no_state();
+    ck_assert_int_ne(kill(pid, 0), 0);
+    ck_assert_int_eq(ctl("list"), 0);
+    ck_assert_ptr_null(strstr(out, "t1"));
+}
+END_TEST
+
+START_TEST(audit_catches_sandbox_off)
+{
+    create_ok("--dm-arg -sandbox --dm-arg off");
+    ck_assert_msg(ctl("audit 1") == 1, "audit passed an unrestricted DM:\n%s", out);
+    ck_assert_msg(strstr(out, "GAP  seccomp") && strstr(out, "FAIL"), "audit:\n%s", out);
+    ck_assert_int_eq(ctl("destroy 1"), 0);
+    assert_no_state();
+}
+END_TEST
+
+START_TEST(cd_insert_by_fd_and_eject)
+{
+    char fdpath[160], target[256], info[160], line[128];
+    bool found = false, ro = false;
+    pid_t pid;
+
+    create_ok("");
+    pid = dm_pid();
+    ck_assert_msg(ctl("cd-insert t1 hdc %s", iso2) == 0, "cd-insert:\n%s", out);
+    ck_assert_msg(strstr(out, "/dev/fdset/"), "cd-insert:\n%s", out);
+    /* the DM holds two.iso, read-only, though it never had its path */
+    for (int fd = 0; fd < 64 && !found; fd++) {
+        ssize_t n;
+
+        snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/%d", (int)pid, fd);
+        n = readlink(fdpath, target, sizeof(target) - 1);
+        if (n <= 0)
+            continue;
+        target[n] = 0;
+        if (!strcmp(target, iso2)) {
+            FILE *f;
+
+            found = true;
+            snprintf(info, sizeof(info), "/proc/%d/fdinfo/%d", (int)pid, fd);
+            f = fopen(info, "r");
+            ck_assert_ptr_nonnull(f);
+            while (fgets(line, sizeof(line), f))
+                if (!strncmp(line, "flags:", 6))
+                    ro = (strtoul(line + 6, NULL, 8) & O_ACCMODE) == O_RDONLY;
+            fclose(f);
+        }
+    }
+    ck_assert_msg(found, "the DM has no fd on %s", iso2);
+    ck_assert(ro);
+    ck_assert_msg(ctl("audit t1") == 0, "audit after cd-insert:\n%s", out);
+    ck_assert_msg(ctl("cd-eject t1 hdc") == 0, "cd-eject:\n%s", out);
+
+    /* bad input: clear errors, nothing changes */
+    ck_assert_int_eq(ctl("cd-insert t1 hdc %s/missing.iso", dir), 1);
+    ck_assert_msg(strstr(out, "cannot read ISO"), "%s", out);
+    ck_assert_int_eq(ctl("cd-insert t1 xvdz %s", iso2), 1);
+    ck_assert_msg(strstr(out, "bad virtual device"), "%s", out);
+    ck_assert_int_eq(ctl("cd-insert t1 hda %s", iso2), 1);   /* no such drive in the DM */
+    ck_assert_msg(strstr(out, "eject failed") || strstr(out, "failed"), "%s", out);
+    ck_assert_int_eq(ctl("cd-insert nosuch hdc %s", iso2), 1);
+    ck_assert_msg(strstr(out, "unknown domain"), "%s", out);
+    ck_assert_int_eq(ctl("destroy 1"), 0);
+}
+END_TEST
+
+START_TEST(save_destroy_restore)
+{
+    char state[160];
+    struct stat st;
+
+    snprintf(state, sizeof(state), "%s/t1.state", dir);
+    create_ok("");
+    ck_assert_msg(ctl("save t1 %s", state) == 0, "save:\n%s", out);
+    ck_assert_int_eq(stat(state, &st), 0);
+    ck_assert_int_gt(st.st_size, 0);
+    ck_assert_int_eq(ctl("list"), 0);
+    ck_assert_msg(strstr(out, "paused"), "list after save:\n%s", out);
+    ck_assert_int_eq(ctl("destroy t1"), 0);
+    assert_no_state();
+
+    ck_assert_msg(ctl("restore %s %s", cfg, state) == 0, "restore:\n%s", out);
+    ck_assert_msg(strstr(out, "-incoming fd:4") && strstr(out, "status paused") && strstr(out, "cont: status running"),
+                  "restore:\n%s", out);
+    ck_assert_msg(ctl("audit t1") == 0, "audit after restore:\n%s", out);
+    ck_assert_int_eq(ctl("destroy t1"), 0);
+    assert_no_state();
+
+    ck_assert_int_eq(ctl("restore %s %s/none.state", cfg, dir), 1);
+    ck_assert_msg(strstr(out, "cannot read saved state"), "%s", out);
+    assert_no_state();
+}
+END_TEST
+
+START_TEST(reaper_runs_before_start)
+{
+    pid_t old = fork();
+    int status;
+
+    ck_assert_int_ge(old, 0);
+    if (old == 0) {
+        /* a leftover of an earlier DM with this uid */
+        if (setresuid(UID1, UID1, UID1) < 0)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    for (int i = 0; i < 2000 && reaper_count_uid(UID1, 0) < 1; i++)
+        usleep(1000);
+    ck_assert_int_eq(reaper_count_uid(UID1, 0), 1);
+    create_ok("");
+    ck_assert_int_eq(waitpid(old, &status, 0), old);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    ck_assert_msg(strstr(out, "reaper before start"), "%s", out);
+    ck_assert_int_eq(ctl("destroy 1"), 0);
+}
+END_TEST
+
+START_TEST(bad_inputs_leave_nothing)
+{
+    char path[200], text[512];
+    struct stat st;
+    int fd;
+
+    /* missing user */
+    snprintf(path, sizeof(path), "%s/empty-passwd", dir);
+    write_file(path, "");
+    setenv("XSDM_PASSWD_FILE", path, 1);
+    if (!getenv("XSDM_HAVE_XEN_USERS")) {
+        ck_assert_int_eq(ctl("create %s", cfg), 1);
+        ck_assert_msg(strstr(out, "could not find user"), "%s", out);
+        assert_no_state();
+    }
+    snprintf(path, sizeof(path), "%s/passwd", dir);
+    setenv("XSDM_PASSWD_FILE", path, 1);
+
+    /* busy chroot dir */
+    ck_assert(mkdir(run, 0700) == 0 || errno == EEXIST);
+    snprintf(path, sizeof(path), "%s/qemu-root-1", run);
+    ck_assert_int_eq(mkdir(path, 0), 0);
+    snprintf(path, sizeof(path), "%s/qemu-root-1/junk", run);
+    fd = open(path, O_CREAT | O_WRONLY, 0600);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(ctl("create %s", cfg), 1);
+    ck_assert_msg(strstr(out, "busy"), "%s", out);
+    ck_assert_int_eq(stat(path, &st), 0);           /* not touched */
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/qemu-root-1", run);
+    rmdir(path);
+    assert_no_state();
+
+    /* unreadable ISO in the config */
+    snprintf(path, sizeof(path), "%s/bad.cfg", dir);
+    snprintf(text, sizeof(text), "name=\"t2\"\nmemory=64\nvga=\"none\"\ndm_restrict=1\n"
+             "disk=['vdev=hdc,devtype=cdrom,access=ro,target=%s/absent.iso']\n", dir);
+    write_file(path, text);
+    ck_assert_int_eq(ctl("create %s", path), 1);
+    ck_assert_msg(strstr(out, "absent.iso"), "%s", out);
+    assert_no_state();
+
+    /* unsupported key */
+    write_file(path, "name=\"t2\"\nmemory=64\nusb=1\n");
+    ck_assert_int_eq(ctl("create %s", path), 1);
+    ck_assert_msg(strstr(out, "unsupported key 'usb'"), "%s", out);
+
+    /* a DM that never answers */
+    snprintf(path, sizeof(path), "%s/hang.sh", dir);
+    write_file(path, "#!/bin/sh\nexec sleep 30\n");
+    chmod(path, 0755);
+    ck_assert_int_eq(ctl("create --timeout 1000 --dm %s %s", path, cfg), 1);
+    ck_assert_msg(strstr(out, "did not become ready"), "%s", out);
+    assert_no_state();
+
+    /* a DM that refuses its command line */
+    ck_assert_int_eq(ctl("create --dm-arg -bogus-option %s", cfg), 1);
+    ck_assert_msg(strstr(out, "did not become ready"), "%s", out);
+    assert_no_state();
+
+    /* unknown domains */
+    ck_assert_int_eq(ctl("destroy 7"), 1);
+    ck_assert_msg(strstr(out, "unknown domain"), "%s", out);
+    ck_assert_int_eq(ctl("audit nosuch"), 2);
+    ck_assert_msg(strstr(out, "unknown domain"), "%s", out);
+    ck_assert_int_eq(ctl("save 0 %s/x", dir), 1);
+    ck_assert_int_eq(ctl("bogus"), 1);
+}
+END_TEST
+
+static int listen_at(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    ck_assert_int_ge(fd, 0);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(fd, 1), 0);
+    return fd;
+}
+
+START_TEST(exec_dm_wrapper)
+{
+    char qmp[160], qt[160], croot[160], a_chardev[200], a_qtest[200], a_chroot[200], ns1[64], ns2[64], p[64];
+    char err[256];
+    int qfd, tfd, stray, conn = -1;
+    struct qmpc *c;
+    json_t *ret = NULL;
+    pid_t pid;
+
+    ck_assert_int_eq(mkdir(run, 0700), 0);
+    snprintf(qmp, sizeof(qmp), "%s/qmp-libxl-3", run);
+    snprintf(qt, sizeof(qt), "%s/qtest-3", run);
+    snprintf(croot, sizeof(croot), "%s/qemu-root-3", run);
+    ck_assert_int_eq(mkdir(croot, 0), 0);
+    qfd = listen_at(qmp);
+    tfd = listen_at(qt);
+    stray = open("/etc/hostname", O_RDONLY);    /* a leaked fd libxl would pass on */
+    ck_assert_int_ge(stray, 0);
+    snprintf(a_chardev, sizeof(a_chardev), "socket,id=libxl-cmd,fd=%d,server=on,wait=off", qfd);
+    snprintf(a_qtest, sizeof(a_qtest), "unix:%s", qt);
+    snprintf(a_chroot, sizeof(a_chroot), "%s", croot);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* as libxl's DM child: setsid, then exec the override */
+        setsid();
+        execl(CTL, CTL, "exec-dm", "--", "/usr/libexec/xen-qemu-system-i386", "-xen-domid", "3", "-no-shutdown",
+              "-chardev", a_chardev, "-S", "-mon", "chardev=libxl-cmd,mode=control", "-nodefaults",
+              "-no-user-config", "-name", "w3", "-vnc", "none", "-display", "none", "-net", "none",
+              "-xen-domid-restrict", "-chroot", a_chroot, "-machine", "xenfv,suppress-vmdesc=on", "-m", "64",
+              "-runas", "131075:131072", "-accel", "qtest", "-qtest", a_qtest, (char *)NULL);
+        _exit(127);
+    }
+    close(qfd);
+    /* be the qtest peer */
+    for (int i = 0; i < 5000 && conn < 0; i++) {
+        conn = accept4(tfd, NULL, NULL, SOCK_NONBLOCK);
+        if (conn < 0)
+            usleep(1000);
+    }
+    ck_assert_msg(conn >= 0, "the wrapped DM never connected to qtest");
+    c = qmpc_connect_path(qmp, 1, 10000, err, sizeof(err));
+    ck_assert_msg(c != NULL, "qmp: %s", err);
+    ck_assert_int_eq(qmpc_execute(c, "query-status", NULL, -1, &ret, err, sizeof(err)), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(ret, "status")), "prelaunch");
+    json_decref(ret);
+    qmpc_close(c);
+
+    /* it is xsdm now, without the stray fd, in new UTS and network namespaces */
+    /* it is the DM now (argv[0] is the DM path, as exec-dm passes it) */
+    snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)pid);
+    {
+        char cmd[512];
+        int fd = open(p, O_RDONLY);
+        ssize_t n;
+
+        ck_assert_int_ge(fd, 0);
+        n = read(fd, cmd, sizeof(cmd) - 1);
+        close(fd);
+        ck_assert_int_gt(n, 0);
+        cmd[n] = 0;
+        for (ssize_t i = 0; i < n; i++)
+            if (!cmd[i])
+                cmd[i] = ' ';
+        ck_assert_msg(strstr(cmd, getenv("XSDM_DM")) != NULL, "cmdline %s", cmd);
+    }
+    for (int fd = 0; fd < 64; fd++) {
+        char l[256];
+        ssize_t n;
+
+        snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)pid, fd);
+        n = readlink(p, l, sizeof(l) - 1);
+        if (n > 0) {
+            l[n] = 0;
+            ck_assert_msg(strcmp(l, "/etc/hostname"), "stray fd %d survived", fd);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        const char *ns = k ? "net" : "uts";
+        ssize_t n;
+
+        snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)pid, ns);
+        n = readlink(p, ns1, sizeof(ns1) - 1);
+        ck_assert_int_gt(n, 0);
+        ns1[n] = 0;
+        snprintf(p, sizeof(p), "/proc/self/ns/%s", ns);
+        n = readlink(p, ns2, sizeof(ns2) - 1);
+        ck_assert_int_gt(n, 0);
+        ns2[n] = 0;
+        ck_assert_msg(strcmp(ns1, ns2), "%s namespace shared", ns);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(conn);
+    close(tfd);
+    close(stray);
+    /* the watcher reaps the uid and removes the chroot dir once the DM is gone */
+    for (int i = 0; i < 5000; i++) {
+        struct stat st;
+
+        if (lstat(croot, &st) < 0)
+            break;
+        usleep(1000);
+    }
+    {
+        struct stat st;
+
+        ck_assert_msg(lstat(croot, &st) < 0, "chroot dir not removed after the DM died");
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("xsdmctl");
+    TCase *tc = tcase_create("core");
+    SRunner *sr;
+    int nf;
+
+    signal(SIGPIPE, SIG_IGN);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, create_list_audit_destroy);
+    tcase_add_test(tc, audit_catches_sandbox_off);
+    tcase_add_test(tc, cd_insert_by_fd_and_eject);
+    tcase_add_test(tc, save_destroy_restore);
+    tcase_add_test(tc, reaper_runs_before_start);
+    tcase_add_test(tc, bad_inputs_leave_nothing);
+    tcase_add_test(tc, exec_dm_wrapper);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    nf = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nf ? 1 : 0;
+}

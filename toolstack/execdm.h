@@ -1,0 +1,28 @@
+/* `xsdmctl exec-dm -- ARGV...`: the wrapper xl runs through
+ * device_model_override. It adds what libxl omits and execs xsdm with the
+ * same argv. */
+#ifndef XSDMCTL_EXECDM_H
+#define XSDMCTL_EXECDM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define EXECDM_MAX_KEEP 4
+
+/* What the wrapper needs from libxl's argv. */
+struct execdm_facts {
+    int domid;                      /* -xen-domid, -1 if absent */
+    const char *runas;              /* -runas U or -run-with user=U */
+    const char *chroot;             /* -chroot DIR or -run-with chroot=DIR */
+    bool has_nic;                   /* -netdev / -net other than none */
+    int keep[EXECDM_MAX_KEEP];      /* inherited fds: chardev fd=N, -incoming fd:M */
+    int n_keep;
+};
+
+/* argv[0] is the DM path libxl used; 0, or -1 with err. */
+int execdm_scan(int argc, char **argv, struct execdm_facts *f, char *err, size_t errlen);
+/* Runs the whole wrapper; returns only on failure (message in err). */
+int execdm_run(int argc, char **argv, const char *dm_path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,268 @@
+/* libxl__domain_get_device_model_uid and libxl__get_reaper_uid, rewritten
+ * from the rules in libxl-compat.md §1.4/§1.7. */
+#include "toolstack/uid.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DOMID_FIRST_RESERVED 0x7FF0
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || !errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int fill(const struct passwd *pw, struct uid_pw *out)
+{
+    if (strlen(pw->pw_name) >= sizeof(out->name))
+        return -1;
+    snprintf(out->name, sizeof(out->name), "%s", pw->pw_name);
+    out->uid = pw->pw_uid;
+    out->gid = pw->pw_gid;
+    return 1;
+}
+
+/* Search the XSDM_PASSWD_FILE file, by name or by uid. */
+static int file_lookup(const char *name, const uid_t *uid, struct uid_pw *out)
+{
+    const char *path = getenv("XSDM_PASSWD_FILE");
+    struct passwd *pw;
+    FILE *f;
+    int rc = 0;
+
+    if (!path || !*path)
+        return 0;
+    f = fopen(path, "re");
+    if (!f)
+        return -1;
+    while ((pw = fgetpwent(f))) {
+        if ((name && !strcmp(pw->pw_name, name)) || (uid && pw->pw_uid == *uid)) {
+            rc = fill(pw, out);
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static int sys_by_name(void *ctx, const char *name, struct uid_pw *out)
+{
+    struct passwd pwb, *pw = NULL;
+    char buf[4096];
+    int r;
+
+    r = getpwnam_r(name, &pwb, buf, sizeof(buf), &pw);
+    if (r && r != ENOENT && r != ESRCH)
+        return -1;
+    if (pw)
+        return fill(pw, out);
+    return file_lookup(name, NULL, out);
+}
+
+static int sys_by_uid(void *ctx, uid_t uid, struct uid_pw *out)
+{
+    struct passwd pwb, *pw = NULL;
+    char buf[4096];
+    int r;
+
+    r = getpwuid_r(uid, &pwb, buf, sizeof(buf), &pw);
+    if (r && r != ENOENT && r != ESRCH)
+        return -1;
+    if (pw)
+        return fill(pw, out);
+    return file_lookup(NULL, &uid, out);
+}
+
+static int sys_gid_taken(void *ctx, gid_t gid)
+{
+    struct group grb, *gr = NULL;
+    char buf[8192];
+    int r;
+
+    r = getgrgid_r(gid, &grb, buf, sizeof(buf), &gr);
+    if (r && r != ENOENT && r != ESRCH)
+        return -1;
+    return gr != NULL;
+}
+
+static const struct uid_db system_db = {
+    .by_name = sys_by_name,
+    .by_uid = sys_by_uid,
+    .gid_taken = sys_gid_taken,
+};
+
+const struct uid_db *uid_db_system(void)
+{
+    return &system_db;
+}
+
+int uid_parse_numeric(const char *s, uid_t *uid, gid_t *gid)
+{
+    unsigned long u, g;
+    char *end;
+
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    u = strtoul(s, &end, 10);
+    if (errno || *end != ':' || end[1] < '0' || end[1] > '9' || u >= UINT_MAX)
+        return -1;
+    g = strtoul(end + 1, &end, 10);
+    if (errno || *end || g >= UINT_MAX)
+        return -1;
+    *uid = (uid_t)u;
+    *gid = (gid_t)g;
+    return 0;
+}
+
+static int lookup_failed(char *err, size_t errlen, const char *what)
+{
+    seterr(err, errlen, "user database lookup of %s failed", what);
+    return -1;
+}
+
+int uid_choose(const struct uid_db *db, int domid, const char *user, bool dm_restrict,
+               bool per_domid_gid, struct dm_user *out, char *err, size_t errlen)
+{
+    struct uid_pw pw, other;
+    unsigned long long want;
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    if (domid <= 0 || domid >= DOMID_FIRST_RESERVED) {
+        seterr(err, errlen, "invalid domid %d for a device model", domid);
+        return -1;
+    }
+
+    /* 1. device_model_user= wins, restricted or not */
+    if (user && *user) {
+        r = db->by_name(db->ctx, user, &pw);
+        if (r < 0)
+            return lookup_failed(err, errlen, user);
+        if (r == 0) {
+            seterr(err, errlen, "device_model_user '%s' does not exist", user);
+            return -1;
+        }
+        if (per_domid_gid) {
+            seterr(err, errlen, "a per-domid gid needs the %s rule, not device_model_user", UID_RANGE_BASE);
+            return -1;
+        }
+        snprintf(out->runas, sizeof(out->runas), "%s", pw.name);
+        out->uid = pw.uid;
+        out->gid = pw.gid;
+        out->kill_uid = true;
+        goto check_root;
+    }
+
+    /* 2. not restricted: the DM stays root */
+    if (!dm_restrict)
+        return 1;
+
+    /* 3. range base + domid, numeric */
+    r = db->by_name(db->ctx, UID_RANGE_BASE, &pw);
+    if (r < 0)
+        return lookup_failed(err, errlen, UID_RANGE_BASE);
+    if (r == 1) {
+        want = (unsigned long long)pw.uid + (unsigned long long)domid;
+        if (want >= (unsigned long long)UINT_MAX) {
+            seterr(err, errlen, "%s uid %u + domid %d overflows", UID_RANGE_BASE, (unsigned)pw.uid, domid);
+            return -1;
+        }
+        r = db->by_uid(db->ctx, (uid_t)want, &other);
+        if (r < 0)
+            return lookup_failed(err, errlen, "a uid");
+        if (r == 1) {
+            seterr(err, errlen, "wanted to use uid %llu (%s + %d) but that is user %s",
+                   want, UID_RANGE_BASE, domid, other.name);
+            return -1;
+        }
+        out->uid = (uid_t)want;
+        out->gid = pw.gid;
+        if (per_domid_gid) {
+            unsigned long long g = (unsigned long long)pw.gid + (unsigned long long)domid;
+
+            if (g >= (unsigned long long)UINT_MAX || g == 0) {
+                seterr(err, errlen, "per-domid gid %llu out of range", g);
+                return -1;
+            }
+            r = db->gid_taken ? db->gid_taken(db->ctx, (gid_t)g) : 0;
+            if (r < 0)
+                return lookup_failed(err, errlen, "a gid");
+            if (r == 1) {
+                seterr(err, errlen, "wanted to use gid %llu (%s gid + %d) but that group exists",
+                       g, UID_RANGE_BASE, domid);
+                return -1;
+            }
+            out->gid = (gid_t)g;
+            out->per_domid_gid = true;
+        }
+        snprintf(out->runas, sizeof(out->runas), "%u:%u", (unsigned)out->uid, (unsigned)out->gid);
+        out->kill_uid = true;
+        goto check_root;
+    }
+
+    /* 4. one shared user: no kill by uid (it would hit every domain) */
+    r = db->by_name(db->ctx, UID_SHARED, &pw);
+    if (r < 0)
+        return lookup_failed(err, errlen, UID_SHARED);
+    if (r == 1) {
+        if (per_domid_gid) {
+            seterr(err, errlen, "a per-domid gid needs the %s user, found only %s", UID_RANGE_BASE, UID_SHARED);
+            return -1;
+        }
+        snprintf(out->runas, sizeof(out->runas), "%s", pw.name);
+        out->uid = pw.uid;
+        out->gid = pw.gid;
+        out->kill_uid = false;
+        goto check_root;
+    }
+
+    /* 5. nobody to run as */
+    seterr(err, errlen, "could not find user %s or %s (or set device_model_user): cannot restrict the device model",
+           UID_RANGE_BASE, UID_SHARED);
+    return -1;
+
+check_root:
+    if (out->uid == 0) {
+        seterr(err, errlen, "device model user '%s' is uid 0: refusing to run the device model as root",
+               out->runas);
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
+    return 0;
+}
+
+int uid_reaper(const struct uid_db *db, uid_t *reaper, char *err, size_t errlen)
+{
+    static const char *const names[] = { UID_REAPER, UID_RANGE_BASE };
+    struct uid_pw pw;
+    int r;
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        r = db->by_name(db->ctx, names[i], &pw);
+        if (r < 0)
+            return lookup_failed(err, errlen, names[i]);
+        if (r == 1) {
+            if (pw.uid == 0) {
+                seterr(err, errlen, "reaper user %s is uid 0: refusing", names[i]);
+                return -1;
+            }
+            *reaper = pw.uid;
+            return 0;
+        }
+    }
+    return 1;
+}
