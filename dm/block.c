@@ -13,6 +13,7 @@
 #include "dm/fdset.h"
 
 static struct block *open_blocks[BLOCK_MAX_OPEN];
+static unsigned next_node = 100;
 
 static uint64_t now_ns(void)
 {
@@ -75,6 +76,7 @@ struct block *block_open(const char *filename, const char *format, bool readonly
     b->fd = fd;
     b->readonly = readonly;
     b->size = (uint64_t)end;
+    b->node = next_node++;
     snprintf(b->filename, sizeof(b->filename), "%s", filename);
     if (table_add(b) < 0) {
         snprintf(err, errlen, "too many open images (at most %d)", BLOCK_MAX_OPEN);
@@ -167,6 +169,8 @@ int block_write(struct block *b, uint64_t off, const void *buf, size_t len)
     }
     b->st.wr_ops++;
     b->st.wr_bytes += len;
+    if (off + len > b->st.wr_highest)
+        b->st.wr_highest = off + len;
     b->st.wr_ns += now_ns() - t0;
     return 0;
 }
@@ -196,6 +200,25 @@ int block_flush(struct block *b)
     b->st.flush_ops++;
     b->st.flush_ns += now_ns() - t0;
     return 0;
+}
+
+void block_stats_add(struct block_stats *to, const struct block_stats *from)
+{
+    to->rd_bytes += from->rd_bytes;
+    to->wr_bytes += from->wr_bytes;
+    to->rd_ops += from->rd_ops;
+    to->wr_ops += from->wr_ops;
+    to->flush_ops += from->flush_ops;
+    to->rd_ns += from->rd_ns;
+    to->wr_ns += from->wr_ns;
+    to->flush_ns += from->flush_ns;
+    to->failed_rd += from->failed_rd;
+    to->failed_wr += from->failed_wr;
+    to->failed_flush += from->failed_flush;
+    to->invalid_rd += from->invalid_rd;
+    to->invalid_wr += from->invalid_wr;
+    if (from->wr_highest > to->wr_highest)
+        to->wr_highest = from->wr_highest;
 }
 
 int block_keep_fds(int *fds, int max)

@@ -19,13 +19,18 @@ struct block_stats {
     uint64_t rd_ns, wr_ns, flush_ns;        /* total time spent */
     uint64_t failed_rd, failed_wr, failed_flush;
     uint64_t invalid_rd, invalid_wr;        /* refused before I/O (range, read-only) */
+    uint64_t wr_highest;                    /* highest byte offset written + 1 */
 };
+
+/* Accumulate one medium's counters into a drive's running totals. */
+void block_stats_add(struct block_stats *to, const struct block_stats *from);
 
 struct block {
     int fd;
     bool readonly;
     uint64_t size;                  /* bytes, as found at open */
     char filename[CFG_PATH_MAX];    /* as given (query-block "file") */
+    unsigned node;                  /* query-block "node-name": #block<node> */
     struct block_stats st;
 };
 

@@ -505,8 +505,10 @@ static int opt_m(struct ctx *c, const char *a)
     v = kv_get(&k, "size");
     if (kv_check_used(c, &k) < 0)
         return -1;
-    if (!v || parse_size(c, "memory size", v, 1ull << 20, &bytes) < 0)
-        return v ? -1 : fail(c, "no memory size given");
+    if (!v)
+        return fail(c, "no memory size given");
+    if (parse_size(c, "memory size", v, 1ull << 20, &bytes) < 0)
+        return -1;
     if (bytes < (1ull << 20) || bytes % (1ull << 20) || bytes / (1ull << 20) > MAX_RAM_MB)
         return fail(c, "memory size must be a whole number of MiB from 1 to %llu", MAX_RAM_MB);
     c->cfg->ram_mb = bytes >> 20;

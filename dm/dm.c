@@ -65,9 +65,13 @@ void dm_cont(struct dm *d)
     }
 }
 
-/* machine_init() sets machine.cfg: before it (probe mode) there is nothing to reset. */
+/* machine_init() sets machine.cfg: before it (probe mode) there is nothing
+ * to reset. As QEMU: a reset VM that was not running (paused, or stopped in
+ * "shutdown" under -no-shutdown) is back in "prelaunch", so cont starts it. */
 void dm_reset(struct dm *d)
 {
     if (d->machine.cfg)
         machine_reset(&d->machine);
+    if (d->machine.state != RUN_RUNNING && d->machine.state != RUN_INMIGRATE)
+        d->machine.state = RUN_PRELAUNCH;
 }

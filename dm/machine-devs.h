@@ -11,6 +11,8 @@ struct pci_bus;
 
 /* Config spaces back to their built values; BARs stop decoding. */
 void pci_bus_reset(struct pci_bus *bus);
+/* Stop decoding every BAR: before the functions are freed. */
+void pci_bus_unmap_all(struct pci_bus *bus);
 
 int i440fx_new(struct machine *m);
 

@@ -16,21 +16,6 @@
 #include "dm/qmp.h"
 #include "dm/vmstate.h"
 
-/* Constructors still being written elsewhere stay weak until they exist. */
-#pragma weak uart_new
-#pragma weak uart_reset
-#pragma weak i8042_new
-#pragma weak i8042_reset
-#pragma weak port92_new
-#pragma weak ide_ctrl_new
-#pragma weak ide_ctrl_reset
-#pragma weak ide_ctrl_free
-#pragma weak piix4_pm_new
-#pragma weak piix4_pm_reset
-#pragma weak piix4_pm_free
-#pragma weak xen_platform_new
-#pragma weak xen_platform_reset
-#pragma weak xen_platform_free
 
 static int open_serials(struct machine *m, const struct xsdm_config *cfg, struct loop *l)
 {
@@ -57,8 +42,6 @@ static int open_serials(struct machine *m, const struct xsdm_config *cfg, struct
                 return -1;
             }
         }
-        if (!uart_new)
-            continue;
         m->uart[i] = uart_new(m, i, c);
         if (!m->uart[i]) {
             log_err("serial%d: cannot create the UART", i);
@@ -86,24 +69,24 @@ int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel 
     m->piix3 = piix3_new(m);
     if (!m->piix3)
         goto fail;
-    m->ide = ide_ctrl_new ? ide_ctrl_new(m, cfg, err, sizeof(err)) : NULL;
-    if (!m->ide && ide_ctrl_new) {
+    m->ide = ide_ctrl_new(m, cfg, err, sizeof(err));
+    if (!m->ide) {
         log_err("ide: %s", err[0] ? err : "cannot create the controller");
         goto fail;
     }
-    m->piix4_pm = piix4_pm_new ? piix4_pm_new(m) : NULL;
-    if (!m->piix4_pm && piix4_pm_new)
+    m->piix4_pm = piix4_pm_new(m);
+    if (!m->piix4_pm)
         goto fail;
-    if (cfg->xen_platform && xen_platform_new) {
+    if (cfg->xen_platform) {
         m->platform = xen_platform_new(m);
         if (!m->platform)
             goto fail;
     }
     if (open_serials(m, cfg, l) < 0)
         goto fail;
-    m->i8042 = i8042_new ? i8042_new(m) : NULL;
-    m->port92 = port92_new ? port92_new(m) : NULL;
-    if ((!m->i8042 && i8042_new) || (!m->port92 && port92_new)) {
+    m->i8042 = i8042_new(m);
+    m->port92 = port92_new(m);
+    if (!m->i8042 || !m->port92) {
         log_err("machine: cannot create the keyboard controller or port 0x92");
         goto fail;
     }
@@ -139,6 +122,7 @@ void machine_reset(struct machine *m)
 /* Device state sections go with the machine (tests build several in turn). */
 void machine_free(struct machine *m)
 {
+    pci_bus_unmap_all(m->pci);
     if (m->ide)
         ide_ctrl_free(m->ide);
     if (m->platform)

@@ -16,7 +16,7 @@
 #include "dm/machine-devs.h"
 #include "dm/vmstate.h"
 
-#define PCI_BUS_MAX_FUNCS 8
+#define PCI_BUS_MAX_FUNCS 16
 #define PCI_MAX_SLOT      32
 #define PCI_MAX_FN        8
 
@@ -119,8 +119,6 @@ void pci_dev_set_bar(struct pci_dev *d, int bar, bool io, uint32_t size, struct 
     d->bars[bar].io = io;
     d->bars[bar].region = r;
     mask = ~(size - 1) & (io ? 0xfffffffcu : 0xfffffff0u);
-    if (io)
-        mask &= 0xffff;             /* I/O decodes 16 bits: the upper half reads 0 */
     set32(d->wmask + reg, mask);
     set32(d->config + reg, io ? 1u : 0u);
 }
@@ -455,16 +453,22 @@ void pci_bus_reset(struct pci_bus *bus)
     }
 }
 
-void pci_bus_free(struct pci_bus *bus)
+/* Stop decoding every BAR (before the functions are freed). */
+void pci_bus_unmap_all(struct pci_bus *bus)
 {
     int i, j;
 
-    if (!bus)
-        return;
-    for (i = 0; i < bus->saved.n; i++)
+    for (i = 0; bus && i < bus->saved.n; i++)
         for (j = 0; j < PCI_MAX_BARS; j++)
             if (bus->devs[i]->bars[j].region && bus->devs[i]->bars[j].region->mapped)
                 io_region_unmap(&bus->m->bus, bus->devs[i]->bars[j].region);
+}
+
+/* The functions may already be gone: only the bus's own things are touched. */
+void pci_bus_free(struct pci_bus *bus)
+{
+    if (!bus)
+        return;
     io_region_unmap(&bus->m->bus, &bus->conf);
     free(bus);
 }

@@ -180,7 +180,7 @@ static int cmd_add_fd(struct qmp_request *req, json_t **ret, struct qmp_error *e
         return -1;
     }
     req->fds[i] = -1;           /* the fd set owns it now */
-    *ret = json_pack("{s:i,s:i}", "fdset-id", set_r, "fd", fd_r);
+    *ret = json_pack("{s:i,s:i}", "fd", fd_r, "fdset-id", set_r);     /* QEMU's member order */
     return 0;
 }
 

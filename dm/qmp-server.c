@@ -186,11 +186,9 @@ static void conn_update_events(struct qmp_server *s)
 static int conn_flush(struct qmp_conn *c)
 {
     while (c->out_len) {
-        /* sendmsg, not send: one syscall on the seccomp allowlist for all
-         * socket output; MSG_NOSIGNAL so a vanished client is just EPIPE. */
-        struct iovec iov = { .iov_base = c->out, .iov_len = c->out_len };
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-        ssize_t r = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        /* send() (sendto with no address, on the seccomp allowlist);
+         * MSG_NOSIGNAL: a vanished client is EPIPE, not SIGPIPE. */
+        ssize_t r = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
         if (r < 0) {
             if (errno == EINTR)
@@ -240,11 +238,17 @@ static void conn_send(struct qmp_server *s, json_t *msg)
     }
     txt = json_dumps(msg, JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
     json_decref(msg);
-    if (txt && conn_queue(c, txt, strlen(txt)) == 0 && conn_queue(c, "\r\n", 2) == 0)
-        rc = conn_flush(c);
+    if (!txt || conn_queue(c, txt, strlen(txt)) < 0 || conn_queue(c, "\r\n", 2) < 0) {
+        free(txt);
+        log_warn("qmp %s: client does not read its replies (%zu bytes queued), disconnecting", s->label,
+                 c->out_len);
+        conn_close(s);
+        return;
+    }
     free(txt);
+    rc = conn_flush(c);
     if (rc < 0) {
-        log_warn("qmp %s: client not reading or gone, disconnecting", s->label);
+        log_debug("qmp %s: client gone: %s", s->label, strerror(errno));
         conn_close(s);
         return;
     }
@@ -507,7 +511,8 @@ static void feed(struct qmp_server *s, const char *buf, size_t len, int *fds, in
     struct qmp_conn *c = &s->c;
     size_t i;
 
-    for (i = 0; i < len && c->fd >= 0; i++) {
+    /* After "quit" nothing more is served: the process is about to exit. */
+    for (i = 0; i < len && c->fd >= 0 && !(s->loop && loop_quitting(s->loop)); i++) {
         bool last = i + 1 == len;
 
         if (c->discarding) {
@@ -646,8 +651,22 @@ static void conn_read(struct qmp_server *s)
     }
     if (r >= 0 && (msg.msg_flags & MSG_CTRUNC))
         log_guest("qmp %s: more than %d fds in one message, the rest were dropped", s->label, QMP_MAX_FDS);
-    if (r <= 0) {
+    if (r < 0) {
         close_fds(fds, n_fds);
+        conn_close(s);
+        return;
+    }
+    if (r == 0) {
+        /* EOF: a last request without its newline (a client that wrote and
+         * shut down its side) is still served, as QEMU's parser would. */
+        if (c->in_len && !c->discarding) {
+            int n = c->n_pending;
+
+            c->n_pending = 0;
+            handle_line(s, c->in, c->in_len, c->pending, n);
+            if (c->fd >= 0)
+                c->in_len = 0;
+        }
         conn_close(s);
         return;
     }

@@ -26,6 +26,7 @@ enum sc_match {
     SC_ANY,         /* no argument rule */
     SC_ONE_OF,      /* (uint32)arg[a] is one of vals[] (ioctl request, fcntl cmd) */
     SC_CLEAR,       /* arg[a] & vals[0] == 0 (no PROT_EXEC) */
+    SC_NULL,        /* arg[a] == 0, all 64 bits (a pointer that must be NULL) */
 };
 
 #define SC_MAX_VALS 6
@@ -45,33 +46,34 @@ struct sc_row {
 #define ANY(n, w)                   { n, false, SC_ANY, 0, { 0 }, 0, "any", w }
 #define ONE_OF(n, a, txt, w, ...)   { n, false, SC_ONE_OF, a, { __VA_ARGS__ }, SC_NVALS(__VA_ARGS__), txt, w }
 #define CLEAR(n, a, m, txt, w)      { n, false, SC_CLEAR, a, { m }, 1, txt, w }
+#define NUL(n, a, txt, w)           { n, false, SC_NULL, a, { 0 }, 0, txt, w }
 #define XEN_ONE_OF(n, a, txt, w, ...) { n, true, SC_ONE_OF, a, { __VA_ARGS__ }, SC_NVALS(__VA_ARGS__), txt, w }
 
 static const struct sc_row sc_table[] = {
     /* -- the event loop -------------------------------------------------- */
     ANY("epoll_wait", "the loop's only blocking call"),
     ANY("epoll_ctl", "watches come and go: QMP clients, char backends"),
-    ANY("read", "sockets, pty, signalfd, qtest, evtchn pending ports"),
-    ANY("write", "sockets, pty, log (stderr), evtchn unmask"),
-    ANY("readv", "char backends"),
-    ANY("writev", "char backends, QMP replies"),
+    ANY("read", "sockets, pty, signalfd, qtest, evtchn pending ports, -incoming stream"),
+    ANY("write", "pty, log (stderr), save stream, evtchn unmask"),
     ANY("close", "QMP connections, fds consumed by commands"),
-    ANY("clock_gettime", "timers; the vDSO falls back to the syscall on some clocksources"),
+    ANY("clock_gettime", "timers, log rate limit; the vDSO falls back to the syscall on some clocksources"),
     ANY("exit_group", "quit, SIGHUP/SIGTERM, guest poweroff; the SIGSYS reporter"),
     ANY("rt_sigreturn", "return from a signal handler"),
-    ANY("rt_sigprocmask", "signal masks around the loop"),
-    /* -- QMP ------------------------------------------------------------- */
-    ANY("accept4", "the one QMP client per monitor"),
+    ANY("rt_sigprocmask", "signal masks (glibc)"),
+    /* -- QMP and socket char backends ------------------------------------ */
+    ANY("accept4", "the one QMP client per monitor, socket char backends"),
     ANY("recvmsg", "QMP requests carrying SCM_RIGHTS fds (add-fd)"),
-    ANY("sendmsg", "QMP replies and events"),
+    NUL("sendto", 4, "dest_addr == NULL", "send(): QMP replies and events, socket backends; "
+        "only on connected sockets, never to an address"),
     ONE_OF("fcntl", 1, "cmd in {F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_DUPFD_CLOEXEC}",
            "O_NONBLOCK and CLOEXEC on received fds; dups for /dev/fdset/N",
            F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_DUPFD_CLOEXEC),
     /* -- disk images and save/restore through passed fds ------------------ */
     ANY("pread64", "IDE/ATAPI reads from raw images"),
     ANY("pwrite64", "IDE writes to raw images"),
-    ANY("lseek", "image size (SEEK_END); state stream position"),
+    ANY("lseek", "image size (SEEK_END); save stream position"),
     ANY("fdatasync", "IDE FLUSH CACHE"),
+    ANY("ftruncate", "a stale save file passed by add-fd is emptied before writing"),
     /* -- memory (malloc, jansson) ---------------------------------------- */
     ANY("brk", "malloc's main arena"),
     CLEAR("mmap", 2, PROT_EXEC, "prot & PROT_EXEC == 0", "large malloc chunks; never executable (W^X)"),
@@ -151,6 +153,9 @@ static int add_row(scmp_filter_ctx f, const struct sc_row *r, char *err, size_t 
     case SC_CLEAR:
         rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1,
                               SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, r->vals[0], 0));
+        break;
+    case SC_NULL:
+        rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1, SCMP_CMP(r->arg, SCMP_CMP_EQ, 0));
         break;
     }
     if (rc < 0) {

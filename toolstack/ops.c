@@ -3,6 +3,7 @@
 #include "toolstack/ops.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -203,10 +204,12 @@ int ops_save(struct dom_rec *r, const char *file, FILE *out, char *err, size_t e
     json_t *ret = NULL;
     struct stat st;
     int fd = -1, rc = -1;
+    bool existed;
 
     c = ops_connect(r, OPS_TIMEOUT_MS, err, errlen);
     if (!c)
         return -1;
+    existed = access(file, F_OK) == 0;
     fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
     if (fd < 0) {
         seterr(err, errlen, "cannot create state file %s: %s", file, strerror(errno));
@@ -241,7 +244,7 @@ out:
     qmpc_close(c);
     if (fd >= 0)
         close(fd);
-    if (rc < 0 && fd >= 0)
-        unlink(file);
+    if (rc < 0 && fd >= 0 && !existed)
+        unlink(file);       /* a half-written state file we made is no state to restore */
     return rc;
 }

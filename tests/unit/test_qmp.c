@@ -434,7 +434,8 @@ START_TEST(quit)
     json_t *m, *data;
 
     greet_and_negotiate();
-    send_str("{\"execute\":\"quit\",\"id\":77}\r\n", -1);
+    /* What follows quit in the same write is not served. */
+    send_str("{\"execute\":\"quit\",\"id\":77}\r\n{\"execute\":\"cont\",\"id\":78}\r\n", -1);
     m = recv_msg();
     assert_event(m, "SHUTDOWN");
     data = json_object_get(m, "data");
@@ -447,6 +448,7 @@ START_TEST(quit)
     json_decref(m);
     ck_assert(d.quit_requested);
     ck_assert(loop_quitting(d.loop));
+    ck_assert_int_eq(d.machine.state, RUN_PRELAUNCH);     /* cont did not run */
 }
 END_TEST
 
@@ -455,6 +457,7 @@ START_TEST(system_reset)
     json_t *m;
 
     greet_and_negotiate();
+    d.machine.state = RUN_SHUTDOWN;     /* stopped by a guest poweroff under -no-shutdown */
     send_str("{\"execute\":\"system_reset\",\"id\":5}\r\n", -1);
     m = recv_msg();
     assert_event(m, "RESET");
@@ -464,6 +467,8 @@ START_TEST(system_reset)
     m = recv_msg();
     ret_of(m);
     json_decref(m);
+    /* As QEMU: after the reset the VM can be started again. */
+    ck_assert_str_eq(status_of(), "prelaunch");
 }
 END_TEST
 
@@ -803,6 +808,54 @@ START_TEST(framing)
 }
 END_TEST
 
+/* A client that sends many requests before reading any reply: the server
+ * queues, stops reading requests while its output is backed up, and loses
+ * nothing; every reply arrives, in order. */
+START_TEST(slow_reader)
+{
+    enum { N = 400 };
+    static char reqs[N * 64];
+    size_t len = 0;
+    int i, k;
+
+    greet_and_negotiate();
+    /* One write: the requests are small, the replies large (~1.6 KiB). */
+    for (i = 0; i < N; i++)
+        len += (size_t)snprintf(reqs + len, sizeof(reqs) - len,
+                                "{\"execute\":\"query-command-line-options\",\"id\":%d}\r\n", i);
+    send_bytes(reqs, len, -1);
+    for (k = 0; k < 50; k++)
+        loop_once(d.loop, 0);      /* the server fills the socket and its queue */
+    for (i = 0; i < N; i++) {
+        json_t *m = recv_msg();
+
+        ck_assert_ptr_nonnull(m);
+        ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), i);
+        json_decref(m);
+    }
+    ck_assert_int_ge(qmp_server_client_fd(srv), 0);
+    assert_alive();
+}
+END_TEST
+
+/* A client that writes its last request without a newline and shuts down
+ * its side still gets the reply (QEMU's parser is not line based). */
+START_TEST(last_request_at_eof)
+{
+    json_t *m;
+
+    greet_and_negotiate();
+    send_str("{\"execute\":\"query-status\",\"id\":21}", -1);
+    ck_assert_int_eq(shutdown(cfd, SHUT_WR), 0);
+    m = recv_msg();
+    ret_of(m);
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 21);
+    json_decref(m);
+    ck_assert_ptr_null(recv_msg());           /* then the server closes */
+    ck_assert_int_eq(qmp_server_client_fd(srv), -1);
+}
+END_TEST
+
 START_TEST(command_line_options)
 {
     json_t *m, *r, *el, *p;
@@ -959,6 +1012,8 @@ int main(void)
     tcase_add_test(tc, depth_limit);
     tcase_add_test(tc, oversize);
     tcase_add_test(tc, framing);
+    tcase_add_test(tc, slow_reader);
+    tcase_add_test(tc, last_request_at_eof);
     tcase_add_test(tc, command_line_options);
     tcase_add_test(tc, cpus_fast);
     tcase_add_test(tc, listener_one_client_at_a_time);

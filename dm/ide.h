@@ -1,0 +1,210 @@
+/* PIIX3 IDE controller internals, shared by dm/ide.c (channels, registers,
+ * reset, state), dm/ata.c (disk commands), dm/atapi.c (CD-ROM packet
+ * commands), dm/bmdma.c (bus-master DMA) and dm/qmp-block.c (media).
+ * Guest-visible state lives in the POD structs below, one vmstate section
+ * per channel; everything else (backends, regions) is rebuilt from argv. */
+#ifndef XSDM_IDE_H
+#define XSDM_IDE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dm/block.h"
+#include "dm/config.h"
+#include "dm/iobus.h"
+#include "dm/pci.h"
+
+struct machine;
+struct ide_ctrl;
+
+#define IDE_BUF_SIZE     (16 * 1024)  /* largest PIO window (also bounds a DRQ block) */
+#define IDE_SECTOR       512
+#define CD_SECTOR        2048
+#define IDE_MAX_MULT     16           /* sectors per DRQ block, READ/WRITE MULTIPLE */
+#define PRD_MAX_ENTRIES  8192         /* a 64 KiB table: more is a runaway table */
+#define CD_MAX_BLOCKS    360000       /* 80 minutes: larger media report as DVD */
+
+/* Status register */
+#define ST_ERR   0x01
+#define ST_DRQ   0x08
+#define ST_DSC   0x10
+#define ST_DF    0x20
+#define ST_DRDY  0x40
+#define ST_BSY   0x80
+/* Error register */
+#define ER_AMNF  0x01
+#define ER_ABRT  0x04
+#define ER_IDNF  0x10
+#define ER_UNC   0x40
+/* Device control register */
+#define DC_NIEN  0x02
+#define DC_SRST  0x04
+#define DC_HOB   0x80
+/* ATAPI interrupt reason (sector count register) */
+#define IR_COD   0x01
+#define IR_IO    0x02
+
+/* BMDMA */
+#define BM_CMD_START   0x01
+#define BM_CMD_READ    0x08         /* bus master writes memory (device → host) */
+#define BM_ST_ACTIVE   0x01
+#define BM_ST_ERROR    0x02
+#define BM_ST_INTR     0x04
+#define BM_ST_CAP0     0x20
+#define BM_ST_CAP1     0x40
+
+/* SCSI sense keys and codes used by the CD-ROM */
+#define SK_NO_SENSE        0x0
+#define SK_NOT_READY       0x2
+#define SK_MEDIUM_ERROR    0x3
+#define SK_ILLEGAL_REQUEST 0x5
+#define SK_UNIT_ATTENTION  0x6
+#define SK_ABORTED         0xb
+#define ASC_INVALID_OPCODE          0x20
+#define ASC_LBA_OUT_OF_RANGE        0x21
+#define ASC_INVALID_FIELD           0x24
+#define ASC_MEDIUM_MAY_HAVE_CHANGED 0x28
+#define ASC_SAVING_NOT_SUPPORTED    0x39
+#define ASC_MEDIUM_NOT_PRESENT      0x3a
+#define ASC_REMOVAL_PREVENTED       0x53
+#define ASC_UNRECOVERED_READ        0x11
+
+/* GET EVENT STATUS NOTIFICATION media event codes */
+#define MEV_NONE          0
+#define MEV_EJECT_REQUEST 1
+#define MEV_NEW_MEDIA     2
+#define MEV_REMOVAL       3
+
+enum ide_xfer {
+    XF_NONE,
+    XF_PIO_IN,          /* device → host through the data port */
+    XF_PIO_OUT,         /* host → device (ATA writes) */
+    XF_PACKET,          /* host → device: the 12 command bytes of PACKET */
+    XF_DMA_IN,          /* waiting for the bus master, device → memory */
+    XF_DMA_OUT,         /* memory → device */
+    XF_MAX
+};
+
+enum ide_src {
+    SRC_BUF,            /* data are buf[pos..total) */
+    SRC_DISK,           /* data stream from/to the medium at disk_off, disk_left to go */
+    SRC_MAX
+};
+
+/* One drive's guest-visible state (POD, saved as is except buf's live part). */
+struct ide_drive_state {
+    uint8_t present, cdrom;                 /* identity: must match on load */
+    uint8_t feature, nsector, sector, lcyl, hcyl, select;
+    uint8_t hob_feature, hob_nsector, hob_sector, hob_lcyl, hob_hcyl;
+    uint8_t status, error, cmd;
+    uint8_t xfer, src, lba48, atapi_dma;
+    uint8_t wce;                            /* write cache enabled (else flush per write) */
+    uint8_t pio_mode, mdma_mode, udma_mode; /* SET FEATURES 03h; 0xff = none selected */
+    uint16_t mult;                          /* sectors per block for *MULTIPLE; 0 = disabled */
+    uint16_t heads, spt;                    /* logical geometry (INITIALIZE DEVICE PARAMETERS) */
+    uint32_t pos, end;                      /* PIO window in buf */
+    uint32_t total;                         /* valid bytes in buf (SRC_BUF) */
+    uint32_t block;                         /* bytes per DRQ block (ATA disk PIO) */
+    uint32_t bcl;                           /* ATAPI byte count limit of this command */
+    uint64_t next_lba;                      /* ATA: sector after the transfer (registers at the end) */
+    uint64_t disk_off, disk_left;
+    /* ATAPI */
+    uint8_t sense_key, asc, ascq;
+    uint8_t ua_pending;                     /* media changed: UNIT ATTENTION not yet reported */
+    uint8_t tray_open, locked, medium;      /* medium: a medium is in the drive */
+    uint8_t readonly;
+    uint8_t event;                          /* pending media event (MEV_*) */
+    uint8_t packet[12];
+    uint8_t buf[IDE_BUF_SIZE];
+};
+
+struct bmdma_state {
+    uint8_t cmd, status;
+    uint32_t prd;
+};
+
+/* One channel (primary/secondary): one vmstate section. */
+struct ide_chan_state {
+    struct ide_drive_state drive[2];
+    struct bmdma_state bm;
+    uint8_t unit;               /* selected drive */
+    uint8_t devctl;             /* last device control write */
+    uint8_t irq_pending;        /* INTRQ asserted by the selected device */
+};
+
+struct ide_channel;
+
+struct ide_drive {
+    struct ide_drive_state *s;  /* &ch->s.drive[unit] */
+    struct ide_channel *ch;
+    int index;                  /* bus*2 + unit */
+    struct block *blk;          /* NULL: no medium */
+    struct block_stats retired; /* counters of media no longer in the drive */
+    char id[CFG_ID_MAX];
+    char serial[21];
+    uint64_t sectors;           /* disk: 512-byte sectors; CD: 2048-byte blocks */
+    uint16_t cyls, heads, spt;  /* default geometry (disk) */
+};
+
+struct ide_channel {
+    struct ide_chan_state s;
+    struct ide_ctrl *ctrl;
+    int index;
+    unsigned irq;
+    bool irq_level;             /* what we last drove on the line */
+    bool has_drives;
+    struct ide_drive drive[2];
+    struct io_region cmd_io, ctl_io;
+};
+
+struct ide_ctrl {
+    struct machine *m;
+    struct pci_dev pci;
+    struct io_region bm_io;
+    struct ide_channel ch[2];
+    uint8_t bounce[65536];      /* one PRD entry's worth */
+};
+
+/* ---- dm/ide.c ---- */
+struct ide_drive *ide_selected(struct ide_channel *ch);
+void ide_raise_irq(struct ide_drive *d);
+void ide_update_irq(struct ide_channel *ch);
+void ide_set_signature(struct ide_drive *d);
+/* Start a PIO window [0,len) already in buf (data-in) or to be filled (data-out). */
+void ide_pio_window(struct ide_drive *d, enum ide_xfer x, uint32_t len);
+void ide_xfer_stop(struct ide_drive *d);
+struct ide_drive *ide_find_drive(struct ide_ctrl *ide, const char *id);
+struct ide_drive *ide_drive_at(struct ide_ctrl *ide, int index);
+/* Media (QMP and guest). eject: 0, -1 not removable, -2 locked (eject
+ * request queued for the guest). insert takes ownership of blk. */
+int ide_media_eject(struct ide_drive *d, bool force);
+int ide_media_insert(struct ide_drive *d, struct block *blk);
+void ide_tray_move(struct ide_drive *d, bool open);     /* guest START STOP UNIT */
+bool ide_drive_has_medium(const struct ide_drive *d);
+/* Xen platform unplug: drop emulated hard disks (CD-ROMs stay), all of
+ * them or (aux_only) all but the primary master. */
+void ide_ctrl_unplug_disks(struct ide_ctrl *ide, bool aux_only);
+
+/* ---- dm/ata.c ---- */
+void ata_exec(struct ide_drive *d, uint8_t cmd);
+void ide_pio_done(struct ide_drive *d);                 /* a PIO window was fully moved */
+void ata_error(struct ide_drive *d, uint8_t err);
+void ata_dma_done(struct ide_drive *d, bool ok, uint8_t err);
+void ide_put_string(uint8_t *words, size_t nbytes, const char *s);
+
+/* ---- dm/atapi.c ---- */
+void atapi_exec(struct ide_drive *d);                   /* buf[0..12) is the packet */
+void atapi_pio_next(struct ide_drive *d);
+void atapi_error(struct ide_drive *d, uint8_t key, uint8_t asc, uint8_t ascq);
+void atapi_ok(struct ide_drive *d);
+void atapi_dma_done(struct ide_drive *d, bool ok);
+void atapi_identify(struct ide_drive *d);
+void atapi_medium_changed(struct ide_drive *d);
+
+/* ---- dm/bmdma.c ---- */
+extern const struct io_ops bmdma_ops;
+/* A DMA command was issued, or the bus master started: move the data if both are ready. */
+void bmdma_kick(struct ide_channel *ch);
+
+#endif

@@ -1,0 +1,86 @@
+#!/bin/sh
+# make bench: xsdm against Debian's QEMU on the same machine, in the same run.
+#   - exec -> QMP greeting (median of BENCH_RUNS runs, default 21)
+#   - VmRSS right after the greeting (median)
+#   - xsdm's seccomp allowlist size (distinct syscalls, qtest and Xen policies)
+# xsdm runs the full xenfv machine on the qtest accelerator, restricted as
+# in production (close-fds, capabilities, rlimits, seccomp); QEMU runs
+#   qemu-system-i386 -machine pc -accel tcg -S -nodefaults -display none -m 64
+# Both get the QMP socket the way libxl passes it (listening, inherited fd).
+# Prints a table; never passes or fails on the numbers.
+set -eu
+build=${1:-build}
+runs=${BENCH_RUNS:-21}
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+build=$(cd "$build" && pwd)
+tool="$build/bench-greeting"
+qemu=${QEMU:-qemu-system-i386}
+
+cc -O2 -Wall -o "$tool" "$here/bench-greeting.c"
+
+if ! command -v "$qemu" >/dev/null 2>&1; then
+    echo "bench: $qemu not found; installing Debian's qemu-system-x86 (needed only for this comparison)"
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-system-x86 >/dev/null ||
+            echo "bench: apt-get install qemu-system-x86 failed"
+    fi
+fi
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+out=$(mktemp -d /tmp/xsdm-bench-out-XXXXXX)
+trap 'rm -rf "$out"' EXIT
+
+echo "bench: $runs runs each"
+"$tool" "$runs" --qtest -- "$build/xsdm" -accel qtest -machine xenfv -m 64 -S -nodefaults \
+    -no-user-config -display none -vnc none > "$out/xsdm"
+x_us=$(cut -d' ' -f1 "$out/xsdm" | median)
+x_kb=$(cut -d' ' -f2 "$out/xsdm" | median)
+
+q_us=-
+q_kb=-
+if command -v "$qemu" >/dev/null 2>&1; then
+    if "$tool" "$runs" -- "$(command -v "$qemu")" -machine pc -accel tcg -S -nodefaults -display none \
+        -m 64 > "$out/qemu"; then
+        q_us=$(cut -d' ' -f1 "$out/qemu" | median)
+        q_kb=$(cut -d' ' -f2 "$out/qemu" | median)
+    else
+        echo "bench: $qemu did not produce a QMP greeting"
+    fi
+else
+    echo "bench: $qemu is not available: QEMU column left empty"
+fi
+
+# The allowlist size, from the table itself (restrict/seccomp.c).
+cat > "$out/count.c" <<'EOF'
+#include <stdio.h>
+#include "restrict/sandbox.h"
+int main(void)
+{
+    printf("%zu %zu\n", seccomp_allowlist_count_for(SECCOMP_POLICY_QTEST),
+           seccomp_allowlist_count_for(SECCOMP_POLICY_XEN));
+    return 0;
+}
+EOF
+libs=$(pkg-config --libs libseccomp libcap-ng jansson xencontrol xendevicemodel xenforeignmemory \
+       xenevtchn xenstore xentoolcore xentoollog 2>/dev/null || echo "-lseccomp -lcap-ng -ljansson")
+counts="- -"
+if cc -std=c11 -D_GNU_SOURCE -I"$top" -o "$out/count" "$out/count.c" \
+    -Wl,--whole-archive "$build/libxsdm.a" -Wl,--no-whole-archive $libs 2>"$out/cc.log"; then
+    counts=$("$out/count")
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a == 0) print "-"; else printf "%.1fx", b / a }'; }
+ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.2f ms", v / 1000 }'; }
+mib() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.1f MiB", v / 1024 }'; }
+
+echo
+printf '%-34s %14s %14s %12s\n' "metric (median of $runs)" "xsdm" "qemu" "qemu/xsdm"
+printf '%-34s %14s %14s %12s\n' "exec -> QMP greeting" "$(ms "$x_us")" "$(ms "$q_us")" "$(ratio "$x_us" "$q_us")"
+printf '%-34s %14s %14s %12s\n' "VmRSS after the greeting" "$(mib "$x_kb")" "$(mib "$q_kb")" "$(ratio "$x_kb" "$q_kb")"
+printf '%-34s %14s\n' "allowed syscalls (qtest policy)" "${counts% *}"
+printf '%-34s %14s\n' "allowed syscalls (Xen policy)" "${counts#* }"
+echo
+echo "xsdm:  $build/xsdm -accel qtest -machine xenfv -m 64 -S (restricted, seccomp on)"
+echo "qemu:  $qemu -machine pc -accel tcg -S -nodefaults -display none -m 64"

@@ -1,0 +1,395 @@
+#!/bin/bash
+# dom0-run.sh - the stages, run inside the bed's dom0 as /test/run.sh (by dom0-init.sh).
+# Every stage prints "LAB: [uptime] STAGE <id> PASS|FAIL|SKIP secs=<s> <evidence>" on the console
+# (e2e.sh turns those into the table and the "N passed, N failed" line); bulky evidence goes to
+# /test/results. Every wait has a timeout. Stage ids:
+#   1  reference: GRUB ISO HVM guest on qemu-xen, dm_restrict=1, serial file
+#   2  xsdm, dm_restrict=1, GRUB ISO: GRUB prints on serial="file:..." and on serial="pty"
+#   3  xsdm, Linux guest ISO: ata_piix finds CD + disk, reads a file from each, writes the disk
+#   6  depriv-fd-checker against the running xsdm (fds stolen with pidfd_getfd)
+#   7  xsdm's /proc facts under xl
+#   4  xl cd-insert a second ISO, the guest reads it; xl cd-eject, the guest sees no medium
+#   5  xl save + xl restore, the guest's tick counter goes on
+#   3p the Linux guest powers off when told: domain gone, its disk write visible in dom0
+#   8  side-by-side table qemu-xen vs xsdm
+T=/test
+R=$T/results
+mkdir -p $R
+TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8")
+[ -r $T/env ] && . $T/env
+XSDM=/usr/lib/xsdm/xsdm
+RANGE_BASE=$(id -u xen-qemuuser-range-base 2>/dev/null)
+RANGE_GID=$(id -g xen-qemuuser-range-base 2>/dev/null)
+up() { cut -d' ' -f1 /proc/uptime; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
+msg() { echo "LAB: [$(up)] $*"; }
+show() { sed -n "1,${2:-40}p" "$1" 2>/dev/null | cut -c1-300 | sed 's/^/LAB|   /'; }
+want() { case " $TESTS " in *" $1 "*) return 0;; esac; return 1; }
+STAGE=""; S0=0
+begin() { STAGE=$1; S0=$(now); msg "STAGE $1 BEGIN $2"; }
+end() { msg "STAGE $STAGE $1 secs=$(since $S0) $2"; }
+skip() { msg "STAGE $1 SKIP secs=0 $2"; }
+# wait_for SECS CMD...: poll every second until CMD succeeds; 1 on timeout
+wait_for() { local t=$1 s; shift; s=$(date +%s)
+  until "$@" >/dev/null 2>&1; do [ $(( $(date +%s) - s )) -ge "$t" ] && return 1; sleep 1; done; }
+domid_of() { xl domid "$1" 2>/dev/null; }
+dm_pid() { xenstore-read /local/domain/$1/image/device-model-pid 2>/dev/null; }
+fact() { echo "$2=$3" >> $R/facts-$1.txt; }   # fact qemu|xsdm key value
+getfact() { sed -n "s/^$2=//p" $R/facts-$1.txt 2>/dev/null | tail -n1; }
+destroy_all() { local d; for d in $(xl list | awk 'NR>2{print $1}'); do timeout 60 xl destroy "$d"; done; }
+proc_dump() { # $1 pid $2 file
+  { echo "== pid $1: $(tr '\0' ' ' < /proc/$1/cmdline)"
+    grep -E '^(Name|State|Uid|Gid|Groups|VmPeak|VmSize|VmRSS|VmHWM|Threads|NoNewPrivs|Seccomp|Cap[A-Za-z]+):' /proc/$1/status
+    echo "== root $(readlink /proc/$1/root) cwd $(readlink /proc/$1/cwd)"
+    echo "== fds"; ls -l /proc/$1/fd | awk 'NR>1{print $(NF-2), $(NF-1), $NF}'
+    echo "== limits"; cat /proc/$1/limits
+  } > "$2" 2>&1
+}
+nfds() { ls /proc/$1/fd 2>/dev/null | wc -l; }
+rss_kb() { awk '/^VmRSS/{print $2}' /proc/$1/status 2>/dev/null; }
+nthreads() { ls /proc/$1/task 2>/dev/null | wc -l; }
+fail_tail() { grep -a -v -E 'xencall:buffer|libxl_event.c' "$1" | grep -a -i -E 'error|fail|timeout|died|killed' | tail -n "${2:-8}" | cut -c1-300 | sed 's/^/LAB|   /'; }
+
+msg "stages: $TESTS"
+xl info > $R/xl-info.txt 2>&1 || msg "xl info failed"
+grep -E '^(xen_version|virt_caps)' $R/xl-info.txt | sed 's/^/LAB|   /'
+
+# ---- xsdm in dom0: the host-built binary, its libraries from Debian
+mkdir -p /usr/lib/xsdm
+XSDM_OK=0
+if [ -x $T/xsdm ]; then
+  install -m 0755 $T/xsdm $XSDM
+  if ldd $XSDM > $R/xsdm-ldd.txt 2>&1 && ! grep -q 'not found' $R/xsdm-ldd.txt; then XSDM_OK=1
+  else msg "xsdm cannot run in dom0:"; grep 'not found' $R/xsdm-ldd.txt | sed 's/^/LAB|   /'; fi
+fi
+DM_OVERRIDE=$XSDM
+if [ -n "${XSDM_LOG:-}" ]; then
+  printf '#!/bin/sh\nexport XSDM_LOG=%s\nexec %s "$@"\n' "$XSDM_LOG" "$XSDM" > /usr/lib/xsdm/xsdm-env
+  chmod 755 /usr/lib/xsdm/xsdm-env; DM_OVERRIDE=/usr/lib/xsdm/xsdm-env
+fi
+
+grub_cfg() { # $1 name $2 serial spec $3 dm ("" = qemu-xen)
+  cat <<EOF
+name = "$1"
+type = "hvm"
+memory = 64
+vcpus = 1
+vnc = 0
+sdl = 0
+vga = "none"
+serial = "$2"
+boot = "d"
+disk = [ "file:$T/grub.iso,hdc:cdrom,r" ]
+vif = [ ]
+on_poweroff = "destroy"
+on_reboot = "destroy"
+on_crash = "preserve"
+dm_restrict = 1
+EOF
+  [ -n "$3" ] && echo "device_model_override = \"$3\""
+}
+
+# grub_guest TAG NAME DM: create, wait for GRUB on the serial file, record the table's facts
+# (create->GRUB s, VmRSS, threads, fds, cd-insert s, save size). 0 if GRUB printed.
+grub_guest() {
+  local tag=$1 name=$2 dm=$3 ser=/var/log/xen/$2-serial.log d p t0 ok=1 ev=""
+  rm -f $ser /var/log/xen/qemu-dm-$name.log
+  grub_cfg $name "file:$ser" "$dm" > $R/$tag-$name.cfg
+  t0=$(now)
+  if ! timeout 120 xl -vvv create $R/$tag-$name.cfg > $R/$tag-xl-create.log 2>&1; then
+    fail_tail $R/$tag-xl-create.log; cp /var/log/xen/qemu-dm-$name.log $R/$tag-dm.log 2>/dev/null
+    show $R/$tag-dm.log 20; EV="xl create failed"; return 1
+  fi
+  fact $tag create_secs $(since $t0)
+  d=$(domid_of $name); p=$(dm_pid $d)
+  msg "$name: domid $d, device model pid $p, xl create took $(getfact $tag create_secs)s"
+  if wait_for 300 grep -aq GUEST-GRUB-HELLO $ser; then fact $tag grub_secs $(since $t0); ev="grub@$(getfact $tag grub_secs)s"
+  else ok=0; ev="no GUEST-GRUB-HELLO in 300s"; fi
+  [ $ok = 1 ] && { wait_for 30 grep -aq GUEST-TICK $ser && ev="$ev tick" || { ok=0; ev="$ev, no GUEST-TICK"; }; }
+  if [ -n "$p" ] && [ -d /proc/$p ]; then
+    proc_dump $p $R/$tag-proc.txt
+    fact $tag rss_kb $(rss_kb $p); fact $tag threads $(nthreads $p); fact $tag fds $(nfds $p)
+  fi
+  xl dmesg | grep -a "(d$d)" | tail -n 15 > $R/$tag-xl-dmesg.txt
+  cp $ser $R/$tag-serial.log 2>/dev/null
+  EV=$ev
+  [ $ok = 1 ] || { show $R/$tag-xl-dmesg.txt 15; cp /var/log/xen/qemu-dm-$name.log $R/$tag-dm.log 2>/dev/null; show $R/$tag-dm.log 20; return 1; }
+  # the table's timings: cd-insert of a second ISO, cd-eject, save size
+  t0=$(now)
+  if timeout 60 xl cd-insert $name hdc $T/grub2.iso > $R/$tag-cd-insert.log 2>&1; then fact $tag cdinsert_secs $(since $t0)
+  else fact $tag cdinsert_secs fail; fail_tail $R/$tag-cd-insert.log 3; fi
+  timeout 60 xl cd-eject $name hdc > $R/$tag-cd-eject.log 2>&1 || fail_tail $R/$tag-cd-eject.log 3
+  t0=$(now)
+  if timeout 300 xl save $name /var/lib/xen/$name.save > $R/$tag-save.log 2>&1; then
+    fact $tag save_bytes $(stat -c %s /var/lib/xen/$name.save); fact $tag save_secs $(since $t0)
+  else fact $tag save_bytes fail; fail_tail $R/$tag-save.log 4; fi
+  rm -f /var/lib/xen/$name.save
+  cp /var/log/xen/qemu-dm-$name.log $R/$tag-dm.log 2>/dev/null
+  timeout 60 xl destroy $name >/dev/null 2>&1
+  return 0
+}
+
+# ============================================================ 1: reference qemu-xen
+if want 1; then
+  begin 1 "reference: GRUB ISO on qemu-xen, dm_restrict=1"
+  destroy_all
+  if grub_guest qemu ref1 ""; then end PASS "$EV"; else end FAIL "$EV"; fi
+fi
+
+# ============================================================ 2: xsdm GRUB, serial file + pty
+if want 2; then
+  begin 2 "xsdm, dm_restrict=1, GRUB ISO, serial file and pty"
+  destroy_all
+  if [ $XSDM_OK != 1 ]; then end FAIL "xsdm not runnable in dom0"
+  elif ! grub_guest xsdm xgrub $DM_OVERRIDE; then end FAIL "serial file: $EV"
+  else
+    fileev=$EV name=xpty ptyok=0 ev=""
+    grub_cfg $name pty $DM_OVERRIDE > $R/s2-$name.cfg
+    t0=$(now)
+    if timeout 120 xl -vvv create $R/s2-$name.cfg > $R/s2-pty-xl-create.log 2>&1; then
+      d=$(domid_of $name)
+      tty=$(xenstore-read /local/domain/$d/serial/0/tty 2>/dev/null)
+      msg "$name: domid $d, xenstore serial/0/tty = ${tty:-none}"
+      if [ -n "$tty" ] && [ -c "$tty" ]; then
+        stty -F $tty raw -echo 2>/dev/null
+        timeout 120 cat $tty > /tmp/pty.out 2>/dev/null &
+        cpid=$!
+        if wait_for 110 grep -aq GUEST-TICK /tmp/pty.out; then ptyok=1; ev="pty $tty: GUEST-TICK@$(since $t0)s"
+        else ev="pty $tty: nothing from GRUB in 110s"; fi
+        kill $cpid 2>/dev/null; wait $cpid 2>/dev/null
+        cp /tmp/pty.out $R/s2-pty.out
+      else ev="libxl wrote no serial/0/tty (query-chardev)"; fi
+    else fail_tail $R/s2-pty-xl-create.log; ev="pty guest: xl create failed"; fi
+    cp /var/log/xen/qemu-dm-$name.log $R/s2-pty-dm.log 2>/dev/null
+    timeout 60 xl destroy $name >/dev/null 2>&1
+    if [ $ptyok = 1 ]; then end PASS "file: $fileev; $ev"; else end FAIL "file: $fileev; $ev"; fi
+  fi
+fi
+
+# ============================================================ 3: Linux guest on xsdm
+LNAME=lguest; LSER=/var/log/xen/lguest-serial.log; LIMG=/var/lib/xen/lguest.img; LUP=0
+lser() { tr -d '\r' < $LSER 2>/dev/null; }
+lhas() { lser | grep -aq -E "$1"; }
+last_tick() { lser | sed -n 's/^GUEST-TICK \([0-9]*\) .*/\1/p' | tail -n1; }
+if want 3; then
+  begin 3 "xsdm, Linux guest ISO: ata_piix, CD + disk read, disk write"
+  destroy_all
+  rm -f $LSER $LIMG /var/log/xen/qemu-dm-$LNAME.log
+  truncate -s 64M $LIMG
+  NONCE=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+  printf 'HOST-MARKER-%s\n' $NONCE | dd of=$LIMG bs=512 seek=1 conv=notrunc 2>/dev/null
+  cat > $R/s3-$LNAME.cfg <<EOF
+name = "$LNAME"
+type = "hvm"
+memory = ${L_MEM:-256}
+vcpus = 1
+vnc = 0
+sdl = 0
+vga = "none"
+serial = "file:$LSER"
+boot = "d"
+disk = [ "$LIMG,raw,hda,rw", "$T/linux.iso,raw,hdc,cdrom,r" ]
+vif = [ ]
+xen_platform_pci = 1
+dm_restrict = 1
+on_poweroff = "destroy"
+on_reboot = "preserve"
+on_crash = "preserve"
+device_model_override = "$DM_OVERRIDE"
+EOF
+  if [ $XSDM_OK != 1 ]; then end FAIL "xsdm not runnable in dom0"
+  elif ! timeout 120 xl -vvv create $R/s3-$LNAME.cfg > $R/s3-xl-create.log 2>&1; then
+    fail_tail $R/s3-xl-create.log; cp /var/log/xen/qemu-dm-$LNAME.log $R/s3-dm.log 2>/dev/null; show $R/s3-dm.log 20
+    end FAIL "xl create failed"
+  else
+    LD=$(domid_of $LNAME); LP=$(dm_pid $LD)
+    msg "$LNAME: domid $LD, xsdm pid $LP, xl create took $(since $S0)s"
+    declare -A M=( [grub]='GRUB-LINUX: loading' [up]='LINUX-GUEST-UP' [modules]='MODULES-LOADED'
+                   [blockdevs]='BLOCKDEVS sda=yes sr0=yes' [cd]='CD-MARKER: LINUX-ISO-1'
+                   [hostdisk]="HOST-MARKER: HOST-MARKER-$NONCE" [diskok]='^DISK-OK' [tick]='GUEST-TICK 1 ' )
+    order="grub up modules blockdevs cd hostdisk diskok tick"
+    declare -A AT=(); why=""
+    while :; do
+      for k in $order; do
+        [ -z "${AT[$k]:-}" ] && lhas "${M[$k]}" && { AT[$k]=$(since $S0); msg "L milestone $k at +${AT[$k]}s"; }
+      done
+      [ -n "${AT[tick]:-}" ] && break
+      lhas 'DISK-MISMATCH|DISK-WRITE FAILED|BLOCKDEVS .*=no' && { why="guest reported an I/O failure"; break; }
+      [ -d /proc/$LP ] || { why="xsdm (pid $LP) exited"; break; }
+      st=$(xl list $LNAME 2>/dev/null | awk 'NR==2{print $5}')
+      [ -z "$st" ] && { why="domain gone"; break; }
+      case "$st" in *s*|*c*) why="domain state $st"; break;; esac
+      [ "$(since $S0 | cut -d. -f1)" -ge "${L_TIMEOUT:-1500}" ] && { why="timeout ${L_TIMEOUT:-1500}s"; break; }
+      sleep 2
+    done
+    ms=""; for k in $order; do [ -n "${AT[$k]:-}" ] && ms="$ms $k@${AT[$k]}s"; done
+    lser | grep -a -E '^(LSPCI|BLOCKDEVS|CD-MARKER|HOST-MARKER|DISK-|INSMOD-FAILED|DMESG)' | head -n 40 > $R/s3-guest-facts.txt
+    if [ -z "$why" ]; then
+      LUP=1
+      fact xsdm linux_up_secs ${AT[up]}; fact xsdm linux_tick_secs ${AT[tick]}
+      proc_dump $LP $R/s3-proc.txt
+      show $R/s3-guest-facts.txt 12
+      end PASS "$ms"
+    else
+      xl dmesg | grep -a "(d$LD)" | tail -n 20 > $R/s3-xl-dmesg.txt; show $R/s3-xl-dmesg.txt 20
+      lser | tail -n 20 > $R/s3-serial-tail.txt; show $R/s3-serial-tail.txt 20
+      cp /var/log/xen/qemu-dm-$LNAME.log $R/s3-dm.log 2>/dev/null; show $R/s3-dm.log 20
+      end FAIL "$why;$ms"
+    fi
+  fi
+fi
+need_linux() { # $1 stage: skip unless the Linux guest is up on xsdm
+  [ $LUP = 1 ] && [ -n "$(domid_of $LNAME)" ] && return 0
+  skip $1 "needs the running Linux guest of stage 3"; return 1
+}
+
+# ============================================================ 6: depriv-fd-checker
+if want 6 && need_linux 6; then
+  begin 6 "depriv-fd-checker against the running xsdm"
+  LD=$(domid_of $LNAME); LP=$(dm_pid $LD)
+  args=""; classes=""
+  for f in /proc/$LP/fd/*; do
+    n=${f##*/}; tgt=$(readlink $f)
+    case "$tgt" in
+      /dev/xen/privcmd) c=privcmd;; /dev/xen/evtchn) c=evtchn;; /dev/xen/gntdev) c=gntdev;;
+      *.iso) c=readonly;; /var/log/xen/qemu-dm-*) c=appendonly;; *) c="";;
+    esac
+    [ -n "$c" ] && { args="$args $c $n fd$n"; classes="$classes $c:$n"; }
+  done
+  msg "classes:$classes"
+  # steal the fds with pidfd_getfd(2) (root, no ptrace stop), make them inheritable, exec the checker
+  perl -e 'use Fcntl; my ($pid, @spec) = @ARGV; my $pfd = syscall(434, $pid, 0) ; die "pidfd_open: $!\n" if $pfd < 0;
+    my (@h, @argv);
+    while (my ($c, $fd, $x) = splice(@spec, 0, 3)) {
+      my $n = syscall(438, $pfd, $fd, 0); die "pidfd_getfd $fd: $!\n" if $n < 0;
+      open(my $fh, "+<&=", $n) or open($fh, "<&=", $n) or open($fh, ">&=", $n) or die "fdopen $n: $!\n";
+      fcntl($fh, F_SETFD, 0); push @h, $fh; push @argv, $c, $n, $x; }
+    exec "/usr/lib/xen-4.17/bin/depriv-fd-checker", @argv or die "exec: $!\n";' $LP $args > $R/s6-checker.txt 2>&1
+  rc=$?
+  show $R/s6-checker.txt 30
+  npass=$(grep -c ' pass ' $R/s6-checker.txt); nfail=$(grep -c -w 'fail' $R/s6-checker.txt)
+  if [ $rc = 0 ] && [ $nfail = 0 ] && [ $npass -gt 0 ] && echo "$classes" | grep -q privcmd; then
+    end PASS "$npass pass, 0 fail:$classes"
+  else end FAIL "rc=$rc pass=$npass fail=$nfail:$classes"; fi
+fi
+
+# ============================================================ 7: /proc facts
+if want 7 && need_linux 7; then
+  begin 7 "xsdm /proc facts under xl"
+  LD=$(domid_of $LNAME); LP=$(dm_pid $LD); S=/proc/$LP/status; bad=""
+  proc_dump $LP $R/s7-proc.txt
+  uid=$((RANGE_BASE + LD))
+  check() { [ "$2" = "$3" ] || bad="$bad $1=[$2]want[$3]"; }
+  check Uid "$(awk '/^Uid/{print $2,$3,$4,$5}' $S)" "$uid $uid $uid $uid"
+  check Gid "$(awk '/^Gid/{print $2,$3,$4,$5}' $S)" "$RANGE_GID $RANGE_GID $RANGE_GID $RANGE_GID"
+  g=$(awk '/^Groups/{$1=""; print}' $S | xargs); [ -z "$g" ] || [ "$g" = "$RANGE_GID" ] || bad="$bad Groups=[$g]"
+  for c in CapInh CapPrm CapEff CapBnd CapAmb; do check $c "$(awk -v k=$c: '$1==k{print $2}' $S)" 0000000000000000; done
+  check NoNewPrivs "$(awk '/^NoNewPrivs/{print $2}' $S)" 1
+  check Seccomp "$(awk '/^Seccomp:/{print $2}' $S)" 2
+  check Threads "$(awk '/^Threads/{print $2}' $S)" 1
+  check root "$(readlink /proc/$LP/root)" "/var/run/xen/qemu-root-$LD"
+  L=/proc/$LP/limits
+  check FSIZE "$(awk '/^Max file size/{print $4}' $L)" 262144
+  check CORE "$(awk '/^Max core file size/{print $5}' $L)" 0
+  nofile=$(awk '/^Max open files/{print $4}' $L); [ "$nofile" != unlimited ] && [ "$nofile" -le 1024 ] || bad="$bad NOFILE=$nofile"
+  as=$(awk '/^Max address space/{print $4}' $L); [ "$as" != unlimited ] || bad="$bad AS=unlimited"
+  # fds: nothing that reaches xenstore, grants or the host filesystem beyond the configured files
+  odd=$(ls -l /proc/$LP/fd | awk 'NR>1{print $NF}' | grep -v -E '^(/dev/null|/dev/xen/privcmd|/dev/xen/evtchn|/dev/pts/[0-9]+|/dev/ptmx|socket:.*|pipe:.*|anon_inode:.*|/var/log/xen/.*|/var/lib/xen/lguest.img|/test/.*\.iso)$' | tr '\n' ' ')
+  [ -z "$odd" ] || bad="$bad unexpected-fds=[$odd]"
+  fds=$(nfds $LP)
+  facts="uid=$uid Seccomp=2 NoNewPrivs=1 caps=0 threads=1 fds=$fds NOFILE=$nofile AS=$as"
+  if [ -z "$bad" ]; then end PASS "$facts"; else show $R/s7-proc.txt 30; end FAIL "$bad"; fi
+fi
+
+# ============================================================ 4: cd-insert / cd-eject
+if want 4 && need_linux 4; then
+  begin 4 "xl cd-insert / cd-eject on the running Linux guest"
+  ok=0 tries=0 rc=1 ev=""
+  while [ $tries -lt 4 ] && [ $rc != 0 ]; do
+    tries=$((tries + 1)); t0=$(now)
+    timeout 60 xl -vvv cd-insert $LNAME hdc $T/linux-cd2.iso > $R/s4-cd-insert-$tries.log 2>&1; rc=$?
+    [ $rc = 0 ] && fact xsdm linux_cdinsert_secs $(since $t0) || { fail_tail $R/s4-cd-insert-$tries.log 3; sleep 3; }
+  done
+  if [ $rc = 0 ] && wait_for 240 lhas 'CD-CHANGE .*LINUX-ISO-2'; then
+    ev="insert rc=0 ($(getfact xsdm linux_cdinsert_secs)s, try $tries), guest read LINUX-ISO-2 at +$(since $S0)s"
+    tries=0 rc=1
+    while [ $tries -lt 4 ] && [ $rc != 0 ]; do
+      tries=$((tries + 1))
+      timeout 60 xl -vvv cd-eject $LNAME hdc > $R/s4-cd-eject-$tries.log 2>&1; rc=$?
+      [ $rc = 0 ] || { fail_tail $R/s4-cd-eject-$tries.log 3; sleep 3; }
+    done
+    if [ $rc = 0 ] && wait_for 240 lhas 'CD-CHANGE .*no medium'; then ok=1; ev="$ev; eject rc=0, guest saw no medium at +$(since $S0)s"
+    else ev="$ev; eject rc=$rc, guest did not notice"; fi
+  else ev="insert rc=$rc after $tries tries, or the guest did not read LINUX-ISO-2"; fi
+  lser | grep -a 'CD-CHANGE' > $R/s4-guest-cd.txt
+  if [ $ok = 1 ]; then end PASS "$ev"; else show $R/s4-guest-cd.txt; end FAIL "$ev"; fi
+fi
+
+# ============================================================ 5: save / restore
+if want 5 && need_linux 5; then
+  begin 5 "xl save + xl restore of the Linux guest on xsdm"
+  SAVE=/var/lib/xen/$LNAME.save; rm -f $SAVE
+  n0=$(last_tick); t0=$(now)
+  if ! timeout 600 xl -vvv save $LNAME $SAVE > $R/s5-save.log 2>&1; then
+    fail_tail $R/s5-save.log; cp /var/log/xen/qemu-dm-$LNAME.log $R/s5-dm.log 2>/dev/null; show $R/s5-dm.log 20
+    end FAIL "xl save failed (last tick $n0)"; LUP=0
+  else
+    ssecs=$(since $t0); size=$(stat -c %s $SAVE); fact xsdm linux_save_bytes $size
+    n1=$(last_tick); t0=$(now)
+    if ! timeout 600 xl -vvv restore $SAVE > $R/s5-restore.log 2>&1; then
+      fail_tail $R/s5-restore.log; cp /var/log/xen/qemu-dm-$LNAME.log $R/s5-dm.log 2>/dev/null; show $R/s5-dm.log 20
+      end FAIL "saved ($size bytes, ${ssecs}s), xl restore failed"; LUP=0
+    else
+      rsecs=$(since $t0); LD=$(domid_of $LNAME); LP=$(dm_pid $LD)
+      if wait_for 240 sh -c "[ \"\$(tr -d '\r' < $LSER | sed -n 's/^GUEST-TICK \([0-9]*\) .*/\1/p' | tail -n1)\" -gt ${n1:-0} ]"; then
+        end PASS "saved $size bytes in ${ssecs}s at tick $n1, restored in ${rsecs}s (domid $LD), ticks go on: $(last_tick)"
+      else
+        cp /var/log/xen/qemu-dm-$LNAME.log $R/s5-dm.log 2>/dev/null; show $R/s5-dm.log 20
+        end FAIL "restored in ${rsecs}s but no tick after $n1 within 240s"; LUP=0
+      fi
+    fi
+  fi
+  rm -f $SAVE
+fi
+
+# ============================================================ 3p: poweroff
+if want 3 && [ $LUP = 1 ] && [ -n "$(domid_of $LNAME)" ]; then
+  begin 3p "Linux guest powers off: domain gone, disk write visible in dom0"
+  printf 'LCTL-STOP\n' | dd of=$LIMG bs=512 seek=2 conv=notrunc 2>/dev/null
+  sync
+  gone=no
+  if wait_for 300 lhas LINUX-GUEST-DONE && wait_for 120 sh -c "! xl domid $LNAME"; then gone=yes; fi
+  want_m=$(lser | sed -n 's/^DISK-WRITE ok: //p' | head -n1)
+  got_m=$(dd if=$LIMG bs=512 count=1 2>/dev/null | tr -d '\000' | head -n1)
+  if [ $gone = yes ] && [ -n "$want_m" ] && [ "$got_m" = "$want_m" ]; then end PASS "domain gone; dom0 reads [$got_m]"
+  else end FAIL "gone=$gone; guest wrote [$want_m], dom0 reads [$got_m]"; fi
+fi
+cp $LSER $R/linux-serial.log 2>/dev/null
+cp /var/log/xen/qemu-dm-$LNAME.log $R/linux-dm.log 2>/dev/null
+
+# ============================================================ 8: side-by-side table
+if want 8; then
+  begin 8 "side-by-side: qemu-xen vs xsdm (GRUB guest, same config)"
+  {
+    printf '%-26s %14s %14s\n' "GRUB guest, dm_restrict=1" qemu-xen xsdm
+    for k in rss_kb threads fds create_secs grub_secs cdinsert_secs save_bytes save_secs; do
+      printf '%-26s %14s %14s\n' $k "$(getfact qemu $k)" "$(getfact xsdm $k)"
+    done
+    printf '%-26s %14s %14s\n' "Linux guest (xsdm only)" "" ""
+    for k in linux_up_secs linux_tick_secs linux_cdinsert_secs linux_save_bytes; do
+      printf '%-26s %14s %14s\n' $k "-" "$(getfact xsdm $k)"
+    done
+  } > $R/table.txt
+  show $R/table.txt
+  missing=""
+  for k in rss_kb threads fds grub_secs; do
+    [ -n "$(getfact qemu $k)" ] || missing="$missing qemu:$k"; [ -n "$(getfact xsdm $k)" ] || missing="$missing xsdm:$k"
+  done
+  if [ -z "$missing" ]; then end PASS "rss_kb $(getfact qemu rss_kb)/$(getfact xsdm rss_kb) threads $(getfact qemu threads)/$(getfact xsdm threads) fds $(getfact qemu fds)/$(getfact xsdm fds) grub_s $(getfact qemu grub_secs)/$(getfact xsdm grub_secs)"
+  else end FAIL "missing:$missing"; fi
+fi
+
+destroy_all
+cp -r /var/log/xen $R/var-log-xen 2>/dev/null
+msg "ALL-STAGES-DONE"

@@ -1,0 +1,431 @@
+/* The xenfv PCI bus: every function's identity, header type, BAR sizing and
+ * decoding, config write masks, PIRQ routing and the 0xcf9 reset, checked
+ * through the DM on the qtest accelerator; INTx routing (no built-in
+ * function drives INTx) checked in-process on a fake accelerator. */
+#include <check.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dm/accel.h"
+#include "dm/config.h"
+#include "dm/machine.h"
+#include "dm/pci.h"
+#include "tests/lib/libqtest.h"
+#include "toolstack/qmp-client.h"
+
+struct fn_expect {
+    unsigned slot, fn;
+    uint16_t vendor, device;
+    uint32_t class_rev;        /* config dword 0x08 */
+    uint8_t header;
+    uint32_t subsys;           /* config dword 0x2c */
+    uint8_t pin;
+};
+
+/* As qemu-xen presented them to a Linux guest (shared/xen-lab reference run). */
+static const struct fn_expect expected[] = {
+    { 0, 0, 0x8086, 0x1237, 0x06000002, 0x00, 0x11001af4, 0 },
+    { 1, 0, 0x8086, 0x7000, 0x06010000, 0x80, 0x11001af4, 0 },
+    { 1, 1, 0x8086, 0x7010, 0x01018000, 0x00, 0x11001af4, 0 },
+    { 1, 3, 0x8086, 0x7113, 0x06800003, 0x00, 0x11001af4, 1 },
+    { 2, 0, 0x5853, 0x0001, 0xff800001, 0x00, 0x00015853, 1 },
+};
+
+static struct qtest *start(void)
+{
+    struct qtest_opts o = { .extra_fd = -1 };
+    struct qtest *s = qtest_start(&o);
+
+    ck_assert_msg(s != NULL, "DM did not start");
+    return s;
+}
+
+START_TEST(test_enumerate)
+{
+    struct qtest *s = start();
+    size_t i;
+
+    for (i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+        const struct fn_expect *e = &expected[i];
+
+        ck_assert_uint_eq(qtest_pci_cfg_readw(s, e->slot, e->fn, 0), e->vendor);
+        ck_assert_uint_eq(qtest_pci_cfg_readw(s, e->slot, e->fn, 2), e->device);
+        ck_assert_uint_eq(qtest_pci_cfg_readl(s, e->slot, e->fn, 8), e->class_rev);
+        ck_assert_uint_eq(qtest_pci_cfg_readb(s, e->slot, e->fn, 0x0e), e->header);
+        ck_assert_uint_eq(qtest_pci_cfg_readl(s, e->slot, e->fn, 0x2c), e->subsys);
+        ck_assert_uint_eq(qtest_pci_cfg_readb(s, e->slot, e->fn, 0x3d), e->pin);
+    }
+    /* Nothing else answers on bus 0, and other buses are empty. */
+    for (unsigned slot = 0; slot < 32; slot++)
+        for (unsigned fn = 0; fn < 8; fn++) {
+            bool present = false;
+
+            for (i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
+                present |= expected[i].slot == slot && expected[i].fn == fn;
+            if (!present)
+                ck_assert_uint_eq(qtest_pci_cfg_readl(s, slot, fn, 0), 0xffffffffu);
+        }
+    qtest_outl(s, 0xcf8, 0x80010000u);       /* bus 1 */
+    ck_assert_uint_eq(qtest_inl(s, 0xcfc), 0xffffffffu);
+    qtest_outl(s, 0xcf8, 0x00000000u);       /* enable bit clear */
+    ck_assert_uint_eq(qtest_inl(s, 0xcfc), 0xffffffffu);
+    /* The address latch reads back; byte access to 0xcf8 is not the latch. */
+    qtest_outl(s, 0xcf8, 0x80001234u);
+    ck_assert_uint_eq(qtest_inl(s, 0xcf8), 0x80001234u);
+    qtest_outb(s, 0xcf8, 0x00);
+    ck_assert_uint_eq(qtest_inl(s, 0xcf8), 0x80001234u);
+    qtest_quit(s);
+}
+END_TEST
+
+static uint32_t size_bar(struct qtest *s, unsigned slot, unsigned fn, unsigned bar)
+{
+    unsigned reg = 0x10 + 4 * bar;
+    uint32_t old = qtest_pci_cfg_readl(s, slot, fn, reg), v;
+
+    qtest_pci_cfg_writel(s, slot, fn, reg, 0xffffffffu);
+    v = qtest_pci_cfg_readl(s, slot, fn, reg);
+    qtest_pci_cfg_writel(s, slot, fn, reg, old);
+    return v;
+}
+
+START_TEST(test_bar_sizes)
+{
+    struct qtest *s = start();
+    size_t i;
+
+    for (i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
+        for (unsigned bar = 0; bar < 6; bar++) {
+            const struct fn_expect *e = &expected[i];
+            uint32_t v = size_bar(s, e->slot, e->fn, bar);
+
+            if (e->slot == 2 && bar == 0)
+                ck_assert_uint_eq(v, 0xffffff01u);       /* I/O, 256 bytes */
+            else if (e->slot == 2 && bar == 1)
+                ck_assert_uint_eq(v, 0xff000008u);       /* 16 MiB prefetchable */
+            else if (e->slot == 1 && e->fn == 1 && bar == 4)
+                ck_assert_uint_eq(v, 0xfffffff1u);       /* BMDMA, 16 bytes */
+            else
+                ck_assert_msg(v == 0, "%02x.%x BAR%u sized 0x%x", e->slot, e->fn, bar, v);
+        }
+    /* The expansion ROM register is not implemented. */
+    qtest_pci_cfg_writel(s, 2, 0, 0x30, 0xffffffffu);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 2, 0, 0x30), 0);
+    qtest_quit(s);
+}
+END_TEST
+
+START_TEST(test_bar_mapping)
+{
+    struct qtest *s = start();
+
+    /* Unprogrammed BARs decode nothing. */
+    ck_assert_uint_eq(qtest_inb(s, 0xc000), 0xff);
+    ck_assert_uint_eq(qtest_readl(s, 0xf0000000), 0xffffffffu);
+    qtest_pci_cfg_writel(s, 2, 0, 0x10, 0xc000);
+    qtest_pci_cfg_writel(s, 2, 0, 0x14, 0xf0000000);
+    /* qemu-xen's platform device starts with I/O and memory decoding on. */
+    ck_assert_uint_eq(qtest_pci_cfg_readw(s, 2, 0, 4) & 3, 3);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 2, 0, 0x10), 0xc001);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 2, 0, 0x14), 0xf0000008u);
+    /* BAR0 +0 is the platform flags byte, the same as fixed port 0x10. */
+    qtest_outb(s, 0xc000, 0x01);
+    ck_assert_uint_eq(qtest_inb(s, 0xc000), 0x01);
+    ck_assert_uint_eq(qtest_inb(s, 0x10), 0x01);
+    ck_assert_uint_eq(qtest_readl(s, 0xf0000000), 0);
+    ck_assert_uint_eq(qtest_readl(s, 0xf0fffffc), 0);
+    ck_assert_uint_eq(qtest_readl(s, 0xf1000000), 0xffffffffu);
+    /* Command register decoding off: both stop answering. */
+    qtest_pci_cfg_writew(s, 2, 0, 4, 0);
+    ck_assert_uint_eq(qtest_inb(s, 0xc000), 0xff);
+    ck_assert_uint_eq(qtest_readl(s, 0xf0000000), 0xffffffffu);
+    /* Moving a BAR while decoding is on moves the window. */
+    qtest_pci_cfg_writew(s, 2, 0, 4, 1);
+    ck_assert_uint_eq(qtest_inb(s, 0xc000), 0x01);
+    qtest_pci_cfg_writel(s, 2, 0, 0x10, 0xd000);
+    ck_assert_uint_eq(qtest_inb(s, 0xc000), 0xff);
+    ck_assert_uint_eq(qtest_inb(s, 0xd000), 0x01);
+    /* A BAR over the PCI config ports is refused, the ports keep working. */
+    qtest_pci_cfg_writel(s, 2, 0, 0x10, 0x0c00);
+    ck_assert_uint_eq(qtest_pci_cfg_readw(s, 0, 0, 0), 0x8086);
+    qtest_quit(s);
+}
+END_TEST
+
+START_TEST(test_write_masks)
+{
+    struct qtest *s = start();
+    size_t i;
+
+    for (i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+        const struct fn_expect *e = &expected[i];
+
+        /* Identity is read-only. */
+        qtest_pci_cfg_writel(s, e->slot, e->fn, 0, 0x12345678);
+        qtest_pci_cfg_writel(s, e->slot, e->fn, 8, 0);
+        qtest_pci_cfg_writeb(s, e->slot, e->fn, 0x0e, 0x7f);
+        qtest_pci_cfg_writeb(s, e->slot, e->fn, 0x3d, 4);
+        qtest_pci_cfg_writel(s, e->slot, e->fn, 0x2c, 0);
+        ck_assert_uint_eq(qtest_pci_cfg_readw(s, e->slot, e->fn, 0), e->vendor);
+        ck_assert_uint_eq(qtest_pci_cfg_readl(s, e->slot, e->fn, 8), e->class_rev);
+        ck_assert_uint_eq(qtest_pci_cfg_readb(s, e->slot, e->fn, 0x0e), e->header);
+        ck_assert_uint_eq(qtest_pci_cfg_readb(s, e->slot, e->fn, 0x3d), e->pin);
+        ck_assert_uint_eq(qtest_pci_cfg_readl(s, e->slot, e->fn, 0x2c), e->subsys);
+        /* Interrupt line and latency timer are the guest's. */
+        qtest_pci_cfg_writeb(s, e->slot, e->fn, 0x3c, 0x0b);
+        ck_assert_uint_eq(qtest_pci_cfg_readb(s, e->slot, e->fn, 0x3c), 0x0b);
+        qtest_pci_cfg_writeb(s, e->slot, e->fn, 0x0d, 0x40);
+        ck_assert_uint_eq(qtest_pci_cfg_readb(s, e->slot, e->fn, 0x0d), 0x40);
+        /* Only the defined command bits stick. */
+        qtest_pci_cfg_writew(s, e->slot, e->fn, 4, 0xffff);
+        ck_assert_uint_eq(qtest_pci_cfg_readw(s, e->slot, e->fn, 4) & ~0x0547u, 0);
+        /* Status: writing ones clears error bits, never sets anything. */
+        {
+            uint16_t before = qtest_pci_cfg_readw(s, e->slot, e->fn, 6);
+
+            qtest_pci_cfg_writew(s, e->slot, e->fn, 6, 0xffff);
+            ck_assert_uint_eq(qtest_pci_cfg_readw(s, e->slot, e->fn, 6), before & 0x06ff);
+        }
+    }
+    /* Byte and word accesses at every offset of the data window agree with the dword. */
+    {
+        uint32_t d = qtest_pci_cfg_readl(s, 1, 3, 0);
+
+        for (unsigned b = 0; b < 4; b++)
+            ck_assert_uint_eq(qtest_pci_cfg_readb(s, 1, 3, b), (d >> (8 * b)) & 0xff);
+        qtest_outl(s, 0xcf8, 0x80000b00u);
+        ck_assert_uint_eq(qtest_inw(s, 0xcfd), (d >> 8) & 0xffff);
+        ck_assert_uint_eq(qtest_inw(s, 0xcfe), d >> 16);
+    }
+    qtest_quit(s);
+}
+END_TEST
+
+START_TEST(test_pirq_registers)
+{
+    struct qtest *s = start();
+
+    for (unsigned link = 0; link < 4; link++)
+        ck_assert_uint_eq(qtest_pci_cfg_readb(s, 1, 0, 0x60 + link), 0x80);
+    /* hvmloader's routing: links 0-3 -> 5, 10, 11, 5; reserved bits stay 0. */
+    qtest_pci_cfg_writel(s, 1, 0, 0x60, 0x050b0a05);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 1, 0, 0x60), 0x050b0a05);
+    qtest_pci_cfg_writeb(s, 1, 0, 0x61, 0xff);
+    ck_assert_uint_eq(qtest_pci_cfg_readb(s, 1, 0, 0x61), 0x8f);
+    qtest_quit(s);
+}
+END_TEST
+
+START_TEST(test_reset_control)
+{
+    struct qtest *s = start();
+    struct qmpc *c = qtest_qmp(s);
+    json_t *ev;
+
+    ck_assert_ptr_nonnull(c);
+    qtest_pci_cfg_writel(s, 2, 0, 0x10, 0xc000);
+    qtest_pci_cfg_writeb(s, 1, 0, 0x60, 0x0a);
+    ck_assert_uint_eq(qtest_inb(s, 0xc000), 0x00);
+    /* RCR keeps only SYS_RST; RST_CPU resets the machine like QEMU's PIIX3. */
+    qtest_outb(s, 0xcf9, 0x02);
+    ck_assert_uint_eq(qtest_inb(s, 0xcf9), 0x02);
+    qtest_outb(s, 0xcf9, 0x06);
+    ev = qmpc_wait_event(c, "RESET", 10000);
+    ck_assert_ptr_nonnull(ev);
+    ck_assert(json_is_true(json_object_get(json_object_get(ev, "data"), "guest")));
+    json_decref(ev);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 2, 0, 0x10), 0x1);
+    ck_assert_uint_eq(qtest_pci_cfg_readb(s, 1, 0, 0x60), 0x80);
+    ck_assert_uint_eq(qtest_inb(s, 0xc000), 0xff);
+    ck_assert_uint_eq(qtest_inb(s, 0xcf9), 0x00);
+    qmpc_close(c);
+    qtest_quit(s);
+}
+END_TEST
+
+/* ---- in-process: INTx routing on a fake accelerator ------------------------- */
+
+static int isa_level[16];
+static int isa_calls;
+static int link_route[4];
+static int intx_calls;
+
+static void fake_isa(struct accel *a, unsigned irq, int level)
+{
+    if (irq < 16) {
+        isa_level[irq] = level;
+        isa_calls++;
+    }
+}
+
+static void fake_link(struct accel *a, unsigned link, unsigned irq)
+{
+    if (link < 4)
+        link_route[link] = (int)irq;
+}
+
+static void fake_intx(struct accel *a, unsigned slot, unsigned pin, int level)
+{
+    intx_calls++;
+}
+
+static int fake_mem(struct accel *a, uint64_t gpa, void *buf, size_t len) { return -1; }
+static int fake_memw(struct accel *a, uint64_t gpa, const void *buf, size_t len) { return -1; }
+
+static const struct accel_ops qtest_like = {
+    .name = "fake", .mem_read = fake_mem, .mem_write = fake_memw, .set_isa_irq = fake_isa,
+};
+static const struct accel_ops xen_like = {
+    .name = "fake-xen", .mem_read = fake_mem, .mem_write = fake_memw, .set_isa_irq = fake_isa,
+    .set_pci_intx = fake_intx, .set_pci_link_route = fake_link,
+};
+
+static struct xsdm_config cfg;
+static struct machine mach;
+static struct accel acc;
+static struct pci_dev extra[4];
+
+static void build(const struct accel_ops *ops)
+{
+    memset(isa_level, 0, sizeof(isa_level));
+    memset(link_route, 0, sizeof(link_route));
+    isa_calls = intx_calls = 0;
+    cli_defaults(&cfg);
+    cfg.accel = ACCEL_QTEST;
+    memset(&acc, 0, sizeof(acc));
+    acc.ops = ops;
+    acc.ram_size = 1 << 20;
+    ck_assert_int_eq(machine_init(&mach, &cfg, &acc, NULL), 0);
+    /* Four extra functions in slots 3-6, INTA each: links 3, 0, 1, 2. */
+    for (unsigned i = 0; i < 4; i++) {
+        pci_dev_init(&extra[i], "extra", 3 + i, 0, 0x1234, 0x5678, 0xff0000, 0);
+        extra[i].config[0x3d] = 1;
+        ck_assert_int_eq(pci_register(mach.pci, &extra[i]), 0);
+    }
+}
+
+static void cfgw8(unsigned slot, unsigned fn, unsigned reg, uint8_t v)
+{
+    machine_pci_config_write(&mach, slot, fn, reg, v, 1);
+}
+
+START_TEST(test_intx_routing)
+{
+    build(&qtest_like);
+    /* Links disabled: nothing reaches an ISA line. */
+    pci_set_irq(&extra[0], 1);
+    for (int i = 0; i < 16; i++)
+        ck_assert_int_eq(isa_level[i], 0);
+    ck_assert_uint_eq(machine_pci_config_read(&mach, 3, 0, 6, 2) & 0x08, 0x08);
+    /* Slot 3 INTA is link (3 + 0) & 3 = 3. Routing it to 5 raises IRQ 5. */
+    cfgw8(1, 0, 0x63, 5);
+    ck_assert_int_eq(isa_level[5], 1);
+    /* Slot 4 INTA is link 0; route it to 5 too: shared, level stays up
+     * until both are low. */
+    cfgw8(1, 0, 0x60, 5);
+    pci_set_irq(&extra[1], 1);
+    pci_set_irq(&extra[0], 0);
+    ck_assert_int_eq(isa_level[5], 1);
+    pci_set_irq(&extra[1], 0);
+    ck_assert_int_eq(isa_level[5], 0);
+    /* An ISA device on the same line is ORed in. */
+    pci_set_irq(&extra[0], 1);
+    machine_set_isa_irq(&mach, 5, 1);
+    pci_set_irq(&extra[0], 0);
+    ck_assert_int_eq(isa_level[5], 1);
+    machine_set_isa_irq(&mach, 5, 0);
+    ck_assert_int_eq(isa_level[5], 0);
+    /* Re-routing a high link moves the level; INTx disable masks it. */
+    pci_set_irq(&extra[2], 1);              /* slot 5 INTA: link 1 */
+    cfgw8(1, 0, 0x61, 10);
+    ck_assert_int_eq(isa_level[10], 1);
+    cfgw8(1, 0, 0x61, 11);
+    ck_assert_int_eq(isa_level[10], 0);
+    ck_assert_int_eq(isa_level[11], 1);
+    machine_pci_config_write(&mach, 5, 0, 4, 0x0400, 2);
+    ck_assert_int_eq(isa_level[11], 0);
+    machine_pci_config_write(&mach, 5, 0, 4, 0, 2);
+    ck_assert_int_eq(isa_level[11], 1);
+    cfgw8(1, 0, 0x61, 0x8b);                /* disabled */
+    ck_assert_int_eq(isa_level[11], 0);
+    /* Out-of-range slot/pin/irq are ignored. */
+    machine_set_pci_intx(&mach, 99, 0, 1);
+    machine_set_pci_intx(&mach, 3, 9, 1);
+    machine_set_isa_irq(&mach, 16, 1);
+    machine_free(&mach);
+}
+END_TEST
+
+START_TEST(test_xen_routing)
+{
+    build(&xen_like);
+    /* Xen routes INTx itself: the machine forwards slot/pin, not ISA lines. */
+    pci_set_irq(&extra[0], 1);
+    ck_assert_int_eq(intx_calls, 1);
+    for (int i = 0; i < 16; i++)
+        ck_assert_int_eq(isa_level[i], 0);
+    /* PIRQ writes reach xendevicemodel_set_pci_link_route's wrapper. */
+    cfgw8(1, 0, 0x62, 11);
+    ck_assert_int_eq(link_route[2], 11);
+    cfgw8(1, 0, 0x62, 0x80);
+    ck_assert_int_eq(link_route[2], 0x80);
+    machine_pci_config_write(&mach, 1, 0, 0x60, 0x0b0a0905, 4);
+    ck_assert_int_eq(link_route[0], 5);
+    ck_assert_int_eq(link_route[1], 9);
+    ck_assert_int_eq(link_route[3], 11);
+    machine_free(&mach);
+}
+END_TEST
+
+START_TEST(test_hostile_config)
+{
+    build(&qtest_like);
+    /* Sizes and offsets out of range read all-ones and write nothing. */
+    ck_assert_uint_eq(machine_pci_config_read(&mach, 0, 0, 255, 4), 0xffffffffu);
+    ck_assert_uint_eq(machine_pci_config_read(&mach, 0, 0, 256, 1), 0xffffffffu);
+    ck_assert_uint_eq(machine_pci_config_read(&mach, 0, 0, 0, 3), 0xffffffffu);
+    ck_assert_uint_eq(machine_pci_config_read(&mach, 40, 9, 0, 4), 0xffffffffu);
+    machine_pci_config_write(&mach, 0, 0, 254, 0xffffffff, 4);
+    machine_pci_config_write(&mach, 1, 0, 0x60, 0xffffffff, 8);
+    ck_assert_uint_eq(machine_pci_config_read(&mach, 1, 0, 0x60, 1), 0x80);
+    /* Every register of every function, every value pattern: no crash, ids intact. */
+    for (unsigned reg = 0; reg < 256; reg++)
+        for (unsigned fn = 0; fn < 4; fn++) {
+            machine_pci_config_write(&mach, 1, fn, reg, 0xffffffff, 1);
+            machine_pci_config_write(&mach, 2, 0, reg, 0x5a5a5a5a, 1);
+        }
+    ck_assert_uint_eq(machine_pci_config_read(&mach, 1, 3, 0, 4), 0x71138086);
+    ck_assert_uint_eq(machine_pci_config_read(&mach, 2, 0, 0, 4), 0x00015853);
+    machine_reset(&mach);
+    ck_assert_uint_eq(machine_pci_config_read(&mach, 1, 0, 0x60, 4), 0x80808080u);
+    machine_free(&mach);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *su = suite_create("pci");
+    TCase *tq = tcase_create("qtest");
+    TCase *ti = tcase_create("inproc");
+    SRunner *sr;
+    int failed;
+
+    tcase_set_timeout(tq, 60);
+    tcase_add_test(tq, test_enumerate);
+    tcase_add_test(tq, test_bar_sizes);
+    tcase_add_test(tq, test_bar_mapping);
+    tcase_add_test(tq, test_write_masks);
+    tcase_add_test(tq, test_pirq_registers);
+    tcase_add_test(tq, test_reset_control);
+    tcase_add_test(ti, test_intx_routing);
+    tcase_add_test(ti, test_xen_routing);
+    tcase_add_test(ti, test_hostile_config);
+    suite_add_tcase(su, tq);
+    suite_add_tcase(su, ti);
+    sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
