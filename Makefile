@@ -16,6 +16,8 @@ PKGS      := libseccomp libcap-ng jansson xencontrol xendevicemodel xenforeignme
 TESTPKGS  := check
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# xsdmctl parses xl.cfg with Xen's own libxlutil (and libxenlight for disk specs).
+CTL_LIBS   := $(shell pkg-config --libs xlutil xenlight 2>/dev/null)
 TEST_CFLAGS := $(shell pkg-config --cflags $(TESTPKGS) 2>/dev/null)
 TEST_LIBS   := $(shell pkg-config --libs $(TESTPKGS) 2>/dev/null)
 
@@ -66,13 +68,13 @@ $(BUILD)/xsdm: $(BUILD)/obj/dm/main.o $(BUILD)/libxsdm.a
 $(BUILD)/xsdm-testhooks: $(BUILD)/hooks/dm/main.o $(DM_SRCS:%.c=$(BUILD)/hooks/%.o)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/xsdmctl: $(BUILD)/obj/toolstack/main.o $(BUILD)/libxsdmctl.a $(BUILD)/libxsdm.a
-	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/toolstack/main.o $(BUILD)/libxsdmctl.a $(BUILD)/libxsdm.a $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/toolstack/main.o $(BUILD)/libxsdmctl.a $(BUILD)/libxsdm.a $(CTL_LIBS) $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtestutil.a $(BUILD)/libxsdmctl.a $(BUILD)/libxsdm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(CURDIR)"' \
 	  -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libtestutil.a $(BUILD)/libxsdmctl.a $(WHOLE) \
-	  $(PKG_LIBS) $(TEST_LIBS)
+	  $(CTL_LIBS) $(PKG_LIBS) $(TEST_LIBS)
 
 $(BUILD)/obj/empty.o:
 	@mkdir -p $(dir $@)

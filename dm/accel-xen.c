@@ -306,6 +306,11 @@ static int open_and_create(struct accel *a, const struct xsdm_config *cfg, struc
     x->xsh = xs_open(0);
     if (!x->xsh)
         log_warn("xen: xs_open: %s (no readiness key without dm_restrict)", strerror(errno));
+    /* Nothing after setup needs libxenctrl (opened first for qemu-xen's
+     * order): closing it now drops its privcmd and hypercall fds instead of
+     * keeping them as /dev/null placeholders. */
+    xc_interface_close(x->xch);
+    x->xch = NULL;
     fd_note_new(x, before);
 
     if (xendevicemodel_create_ioreq_server(x->dmod, x->domid, HVM_IOREQSRV_BUFIOREQ_ATOMIC, &x->ioservid) < 0) {

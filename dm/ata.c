@@ -391,6 +391,29 @@ static bool cdrom_cmd(struct ide_drive *d, uint8_t cmd)
     }
 }
 
+/* Commands both kinds of device accept. */
+static bool common_cmd(struct ide_drive *d, uint8_t cmd)
+{
+    switch (cmd) {
+    case 0x90:
+        diagnostic(d);
+        return true;
+    case 0xef:
+        set_features(d);
+        return true;
+    case 0xe5:                              /* CHECK POWER MODE: active */
+        d->s->nsector = 0xff;
+        finish_ok(d);
+        return true;
+    case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0xe6:
+    case 0x94: case 0x95: case 0x96: case 0x97: case 0x99:
+        finish_ok(d);                       /* power states: nothing spins */
+        return true;
+    default:
+        return false;
+    }
+}
+
 void ata_exec(struct ide_drive *d, uint8_t cmd)
 {
     struct ide_drive_state *s = d->s;
@@ -399,8 +422,14 @@ void ata_exec(struct ide_drive *d, uint8_t cmd)
     ide_xfer_stop(d);
     s->cmd = cmd;
     s->lba48 = 0;
-    if (s->cdrom && cdrom_cmd(d, cmd))
+    if (common_cmd(d, cmd))
         return;
+    if (s->cdrom) {
+        /* A packet device takes media commands only as packets. */
+        if (!cdrom_cmd(d, cmd))
+            ata_error(d, ER_ABRT);
+        return;
+    }
     switch (cmd) {
     case 0x20: case 0x21: start_rw(d, false, false, RW_PIO); return;
     case 0x24: start_rw(d, true, false, RW_PIO); return;
@@ -414,22 +443,8 @@ void ata_exec(struct ide_drive *d, uint8_t cmd)
     case 0x25: start_rw(d, true, false, RW_DMA); return;
     case 0xca: case 0xcb: start_rw(d, false, true, RW_DMA); return;
     case 0x35: start_rw(d, true, true, RW_DMA); return;
-    case 0x90: diagnostic(d); return;
-    case 0xef: set_features(d); return;
-    case 0xe5:                              /* CHECK POWER MODE: active */
-        s->nsector = 0xff;
-        finish_ok(d);
-        return;
-    case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0xe6:
-    case 0x94: case 0x95: case 0x96: case 0x97: case 0x99:
-        finish_ok(d);                       /* power states: nothing spins */
-        return;
     default:
         break;
-    }
-    if (s->cdrom) {
-        ata_error(d, ER_ABRT);
-        return;
     }
     switch (cmd) {
     case 0xec: identify(d); return;

@@ -110,6 +110,8 @@ static uint32_t window_limit(const struct ide_drive_state *s)
     if (bcl == 0 || bcl > 0xfffe)
         bcl = 0xfffe;
     bcl &= ~1u;
+    if (!bcl)
+        bcl = 2;                            /* a limit of 1: still a word at a time */
     return bcl > IDE_BUF_SIZE ? IDE_BUF_SIZE : bcl;
 }
 

@@ -29,10 +29,6 @@
 #include "dm/qmp.h"
 #include "restrict/restrict.h"
 
-/* The Xen accelerator is written concurrently: referenced weakly until it
- * is part of every build (then made strong). */
-extern const struct accel_ops accel_xen_ops __attribute__((weak));
-
 static struct dm the_dm;
 static int sig_fd = -1;
 
@@ -252,17 +248,8 @@ static int run_probe(struct dm *d)
 
 static int accel_init(struct dm *d, char *err, size_t errlen)
 {
-    const struct accel_ops *ops = NULL;
+    const struct accel_ops *ops = d->cfg.accel == ACCEL_QTEST ? &accel_qtest_ops : &accel_xen_ops;
 
-    if (d->cfg.accel == ACCEL_QTEST)
-        ops = &accel_qtest_ops;
-    else if (d->cfg.accel == ACCEL_XEN && &accel_xen_ops)
-        ops = &accel_xen_ops;
-    if (!ops) {
-        snprintf(err, errlen, "the %s accelerator is not part of this build",
-                 d->cfg.accel == ACCEL_QTEST ? "qtest" : "xen");
-        return -1;
-    }
     d->accel.ops = ops;
     d->accel.ram_size = d->cfg.ram_mb << 20;
     if (ops->init(&d->accel, &d->cfg, d->loop) < 0) {

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "dm/log.h"
+#include "dm/xen-mapcache.h"
 #include "restrict/restrict.h"
 #include "restrict/sandbox.h"
 #include "restrict/system.h"
@@ -20,6 +21,7 @@ int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, st
                      char *err, size_t errlen)
 {
     struct stat st;
+    uint64_t ram;
 
     memset(ctx, 0, sizeof(*ctx));
     ctx->cfg = cfg;
@@ -44,9 +46,10 @@ int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, st
         ctx->root_dev = st.st_dev;
         ctx->root_ino = st.st_ino;
     }
-    /* qtest maps -m MiB of guest RAM; the Xen mapcache is bounded by the same
-     * size (docs/restriction.md). */
-    ctx->as_bytes = rlimits_as_budget(cfg->ram_mb > (UINT64_MAX >> 20) ? UINT64_MAX : cfg->ram_mb << 20);
+    /* The guest mapping: qtest maps all -m MiB of guest RAM; Xen maps
+     * lazily through the bounded mapcache (docs/restriction.md). */
+    ram = cfg->ram_mb > (UINT64_MAX >> 20) ? UINT64_MAX : cfg->ram_mb << 20;
+    ctx->as_bytes = rlimits_as_budget(cfg->accel == ACCEL_XEN ? xen_mapcache_budget(ram) : ram);
     /* Lazy initialisations that would need a syscall outside the allowlist
      * (jansson seeds its hash from /dev/urandom) or allocation in the SIGSYS
      * handler (syscall names) happen now. */

@@ -1,11 +1,12 @@
 /* The SIGSYS reporter: a trapped syscall is named on stderr and the DM exits
  * with RESTRICT_EXIT_SECCOMP. The handler runs in a process that may be
  * compromised and under the filter, so it only formats into a stack buffer
- * from a table computed beforehand, makes one write(2) and _exit()s. */
+ * from a table computed beforehand, makes one write(2) and exit_group(2). */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -84,9 +85,12 @@ static void sigsys_report(int sig, siginfo_t *si, void *uctx)
     else
         n = put_uint(line, n, cap, (unsigned long)nr);
     n = put_str(line, n, cap, ")\n");
-    r = write(STDERR_FILENO, line, n);
+    /* Raw syscalls: libc's (or a sanitizer's) _exit/write wrappers may make
+     * other syscalls, which would trap again inside this handler. */
+    r = syscall(SYS_write, STDERR_FILENO, line, n);
     (void)r;
-    _exit(RESTRICT_EXIT_SECCOMP);
+    syscall(SYS_exit_group, RESTRICT_EXIT_SECCOMP);
+    _exit(RESTRICT_EXIT_SECCOMP);   /* not reached */
 }
 
 int seccomp_reporter_install(void)

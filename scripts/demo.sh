@@ -18,6 +18,8 @@ command -v xorriso >/dev/null || { echo "demo: xorriso is needed to make the ISO
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 fact() { printf '   fact: %s\n' "$*"; }
+# live (non-zombie) processes of a uid; reaped zombies wait for init
+live_of() { ps -e -o uid=,stat= | awk -v u="$1" '$1 == u && $2 !~ /^Z/' | wc -l; }
 dm_pid() { sed -n 's/.*"pid": *\([0-9][0-9]*\).*/\1/p' "$XSDM_RUN_DIR/dom-1.json"; }
 
 cleanup() {
@@ -82,7 +84,7 @@ fact "state file: $(stat -c '%s bytes, mode %a' "$DEMO/demo.state")"
 step "destroy"
 uid=$(sed -n 's/.*"uid": *\([0-9][0-9]*\).*/\1/p' "$XSDM_RUN_DIR/dom-1.json")
 "$CTL" destroy demo
-fact "processes of uid $uid: $(ps -e -o uid= | grep -c "^ *$uid\$" || true)"
+fact "live processes of uid $uid: $(live_of "$uid")"
 fact "chroot dir: $(ls -d "$XSDM_RUN_DIR/qemu-root-1" 2>/dev/null || echo removed)"
 "$CTL" list
 
@@ -96,7 +98,7 @@ step "audit"
 
 step "destroy"
 "$CTL" destroy demo
-fact "processes of uid $uid: $(ps -e -o uid= | grep -c "^ *$uid\$" || true)"
+fact "live processes of uid $uid: $(live_of "$uid")"
 fact "run dir now: $(ls "$XSDM_RUN_DIR" | tr '\n' ' ')"
 trap - EXIT
 echo

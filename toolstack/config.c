@@ -14,16 +14,6 @@
 #include <libxl.h>
 #include <libxlutil.h>
 
-#pragma weak xlu_cfg_init
-#pragma weak xlu_cfg_readdata
-#pragma weak xlu_cfg_destroy
-#pragma weak xlu_cfg_get_string
-#pragma weak xlu_cfg_get_long
-#pragma weak xlu_cfg_get_list
-#pragma weak xlu_cfg_get_listitem
-#pragma weak xlu_disk_parse
-#pragma weak libxl_device_disk_init
-#pragma weak libxl_device_disk_dispose
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -346,10 +336,6 @@ int xlcfg_parse(const char *data, size_t len, const char *name, struct xl_config
     snprintf(c->boot, sizeof(c->boot), "cda");
     snprintf(c->vga, sizeof(c->vga), "cirrus");
     c->videoram_mb = -1;
-    if (!xlu_cfg_init || !xlu_disk_parse || !libxl_device_disk_init) {
-        seterr(err, errlen, "xsdmctl was linked without libxlutil/libxenlight: cannot parse %s", name);
-        return -1;
-    }
     if (len > 1024 * 1024 || len > (size_t)INT32_MAX) {
         seterr(err, errlen, "%s: config file too large", name);
         return -1;

@@ -17,7 +17,7 @@ mount -o remount,rw /
 hostname dom0
 say "dom0 userspace up, kernel $(uname -r)"
 
-for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd loop; do
+for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-blkback loop; do
   modprobe "$m" || say "modprobe $m failed"
 done
 mount -t xenfs xenfs /proc/xen

@@ -20,6 +20,7 @@
 #include "dm/dm.h"
 #include "dm/ide.h"
 #include "dm/iobus.h"
+#include "dm/log.h"
 #include "dm/machine.h"
 #include "dm/pci.h"
 #include "dm/qmp.h"

@@ -16,9 +16,12 @@
 
 #include "toolstack/reaper.h"
 
-#define TARGET_UID  2100000001u   /* no passwd entry, no process */
-#define TARGET_UID2 2100000002u
-#define REAPER_UID  2100000000u
+/* Uids with no passwd entry and no process, distinct per test process so
+ * two runs of this binary on one machine cannot reap each other's bombs. */
+static uid_t uid_base;
+#define REAPER_UID  (uid_base)
+#define TARGET_UID  (uid_base + 1)
+#define TARGET_UID2 (uid_base + 2)
 #define BOMB_NPROC  24
 #define ROUNDS      100
 
@@ -174,6 +177,8 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("reaper");
+
+    uid_base = 2100000000u + (uid_t)(getpid() % 4000000) * 4;
     TCase *tc = tcase_create("core");
     SRunner *sr;
     int nf;

@@ -253,16 +253,35 @@ static size_t section_at(const uint8_t *buf, int i)
     return off;
 }
 
-/* Expect a rejection naming `what`, with live state untouched. */
-static void expect_reject(const uint8_t *buf, size_t len, const char *what)
+/* A rejection naming `what`, with live state untouched? On failure, why
+ * says what went wrong. Loops call this and assert once: libcheck's fork
+ * mode does not cope with tens of thousands of assertion records. */
+static bool rejected_ok(const uint8_t *buf, size_t len, const char *what, char *why, size_t whylen)
 {
     struct snap before;
     char err[256] = "";
 
     take(&before);
-    ck_assert_int_eq(migration_load_buf(&cfg, buf, len, err, sizeof(err)), -1);
-    ck_assert_msg(strstr(err, what), "error '%s' does not name '%s'", err, what);
-    ck_assert_msg(same_live(&before), "live state changed by a rejected stream (%s)", err);
+    if (migration_load_buf(&cfg, buf, len, err, sizeof(err)) != -1) {
+        snprintf(why, whylen, "accepted (expected an error naming '%s')", what);
+        return false;
+    }
+    if (!strstr(err, what)) {
+        snprintf(why, whylen, "error '%s' does not name '%s'", err, what);
+        return false;
+    }
+    if (!same_live(&before)) {
+        snprintf(why, whylen, "live state changed by a rejected stream (%s)", err);
+        return false;
+    }
+    return true;
+}
+
+static void expect_reject(const uint8_t *buf, size_t len, const char *what)
+{
+    char why[512] = "";
+
+    ck_assert_msg(rejected_ok(buf, len, what, why, sizeof(why)), "%s", why);
 }
 
 static void setup(void)
@@ -312,17 +331,21 @@ END_TEST
 
 START_TEST(truncation_every_byte)
 {
-    size_t len;
+    size_t len, cut;
     uint8_t *buf = save_stream(&len);
+    char why[512] = "";
+    bool good = true;
 
     set_state(3);
-    for (size_t cut = 0; cut < len; cut++) {
+    for (cut = 0; cut < len && good; cut++) {
         uint8_t *copy = malloc(cut ? cut : 1);
 
         memcpy(copy, buf, cut);
-        expect_reject(copy, cut, "truncated");
+        good = rejected_ok(copy, cut, "truncated", why, sizeof(why));
         free(copy);
     }
+    ck_assert_msg(good, "cut at %zu of %zu: %s", cut - 1, len, why);
+    ck_assert_uint_eq(cut, len);
     free(buf);
 }
 END_TEST
@@ -343,31 +366,33 @@ static const char *flip_expect(size_t off, size_t len)
 
 START_TEST(bitflip_every_bit)
 {
-    size_t len;
+    size_t len, flips = 0;
     uint8_t *buf = save_stream(&len);
-    struct snap before;
-    char err[256];
+    char why[512] = "", what_len[3][20] = { "truncated", "trailing", "declared length" };
+    bool good = true;
 
     set_state(4);
-    take(&before);
-    for (size_t off = 0; off < len; off++) {
-        for (int bit = 0; bit < 8; bit++) {
+    for (size_t off = 0; off < len && good; off++) {
+        for (int bit = 0; bit < 8 && good; bit++) {
             const char *want = flip_expect(off, len);
 
             buf[off] ^= (uint8_t)(1u << bit);
-            err[0] = '\0';
-            ck_assert_msg(migration_load_buf(&cfg, buf, len, err, sizeof(err)) == -1,
-                          "flip of byte %zu bit %d accepted", off, bit);
-            if (want)
-                ck_assert_msg(strstr(err, want), "flip %zu.%d: '%s' lacks '%s'", off, bit, err, want);
-            else
-                ck_assert_msg(strstr(err, "truncated") || strstr(err, "trailing") ||
-                              strstr(err, "declared length"),
-                              "flip %zu.%d: '%s' does not name the length", off, bit, err);
-            ck_assert_msg(same_live(&before), "flip %zu.%d changed live state", off, bit);
+            if (want) {
+                good = rejected_ok(buf, len, want, why, sizeof(why));
+            } else {
+                /* The length field: any of three messages names it. */
+                good = false;
+                for (int k = 0; k < 3 && !good; k++)
+                    good = rejected_ok(buf, len, what_len[k], why, sizeof(why));
+            }
+            if (!good)
+                snprintf(why + strlen(why), sizeof(why) - strlen(why), " [flip %zu.%d]", off, bit);
             buf[off] ^= (uint8_t)(1u << bit);
+            flips++;
         }
     }
+    ck_assert_msg(good, "%s", why);
+    ck_assert_uint_eq(flips, len * 8);
     free(buf);
 }
 END_TEST
@@ -378,35 +403,34 @@ START_TEST(bitflip_restamped_every_bit)
 {
     size_t len;
     uint8_t *buf = save_stream(&len);
-    char err[256];
+    char err[256], why[512] = "";
     int accepted = 0, rejected = 0;
 
-    for (size_t off = MIGRATION_HDR_FIXED; off < len - MIGRATION_TRAILER; off++) {
-        for (int bit = 0; bit < 8; bit++) {
+    for (size_t off = MIGRATION_HDR_FIXED; off < len - MIGRATION_TRAILER && !why[0]; off++) {
+        for (int bit = 0; bit < 8 && !why[0]; bit++) {
             struct snap before;
-            int rc;
 
             set_state(5);
             take(&before);
             buf[off] ^= (uint8_t)(1u << bit);
             restamp(buf, len);
             err[0] = '\0';
-            rc = migration_load_buf(&cfg, buf, len, err, sizeof(err));
-            if (rc == 0) {
+            if (migration_load_buf(&cfg, buf, len, err, sizeof(err)) == 0) {
                 accepted++;
-                ck_assert_int_eq(post_a, before.post_a + 1);
-                ck_assert_int_eq(post_b, before.post_b + 1);
-                ck_assert_int_eq(post_c, before.post_c + 1);
+                if (post_a != before.post_a + 1 || post_b != before.post_b + 1 ||
+                    post_c != before.post_c + 1)
+                    snprintf(why, sizeof(why), "flip %zu.%d accepted without every post_load", off, bit);
             } else {
                 rejected++;
-                ck_assert_msg(err[0], "flip %zu.%d rejected without a message", off, bit);
-                ck_assert_msg(same_live(&before), "flip %zu.%d: '%s' changed live state",
-                              off, bit, err);
+                if (!err[0])
+                    snprintf(why, sizeof(why), "flip %zu.%d rejected without a message", off, bit);
+                else if (!same_live(&before))
+                    snprintf(why, sizeof(why), "flip %zu.%d: '%s' changed live state", off, bit, err);
             }
             buf[off] ^= (uint8_t)(1u << bit);
         }
     }
-    restamp(buf, len);
+    ck_assert_msg(!why[0], "%s", why);
     /* Register/FIFO payload bits are free-form, structure bits are not. */
     ck_assert_int_gt(accepted, 0);
     ck_assert_int_gt(rejected, 0);

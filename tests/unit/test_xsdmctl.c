@@ -1,6 +1,7 @@
 /* Every xsdmctl command against a real build/xsdm on the qtest accelerator,
  * as root, in a private run dir. Users come from a passwd file
- * (XSDM_PASSWD_FILE): range base 131072, reaper 131071. */
+ * (XSDM_PASSWD_FILE): a range base chosen per test process, the reaper
+ * one below it. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,9 +22,12 @@
 
 #define CTL  BUILD_DIR "/xsdmctl"
 #define DM   BUILD_DIR "/xsdm"
-#define UID1 131073u            /* range base + domid 1 */
+/* The range base differs per test process, so concurrent runs of this
+ * binary (other build dirs) never reap each other's DMs. */
+static uid_t range_base;
+#define UID1 (range_base + 1)    /* range base + domid 1 */
 
-static char dir[64], run[96], cfg[128], iso1[128], iso2[128], out[16384];
+static char dir[64], run[96], cfg[128], iso1[128], iso2[128], out[16384], reaper_lock[64];
 
 static void write_file(const char *path, const char *text)
 {
@@ -74,8 +78,8 @@ static void setup(void)
 
     /* a failed earlier test exits without its teardown: nothing of the
      * uids we use may survive into this one */
-    for (uid_t u = UID1; u < UID1 + 3; u++)
-        ck_assert_msg(reaper_kill_uid("/tmp/xsdmctl-test-reaper.lock", 131071, u, 10000, err, sizeof(err)) == 0,
+    for (uid_t u = UID1; u < UID1 + 4; u++)
+        ck_assert_msg(reaper_kill_uid(reaper_lock, range_base - 1, u, 10000, err, sizeof(err)) == 0,
                       "%s", err);
 
     snprintf(dir, sizeof(dir), "/tmp/xsdmctl-test-XXXXXX");
@@ -88,8 +92,15 @@ static void setup(void)
     make_iso(iso1, '1');
     make_iso(iso2, '2');
     snprintf(path, sizeof(path), "%s/passwd", dir);
-    write_file(path, "xen-qemuuser-range-base:x:131072:131072::/nonexistent:/usr/sbin/nologin\n"
-                     "xen-qemuuser-reaper:x:131071:131071::/nonexistent:/usr/sbin/nologin\n");
+    {
+        char users[256];
+
+        snprintf(users, sizeof(users),
+                 "xen-qemuuser-range-base:x:%u:%u::/nonexistent:/usr/sbin/nologin\n"
+                 "xen-qemuuser-reaper:x:%u:%u::/nonexistent:/usr/sbin/nologin\n",
+                 (unsigned)range_base, (unsigned)range_base, (unsigned)range_base - 1, (unsigned)range_base - 1);
+        write_file(path, users);
+    }
     setenv("XSDM_PASSWD_FILE", path, 1);
     setenv("XSDM_RUN_DIR", run, 1);
     /* XSDM_DM may name another DM binary to test against */
@@ -178,22 +189,24 @@ static void create_ok(const char *extra)
 
 START_TEST(create_list_audit_destroy)
 {
-    char path[160], stat_path[64], line[256];
+    char path[160], stat_path[64], line[256], want[64];
     struct stat st;
     pid_t pid;
     FILE *f;
     bool uid_ok = false;
 
     create_ok("");
-    ck_assert_ptr_nonnull(strstr(out, "-runas 131073:131072"));
+    snprintf(want, sizeof(want), "-runas %u:%u", (unsigned)UID1, (unsigned)range_base);
+    ck_assert_msg(strstr(out, want) != NULL, "no '%s' in:\n%s", want, out);
     pid = dm_pid();
     /* the DM really runs as the domain's uid */
     snprintf(stat_path, sizeof(stat_path), "/proc/%d/status", (int)pid);
     f = fopen(stat_path, "r");
     ck_assert_ptr_nonnull(f);
+    snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", (unsigned)UID1, (unsigned)UID1, (unsigned)UID1, (unsigned)UID1);
     while (fgets(line, sizeof(line), f))
         if (!strncmp(line, "Uid:", 4))
-            uid_ok = strstr(line, "131073\t131073\t131073\t131073") != NULL;
+            uid_ok = strstr(line, want) != NULL;
     fclose(f);
     ck_assert(uid_ok);
     snprintf(path, sizeof(path), "%s/qemu-root-1", run);
@@ -413,6 +426,7 @@ static int listen_at(const char *path)
 START_TEST(exec_dm_wrapper)
 {
     char qmp[160], qt[160], croot[160], a_chardev[200], a_qtest[200], a_chroot[200], ns1[64], ns2[64], p[64];
+    char a_runas[32];
     char err[256];
     int qfd, tfd, stray, conn = -1;
     struct qmpc *c;
@@ -431,6 +445,7 @@ START_TEST(exec_dm_wrapper)
     snprintf(a_chardev, sizeof(a_chardev), "socket,id=libxl-cmd,fd=%d,server=on,wait=off", qfd);
     snprintf(a_qtest, sizeof(a_qtest), "unix:%s", qt);
     snprintf(a_chroot, sizeof(a_chroot), "%s", croot);
+    snprintf(a_runas, sizeof(a_runas), "%u:%u", (unsigned)range_base + 3, (unsigned)range_base);
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -440,7 +455,7 @@ START_TEST(exec_dm_wrapper)
               "-chardev", a_chardev, "-S", "-mon", "chardev=libxl-cmd,mode=control", "-nodefaults",
               "-no-user-config", "-name", "w3", "-vnc", "none", "-display", "none", "-net", "none",
               "-xen-domid-restrict", "-chroot", a_chroot, "-machine", "xenfv,suppress-vmdesc=on", "-m", "64",
-              "-runas", "131075:131072", "-accel", "qtest", "-qtest", a_qtest, (char *)NULL);
+              "-runas", a_runas, "-accel", "qtest", "-qtest", a_qtest, (char *)NULL);
         _exit(127);
     }
     close(qfd);
@@ -525,6 +540,9 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("xsdmctl");
+
+    range_base = 3000000u + (uid_t)(getpid() % 1000000) * 16;
+    snprintf(reaper_lock, sizeof(reaper_lock), "/tmp/xsdmctl-test-reaper-%d.lock", (int)getpid());
     TCase *tc = tcase_create("core");
     SRunner *sr;
     int nf;
@@ -544,10 +562,10 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     nf = srunner_ntests_failed(sr);
     /* a failed test may have left a DM running: none survives the binary */
-    for (uid_t u = UID1; u < UID1 + 3; u++) {
+    for (uid_t u = UID1; u < UID1 + 4; u++) {
         char err[256];
 
-        if (reaper_kill_uid("/tmp/xsdmctl-test-reaper.lock", 131071, u, 10000, err, sizeof(err)) < 0)
+        if (reaper_kill_uid(reaper_lock, range_base - 1, u, 10000, err, sizeof(err)) < 0)
             fprintf(stderr, "final cleanup: %s\n", err);
     }
     srunner_free(sr);

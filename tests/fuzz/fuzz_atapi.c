@@ -1,0 +1,105 @@
+/* libFuzzer over the ATAPI command decoder: the input is a run of PACKET
+ * commands sent through the real task-file registers of a CD-ROM drive
+ * (secondary master, a small raw medium) and drained by PIO or DMA.
+ * Each command is 15 bytes: flags (bit 0 DMA, bit 1 32-bit reads, bit 2
+ * SRST first, bit 3 ATA command instead: CDB byte 0 is its opcode), the
+ * byte count limit (2 bytes LE), then the 12 CDB bytes. Invariants: no
+ * crash (ASan/UBSan), the drive is never left busy, a data phase always
+ * ends within the bytes the medium and buffer allow. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/ide_harness.h"
+
+#define CH 1
+#define MAX_DRAIN (256 * 1024)
+
+static void setup_once(void)
+{
+    static bool done;
+    struct xsdm_config cfg;
+    char err[256];
+
+    if (done)
+        return;
+    done = true;
+    log_set_level(LOG_ERR);
+    memset(&cfg, 0, sizeof(cfg));
+    h_drive(&cfg, 2, "ide-5632", h_image("fuzzcd", 64 * 2048), true, true);
+    if (!h_new(&cfg, err, sizeof(err)))
+        abort();
+    unlink(cfg.drives[2].file);                 /* the open fd is enough */
+}
+
+static void fresh_state(void)
+{
+    struct ide_drive *d = &H->ide->ch[CH].drive[0];
+
+    ide_ctrl_reset(H->ide);
+    ide_tray_move(d, false);
+    d->s->ua_pending = 0;
+    d->s->event = MEV_NONE;
+    h_prd(0x1000, 0, 0x10000, 0x8000, false);
+    h_prd(0x1000, 1, 0x18000, 0, true);         /* 64 KiB */
+}
+
+static void drain(bool wide)
+{
+    uint16_t base = h_cmd_base(CH);
+    size_t moved = 0;
+
+    while ((h_altstatus(CH) & ST_DRQ) && moved < MAX_DRAIN) {
+        uint8_t x = H->ide->ch[CH].s.drive[H->ide->ch[CH].s.unit & 1].xfer;
+
+        if (x == XF_PACKET || x == XF_PIO_OUT)
+            h_outw(base, 0);                    /* the device waits for bytes */
+        else if (wide)
+            h_inl(base);
+        else
+            h_inw(base);
+        moved += wide ? 4 : 2;
+    }
+    if (h_altstatus(CH) & (ST_BSY | ST_DRQ))
+        abort();                                /* a data phase that never ends */
+    h_status(CH);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint16_t base = h_cmd_base(CH);
+
+    setup_once();
+    fresh_state();
+    for (size_t off = 0; off + 15 <= size; off += 15) {
+        const uint8_t *c = data + off;
+        uint8_t flags = c[0];
+        uint16_t bcl = (uint16_t)(c[1] | c[2] << 8);
+
+        if (flags & 4) {
+            h_outb(h_ctl_base(CH), DC_SRST);
+            h_outb(h_ctl_base(CH), 0);
+        }
+        h_select(CH, 0, 0);
+        if (flags & 8) {
+            h_outb(base + 1, c[4]);
+            h_outb(base + 2, c[5]);
+            h_outb(base + 7, c[3]);
+            drain(flags & 2);
+            continue;
+        }
+        if (flags & 1) {
+            h_bm_setup(CH, 0x1000, true);
+            h_bm_start(CH, true);
+        }
+        h_outb(base + 1, flags & 1);
+        h_outb(base + 4, (uint8_t)bcl);
+        h_outb(base + 5, (uint8_t)(bcl >> 8));
+        h_outb(base + 7, 0xa0);
+        for (int i = 0; i < 12; i += 2)
+            h_outw(base, (uint16_t)(c[3 + i] | c[4 + i] << 8));
+        drain(flags & 2);
+        h_outb((uint16_t)(H_BM_BASE + 8), 0);
+    }
+    return 0;
+}

@@ -1,0 +1,297 @@
+/* libFuzzer over the whole xenfv machine: built once in-process on a fake
+ * accelerator (1 MiB of RAM, no sockets), reset before every input, then
+ * the input is a sequence of guest operations against every device:
+ *   byte 0 of each op: bits 0-2 kind, bits 3-4 width (1/2/4/8 bytes)
+ *   0 PIO write  (port u16, value u32)     1 PIO read  (port u16)
+ *   2 MMIO write (addr u32, value u64)     3 MMIO read (addr u32)
+ *   4 config write (slot, fn, reg u8s, value u32)   5 config read
+ *   6 RAM write (addr u20, 8 bytes): PRD tables and DMA buffers
+ *   7 write to a port from a table of the machine's interesting ports
+ * Devices: PCI config, i440FX, PIIX3 (PIRQ, RCR), PIIX3 IDE with a 1 MiB
+ * raw disk and an empty CD-ROM, BMDMA, PIIX4 PM/SMBus/GPE, Xen platform,
+ * UART on a null backend, i8042, port 0x92.
+ * FUZZ_DEVICES_WRITE_SEED=DIR writes the seed inputs and exits. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dm/accel.h"
+#include "dm/config.h"
+#include "dm/loop.h"
+#include "dm/machine.h"
+
+#define RAM_SIZE (1u << 20)
+
+static uint8_t ram[RAM_SIZE];
+static struct xsdm_config cfg;
+static struct accel acc;
+static struct machine mach;
+static struct loop *loop;
+
+static int fz_mem_read(struct accel *a, uint64_t gpa, void *buf, size_t len)
+{
+    if (gpa > RAM_SIZE || len > RAM_SIZE - gpa)
+        return -1;
+    memcpy(buf, ram + gpa, len);
+    return 0;
+}
+
+static int fz_mem_write(struct accel *a, uint64_t gpa, const void *buf, size_t len)
+{
+    if (gpa > RAM_SIZE || len > RAM_SIZE - gpa)
+        return -1;
+    memcpy(ram + gpa, buf, len);
+    return 0;
+}
+
+static void fz_isa_irq(struct accel *a, unsigned irq, int level)
+{
+    if (irq >= 16)
+        abort();                    /* the machine must never pass a bad line */
+}
+
+static const struct accel_ops fz_ops = {
+    .name = "fuzz", .mem_read = fz_mem_read, .mem_write = fz_mem_write,
+    .set_isa_irq = fz_isa_irq,
+};
+
+static const uint16_t ports[] = {
+    0x1f0, 0x1f1, 0x1f2, 0x1f3, 0x1f4, 0x1f5, 0x1f6, 0x1f7, 0x3f6,
+    0x170, 0x171, 0x172, 0x173, 0x174, 0x175, 0x176, 0x177, 0x376,
+    0xc100, 0xc102, 0xc104, 0xc108, 0xc10a, 0xc10c,            /* BMDMA (when mapped there) */
+    0xcf8, 0xcf9, 0xcfc, 0xcfd, 0xcfe, 0xcff,
+    0xb000, 0xb002, 0xb004, 0xb008, 0xb100, 0xb102, 0xafe0, 0xafe2, 0xae00, 0xaf00,
+    0x10, 0x12, 0xc000, 0xc008,
+    0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff,
+    0x60, 0x64, 0x92,
+};
+
+static const char *disk_path(void)
+{
+    static char path[64];
+    int fd;
+
+    snprintf(path, sizeof(path), "/tmp/xsdm-fuzz-disk-%d", (int)getpid());
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || ftruncate(fd, 1 << 20) < 0)
+        abort();
+    close(fd);
+    return path;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void write_seeds(const char *dir);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    const char *seed = getenv("FUZZ_DEVICES_WRITE_SEED");
+    struct drive_spec *d;
+
+    if (seed) {
+        write_seeds(seed);
+        exit(0);
+    }
+    cli_defaults(&cfg);
+    cfg.accel = ACCEL_QTEST;
+    cfg.xen_platform = true;
+    cfg.no_shutdown = true;
+    d = &cfg.drives[0];
+    snprintf(d->id, sizeof(d->id), "ide0-hd0");
+    snprintf(d->file, sizeof(d->file), "%s", disk_path());
+    d->media = MEDIA_DISK;
+    d->present = true;
+    d = &cfg.drives[2];
+    snprintf(d->id, sizeof(d->id), "ide-5632");
+    d->media = MEDIA_CDROM;
+    d->readonly = true;
+    d->bus = 1;
+    d->present = true;
+    snprintf(cfg.chardevs[0].id, sizeof(cfg.chardevs[0].id), "serial0");
+    cfg.chardevs[0].kind = CHARDEV_NULL;
+    cfg.chardevs[0].fd = -1;
+    cfg.n_chardevs = 1;
+    snprintf(cfg.serials[0].chardev, sizeof(cfg.serials[0].chardev), "serial0");
+    cfg.n_serials = 1;
+    loop = loop_new();
+    acc.ops = &fz_ops;
+    acc.ram_size = RAM_SIZE;
+    if (!loop || machine_init(&mach, &cfg, &acc, loop) < 0)
+        abort();
+    unlink(cfg.drives[0].file);     /* the open fd keeps it */
+    return 0;
+}
+
+static uint64_t get(const uint8_t **p, const uint8_t *end, unsigned n)
+{
+    uint64_t v = 0;
+
+    for (unsigned i = 0; i < n && *p < end; i++)
+        v |= (uint64_t)*(*p)++ << (8 * i);
+    return v;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint8_t *p = data, *end = data + size;
+    unsigned ops = 0;
+
+    memset(ram, 0, sizeof(ram));
+    machine_reset(&mach);
+    mach.state = RUN_RUNNING;
+    while (p < end && ops++ < 4096) {
+        uint8_t op = *p++;
+        unsigned size_log = (op >> 3) & 3, width = 1u << size_log;
+        unsigned pio_width = width > 4 ? 4 : width;
+
+        switch (op & 7) {
+        case 0: {
+            uint16_t port = (uint16_t)get(&p, end, 2);
+            io_write(&mach.bus, IO_PIO, port, get(&p, end, 4), pio_width);
+            break;
+        }
+        case 1:
+            io_read(&mach.bus, IO_PIO, (uint16_t)get(&p, end, 2), pio_width);
+            break;
+        case 2: {
+            uint64_t a = get(&p, end, 4);
+            io_write(&mach.bus, IO_MMIO, a, get(&p, end, 8), width);
+            break;
+        }
+        case 3:
+            io_read(&mach.bus, IO_MMIO, get(&p, end, 4), width);
+            break;
+        case 4: {
+            unsigned slot = (unsigned)get(&p, end, 1) & 31, fn = (unsigned)get(&p, end, 1) & 7;
+            unsigned reg = (unsigned)get(&p, end, 1);
+            machine_pci_config_write(&mach, slot, fn, reg, (uint32_t)get(&p, end, 4), pio_width);
+            break;
+        }
+        case 5: {
+            unsigned slot = (unsigned)get(&p, end, 1) & 31, fn = (unsigned)get(&p, end, 1) & 7;
+            machine_pci_config_read(&mach, slot, fn, (unsigned)get(&p, end, 1), pio_width);
+            break;
+        }
+        case 6: {
+            uint32_t a = (uint32_t)get(&p, end, 3) & (RAM_SIZE - 1);
+            uint64_t v = get(&p, end, 8);
+            for (unsigned i = 0; i < 8 && a + i < RAM_SIZE; i++)
+                ram[a + i] = (uint8_t)(v >> (8 * i));
+            break;
+        }
+        default: {
+            uint16_t port = ports[get(&p, end, 1) % (sizeof(ports) / sizeof(ports[0]))];
+            io_write(&mach.bus, IO_PIO, port, get(&p, end, 4), pio_width);
+            break;
+        }
+        }
+    }
+    /* Let pending backend work (if any) run without blocking. */
+    loop_once(loop, 0);
+    return 0;
+}
+
+/* ---- seeds ----------------------------------------------------------------- */
+
+struct seed {
+    uint8_t b[512];
+    size_t n;
+};
+
+static void put(struct seed *s, uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n && s->n < sizeof(s->b); i++)
+        s->b[s->n++] = (uint8_t)(v >> (8 * i));
+}
+
+static void pio_w(struct seed *s, unsigned width_log, uint16_t port, uint32_t v)
+{
+    put(s, 0 | width_log << 3, 1);
+    put(s, port, 2);
+    put(s, v, 4);
+}
+
+static void cfg_w(struct seed *s, unsigned width_log, unsigned slot, unsigned fn, unsigned reg, uint32_t v)
+{
+    put(s, 4 | width_log << 3, 1);
+    put(s, slot, 1);
+    put(s, fn, 1);
+    put(s, reg, 1);
+    put(s, v, 4);
+}
+
+static void save(const char *dir, const char *name, const struct seed *s)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "wb");
+    if (!f || fwrite(s->b, 1, s->n, f) != s->n)
+        abort();
+    fclose(f);
+}
+
+static void write_seeds(const char *dir)
+{
+    struct seed s = { .n = 0 };
+
+    /* hvmloader-like setup: BARs, command, PIRQ, PM base. */
+    cfg_w(&s, 2, 2, 0, 0x10, 0xc001);
+    cfg_w(&s, 2, 2, 0, 0x14, 0xf0000000);
+    cfg_w(&s, 2, 1, 1, 0x20, 0xc101);
+    cfg_w(&s, 1, 1, 1, 0x04, 0x0005);
+    cfg_w(&s, 2, 1, 0, 0x60, 0x050b0a05);
+    cfg_w(&s, 2, 1, 3, 0x40, 0xb001);
+    cfg_w(&s, 0, 1, 3, 0x80, 0x01);
+    save(dir, "setup", &s);
+
+    /* + ATA IDENTIFY and a PIO read of the data port. */
+    pio_w(&s, 0, 0x1f6, 0xa0);
+    pio_w(&s, 0, 0x1f7, 0xec);
+    for (int i = 0; i < 8; i++) {
+        put(&s, 1 | 1 << 3, 1);
+        put(&s, 0x1f0, 2);
+    }
+    save(dir, "identify", &s);
+
+    /* + a DMA read: PRD at 0x1000 -> 512 bytes at 0x2000, READ DMA LBA 0. */
+    put(&s, 6, 1);
+    put(&s, 0x1000, 3);
+    put(&s, 0x2000ULL | (0x80000200ULL << 32), 8);
+    pio_w(&s, 2, 0xc104, 0x1000);
+    pio_w(&s, 0, 0x1f2, 1);
+    pio_w(&s, 0, 0x1f3, 0);
+    pio_w(&s, 0, 0x1f6, 0xe0);
+    pio_w(&s, 0, 0x1f7, 0xc8);
+    pio_w(&s, 0, 0xc100, 0x09);
+    save(dir, "dma-read", &s);
+
+    /* ATAPI on the secondary master: PACKET + TEST UNIT READY. */
+    s.n = 0;
+    pio_w(&s, 0, 0x176, 0xa0);
+    pio_w(&s, 0, 0x177, 0xa0);
+    for (int i = 0; i < 6; i++)
+        pio_w(&s, 1, 0x170, 0);
+    save(dir, "atapi", &s);
+
+    /* UART loopback, i8042 self-test, PM poweroff, platform unplug, reset. */
+    s.n = 0;
+    pio_w(&s, 0, 0x3fc, 0x10);
+    pio_w(&s, 0, 0x3f9, 0x0f);
+    pio_w(&s, 0, 0x3f8, 'x');
+    put(&s, 1, 1);
+    put(&s, 0x3f8, 2);
+    pio_w(&s, 0, 0x64, 0xaa);
+    put(&s, 1, 1);
+    put(&s, 0x60, 2);
+    pio_w(&s, 1, 0x10, 0x0001);
+    cfg_w(&s, 2, 1, 3, 0x40, 0xb001);
+    cfg_w(&s, 0, 1, 3, 0x80, 0x01);
+    pio_w(&s, 1, 0xb004, 0x2001);
+    pio_w(&s, 0, 0xcf9, 0x06);
+    save(dir, "misc", &s);
+}

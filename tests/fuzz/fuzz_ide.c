@@ -1,0 +1,125 @@
+/* libFuzzer over the whole PIIX3 IDE function from a byte stream: port
+ * I/O of every width to both channels' task files, device control and the
+ * bus-master registers, PCI config writes, and guest RAM contents (PRD
+ * tables and buffers), against a disk (primary master) and a CD-ROM
+ * (secondary master) on small raw images. Ops (first byte % 6):
+ *   0 out: port index, width, value (4 bytes)
+ *   1 in:  port index, width
+ *   2 ram: 16-bit offset (x16), length, bytes
+ *   3 pci: register, value (IDE function config space)
+ *   4 drain: read the data port of channel (byte & 1) while DRQ
+ *   5 prd: a PRD entry at table slot, address (16-bit x16), length, eot
+ * Invariants: no crash, no status left busy. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/ide_harness.h"
+
+static const uint16_t ports[] = {
+    0x1f0, 0x1f1, 0x1f2, 0x1f3, 0x1f4, 0x1f5, 0x1f6, 0x1f7, 0x3f6,
+    0x170, 0x171, 0x172, 0x173, 0x174, 0x175, 0x176, 0x177, 0x376,
+    H_BM_BASE, H_BM_BASE + 2, H_BM_BASE + 4, H_BM_BASE + 8, H_BM_BASE + 10, H_BM_BASE + 12,
+};
+#define NPORTS (sizeof(ports) / sizeof(ports[0]))
+
+static void setup_once(void)
+{
+    static bool done;
+    struct xsdm_config cfg;
+    char err[256];
+
+    if (done)
+        return;
+    done = true;
+    log_set_level(LOG_ERR);
+    memset(&cfg, 0, sizeof(cfg));
+    h_drive(&cfg, 0, "ide0-hd0", h_image("fuzzhd", 256 * 512), false, false);
+    h_drive(&cfg, 2, "ide-5632", h_image("fuzzcd", 32 * 2048), true, true);
+    if (!h_new(&cfg, err, sizeof(err)))
+        abort();
+    unlink(cfg.drives[0].file);                 /* the open fds are enough */
+    unlink(cfg.drives[2].file);
+}
+
+static unsigned width(uint8_t w)
+{
+    static const unsigned widths[] = { 1, 2, 4, 8 };
+
+    return widths[w & 3];
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct machine *m;
+    size_t i = 0;
+
+    setup_once();
+    m = &H->dm.machine;
+    ide_ctrl_reset(H->ide);
+    ide_tray_move(&H->ide->ch[1].drive[0], false);
+    pci_config_write(m->pci, 1, 1, 0x20, H_BM_BASE | 1, 4);
+    pci_config_write(m->pci, 1, 1, 0x04, 0x0005, 2);
+    while (i < size) {
+        uint8_t op = data[i++] % 6;
+
+        switch (op) {
+        case 0:
+            if (i + 6 > size)
+                return 0;
+            io_write(&m->bus, IO_PIO, ports[data[i] % NPORTS], (uint64_t)data[i + 2] | (uint64_t)data[i + 3] << 8 |
+                     (uint64_t)data[i + 4] << 16 | (uint64_t)data[i + 5] << 24, width(data[i + 1]));
+            i += 6;
+            break;
+        case 1:
+            if (i + 2 > size)
+                return 0;
+            io_read(&m->bus, IO_PIO, ports[data[i] % NPORTS], width(data[i + 1]));
+            i += 2;
+            break;
+        case 2: {
+            uint32_t at, len;
+
+            if (i + 3 > size)
+                return 0;
+            at = (uint32_t)(data[i] | data[i + 1] << 8) * 16;
+            len = data[i + 2];
+            i += 3;
+            if (len > size - i)
+                len = (uint32_t)(size - i);
+            if (at + len <= H_RAM_SIZE)
+                memcpy(H->ram + at, data + i, len);
+            i += len;
+            break;
+        }
+        case 3:
+            if (i + 5 > size)
+                return 0;
+            /* Keep the BAR where the harness put it: everything else goes. */
+            if ((data[i] & 0xfc) != 0x20)
+                pci_config_write(m->pci, 1, 1, data[i], (uint32_t)data[i + 1] | (uint32_t)data[i + 2] << 8 |
+                                 (uint32_t)data[i + 3] << 16 | (uint32_t)data[i + 4] << 24, 1u << (data[i] & 3) % 3);
+            i += 5;
+            break;
+        case 4: {
+            int ch = i < size ? data[i++] & 1 : 0;
+
+            for (int n = 0; n < 40000 && (h_altstatus(ch) & ST_DRQ); n++)
+                h_inw(h_cmd_base(ch));
+            break;
+        }
+        case 5:
+            if (i + 6 > size)
+                return 0;
+            h_prd((uint32_t)(data[i] & 0x0f) * 0x100 + 0x1000, data[i + 1] & 7,
+                  (uint32_t)(data[i + 2] | data[i + 3] << 8) * 16, (uint32_t)(data[i + 4] | data[i + 5] << 8),
+                  data[i + 5] & 0x80);
+            i += 6;
+            break;
+        }
+        for (int ch = 0; ch < 2; ch++)
+            if (h_altstatus(ch) & ST_BSY && !(H->ide->ch[ch].s.devctl & DC_SRST))
+                abort();
+    }
+    return 0;
+}
