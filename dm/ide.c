@@ -415,10 +415,9 @@ void ide_ctrl_unplug_disks(struct ide_ctrl *ide, bool aux_only)
 
         if (!d->s->present || d->s->cdrom)
             continue;
-        block_close(d->blk);
-        d->blk = NULL;
-        d->sectors = 0;
-        memset(d->s, 0, sizeof(*d->s));     /* the device is gone from the cable */
+        /* The device is gone from the cable; its medium stays open so the
+         * saved "media" section still matches the command line. */
+        memset(d->s, 0, sizeof(*d->s));
         if (d->ch->s.irq_pending && ide_selected(d->ch) == d)
             d->ch->s.irq_pending = 0;
         ide_update_irq(d->ch);
@@ -430,12 +429,12 @@ static void media_provider(void *opaque, int index, struct vmstate_media *out)
     struct ide_drive *d = ide_drive_at(opaque, index);
 
     memset(out, 0, sizeof(*out));
-    if (!d || !d->s->present)
+    if (!d || !d->configured)
         return;
     out->present = true;
-    out->cdrom = d->s->cdrom;
+    out->cdrom = d->configured_cdrom;
     out->inserted = d->blk != NULL;
-    out->readonly = d->blk ? d->blk->readonly : d->s->cdrom;
+    out->readonly = d->blk ? d->blk->readonly : d->configured_cdrom;
 }
 
 /* ---- state sections --------------------------------------------------- */
@@ -506,7 +505,9 @@ static int drive_load(struct ide_drive_state *s, int u, struct vmreader *r, char
     n = vm_get_u32(r);
     if (r->err)
         return bad(err, errlen, u, "length (truncated section)");
-    if (s->present != present || s->cdrom != cdrom)
+    /* A drive may be absent in the stream (Xen platform unplug), never
+     * present where this machine has none or of another kind. */
+    if (s->present > 1 || (s->present && (!present || s->cdrom != cdrom)))
         return bad(err, errlen, u, "device kind (not the drive this machine has)");
     if (s->xfer >= XF_MAX || s->src >= SRC_MAX || (!present && s->xfer != XF_NONE))
         return bad(err, errlen, u, "transfer state");
@@ -600,6 +601,8 @@ static int drive_init(struct ide_ctrl *ide, int index, const struct drive_spec *
 
     s->present = 1;
     s->cdrom = ds->media == MEDIA_CDROM;
+    d->configured = true;
+    d->configured_cdrom = s->cdrom;
     snprintf(d->id, sizeof(d->id), "%s", ds->id);
     snprintf(d->serial, sizeof(d->serial), "XSDM%05d", index + 1);
     if (ds->file[0]) {

@@ -143,6 +143,7 @@ struct ide_drive {
     struct block_stats retired; /* counters of media no longer in the drive */
     char id[CFG_ID_MAX];
     char serial[21];
+    bool configured, configured_cdrom;  /* on the command line (stays so after an unplug) */
     uint64_t sectors;           /* disk: 512-byte sectors; CD: 2048-byte blocks */
     uint16_t cyls, heads, spt;  /* default geometry (disk) */
 };

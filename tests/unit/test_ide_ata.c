@@ -632,6 +632,38 @@ START_TEST(test_media_provider_and_bad_image)
 }
 END_TEST
 
+
+/* Xen platform unplug: the disk leaves the cable, the media section still
+ * reports what the command line has, and the state still loads. */
+START_TEST(test_unplug)
+{
+    const struct vmstate_dev *vd = vmstate_find("piix3-ide.0");
+    struct vmwriter w = { malloc(VMSTATE_MAX_SECTION), 0, VMSTATE_MAX_SECTION, false };
+    struct vmreader r;
+    struct vmstate_media m;
+    void *staging = malloc(vd->state_size);
+    char err[256] = "";
+
+    ide_ctrl_unplug_disks(H->ide, false);
+    h_select(0, 0, 0);
+    ck_assert_uint_eq(h_status(0), 0);
+    h_outb(H_PRI_CMD + 7, 0xec);
+    ck_assert_int_eq(H->irq[14], 0);
+    ck_assert(vmstate_query_media(0, &m));
+    ck_assert(m.present && m.inserted && !m.cdrom);
+    vd->save(vd->state, &w);
+    /* Into a machine where the disk is still plugged. */
+    ide_ctrl_reset(H->ide);
+    H->ide->ch[0].s.drive[0].present = 1;
+    memcpy(staging, vd->state, vd->state_size);
+    r = (struct vmreader){ w.buf, w.len, 0, false };
+    ck_assert_int_eq(vd->load(staging, &r, err, sizeof(err)), 0);
+    ck_assert_uint_eq(((struct ide_chan_state *)staging)->drive[0].present, 0);
+    free(staging);
+    free(w.buf);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ide_ata");
@@ -659,6 +691,7 @@ int main(void)
     tcase_add_test(tc, test_bm_registers);
     tcase_add_test(tc, test_state_roundtrip);
     tcase_add_test(tc, test_media_provider_and_bad_image);
+    tcase_add_test(tc, test_unplug);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
