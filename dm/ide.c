@@ -509,7 +509,7 @@ static int drive_load(struct ide_drive_state *s, int u, struct vmreader *r, char
      * present where this machine has none or of another kind. */
     if (s->present > 1 || (s->present && (!present || s->cdrom != cdrom)))
         return bad(err, errlen, u, "device kind (not the drive this machine has)");
-    if (s->xfer >= XF_MAX || s->src >= SRC_MAX || (!present && s->xfer != XF_NONE))
+    if (s->xfer >= XF_MAX || s->src >= SRC_MAX || (!s->present && s->xfer != XF_NONE))
         return bad(err, errlen, u, "transfer state");
     if (!is_bool(s->lba48) || !is_bool(s->atapi_dma) || !is_bool(s->wce) || !is_bool(s->ua_pending) ||
         !is_bool(s->tray_open) || !is_bool(s->locked) || !is_bool(s->medium) || !is_bool(s->readonly))
@@ -519,7 +519,7 @@ static int drive_load(struct ide_drive_state *s, int u, struct vmreader *r, char
     if ((s->pio_mode > 4 && s->pio_mode != 0xff) || (s->mdma_mode > 2 && s->mdma_mode != 0xff) ||
         (s->udma_mode > 5 && s->udma_mode != 0xff))
         return bad(err, errlen, u, "transfer mode");
-    if (s->mult > IDE_MAX_MULT || (present && (s->heads < 1 || s->heads > 16 || s->spt < 1)))
+    if (s->mult > IDE_MAX_MULT || (s->present && (s->heads < 1 || s->heads > 16 || s->spt < 1)))
         return bad(err, errlen, u, "geometry or multiple count");
     if (s->end > IDE_BUF_SIZE || s->pos > s->end || s->total > IDE_BUF_SIZE ||
         (s->src == SRC_BUF && s->end > s->total && s->xfer != XF_PIO_OUT))

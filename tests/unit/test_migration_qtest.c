@@ -630,6 +630,58 @@ START_TEST(incoming_media_mismatch)
 }
 END_TEST
 
+/* libxl's cd-eject then save then restore: the restore argv has an empty
+ * CD-ROM, which must match the saved (ejected) drive; giving the ISO back
+ * instead would silently change media under the guest and is refused. */
+START_TEST(incoming_after_eject)
+{
+    char state[600], logp[600], log[8192];
+    struct qtest *a, *b, *c;
+    struct qmpc *ca, *cb;
+    int fd, st;
+    ssize_t n;
+
+    snprintf(state, sizeof(state), "%s/ejected", tmpdir);
+    snprintf(logp, sizeof(logp), "%s/dm.log", tmpdir);
+    a = start_dm(-1, NULL);
+    ck_assert_ptr_nonnull(a);
+    ca = qtest_qmp(a);
+    json_decref(qmp_ok(ca, "eject", json_pack("{s:s}", "id", CD_ID), -1));
+    json_decref(qmp_ok(ca, "stop", NULL, -1));
+    save_to_path(ca, state);
+    qmpc_close(ca);
+    qtest_quit(a);
+
+    /* The ISO given back: refused, naming the drive. */
+    fd = open(state, O_RDONLY);
+    c = start_dm(fd, logp);
+    close(fd);
+    if (c) {
+        st = qtest_wait_exit(c, TMO);
+        qtest_quit(c);
+        ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0, "status 0x%x", st);
+    }
+    fd = open(logp, O_RDONLY);
+    n = read(fd, log, sizeof(log) - 1);
+    close(fd);
+    ck_assert_int_gt(n, 0);
+    log[n] = '\0';
+    ck_assert_msg(strstr(log, "media mismatch: drive " CD_ID " was empty when saved"), "%s", log);
+
+    /* An empty CD-ROM, as libxl passes it after cd-eject: restored. */
+    snprintf(cd_drive_arg, sizeof(cd_drive_arg), "if=none,readonly=on,id=" CD_ID);
+    fd = open(state, O_RDONLY);
+    b = start_dm(fd, NULL);
+    close(fd);
+    ck_assert_ptr_nonnull(b);
+    cb = qtest_qmp(b);
+    ck_assert_ptr_nonnull(cb);
+    ck_assert_str_eq(status(cb), "paused");
+    qmpc_close(cb);
+    qtest_quit(b);
+}
+END_TEST
+
 /* Save errors are QMP errors; the DM keeps serving and cont still works. */
 START_TEST(save_errors_keep_running)
 {
@@ -661,6 +713,43 @@ START_TEST(save_errors_keep_running)
     ck_assert_str_eq(status(ca), "running");
     qtest_outb(a, 0x92, 0x02);          /* the guest is still served */
     ck_assert_uint_eq(qtest_inb(a, 0x92) & 0x02, 0x02);
+    qmpc_close(ca);
+    qtest_quit(a);
+}
+END_TEST
+
+/* libxl opens the state file O_WRONLY|O_CREAT without O_TRUNC: stale
+ * bytes from an earlier, longer file must not survive (the restricted DM
+ * truncates it through the fd). */
+START_TEST(save_over_stale_file)
+{
+    char path[600];
+    static uint8_t junk[200000];
+    struct qtest *a;
+    struct qmpc *ca;
+    struct stat st;
+    uint8_t *buf;
+    size_t len;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/stale", tmpdir);
+    fd = open(path, O_WRONLY | O_CREAT, 0600);
+    ck_assert_int_ge(fd, 0);
+    memset(junk, 0x5a, sizeof(junk));
+    ck_assert_int_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+    close(fd);
+    a = start_dm(-1, NULL);
+    ck_assert_ptr_nonnull(a);
+    ca = qtest_qmp(a);
+    json_decref(qmp_ok(ca, "stop", NULL, -1));
+    save_to_path(ca, path);
+    ck_assert_str_eq(status(ca), "paused");
+    ck_assert_int_eq(stat(path, &st), 0);
+    buf = read_file(path, &len);
+    ck_assert_uint_eq((size_t)st.st_size, len);
+    ck_assert_uint_lt(len, sizeof(junk));
+    ck_assert_int_eq(memcmp(buf, MIGRATION_MAGIC, 8), 0);
+    free(buf);
     qmpc_close(ca);
     qtest_quit(a);
 }
@@ -829,7 +918,9 @@ static Suite *migration_suite(void)
     tcase_add_test(tc, incoming_truncated);
     tcase_add_test(tc, incoming_trailing_garbage);
     tcase_add_test(tc, incoming_media_mismatch);
+    tcase_add_test(tc, incoming_after_eject);
     tcase_add_test(tc, save_errors_keep_running);
+    tcase_add_test(tc, save_over_stale_file);
     tcase_add_test(tc, save_efbig_keeps_running);
     tcase_add_test(tc, load_devices_state);
     suite_add_tcase(s, tc);
