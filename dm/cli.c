@@ -64,7 +64,11 @@ static int fail(struct ctx *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (c->opt && c->arg)
+    /* The value is echoed shortened: an overlong one must not push the
+     * reason out of the caller's buffer. */
+    if (c->opt && c->arg && strlen(c->arg) > 96)
+        snprintf(c->err, c->errlen, "option '-%s %.96s...': %s", c->opt, c->arg, msg);
+    else if (c->opt && c->arg)
         snprintf(c->err, c->errlen, "option '-%s %s': %s", c->opt, c->arg, msg);
     else if (c->opt)
         snprintf(c->err, c->errlen, "option '-%s': %s", c->opt, msg);
@@ -244,6 +248,8 @@ static int opt_xen_domid(struct ctx *c, const char *a)
 
     if (parse_int(c, "the domain id", a, 0, MAX_DOMID, &v) < 0)
         return -1;
+    if (c->cfg->domid >= 0 && c->cfg->domid != (int)v)
+        return fail(c, "the domain id is already %d: give -xen-domid once", c->cfg->domid);
     c->cfg->domid = (int)v;
     return 0;
 }
@@ -646,6 +652,11 @@ static int opt_chroot(struct ctx *c, const char *a)
 {
     if (!*a)
         return fail(c, "empty chroot directory");
+    /* Where the DM is confined must not depend on which of two values wins
+     * (device_model_args come after libxl's own -chroot). */
+    if (c->cfg->chroot_dir[0] && strcmp(c->cfg->chroot_dir, a))
+        return fail(c, "the chroot directory is already '%s': give it once (-chroot or -run-with chroot=)",
+                    c->cfg->chroot_dir);
     return copy(c, c->cfg->chroot_dir, sizeof(c->cfg->chroot_dir), a, "the chroot directory");
 }
 
@@ -653,6 +664,8 @@ static int opt_runas(struct ctx *c, const char *a)
 {
     if (!*a)
         return fail(c, "empty user");
+    if (c->cfg->have_runas && strcmp(c->cfg->runas, a))
+        return fail(c, "the user is already '%s': give it once (-runas or -run-with user=)", c->cfg->runas);
     if (copy(c, c->cfg->runas, sizeof(c->cfg->runas), a, "the user") < 0)
         return -1;
     c->cfg->have_runas = true;

@@ -78,6 +78,13 @@ static int signals_setup(struct dm *d, char *err, size_t errlen)
 
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
+    /* An ignored signal is discarded, never queued on the signalfd: a DM
+     * exec'd with SIGHUP ignored (nohup, some supervisors) would survive
+     * libxl's kill. Default dispositions, then blocked: they only arrive
+     * through the loop. */
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
@@ -238,6 +245,8 @@ static int run_probe(struct dm *d)
 {
     char err[512];
 
+    /* Unrestricted and root: only the probe's own commands are served. */
+    qmp_probe_mode(true);
     if (monitors_open(d, err, sizeof(err)) < 0) {
         log_err("%s", err);
         return 1;

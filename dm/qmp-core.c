@@ -307,17 +307,17 @@ static int cmd_query_cpus_fast(struct qmp_request *req, json_t **ret, struct qmp
 }
 
 static const struct qmp_command core_cmds[] = {
-    { "qmp_capabilities", cmd_qmp_capabilities, QMP_CMD_PRECAP },
-    { "query-version", cmd_query_version, 0 },
-    { "query-status", cmd_query_status, 0 },
+    { "qmp_capabilities", cmd_qmp_capabilities, QMP_CMD_PRECAP | QMP_CMD_PROBE },
+    { "query-version", cmd_query_version, QMP_CMD_PROBE },
+    { "query-status", cmd_query_status, QMP_CMD_PROBE },
     { "stop", cmd_stop, 0 },
     { "cont", cmd_cont, 0 },
-    { "quit", cmd_quit, 0 },
+    { "quit", cmd_quit, QMP_CMD_PROBE },
     { "system_reset", cmd_system_reset, 0 },
     { "add-fd", cmd_add_fd, 0 },
     { "remove-fd", cmd_remove_fd, 0 },
     { "query-fdsets", cmd_query_fdsets, 0 },
-    { "query-command-line-options", cmd_query_command_line_options, 0 },
+    { "query-command-line-options", cmd_query_command_line_options, QMP_CMD_PROBE },
     { "query-cpus-fast", cmd_query_cpus_fast, 0 },
 };
 QMP_COMMANDS(core_cmds)

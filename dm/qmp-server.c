@@ -58,6 +58,9 @@ struct qmp_server {
 static struct qmp_server *servers;
 static const struct qmp_command *commands[QMP_MAX_COMMANDS];
 static size_t n_commands;
+static bool probe_only;
+
+void qmp_probe_mode(bool on) { probe_only = on; }
 
 /* ---- command table and helpers ---------------------------------------- */
 
@@ -414,6 +417,8 @@ static void dispatch(struct qmp_server *s, json_t *root, int *fds, int n_fds)
         goto out;
     }
     cmd = qmp_find(name);
+    if (cmd && probe_only && !(cmd->flags & QMP_CMD_PROBE))
+        cmd = NULL;
     if (!c->negotiated && (!cmd || !(cmd->flags & QMP_CMD_PRECAP))) {
         send_error(s, id, QMP_ERR_COMMAND_NOT_FOUND,
                    "Expecting capabilities negotiation with 'qmp_capabilities'");

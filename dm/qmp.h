@@ -42,6 +42,7 @@ typedef int qmp_handler(struct qmp_request *req, json_t **ret, struct qmp_error 
 
 enum {
     QMP_CMD_PRECAP = 1,     /* allowed before qmp_capabilities (only qmp_capabilities itself) */
+    QMP_CMD_PROBE = 2,      /* served by the capability probe (-machine none, unrestricted) */
 };
 
 struct qmp_command {
@@ -51,6 +52,9 @@ struct qmp_command {
 };
 
 void qmp_register(const struct qmp_command *cmds, size_t n);
+/* The capability probe runs unrestricted: when on, commands without
+ * QMP_CMD_PROBE answer CommandNotFound. */
+void qmp_probe_mode(bool on);
 const struct qmp_command *qmp_find(const char *name);
 #define QMP_COMMANDS(tbl)                                                    \
     static void __attribute__((constructor)) qmp_register_##tbl(void)        \

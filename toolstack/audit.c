@@ -128,6 +128,23 @@ static void check_nnp_seccomp(struct audit *a)
         check(a, !strcmp(val, "2"), "seccomp", "mode %s (want 2: filter)", val);
 }
 
+/* A non-dumpable process's /proc/<pid> files belong to root, a dumpable
+ * one's to its euid (the /proc/<pid> directory itself always shows the
+ * euid): a dumpable DM could be ptraced by anything running as its uid. */
+static void check_dumpable(struct audit *a)
+{
+    char path[64];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "/proc/%d/environ", (int)a->p->pid);
+    if (stat(path, &st) < 0) {
+        check(a, false, "not dumpable", "unreadable: %s", strerror(errno));
+        return;
+    }
+    check(a, st.st_uid == 0 && a->p->uid != 0, "not dumpable", "/proc/%d/environ owned by uid %u (want 0)",
+          (int)a->p->pid, (unsigned)st.st_uid);
+}
+
 static void check_root(struct audit *a)
 {
     char path[64];
@@ -259,8 +276,11 @@ static const char *fd_verdict(struct audit *a, const char *target, unsigned long
 
     if (prefix(target, "socket:") || prefix(target, "pipe:"))
         return "ipc";
-    if (prefix(target, "anon_inode:"))
-        return "kernel object";
+    /* Only the loop's own kernel objects: anything else (inotify, io_uring,
+     * userfaultfd, bpf, perf...) is not something the DM opens. */
+    if (!strcmp(target, "anon_inode:[eventpoll]") || !strcmp(target, "anon_inode:[signalfd]") ||
+        !strcmp(target, "anon_inode:[timerfd]") || !strcmp(target, "anon_inode:[eventfd]"))
+        return "event loop object";
     if (!strcmp(target, "/dev/null"))
         return "null";
     if (!strcmp(target, "/dev/ptmx") || prefix(target, "/dev/pts/"))
@@ -347,6 +367,7 @@ int audit_run(const struct audit_policy *p, FILE *out)
     check_groups(&a);
     check_caps(&a);
     check_nnp_seccomp(&a);
+    check_dumpable(&a);
     check_root(&a);
     check_ns(&a, "mnt", true);
     check_ns(&a, "ipc", true);

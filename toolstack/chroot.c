@@ -101,7 +101,7 @@ int chroot_dir_check(const char *path, char *err, size_t errlen)
 
 int chroot_dir_prepare(const char *path, char *err, size_t errlen)
 {
-    int r;
+    int r, fd = -1;
 
     if (remove_if_empty(path, "start the device model", err, errlen) < 0)
         return -1;
@@ -113,12 +113,17 @@ int chroot_dir_prepare(const char *path, char *err, size_t errlen)
         return -1;
     }
     /* mkdir is subject to umask, 0000 needs no chmod, but be explicit
-     * about ownership in case the run dir has setgid semantics */
-    if (chown(path, 0, 0) < 0 || chmod(path, 0000) < 0) {
+     * about ownership in case the run dir has setgid semantics. Through an
+     * O_NOFOLLOW fd: a symlink swapped in after mkdir is never followed. */
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fchown(fd, 0, 0) < 0 || fchmod(fd, 0000) < 0) {
         seterr(err, errlen, "cannot set up chroot dir %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         rmdir(path);
         return -1;
     }
+    close(fd);
     if (chroot_dir_check(path, err, errlen) < 0) {
         rmdir(path);
         return -1;

@@ -3,6 +3,7 @@
 # Debian kernel and its modules). Writes into $OUT/guest:
 #   grub.iso, grub2.iso  BIOS GRUB ISOs: "GUEST-GRUB-HELLO isoN", then "GUEST-TICK isoN" every 5 s
 #   linux.iso            BIOS GRUB -> Debian kernel + busybox initrd whose /init is below
+#   linux-verbose.iso    the same without `quiet`: the kernel log on COM1 (L_ISO=linux-verbose.iso)
 #   linux-cd2.iso        data ISO with /marker.txt "LINUX-ISO-2 ..." for `xl cd-insert`
 #
 # The Linux guest, all on COM1 (one line per fact, prefixed for grep):
@@ -117,23 +118,22 @@ EOF
 chmod 755 "$I/init"
 (cd "$I" && find . | cpio -o -H newc --quiet | gzip -9) > "$W/initrd.gz"
 
-L=$W/linux
-mkdir -p "$L/boot/grub"
-cp "$ROOT/boot/vmlinuz-$KVER" "$L/boot/vmlinuz"
-cp "$W/initrd.gz" "$L/boot/initrd.gz"
-echo "LINUX-ISO-1 boot CD, kernel $KVER" > "$L/marker.txt"
-cat > "$L/boot/grub/grub.cfg" <<EOF
-serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1
-terminal_input serial console
-terminal_output serial console
-echo "GRUB-LINUX: loading"
-linux /boot/vmlinuz $CMDLINE
-initrd /boot/initrd.gz
-echo "GRUB-LINUX: booting"
-boot
-EOF
-grub-mkrescue -o "$OUT/guest/linux.iso" "$L" --modules="serial terminal echo linux iso9660 biosdisk" \
-  --locales= --fonts= --themes= > "$W/grub-linux.log" 2>&1 || { cat "$W/grub-linux.log" >&2; exit 1; }
+linux_iso() { # $1 output, $2 kernel command line
+  local L=$W/linux-$(basename "$1" .iso)
+  mkdir -p "$L/boot/grub"
+  cp "$ROOT/boot/vmlinuz-$KVER" "$L/boot/vmlinuz"
+  cp "$W/initrd.gz" "$L/boot/initrd.gz"
+  echo "LINUX-ISO-1 boot CD, kernel $KVER" > "$L/marker.txt"
+  printf '%s\n' "serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1" \
+    "terminal_input serial console" "terminal_output serial console" \
+    'echo "GRUB-LINUX: loading"' "linux /boot/vmlinuz $2" "initrd /boot/initrd.gz" \
+    'echo "GRUB-LINUX: booting"' boot > "$L/boot/grub/grub.cfg"
+  grub-mkrescue -o "$1" "$L" --modules="serial terminal echo linux iso9660 biosdisk" \
+    --locales= --fonts= --themes= > "$W/grub-linux.log" 2>&1 || { cat "$W/grub-linux.log" >&2; exit 1; }
+}
+linux_iso "$OUT/guest/linux.iso" "$CMDLINE"
+# the same with the kernel's whole log on COM1 (slow: every byte is an ioreq), for diagnosis
+linux_iso "$OUT/guest/linux-verbose.iso" "${CMDLINE/ quiet/}"
 
 mkdir -p "$W/cd2"
 echo "LINUX-ISO-2 inserted by xl cd-insert" > "$W/cd2/marker.txt"

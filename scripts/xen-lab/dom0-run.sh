@@ -204,7 +204,7 @@ sdl = 0
 vga = "none"
 serial = "file:$LSER"
 boot = "d"
-disk = [ "$LIMG,raw,hda,rw", "$T/linux.iso,raw,hdc,cdrom,r" ]
+disk = [ "$LIMG,raw,hda,rw", "$T/${L_ISO:-linux.iso},raw,hdc,cdrom,r" ]
 vif = [ ]
 xen_platform_pci = 1
 dm_restrict = 1
@@ -248,7 +248,7 @@ EOF
       end PASS "$ms"
     else
       xl dmesg | grep -a "(d$LD)" | tail -n 20 > $R/s3-xl-dmesg.txt; show $R/s3-xl-dmesg.txt 20
-      lser | tail -n 20 > $R/s3-serial-tail.txt; show $R/s3-serial-tail.txt 20
+      lser | tail -n 40 > $R/s3-serial-tail.txt; show $R/s3-serial-tail.txt 40
       cp /var/log/xen/qemu-dm-$LNAME.log $R/s3-dm.log 2>/dev/null; show $R/s3-dm.log 20
       end FAIL "$why;$ms"
     fi

@@ -10,6 +10,7 @@
 #        SMP MEM CPU  outer machine (defaults: 1 CPU when a Linux stage runs, else 2; 3072 MiB;
 #                 qemu64,+svm,+npt: Debian's Xen needs NPT for HVM)
 #        XSDM_LOG=debug  passed to xsdm in dom0
+#        L_TIMEOUT (1500 s: stage 3 boot limit), L_ISO (linux.iso; linux-verbose.iso = kernel log on COM1)
 # Exit:  0 all selected stages passed, 1 a stage failed, 2 infrastructure failure (image, outer boot,
 #        dom0), which is never counted as a pass.
 set -uo pipefail
@@ -53,7 +54,7 @@ install -m 0755 "$HERE/dom0-run.sh" "$TD/run.sh"
 install -m 0755 "$BUILD/xsdm" "$TD/xsdm"
 cp "$OUT"/guest/*.iso "$TD/"
 echo "$TESTS" > "$TD/tests"
-{ echo "XSDM_LOG=${XSDM_LOG:-}"; echo "L_TIMEOUT=${L_TIMEOUT:-1500}"; } > "$TD/env"
+{ echo "XSDM_LOG=${XSDM_LOG:-}"; echo "L_TIMEOUT=${L_TIMEOUT:-1500}"; echo "L_ISO=${L_ISO:-linux.iso}"; } > "$TD/env"
 mkdir -p "$TD/results"
 truncate -s 1G "$RUN/test.img"
 mkfs.ext4 -q -F -L labtest -d "$TD" "$RUN/test.img" || infra "mkfs of the test disk failed"

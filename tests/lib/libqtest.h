@@ -24,7 +24,10 @@ struct qtest_opts {
 
 struct qtest;
 
-/* NULL with a message on stderr if the DM did not start or connect. */
+/* NULL with a message on stderr if the DM did not start or connect.
+ * Returns as soon as the DM connected (during accelerator init), before
+ * it built the machine and opened its backends: the first guest-side
+ * exchange or QMP greeting is what proves the DM is up and serving. */
 struct qtest *qtest_start(const struct qtest_opts *o);
 /* SIGTERM (then SIGKILL after a bound), reap; returns the wait status. */
 int qtest_quit(struct qtest *s);

@@ -98,13 +98,30 @@ static uint8_t h_inb(uint16_t port) { return (uint8_t)io_read(&H->dm.machine.bus
 static uint16_t h_inw(uint16_t port) { return (uint16_t)io_read(&H->dm.machine.bus, IO_PIO, port, 2); }
 static uint32_t h_inl(uint16_t port) { return (uint32_t)io_read(&H->dm.machine.bus, IO_PIO, port, 4); }
 
+/* Tear down the current harness (tests build several in one process). */
+static __attribute__((unused)) void h_free(void)
+{
+    struct harness *h = H;
+
+    if (!h)
+        return;
+    ide_ctrl_free(h->ide);
+    pci_bus_free(h->dm.machine.pci);
+    vmstate_unregister_all();
+    free(h->ram);
+    free(h);
+    H = NULL;
+}
+
 /* Build the machine: PCI bus + IDE, BAR4 at H_BM_BASE, I/O + bus master on.
  * NULL with err filled when ide_ctrl_new refuses the configuration. */
 static struct harness *h_new(const struct xsdm_config *cfg, char *err, size_t errlen)
 {
-    struct harness *h = calloc(1, sizeof(*h));
+    struct harness *h;
     struct machine *m;
 
+    h_free();
+    h = calloc(1, sizeof(*h));
     if (!h)
         return NULL;
     h->ram = calloc(1, H_RAM_SIZE);
@@ -124,6 +141,8 @@ static struct harness *h_new(const struct xsdm_config *cfg, char *err, size_t er
     m->pci = pci_bus_new(m);
     h->ide = ide_ctrl_new(m, &h->dm.cfg, err, errlen);
     if (!h->ram || !m->pci || !h->ide) {
+        ide_ctrl_free(h->ide);
+        pci_bus_free(m->pci);
         free(h->ram);
         free(h);
         return NULL;

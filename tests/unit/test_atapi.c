@@ -72,6 +72,7 @@ static void teardown(void)
 {
     char cmd[128];
 
+    h_free();
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", tmpdir);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,7 +22,8 @@
 #define UID 2100000011u
 #define GID 2100000011u
 
-enum { SKIP_NONE, SKIP_SECCOMP, SKIP_NNP, SKIP_BOUNDING, SKIP_CHROOT, SKIP_SETUID, EXTRA_FD, SKIP_NS };
+enum { SKIP_NONE, SKIP_SECCOMP, SKIP_NNP, SKIP_BOUNDING, SKIP_CHROOT, SKIP_SETUID, EXTRA_FD, SKIP_NS,
+       EXTRA_ANON_FD, DUMPABLE };
 
 static char root[64], logpath[96];
 static pid_t child = -1;
@@ -60,6 +62,8 @@ static void restricted_child(int skip, int ready)
         _exit(12);
     if (skip == EXTRA_FD && open("/etc/hostname", O_RDONLY) < 0)
         _exit(13);
+    if (skip == EXTRA_ANON_FD && inotify_init1(0) < 0)
+        _exit(19);
     if (skip != SKIP_CHROOT && (chroot(root) < 0 || chdir("/") < 0))
         _exit(14);
     if (skip != SKIP_BOUNDING)
@@ -68,6 +72,8 @@ static void restricted_child(int skip, int ready)
     if (skip != SKIP_SETUID && (setgroups(0, NULL) < 0 || setresgid(GID, GID, GID) < 0 ||
                                 setresuid(UID, UID, UID) < 0))
         _exit(15);
+    if (skip == DUMPABLE && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+        _exit(20);
     if (skip != SKIP_NNP && skip != SKIP_SECCOMP && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         _exit(16);
     if (skip != SKIP_SECCOMP && skip != SKIP_NNP) {
@@ -163,6 +169,21 @@ START_TEST(stray_fd)
 }
 END_TEST
 
+/* An anonymous kernel object the event loop never makes (inotify here). */
+START_TEST(stray_anon_inode_fd)
+{
+    expect_gap(EXTRA_ANON_FD, "anon_inode:inotify: not expected");
+}
+END_TEST
+
+/* Dropping to the DM uid clears dumpable; a DM that set it again could be
+ * ptraced by anything running as its uid. */
+START_TEST(dumpable_detected)
+{
+    expect_gap(DUMPABLE, "GAP  not dumpable");
+}
+END_TEST
+
 START_TEST(shared_namespaces)
 {
     expect_gap(SKIP_NS, "GAP  namespace mnt");
@@ -196,6 +217,8 @@ int main(void)
     tcase_add_test(tc, missing_chroot);
     tcase_add_test(tc, still_root);
     tcase_add_test(tc, stray_fd);
+    tcase_add_test(tc, stray_anon_inode_fd);
+    tcase_add_test(tc, dumpable_detected);
     tcase_add_test(tc, shared_namespaces);
     tcase_add_test(tc, gone_process);
     suite_add_tcase(s, tc);

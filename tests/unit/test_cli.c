@@ -430,6 +430,56 @@ START_TEST(refusals)
 }
 END_TEST
 
+/* Where the DM is confined, as whom, and for which domain must not depend on
+ * which of two values wins (device_model_args follow libxl's own options):
+ * a second, different value is refused; a repeated identical one is fine. */
+START_TEST(conflicting_duplicates)
+{
+    static const struct refusal r[] = {
+        { "-chroot /var/run/xen/qemu-root-5 -chroot /", "-chroot /", "already" },
+        { "-run-with chroot=/a -chroot /b", "-chroot /b", "already '/a'" },
+        { "-runas 131077:131072 -runas 0:0", "-runas 0:0", "already '131077:131072'" },
+        { "-run-with user=131077:131072 -run-with user=root", "user=root", "give it once" },
+        { "-xen-domid 2", "-xen-domid 2", "already 1" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+        char line[1024];
+
+        snprintf(line, sizeof(line), "-xen-domid 1 %s", r[i].args);
+        ck_assert_msg(parse_str(line) == -1, "'%s' accepted", r[i].args);
+        ck_assert_msg(strstr(err, r[i].opt) != NULL, "'%s': message '%s' does not name '%s'", r[i].args, err,
+                      r[i].opt);
+        ck_assert_msg(strstr(err, r[i].advice) != NULL, "'%s': message '%s' lacks '%s'", r[i].args, err,
+                      r[i].advice);
+    }
+    ck_assert_msg(parse_str("-xen-domid 1 -xen-domid 1 -chroot /a -run-with chroot=/a -runas 5:5 "
+                            "-run-with user=5:5") == 0, "%s", err);
+    ck_assert_str_eq(cfg.chroot_dir, "/a");
+    ck_assert_str_eq(cfg.runas, "5:5");
+}
+END_TEST
+
+/* Values longer than the config holds are refused, never truncated. */
+START_TEST(overlong_values)
+{
+    static char line[4096], longv[1200];
+
+    memset(longv, 'a', sizeof(longv) - 1);
+    longv[sizeof(longv) - 1] = 0;
+    snprintf(line, sizeof(line), "-xen-domid 1 -chroot /%s", longv);
+    ck_assert_int_eq(parse_str(line), -1);
+    ck_assert_ptr_nonnull(strstr(err, "too long"));
+    snprintf(line, sizeof(line), "-xen-domid 1 -runas %.200s", longv);
+    ck_assert_int_eq(parse_str(line), -1);
+    ck_assert_ptr_nonnull(strstr(err, "too long"));
+    snprintf(line, sizeof(line), "-xen-domid 1 -drive file=/%s,if=ide,index=0,media=disk,format=raw", longv);
+    ck_assert_int_eq(parse_str(line), -1);
+    ck_assert_ptr_nonnull(strstr(err, "too long"));
+}
+END_TEST
+
 /* The complete §1.9 argv, emulated devices included, is refused at its first
  * unsupported option, naming it. */
 START_TEST(full_example_refused)
@@ -467,6 +517,8 @@ int main(void)
     tcase_add_test(tc, machine_memory_smp);
     tcase_add_test(tc, drives);
     tcase_add_test(tc, refusals);
+    tcase_add_test(tc, conflicting_duplicates);
+    tcase_add_test(tc, overlong_values);
     tcase_add_test(tc, full_example_refused);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

@@ -245,6 +245,56 @@ static void signal_ends(int sig)
     dm_cleanup(&p);
 }
 
+/* A DM exec'd with SIGHUP ignored (nohup, a supervisor) still ends on it:
+ * an ignored signal would never reach the signalfd. */
+START_TEST(inherited_ignored_sighup_still_ends)
+{
+    struct dm_proc p;
+    struct qmpc *c;
+    int st;
+
+    signal(SIGHUP, SIG_IGN);            /* inherited across fork and exec */
+    dm_start(&p, probe_args);
+    signal(SIGHUP, SIG_DFL);
+    c = qmp(&p);
+    ck_assert_int_eq(kill(p.pid, SIGHUP), 0);
+    st = dm_wait(&p);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+    qmpc_close(c);
+    dm_cleanup(&p);
+}
+END_TEST
+
+/* The probe runs unrestricted, as root: it serves only its own commands. */
+START_TEST(probe_serves_only_probe_commands)
+{
+    static const char *const refused[] = { "add-fd", "query-fdsets", "stop", "cont", "system_reset",
+                                           "query-cpus-fast", "query-chardev", "query-block" };
+    struct dm_proc p;
+    struct qmpc *c;
+    char err[256];
+    size_t i;
+    int st;
+
+    dm_start(&p, probe_args);
+    c = qmp(&p);
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        json_t *ret = NULL;
+        int rc = qmpc_execute(c, refused[i], NULL, -1, &ret, err, sizeof(err));
+
+        ck_assert_msg(rc > 0, "%s: rc %d", refused[i], rc);
+        ck_assert_str_eq(json_string_value(json_object_get(ret, "class")), "CommandNotFound");
+        json_decref(ret);
+    }
+    json_decref(exec_ok(c, "query-version", NULL));
+    json_decref(exec_ok(c, "quit", NULL));
+    st = dm_wait(&p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    qmpc_close(c);
+    dm_cleanup(&p);
+}
+END_TEST
+
 START_TEST(sighup_ends) { signal_ends(SIGHUP); }
 END_TEST
 START_TEST(sigterm_ends) { signal_ends(SIGTERM); }
@@ -393,6 +443,8 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, probe_answers_and_quits);
     tcase_add_test(tc, sighup_ends);
+    tcase_add_test(tc, inherited_ignored_sighup_still_ends);
+    tcase_add_test(tc, probe_serves_only_probe_commands);
     tcase_add_test(tc, sigterm_ends);
     tcase_add_test(tc, sigint_ends);
     tcase_add_test(tc, startup_errors);

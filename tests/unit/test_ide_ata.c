@@ -27,7 +27,11 @@ static void setup_disk(bool readonly)
 }
 
 static void setup(void) { setup_disk(false); }
-static void teardown(void) { unlink(disk_path); }
+static void teardown(void)
+{
+    h_free();
+    unlink(disk_path);
+}
 
 static void check_sector(const uint8_t *buf, uint64_t lba)
 {

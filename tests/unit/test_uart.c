@@ -1,7 +1,7 @@
 /* 16550A UART. Part one builds the UART in-process on a fake machine whose
  * accelerator records ISA IRQ levels, so every register, FIFO and interrupt
- * rule is checked exactly. (Part two, through libqtest, follows when
- * tests/lib/libqtest.c exists.) */
+ * rule is checked exactly; part two drives the real DM (BUILD_DIR/xsdm)
+ * through libqtest. */
 #include <check.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,6 +19,8 @@
 #include "dm/machine.h"
 #include "dm/uart16550.h"
 #include "dm/vmstate.h"
+#include "tests/lib/libqtest.h"
+#include "toolstack/qmp-client.h"
 
 #define COM1 0x3f8
 #define IRQ4 4
@@ -620,6 +622,195 @@ START_TEST(loopback_ignores_line_input)
 END_TEST
 
 
+/* ---- through the DM (libqtest) ---------------------------------------- */
+
+static struct qtest *start_dm(const char *const *args)
+{
+    struct qtest_opts o = { .args = args, .extra_fd = -1 };
+    struct qtest *s = qtest_start(&o);
+
+    ck_assert_msg(s != NULL, "DM did not start");
+    return s;
+}
+
+/* Poll LSR.DR through the guest side (bounded): the DM reads its backend
+ * in its own loop, between qtest commands. */
+static bool qt_wait_rx(struct qtest *s, uint16_t base)
+{
+    int i;
+
+    for (i = 0; i < 500; i++) {
+        if (qtest_inb(s, base + UART_LSR) & 0x01)
+            return true;
+        usleep(2000);
+    }
+    return false;
+}
+
+START_TEST(qt_registers)
+{
+    static const char *const args[] = { "-serial", "null", NULL };
+    struct qtest *s = start_dm(args);
+
+    ck_assert_uint_eq(qtest_inb(s, COM1 + UART_IIR), 0x01);
+    ck_assert_uint_eq(qtest_inb(s, COM1 + UART_LSR), 0x60);
+    ck_assert_uint_eq(qtest_inb(s, COM1 + UART_MSR), 0xb0);
+    qtest_outb(s, COM1 + UART_SCR, 0xa5);
+    ck_assert_uint_eq(qtest_inb(s, COM1 + UART_SCR), 0xa5);
+    qtest_outb(s, COM1 + UART_LCR, 0x83);
+    qtest_outb(s, COM1 + UART_DLL, 0x01);
+    qtest_outb(s, COM1 + UART_DLM, 0x00);
+    ck_assert_uint_eq(qtest_inb(s, COM1 + UART_DLL), 0x01);
+    qtest_outb(s, COM1 + UART_LCR, 0x03);
+    ck_assert_uint_eq(qtest_inb(s, COM1 + UART_LCR), 0x03);
+    ck_assert_uint_eq(qtest_inb(s, COM1 + UART_IER), 0x00);
+    /* COM2 is not there with one -serial. */
+    ck_assert_uint_eq(qtest_inb(s, 0x2f8 + UART_LSR), 0xff);
+    qtest_quit(s);
+}
+END_TEST
+
+START_TEST(qt_loopback_interrupts)
+{
+    static const char *const args[] = { "-serial", "null", NULL };
+    struct qtest *s = start_dm(args);
+    const char *msg = "xsdm";
+    size_t i;
+
+    qtest_irq_intercept_in(s, "ioapic");
+    ck_assert(!qtest_get_irq(s, IRQ4));
+    qtest_outb(s, COM1 + UART_FCR, 0x87);        /* FIFOs on, trigger 8 */
+    qtest_outb(s, COM1 + UART_MCR, 0x1b);        /* loopback, OUT2, RTS, DTR */
+    qtest_outb(s, COM1 + UART_IER, 0x01);
+    ck_assert(!qtest_get_irq(s, IRQ4));
+    for (i = 0; i < strlen(msg); i++)
+        qtest_outb(s, COM1 + UART_THR, (uint8_t)msg[i]);
+    ck_assert(qtest_get_irq(s, IRQ4));
+    ck_assert_uint_eq(qtest_inb(s, COM1 + UART_IIR), 0xcc);  /* below trigger: timeout */
+    for (i = 0; i < strlen(msg); i++)
+        ck_assert_uint_eq(qtest_inb(s, COM1 + UART_RBR), (uint8_t)msg[i]);
+    ck_assert(!qtest_get_irq(s, IRQ4));
+    ck_assert_uint_eq(qtest_inb(s, COM1 + UART_IIR), 0xc1);
+    /* THR empty: raise on enable, lower when IIR is read. */
+    qtest_outb(s, COM1 + UART_IER, 0x02);
+    ck_assert(qtest_get_irq(s, IRQ4));
+    ck_assert_uint_eq(qtest_inb(s, COM1 + UART_IIR), 0xc2);
+    ck_assert(!qtest_get_irq(s, IRQ4));
+    qtest_outb(s, COM1 + UART_IER, 0x00);
+    qtest_quit(s);
+}
+END_TEST
+
+START_TEST(qt_file_backend)
+{
+    char dir[] = "/tmp/test-uart-XXXXXX", path[64], arg[80], buf[32];
+    const char *args[] = { "-serial", arg, NULL };
+    const char *msg = "Linux version\r\n";
+    struct qtest *s;
+    ssize_t n = 0;
+    size_t i;
+    int fd;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/serial.log", dir);
+    snprintf(arg, sizeof(arg), "file:%s", path);
+    s = start_dm(args);
+    for (i = 0; i < strlen(msg); i++)
+        qtest_outb(s, COM1 + UART_THR, (uint8_t)msg[i]);
+    (void)qtest_inb(s, COM1 + UART_LSR);         /* every write is done once this returns */
+    fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    ck_assert_int_eq(n, (ssize_t)strlen(msg));
+    ck_assert_int_eq(memcmp(buf, msg, strlen(msg)), 0);
+    qtest_quit(s);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(qt_socket_backend)
+{
+    char dir[] = "/tmp/test-uart-XXXXXX", path[64], arg[128], buf[8];
+    const char *args[] = { "-chardev", arg, "-serial", "chardev:ser0", NULL };
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct pollfd p;
+    struct qtest *s;
+    int cl;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/ser.sock", dir);
+    snprintf(arg, sizeof(arg), "socket,id=ser0,path=%s,server=on,wait=off", path);
+    s = start_dm(args);
+    /* qtest_start() returns once the DM has connected to us (accelerator
+     * init), before it opens its char backends; the first guest exchange
+     * is only answered from the loop, after everything is open. */
+    ck_assert_uint_eq(qtest_inb(s, COM1 + UART_LSR), 0x60);
+    cl = socket(AF_UNIX, SOCK_STREAM, 0);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    ck_assert_int_eq(connect(cl, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(write(cl, "in", 2), 2);
+    ck_assert(qt_wait_rx(s, COM1));
+    ck_assert_uint_eq(qtest_inb(s, COM1 + UART_RBR), 'i');
+    ck_assert(qt_wait_rx(s, COM1));
+    ck_assert_uint_eq(qtest_inb(s, COM1 + UART_RBR), 'n');
+    qtest_outb(s, COM1 + UART_THR, 'o');
+    qtest_outb(s, COM1 + UART_THR, 'k');
+    p.fd = cl;
+    p.events = POLLIN;
+    ck_assert_int_eq(poll(&p, 1, 5000), 1);
+    ck_assert_int_eq(read(cl, buf, sizeof(buf)), 2);
+    ck_assert_int_eq(memcmp(buf, "ok", 2), 0);
+    close(cl);
+    qtest_quit(s);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(qt_pty_query_chardev)
+{
+    static const char *const args[] = { "-serial", "pty", NULL };
+    struct qtest *s = start_dm(args);
+    struct qmpc *q = qtest_qmp(s);
+    json_t *ret = NULL, *e;
+    const char *pty = NULL;
+    char err[256], buf[8];
+    struct pollfd p;
+    size_t i;
+    int fd;
+
+    ck_assert_ptr_nonnull(q);
+    ck_assert_int_eq(qmpc_execute(q, "query-chardev", NULL, -1, &ret, err, sizeof(err)), 0);
+    ck_assert(json_is_array(ret));
+    json_array_foreach(ret, i, e) {
+        ck_assert(json_is_string(json_object_get(e, "label")));
+        if (!strcmp(json_string_value(json_object_get(e, "label")), "serial0")) {
+            pty = json_string_value(json_object_get(e, "filename"));
+            ck_assert(json_is_true(json_object_get(e, "frontend-open")));
+        }
+    }
+    ck_assert_ptr_nonnull(pty);
+    ck_assert_int_eq(strncmp(pty, "pty:/dev/pts/", 13), 0);
+    fd = open(pty + 4, O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(fd, 0);
+    json_decref(ret);
+    qmpc_close(q);
+    qtest_outb(s, COM1 + UART_THR, '>');
+    p.fd = fd;
+    p.events = POLLIN;
+    ck_assert_int_eq(poll(&p, 1, 5000), 1);
+    ck_assert_int_eq(read(fd, buf, sizeof(buf)), 1);
+    ck_assert_int_eq(buf[0], '>');
+    ck_assert_int_eq(write(fd, "<", 1), 1);
+    ck_assert(qt_wait_rx(s, COM1));
+    ck_assert_uint_eq(qtest_inb(s, COM1 + UART_RBR), '<');
+    close(fd);
+    qtest_quit(s);
+}
+END_TEST
+
 static Suite *uart_suite(void)
 {
     Suite *s = suite_create("uart16550");
@@ -651,6 +842,14 @@ static Suite *uart_suite(void)
     tcase_add_test(tc, loopback_ignores_line_input);
     suite_add_tcase(s, tc);
 
+    tc = tcase_create("qtest");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, qt_registers);
+    tcase_add_test(tc, qt_loopback_interrupts);
+    tcase_add_test(tc, qt_file_backend);
+    tcase_add_test(tc, qt_socket_backend);
+    tcase_add_test(tc, qt_pty_query_chardev);
+    suite_add_tcase(s, tc);
     return s;
 }
 
