@@ -32,7 +32,7 @@ struct qtest_accel {
     struct loop *loop;
     struct machine *m;
     int fd;
-    char *in;                        /* QTEST_MAX_LINE + 1 bytes */
+    char *in;                        /* QTEST_MAX_LINE + 1 bytes: a line and its newline */
     size_t in_len;
     bool discarding;                 /* inside an over-long line */
     bool running;
@@ -199,8 +199,10 @@ static void process(struct qtest_accel *q)
         memmove(q->in, q->in + start, q->in_len - start);
         q->in_len -= start;
     }
-    if (q->in_len == QTEST_MAX_LINE) {
-        /* No newline in a full buffer: drop it and the rest of the line. */
+    /* A full buffer without a newline holds the start of an over-long
+     * line: drop it and the rest of the line. (A full buffer that still
+     * holds complete lines is only waiting for the output to drain.) */
+    if (q->in_len == QTEST_MAX_LINE + 1 && !memchr(q->in, '\n', q->in_len)) {
         q->in_len = 0;
         q->discarding = true;
     }
@@ -215,17 +217,22 @@ static void on_io(void *opaque, int fd, uint32_t events)
         flush(q);
     if (q->fd < 0)
         return;
-    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && q->core.out_len < OUT_HIGH) {
-        r = read(fd, q->in + q->in_len, QTEST_MAX_LINE - q->in_len);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+    /* Lines held back while the output was backed up go first: after this,
+     * below OUT_HIGH, the buffer holds no complete line and has room. */
+    if (q->in_len)
+        process(q);
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && q->fd >= 0 &&
+        q->core.out_len < OUT_HIGH && q->in_len <= QTEST_MAX_LINE) {
+        r = read(fd, q->in + q->in_len, QTEST_MAX_LINE + 1 - q->in_len);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
+            flush(q);
             return;
+        }
         if (r <= 0) {
             end_connection(q, r == 0 ? "test closed the connection" : "read error");
             return;
         }
         q->in_len += (size_t)r;
-        process(q);
-    } else if (q->in_len) {
         process(q);
     }
     flush(q);

@@ -9,11 +9,14 @@
 #include "dm/chardev.h"
 #include "dm/config.h"
 #include "dm/dm.h"
+#include "dm/i8042.h"
 #include "dm/log.h"
 #include "dm/loop.h"
 #include "dm/machine-devs.h"
 #include "dm/pci.h"
+#include "dm/port92.h"
 #include "dm/qmp.h"
+#include "dm/uart16550.h"
 #include "dm/vmstate.h"
 
 
@@ -116,12 +119,25 @@ void machine_reset(struct machine *m)
             uart_reset(m->uart[i]);
     if (m->i8042)
         i8042_reset(m->i8042);
+    if (m->port92)
+        port92_reset(m->port92);
     m->shutdown_requested = false;
 }
 
 /* Device state sections go with the machine (tests build several in turn). */
 void machine_free(struct machine *m)
 {
+    int i;
+
+    /* The UARTs first: uart_free() detaches them from their backends, so
+     * backend input can no longer reach a freed device. */
+    for (i = 0; i < 4; i++) {
+        uart_free(m->uart[i]);
+        m->uart[i] = NULL;
+    }
+    i8042_free(m->i8042);
+    port92_free(m->port92);
+    m->i8042 = m->port92 = NULL;
     pci_bus_unmap_all(m->pci);
     if (m->ide)
         ide_ctrl_free(m->ide);

@@ -284,17 +284,21 @@ static int run_dm(struct dm *d)
     }
     if (monitors_open(d, err, sizeof(err)) < 0)
         goto fail;
-    /* The whole state is loaded before QMP is served: libxl must never see
-     * "inmigrate" (it expects "paused"). */
-    if (d->cfg.incoming_fd >= 0 && migration_incoming(d, d->cfg.incoming_fd, err, sizeof(err)) < 0)
-        goto fail;
     if (d->accel.ops->attach && d->accel.ops->attach(&d->accel, &d->machine) < 0) {
         snprintf(err, sizeof(err), "%s accelerator: attach failed", d->accel.ops->name);
         goto fail;
     }
     keep_list(d, &rctx);
+    if (d->cfg.incoming_fd >= 0)
+        restrict_keep_fd(&rctx, d->cfg.incoming_fd);
     restrict_run(&rctx);           /* exits on any failure */
     d->restricted = true;
+    /* The state stream was written by the previous DM, which may have been
+     * compromised: parse it only once restricted. It is loaded whole before
+     * the loop serves QMP, so libxl never sees "inmigrate" (it expects
+     * "paused"), and a bad stream ends the DM before the guest runs. */
+    if (d->cfg.incoming_fd >= 0 && migration_incoming(d, d->cfg.incoming_fd, err, sizeof(err)) < 0)
+        goto fail;
     /* QEMU's autostart: without -S the guest runs at once. */
     if (!d->cfg.start_paused)
         dm_cont(d);

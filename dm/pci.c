@@ -130,39 +130,75 @@ static uint32_t bar_mask(const struct pci_dev *d, int bar)
     return ~(b->size - 1) & (b->io ? 0xfffffffcu : 0xfffffff0u);
 }
 
+/* Where BAR i of d should decode now; false if it should not decode. */
+static bool bar_target(const struct pci_dev *d, int i, uint64_t *addr_r)
+{
+    const struct pci_bar *b = &d->bars[i];
+    uint16_t cmd = cfg16(d, CFG_COMMAND);
+    uint64_t addr;
+
+    if (!b->size || !b->region)
+        return false;
+    addr = cfg32(d, CFG_BAR0 + 4 * (unsigned)i) & bar_mask(d, i);
+    *addr_r = addr;
+    if (!(cmd & (b->io ? CMD_IO : CMD_MEM)) || addr == 0)
+        return false;
+    /* A BAR left at its sizing pattern (all address bits set) is not
+     * a real address; neither is one reaching past the top of the space. */
+    if (!b->io && addr == bar_mask(d, i))
+        return false;
+    if (addr + b->size > (b->io ? 0x10000ULL : 0x100000000ULL))
+        return false;
+    return true;
+}
+
+/* A BAR refused for overlapping another region decodes as soon as that
+ * region goes away (as the guest would expect once it resolved the
+ * clash): after any unmap, every BAR that wants to decode and does not
+ * is tried again. Mapping never unmaps, so this cannot cascade. */
+static void retry_refused(struct pci_bus *bus)
+{
+    int i, j;
+
+    for (i = 0; i < bus->saved.n; i++) {
+        struct pci_dev *d = bus->devs[i];
+
+        for (j = 0; j < PCI_MAX_BARS; j++) {
+            uint64_t addr;
+
+            if (bar_target(d, j, &addr) && !d->bars[j].region->mapped)
+                (void)io_region_map(&bus->m->bus, d->bars[j].region, addr);
+        }
+    }
+}
+
 void pci_update_mappings(struct pci_dev *d)
 {
     struct machine *m = d->bus ? d->bus->m : NULL;
-    uint16_t cmd = cfg16(d, CFG_COMMAND);
+    bool unmapped = false;
     int i;
 
     if (!m)
         return;
     for (i = 0; i < PCI_MAX_BARS; i++) {
         struct pci_bar *b = &d->bars[i];
-        uint64_t addr;
-        bool on;
+        uint64_t addr = 0;
+        bool on = bar_target(d, i, &addr);
 
         if (!b->size || !b->region)
             continue;
-        addr = cfg32(d, CFG_BAR0 + 4 * (unsigned)i) & bar_mask(d, i);
-        on = (cmd & (b->io ? CMD_IO : CMD_MEM)) && addr != 0;
-        /* A BAR left at its sizing pattern (all address bits set) is not
-         * a real address; neither is one reaching the top of the space. */
-        if (on && addr == bar_mask(d, i) && !b->io)
-            on = false;
-        if (on && b->io && addr + b->size > 0x10000)
-            on = false;
-        if (on && !b->io && addr + b->size > 0x100000000ULL)
-            on = false;
         if (b->region->mapped && on && b->region->base == addr)
             continue;
-        if (b->region->mapped)
+        if (b->region->mapped) {
             io_region_unmap(&m->bus, b->region);
+            unmapped = true;
+        }
         if (on && io_region_map(&m->bus, b->region, addr) < 0)
             log_guest("pci %02x.%x: BAR%d at 0x%llx overlaps another region: not decoded",
                       d->slot, d->fn, i, (unsigned long long)addr);
     }
+    if (unmapped)
+        retry_refused(d->bus);
 }
 
 static void update_intx(struct pci_dev *d)
@@ -400,12 +436,13 @@ static void pci_post_load(void *opaque)
     struct pci_bus *bus = opaque;
     int i;
 
+    /* Every config space first, then the mappings: a BAR is never mapped
+     * from one function's stale config while another's is being moved. */
+    for (i = 0; i < bus->saved.n; i++)
+        memcpy(bus->devs[i]->config, bus->saved.cfg[i], 256);
     for (i = 0; i < bus->saved.n; i++) {
-        struct pci_dev *d = bus->devs[i];
-
-        memcpy(d->config, bus->saved.cfg[i], 256);
-        pci_update_mappings(d);
-        update_intx(d);
+        pci_update_mappings(bus->devs[i]);
+        update_intx(bus->devs[i]);
     }
 }
 
@@ -444,12 +481,12 @@ void pci_bus_reset(struct pci_bus *bus)
     bus->saved.cf8 = 0;
     bus->saved.rcr = 0;
     for (i = 0; i < bus->saved.n; i++) {
-        struct pci_dev *d = bus->devs[i];
-
-        memcpy(d->config, bus->reset_cfg[i], 256);
-        d->intx_level = false;
-        pci_update_mappings(d);
-        update_intx(d);
+        memcpy(bus->devs[i]->config, bus->reset_cfg[i], 256);
+        bus->devs[i]->intx_level = false;
+    }
+    for (i = 0; i < bus->saved.n; i++) {
+        pci_update_mappings(bus->devs[i]);
+        update_intx(bus->devs[i]);
     }
 }
 

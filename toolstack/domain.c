@@ -1,5 +1,10 @@
 /* Create and destroy. Each resource taken during create is recorded in a
  * local undo struct; any failure undoes all of it. */
+/* Where `make install` puts the DM; the Makefile passes its LIBEXEC. */
+#ifndef XSDM_LIBEXEC
+#define XSDM_LIBEXEC "/usr/lib/xsdm"
+#endif
+
 #include "toolstack/domain.h"
 
 #include <errno.h>
@@ -75,7 +80,7 @@ const char *domain_dm_path(void)
                 return buf;
         }
     }
-    return "/usr/lib/xsdm/xsdm";
+    return XSDM_LIBEXEC "/xsdm";
 }
 
 static int listen_unix(const char *path, char *err, size_t errlen)

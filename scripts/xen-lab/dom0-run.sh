@@ -235,7 +235,13 @@ EOF
       st=$(xl list $LNAME 2>/dev/null | awk 'NR==2{print $5}')
       [ -z "$st" ] && { why="domain gone"; break; }
       case "$st" in *s*|*c*) why="domain state $st"; break;; esac
-      [ "$(since $S0 | cut -d. -f1)" -ge "${L_TIMEOUT:-1500}" ] && { why="timeout ${L_TIMEOUT:-1500}s"; break; }
+      el=$(since $S0 | cut -d. -f1)
+      [ "$el" -ge "${L_TIMEOUT:-1500}" ] && { why="timeout ${L_TIMEOUT:-1500}s"; break; }
+      # heartbeat: is dom0 alive, is the guest printing, is xsdm busy (utime+stime ticks)
+      if [ $(( el / 30 )) != "${hb:-0}" ]; then
+        hb=$(( el / 30 ))
+        msg "L +${el}s serial $(stat -c %s $LSER 2>/dev/null)B xsdm cpu $(awk '{print $14+$15}' /proc/$LP/stat 2>/dev/null) last: $(lser | tail -n1 | cut -c1-100)"
+      fi
       sleep 2
     done
     ms=""; for k in $order; do [ -n "${AT[$k]:-}" ] && ms="$ms $k@${AT[$k]}s"; done

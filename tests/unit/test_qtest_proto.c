@@ -212,6 +212,76 @@ START_TEST(test_end_to_end)
 }
 END_TEST
 
+/* Lines at the exact size limits: QTEST_MAX_LINE characters are accepted,
+ * one more is refused as a whole and the connection goes on. */
+START_TEST(test_line_size_limits)
+{
+    struct qtest_opts o = { .extra_fd = -1, .ram_mb = 16 };
+    struct qtest *s = qtest_start(&o);
+    size_t n;
+    char *line;
+
+    ck_assert_ptr_nonnull(s);
+    line = malloc(QTEST_MAX_LINE + 2);
+    ck_assert_ptr_nonnull(line);
+    n = (size_t)snprintf(line, 64, "write 0x0 0x%x 0x", QTEST_MAX_RW);
+    for (size_t i = 0; i < 2 * (size_t)QTEST_MAX_RW; i++)
+        line[n++] = "0123456789abcdef"[(i / 2 + (i & 1)) & 15];
+    while (n < QTEST_MAX_LINE)
+        line[n++] = ' ';            /* trailing blanks separate nothing */
+    line[n] = '\0';
+    ck_assert_uint_eq(strlen(line), QTEST_MAX_LINE);
+    ck_assert_str_eq(qtest_raw(s, line), "OK");
+    ck_assert_uint_eq(qtest_readb(s, 0), 0x01);
+    ck_assert_uint_eq(qtest_readb(s, QTEST_MAX_RW - 1), 0xf0);
+    line[n++] = ' ';
+    line[n] = '\0';
+    ck_assert_str_eq(qtest_raw(s, line), "FAIL line too long");
+    ck_assert_str_eq(qtest_raw(s, "endianness"), "OK little");
+    free(line);
+    qtest_quit(s);
+}
+END_TEST
+
+/* Many big replies requested in one write: the DM stops reading while its
+ * output is backed up, and every queued command is still answered in
+ * order once the test reads (none is mistaken for an over-long line). */
+START_TEST(test_backpressure_keeps_lines)
+{
+    struct qtest_opts o = { .extra_fd = -1, .ram_mb = 16 };
+    struct qtest *s = qtest_start(&o);
+    enum { LINES = 200, WIDTH = 1000 };
+    char *batch;
+    size_t n = 0;
+    const char *r;
+
+    ck_assert_ptr_nonnull(s);
+    qtest_writeb(s, 0, 0xa5);
+    batch = malloc(LINES * WIDTH + 1);
+    ck_assert_ptr_nonnull(batch);
+    for (int i = 0; i < LINES; i++) {
+        size_t start = n;
+
+        n += (size_t)sprintf(batch + n, "read 0x0 0x%x", QTEST_MAX_RW);
+        while (n - start < WIDTH - 1)
+            batch[n++] = ' ';
+        batch[n++] = '\n';
+    }
+    batch[n - 1] = '\0';           /* qtest_raw adds the last newline */
+    r = qtest_raw(s, batch);
+    ck_assert_int_eq(strncmp(r, "OK 0xa500", 9), 0);
+    ck_assert_uint_eq(strlen(r), 5 + 2 * (size_t)QTEST_MAX_RW);
+    for (int i = 1; i < LINES; i++) {
+        r = qtest_raw(s, "endianness");
+        ck_assert_msg(!strncmp(r, "OK 0xa500", 9), "reply %d: '%.40s'", i, r);
+    }
+    for (int i = 0; i < LINES; i++)
+        ck_assert_str_eq(qtest_raw(s, "endianness"), "OK little");
+    free(batch);
+    qtest_quit(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("qtest-proto");
@@ -228,6 +298,8 @@ int main(void)
     tcase_add_test(tc, test_random_lines);
     tcase_set_timeout(te, 60);
     tcase_add_test(te, test_end_to_end);
+    tcase_add_test(te, test_line_size_limits);
+    tcase_add_test(te, test_backpressure_keeps_lines);
     suite_add_tcase(su, tc);
     suite_add_tcase(su, te);
     sr = srunner_create(su);
