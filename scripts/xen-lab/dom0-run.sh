@@ -280,10 +280,10 @@ if want 6 && need_linux 6; then
   done
   msg "classes:$classes"
   # steal the fds with pidfd_getfd(2) (root, no ptrace stop), make them inheritable, exec the checker
-  perl -e 'use Fcntl; my ($pid, @spec) = @ARGV; my $pfd = syscall(434, $pid, 0) ; die "pidfd_open: $!\n" if $pfd < 0;
+  perl -e 'use Fcntl; my ($pid, @spec) = @ARGV; my $pfd = syscall(434, $pid + 0, 0); die "pidfd_open: $!\n" if $pfd < 0;
     my (@h, @argv);
     while (my ($c, $fd, $x) = splice(@spec, 0, 3)) {
-      my $n = syscall(438, $pfd, $fd, 0); die "pidfd_getfd $fd: $!\n" if $n < 0;
+      my $n = syscall(438, $pfd, $fd + 0, 0); die "pidfd_getfd $fd: $!\n" if $n < 0;
       open(my $fh, "+<&=", $n) or open($fh, "<&=", $n) or open($fh, ">&=", $n) or die "fdopen $n: $!\n";
       fcntl($fh, F_SETFD, 0); push @h, $fh; push @argv, $c, $n, $x; }
     exec "/usr/lib/xen-4.17/bin/depriv-fd-checker", @argv or die "exec: $!\n";' $LP $args > $R/s6-checker.txt 2>&1
@@ -309,7 +309,7 @@ if want 7 && need_linux 7; then
   check NoNewPrivs "$(awk '/^NoNewPrivs/{print $2}' $S)" 1
   check Seccomp "$(awk '/^Seccomp:/{print $2}' $S)" 2
   check Threads "$(awk '/^Threads/{print $2}' $S)" 1
-  check root "$(readlink /proc/$LP/root)" "/var/run/xen/qemu-root-$LD"
+  check root "$(readlink /proc/$LP/root)" "$(readlink -f /var/run/xen)/qemu-root-$LD"
   L=/proc/$LP/limits
   check FSIZE "$(awk '/^Max file size/{print $4}' $L)" 262144
   check CORE "$(awk '/^Max core file size/{print $5}' $L)" 0

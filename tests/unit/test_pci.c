@@ -4,10 +4,12 @@
  * function drives INTx) checked in-process on a fake accelerator. */
 #include <check.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dm/accel.h"
+#include "dm/chardev.h"
 #include "dm/config.h"
 #include "dm/machine.h"
 #include "dm/pci.h"
@@ -153,6 +155,85 @@ START_TEST(test_bar_mapping)
 }
 END_TEST
 
+/* Hostile BAR programming: a BAR over another function's BAR is refused
+ * and decodes once the other one moves away; BARs reaching past the top
+ * of their space, or left at the sizing pattern, never decode. */
+START_TEST(test_bar_overlap_and_wrap)
+{
+    struct qtest *s = start();
+
+    /* IDE bus-master BAR4 (16 bytes of I/O) at 0xc000, decoding. */
+    qtest_pci_cfg_writel(s, 1, 1, 0x20, 0xc000);
+    qtest_pci_cfg_writew(s, 1, 1, 4, 1);
+    ck_assert_uint_eq(qtest_inb(s, 0xc008), 0x00);      /* secondary BM command */
+    /* Platform BAR0 (256 bytes) over it: refused, the BM registers stay. */
+    qtest_outb(s, 0x10, 0x01);                          /* platform flags = 1 */
+    qtest_pci_cfg_writel(s, 2, 0, 0x10, 0xc000);
+    ck_assert_uint_eq(qtest_inb(s, 0xc000), 0x00);      /* BM command, not the flags */
+    ck_assert_uint_eq(qtest_inb(s, 0xc0f0), 0xff);
+    /* The BM BAR moves away: the platform BAR takes its programmed place. */
+    qtest_pci_cfg_writel(s, 1, 1, 0x20, 0xe000);
+    ck_assert_uint_eq(qtest_inb(s, 0xe008), 0x00);
+    ck_assert_uint_eq(qtest_inb(s, 0xc000), 0x01);
+    /* Moving the BM BAR back over it is refused in turn. */
+    qtest_pci_cfg_writel(s, 1, 1, 0x20, 0xc040);
+    ck_assert_uint_eq(qtest_inb(s, 0xc040), 0xff);      /* platform BAR0 +0x40 */
+    ck_assert_uint_eq(qtest_inb(s, 0xe008), 0xff);      /* left its old place */
+    ck_assert_uint_eq(qtest_inb(s, 0xc000), 0x01);
+    /* I/O BAR wrapping past 0xffff: not decoded, nothing answers at the top. */
+    qtest_pci_cfg_writel(s, 2, 0, 0x10, 0xff80);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 2, 0, 0x10), 0xff01);
+    ck_assert_uint_eq(qtest_inb(s, 0xff80), 0xff);
+    ck_assert_uint_eq(qtest_inb(s, 0xc000), 0xff);
+    /* ... and the BM BAR refused a moment ago now decodes. */
+    ck_assert_uint_eq(qtest_inb(s, 0xc048), 0x00);
+    /* MMIO BAR1 (16 MiB) just below the top decodes; at the top its
+     * address is the sizing pattern, which never decodes. */
+    qtest_pci_cfg_writel(s, 2, 0, 0x14, 0xfe000000);
+    ck_assert_uint_eq(qtest_readl(s, 0xfefffffc), 0);
+    ck_assert_uint_eq(qtest_readl(s, 0xff000000), 0xffffffffu);
+    qtest_pci_cfg_writel(s, 2, 0, 0x14, 0xffffffff);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 2, 0, 0x14), 0xff000008u);
+    ck_assert_uint_eq(qtest_readl(s, 0xff000000), 0xffffffffu);
+    qtest_quit(s);
+}
+END_TEST
+
+/* Config cycles of every size at every byte offset of the data window,
+ * with the address latch pointing anywhere: in-bounds bytes only. */
+START_TEST(test_config_odd_offsets)
+{
+    struct qtest *s = start();
+
+    /* A word at 0xcfe reads config bytes 2-3; a dword at 0xcfd would
+     * cross the window and reads all-ones. */
+    qtest_outl(s, 0xcf8, 0x80000000u | 1 << 11);        /* 00:01.0 reg 0 */
+    ck_assert_uint_eq(qtest_inw(s, 0xcfe), 0x7000);
+    ck_assert_uint_eq(qtest_inb(s, 0xcfd), 0x80);
+    ck_assert_uint_eq(qtest_inb(s, 0xcff), 0x70);
+    ck_assert_uint_eq(qtest_inl(s, 0xcfd), 0xffffffffu);
+    ck_assert_uint_eq(qtest_inw(s, 0xcff), 0xffff);
+    /* Register 0xfc + byte 3 is the last byte of config space. */
+    qtest_outl(s, 0xcf8, 0x80000000u | 1 << 11 | 0xfc);
+    qtest_outb(s, 0xcff, 0x5a);
+    ck_assert_uint_eq(qtest_inb(s, 0xcff), 0x5a);
+    ck_assert_uint_eq(qtest_pci_cfg_readb(s, 1, 0, 0xff), 0x5a);
+    /* Enable bit clear, bus != 0, reserved low bits: nothing decodes. */
+    qtest_outl(s, 0xcf8, 1 << 11);
+    ck_assert_uint_eq(qtest_inl(s, 0xcfc), 0xffffffffu);
+    qtest_outl(s, 0xcf8, 0x80010000u | 1 << 11);
+    ck_assert_uint_eq(qtest_inl(s, 0xcfc), 0xffffffffu);
+    qtest_outl(s, 0xcf8, 0x80000003u | 1 << 11);        /* low bits ignored */
+    ck_assert_uint_eq(qtest_inw(s, 0xcfc), 0x8086);
+    /* Narrow accesses to the latch neither change nor read it. */
+    qtest_outb(s, 0xcf8, 0x00);
+    qtest_outw(s, 0xcfa, 0x0000);
+    ck_assert_uint_eq(qtest_inl(s, 0xcf8), 0x80000803u);
+    ck_assert_uint_eq(qtest_inw(s, 0xcf8), 0xffff);
+    qtest_quit(s);
+}
+END_TEST
+
 START_TEST(test_write_masks)
 {
     struct qtest *s = start();
@@ -230,6 +311,8 @@ START_TEST(test_reset_control)
     /* RCR keeps only SYS_RST; RST_CPU resets the machine like QEMU's PIIX3. */
     qtest_outb(s, 0xcf9, 0x02);
     ck_assert_uint_eq(qtest_inb(s, 0xcf9), 0x02);
+    qtest_outb(s, 0x92, 0x02);                  /* fast A20 on */
+    ck_assert_uint_eq(qtest_inb(s, 0x92), 0x02);
     qtest_outb(s, 0xcf9, 0x06);
     ev = qmpc_wait_event(c, "RESET", 10000);
     ck_assert_ptr_nonnull(ev);
@@ -239,6 +322,7 @@ START_TEST(test_reset_control)
     ck_assert_uint_eq(qtest_pci_cfg_readb(s, 1, 0, 0x60), 0x80);
     ck_assert_uint_eq(qtest_inb(s, 0xc000), 0xff);
     ck_assert_uint_eq(qtest_inb(s, 0xcf9), 0x00);
+    ck_assert_uint_eq(qtest_inb(s, 0x92), 0x00);  /* port 0x92 back to its reset value */
     qmpc_close(c);
     qtest_quit(s);
 }
@@ -403,6 +487,49 @@ START_TEST(test_hostile_config)
 }
 END_TEST
 
+/* machine_free() takes every device with it: the UART lets go of its
+ * backend (no input can reach a freed device) and no port still decodes. */
+START_TEST(test_machine_free_releases_devices)
+{
+    struct chardev *c;
+    json_t *list, *e;
+    size_t i;
+    int seen = 0;
+
+    cli_defaults(&cfg);
+    cfg.accel = ACCEL_QTEST;
+    snprintf(cfg.chardevs[0].id, sizeof(cfg.chardevs[0].id), "serial0");
+    cfg.chardevs[0].kind = CHARDEV_NULL;
+    cfg.chardevs[0].fd = -1;
+    cfg.n_chardevs = 1;
+    snprintf(cfg.serials[0].chardev, sizeof(cfg.serials[0].chardev), "serial0");
+    cfg.n_serials = 1;
+    memset(&acc, 0, sizeof(acc));
+    acc.ops = &qtest_like;
+    acc.ram_size = 1 << 20;
+    ck_assert_int_eq(machine_init(&mach, &cfg, &acc, NULL), 0);
+    ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, 0x3fd, 1), 0x60);
+    ck_assert_uint_ne(io_read(&mach.bus, IO_PIO, 0x64, 1), 0xff);
+    machine_free(&mach);
+    ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, 0x3fd, 1), 0xff);
+    ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, 0x64, 1), 0xff);
+    ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, 0x92, 1), 0xff);
+    ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, 0xcfc, 4), 0xffffffffu);
+    list = chardev_query();
+    json_array_foreach(list, i, e) {
+        if (strcmp(json_string_value(json_object_get(e, "label")), "serial0"))
+            continue;
+        ck_assert(json_is_false(json_object_get(e, "frontend-open")));
+        seen++;
+    }
+    json_decref(list);
+    ck_assert_int_eq(seen, 1);
+    c = chardev_find("serial0");
+    ck_assert_ptr_nonnull(c);
+    chardev_close(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("pci");
@@ -415,12 +542,15 @@ int main(void)
     tcase_add_test(tq, test_enumerate);
     tcase_add_test(tq, test_bar_sizes);
     tcase_add_test(tq, test_bar_mapping);
+    tcase_add_test(tq, test_bar_overlap_and_wrap);
+    tcase_add_test(tq, test_config_odd_offsets);
     tcase_add_test(tq, test_write_masks);
     tcase_add_test(tq, test_pirq_registers);
     tcase_add_test(tq, test_reset_control);
     tcase_add_test(ti, test_intx_routing);
     tcase_add_test(ti, test_xen_routing);
     tcase_add_test(ti, test_hostile_config);
+    tcase_add_test(ti, test_machine_free_releases_devices);
     suite_add_tcase(su, tq);
     suite_add_tcase(su, ti);
     sr = srunner_create(su);

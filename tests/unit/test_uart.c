@@ -633,13 +633,14 @@ static struct qtest *start_dm(const char *const *args)
     return s;
 }
 
-/* Poll LSR.DR through the guest side (bounded): the DM reads its backend
- * in its own loop, between qtest commands. */
+/* Poll LSR.DR through the guest side: the DM reads its backend in its
+ * own loop, between qtest commands. The bound (about 10 s) only ends a
+ * hung test; a loaded CI machine needs far less. */
 static bool qt_wait_rx(struct qtest *s, uint16_t base)
 {
     int i;
 
-    for (i = 0; i < 500; i++) {
+    for (i = 0; i < 5000; i++) {
         if (qtest_inb(s, base + UART_LSR) & 0x01)
             return true;
         usleep(2000);
