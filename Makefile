@@ -101,7 +101,7 @@ asan:
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" HARDEN="-fPIE -fstack-protector-strong" check
 
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -DXSDM_FUZZ -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(DM_SRCS) $(TLIB_SRCS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(DM_SRCS) $(TLIB_SRCS) $(wildcard dm/*.h restrict/*.h rlimits/*.h tests/lib/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(DM_SRCS) $(TLIB_SRCS) $(PKG_LIBS)
 fuzz: $(FUZZ_BINS)
