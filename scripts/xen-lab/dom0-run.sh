@@ -5,6 +5,8 @@
 # /test/results. Every wait has a timeout. Stage ids:
 #   1  reference: GRUB ISO HVM guest on qemu-xen, dm_restrict=1, serial file
 #   2  xsdm, dm_restrict=1, GRUB ISO: GRUB prints on serial="file:..." and on serial="pty"
+#   9  xl -> xsdmctl exec-dm wrapper (device_model_override) -> xsdm, GRUB ISO: guest output plus the
+#      wrapper's work (reaper before start, UTS/net namespaces, clean env and fds, watcher cleanup)
 #   3  xsdm, Linux guest ISO: ata_piix finds CD + disk, reads a file from each, writes the disk
 #   6  depriv-fd-checker against the running xsdm (fds stolen with pidfd_getfd)
 #   7  xsdm's /proc facts under xl
@@ -15,7 +17,7 @@
 T=/test
 R=$T/results
 mkdir -p $R
-TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8")
+TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8 9")
 [ -r $T/env ] && . $T/env
 XSDM=/usr/lib/xsdm/xsdm
 RANGE_BASE=$(id -u xen-qemuuser-range-base 2>/dev/null)
@@ -64,6 +66,14 @@ if [ -x $T/xsdm ]; then
   install -m 0755 $T/xsdm $XSDM
   if ldd $XSDM > $R/xsdm-ldd.txt 2>&1 && ! grep -q 'not found' $R/xsdm-ldd.txt; then XSDM_OK=1
   else msg "xsdm cannot run in dom0:"; grep 'not found' $R/xsdm-ldd.txt | sed 's/^/LAB|   /'; fi
+fi
+# xsdmctl as xl's wrapper: a symlink named xsdmctl-exec-dm runs `exec-dm` and finds xsdm beside itself
+XSDMCTL_OK=0
+if [ -x $T/xsdmctl ]; then
+  install -m 0755 $T/xsdmctl /usr/lib/xsdm/xsdmctl
+  ln -sfn xsdmctl /usr/lib/xsdm/xsdmctl-exec-dm
+  if ldd /usr/lib/xsdm/xsdmctl > $R/xsdmctl-ldd.txt 2>&1 && ! grep -q 'not found' $R/xsdmctl-ldd.txt; then XSDMCTL_OK=1
+  else msg "xsdmctl cannot run in dom0:"; grep 'not found' $R/xsdmctl-ldd.txt | sed 's/^/LAB|   /'; fi
 fi
 DM_OVERRIDE=$XSDM
 if [ -n "${XSDM_LOG:-}" ]; then
@@ -179,6 +189,102 @@ if want 2; then
     cp /var/log/xen/qemu-dm-$name.log $R/s2-pty-dm.log 2>/dev/null
     timeout 60 xl destroy $name >/dev/null 2>&1
     if [ $ptyok = 1 ]; then end PASS "file: $fileev; $ev"; else end FAIL "file: $fileev; $ev"; fi
+  fi
+fi
+
+# ============================================================ 9: xl through the xsdmctl wrapper
+# libxl reaps the DM uid only at destroy, never unshares UTS or network, hands xl's environment to the
+# DM and leaves the chroot dir behind (libxl-compat.md §1.4-1.7): each fact checked here after the
+# guest shows output is the wrapper's own work.
+if want 9; then
+  begin 9 "xl -> xsdmctl-exec-dm (device_model_override) -> xsdm, dm_restrict=1, GRUB ISO"
+  destroy_all
+  name=xwrap ser=/var/log/xen/xwrap-serial.log bad="" ev=""
+  rm -f $ser /var/log/xen/qemu-dm-$name.log
+  if [ $XSDM_OK != 1 ] || [ $XSDMCTL_OK != 1 ]; then end FAIL "xsdm or xsdmctl not runnable in dom0"
+  else
+    # reaper before start: leftovers under the uids of the next domids (Xen hands domids out upwards;
+    # the highest one used so far shows in the hypervisor log and in libxl's leftover chroot dirs)
+    last=$( { xl dmesg | grep -a -o '(d[0-9]*)' | tr -dc '0-9\n'; ls /var/run/xen | sed -n 's/^qemu-root-//p'; echo 0; } | sort -n | tail -n1)
+    declare -A PLANT=()
+    for i in 1 2 3 4; do
+      setpriv --reuid=$((RANGE_BASE + last + i)) --regid=$RANGE_GID --clear-groups sleep 900 </dev/null >/dev/null 2>&1 &
+      PLANT[$((last + i))]=$!
+    done
+    sleep 1
+    grub_cfg $name "file:$ser" /usr/lib/xsdm/xsdmctl-exec-dm > $R/s9-$name.cfg
+    t0=$(now)
+    if ! timeout 120 xl -vvv create $R/s9-$name.cfg > $R/s9-xl-create.log 2>&1; then
+      fail_tail $R/s9-xl-create.log; cp /var/log/xen/qemu-dm-$name.log $R/s9-dm.log 2>/dev/null; show $R/s9-dm.log 20
+      end FAIL "xl create failed"
+    else
+      d=$(domid_of $name); p=$(dm_pid $d)
+      msg "$name: domid $d, device model pid $p, xl create took $(since $t0)s (planted uids for domids $((last + 1))-$((last + 4)))"
+      # guest-visible: GRUB and a tick on the serial file
+      if wait_for 300 grep -aq GUEST-GRUB-HELLO $ser; then ev="grub@$(since $t0)s"
+        if wait_for 30 grep -aq GUEST-TICK $ser; then ev="$ev tick"; else bad="$bad no-GUEST-TICK"; fi
+      else bad="$bad no-GUEST-GRUB-HELLO-in-300s"; fi
+      if [ -z "$p" ] || [ ! -d /proc/$p ]; then bad="$bad no-DM-process"
+      else
+        proc_dump $p $R/s9-proc.txt
+        exe=$(readlink /proc/$p/exe)
+        [ "$exe" = $XSDM ] || bad="$bad exe=[$exe]"
+        check9() { [ "$2" = "$3" ] || bad="$bad $1=[$2]want[$3]"; }
+        check9 Uid "$(awk '/^Uid/{print $2}' /proc/$p/status)" $((RANGE_BASE + d))
+        check9 Seccomp "$(awk '/^Seccomp:/{print $2}' /proc/$p/status)" 2
+        # namespaces: UTS and network new (no emulated NIC), compared with dom0's
+        nsev=""
+        for n in uts net ipc mnt; do
+          mine=$(readlink /proc/self/ns/$n); dm=$(readlink /proc/$p/ns/$n)
+          if [ "$mine" != "$dm" ]; then nsev="$nsev $n:new"
+          else nsev="$nsev $n:same"; case $n in uts|net) bad="$bad $n-ns-shared-with-dom0";; esac; fi
+        done
+        ev="$ev; ns$nsev"
+        # clean environment: only what libxl sets for the DM
+        envs=$(tr '\0' '\n' < /proc/$p/environ | cut -d= -f1 | sort | xargs)
+        echo "$envs" > $R/s9-environ.txt
+        for e in $envs; do case $e in XEN_DOMAIN_ID|XEN_QEMU_CONSOLE_LIMIT) ;; *) bad="$bad env:$e";; esac; done
+        ev="$ev; env [$envs]"
+        # fds: nothing but the DM's own devices, files, sockets
+        odd=$(ls -l /proc/$p/fd | awk 'NR>1{print $NF}' | grep -v -E '^(/dev/null|/dev/xen/privcmd|/dev/xen/evtchn|socket:.*|pipe:.*|anon_inode:.*|/var/log/xen/qemu-dm-xwrap\.log|/var/log/xen/xwrap-serial\.log|/test/grub\.iso)$' | tr '\n' ' ')
+        [ -z "$odd" ] || bad="$bad stray-fds=[$odd]"
+        ev="$ev; fds $(nfds $p)"
+        # the watcher: the DM's child, root, holding a pidfd and nothing else of libxl's
+        wp=$(ps -o pid= --ppid $p 2>/dev/null | xargs)
+        wname=$(cat /proc/$wp/comm 2>/dev/null)
+        if [ "$wname" != xsdm-dm-watch ]; then bad="$bad watcher=[$wp:$wname]"
+        else
+          wfds=$(ls -l /proc/$wp/fd | awk 'NR>1{print $NF}' | sort | uniq -c | xargs)
+          echo "$wfds" > $R/s9-watcher-fds.txt
+          wodd=$(ls -l /proc/$wp/fd | awk 'NR>1{print $NF}' | grep -v -E '^(/dev/null|anon_inode:\[pidfd\])$' | tr '\n' ' ')
+          [ -z "$wodd" ] || bad="$bad watcher-fds=[$wodd]"
+          ev="$ev; watcher $wp"
+        fi
+      fi
+      # reaper: the leftover under this domain's uid is gone, the neighbours' are not
+      if [ -n "${PLANT[$d]:-}" ]; then
+        if kill -0 ${PLANT[$d]} 2>/dev/null; then bad="$bad leftover-uid-$((RANGE_BASE + d))-alive"
+        else ev="$ev; reaped leftover of uid $((RANGE_BASE + d))"; fi
+        for k in "${!PLANT[@]}"; do
+          [ $k = $d ] && continue
+          kill -0 ${PLANT[$k]} 2>/dev/null || bad="$bad neighbour-uid-$((RANGE_BASE + k))-killed"
+        done
+      else ev="$ev; (domid $d outside the planted range: reaper not observed)"; fi
+      xl dmesg | grep -a "(d$d)" | tail -n 15 > $R/s9-xl-dmesg.txt
+      cp $ser $R/s9-serial.log 2>/dev/null
+      # destroy: domain, DM and watcher gone, chroot dir removed
+      chr=$(readlink -f /var/run/xen)/qemu-root-$d
+      if ! timeout 60 xl destroy $name > $R/s9-destroy.log 2>&1; then bad="$bad xl-destroy-failed"; fail_tail $R/s9-destroy.log 3; fi
+      wait_for 30 sh -c "! xl domid $name" || bad="$bad domain-still-listed"
+      [ -n "$p" ] && { wait_for 15 sh -c "[ ! -d /proc/$p ]" || bad="$bad DM-pid-$p-alive"; }
+      [ -n "${wp:-}" ] && { wait_for 15 sh -c "[ ! -d /proc/$wp ] || grep -q '^State:.*Z' /proc/$wp/status" || bad="$bad watcher-alive"; }
+      if wait_for 15 sh -c "[ ! -e $chr ]"; then ev="$ev; destroyed: domain gone, $chr removed"
+      else bad="$bad chroot-dir-left"; fi
+      cp /var/log/xen/qemu-dm-$name.log $R/s9-dm.log 2>/dev/null
+      if [ -z "$bad" ]; then end PASS "$ev"
+      else show $R/s9-dm.log 20; show $R/s9-proc.txt 40; end FAIL "$bad; $ev"; fi
+    fi
+    for k in "${!PLANT[@]}"; do kill ${PLANT[$k]} 2>/dev/null; wait ${PLANT[$k]} 2>/dev/null; done
   fi
 fi
 

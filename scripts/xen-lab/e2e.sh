@@ -3,10 +3,11 @@
 # run the stages of scripts/xen-lab/dom0-run.sh with real xl against qemu-xen and xsdm, print a
 # stage table with seconds and end with "N passed, N failed".
 #
-# Usage: scripts/xen-lab/e2e.sh /abs/build/dir        (make e2e passes it; xsdm is $1/xsdm)
+# Usage: scripts/xen-lab/e2e.sh /abs/build/dir        (make e2e passes it; xsdm and xsdmctl are in it)
 # Env:   OUT      image/output dir (default /var/tmp/xsdm-xen-lab; built by build-image.sh if absent)
-#        TESTS    stages to run (default "1 2 3 4 5 6 7 8"; 4-7 need 3, 8 needs 1 and 2)
+#        TESTS    stages to run (default "1 2 3 4 5 6 7 8 9"; 4-7 need 3, 8 needs 1 and 2; 9 needs $1/xsdmctl)
 #        TIMEOUT  wall-clock limit of the outer QEMU in seconds (default 2400)
+#        STALL    stop the outer QEMU when its console has been silent this long (default 660 s)
 #        SMP MEM CPU  outer machine (defaults: 1 CPU when a Linux stage runs, else 2; 3072 MiB;
 #                 qemu64,+svm,+npt: Debian's Xen needs NPT for HVM)
 #        XSDM_LOG=debug  passed to xsdm in dom0
@@ -17,8 +18,9 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-}
 OUT=${OUT:-/var/tmp/xsdm-xen-lab}
-TESTS=${TESTS:-1 2 3 4 5 6 7 8}
+TESTS=${TESTS:-1 2 3 4 5 6 7 8 9}
 TIMEOUT=${TIMEOUT:-2400}
+STALL=${STALL:-660}
 CPU=${CPU:-qemu64,+svm,+npt}
 MEM=${MEM:-3072}
 DOM0_MEM=${DOM0_MEM:-1024M}
@@ -52,6 +54,9 @@ TD=$(mktemp -d)
 trap 'rm -rf "$TD"' EXIT
 install -m 0755 "$HERE/dom0-run.sh" "$TD/run.sh"
 install -m 0755 "$BUILD/xsdm" "$TD/xsdm"
+# stage 9 runs xsdmctl as xl's device_model_override wrapper (it finds xsdm beside itself in dom0)
+if [ -x "$BUILD/xsdmctl" ]; then install -m 0755 "$BUILD/xsdmctl" "$TD/xsdmctl"
+else echo "e2e: no $BUILD/xsdmctl: stage 9 will fail"; fi
 cp "$OUT"/guest/*.iso "$TD/"
 echo "$TESTS" > "$TD/tests"
 { echo "XSDM_LOG=${XSDM_LOG:-}"; echo "L_TIMEOUT=${L_TIMEOUT:-1500}"; echo "L_ISO=${L_ISO:-linux.iso}"; } > "$TD/env"
@@ -77,11 +82,16 @@ timeout "$TIMEOUT" "${QEMU[@]}" </dev/null 2>"$RUN/qemu.stderr" \
       > "$RUN/console.log") &
 QPID=$!   # the timeout process; it forwards SIGTERM to QEMU
 trap 'kill $QPID 2>/dev/null; rm -rf "$TD"' EXIT
-done_at=""
+done_at="" stalled=0 csize=0 grew_at=$(date +%s)
 while kill -0 $QPID 2>/dev/null; do
   # dom0 normally powers the machine off itself; if it does not within 60 s, stop it
   if [ -z "$done_at" ] && grep -q 'LAB-DONE' "$RUN/console.log" 2>/dev/null; then done_at=$(date +%s); fi
   if [ -n "$done_at" ] && [ $(( $(date +%s) - done_at )) -gt 60 ]; then kill $QPID 2>/dev/null; fi
+  # a frozen outer machine (seen once: TCG vCPU idle for good, console silent) ends the run early;
+  # no stage waits silently longer than 600 s (xl save/restore), so STALL must stay above that
+  n=$(stat -c %s "$RUN/console.log" 2>/dev/null || echo 0)
+  if [ "$n" != "$csize" ]; then csize=$n; grew_at=$(date +%s)
+  elif [ $(( $(date +%s) - grew_at )) -gt "$STALL" ]; then stalled=1; kill $QPID 2>/dev/null; fi
   sleep 2
 done
 wait $QPID
@@ -105,7 +115,9 @@ grep -q 'LAB: .*xen daemons up' "$RUN/console.log" || infra "xenstored/xenconsol
 np=$(grep -a -c -E 'LAB: \[[0-9. ]+\] STAGE [^ ]+ PASS' "$RUN/console.log")
 nf=$(grep -a -c -E 'LAB: \[[0-9. ]+\] STAGE [^ ]+ FAIL' "$RUN/console.log")
 if ! grep -q 'LAB: .*ALL-STAGES-DONE' "$RUN/console.log"; then
-  [ "$QRC" = 124 ] && why="outer QEMU timed out after ${TIMEOUT}s" || why="dom0 stage script did not finish (qemu rc=$QRC)"
+  if [ $stalled = 1 ]; then why="outer machine stalled: console silent for ${STALL}s"
+  elif [ "$QRC" = 124 ]; then why="outer QEMU timed out after ${TIMEOUT}s"
+  else why="dom0 stage script did not finish (qemu rc=$QRC)"; fi
   echo "e2e: $why"
   echo "$np passed, $nf failed (incomplete: $why)"
   exit 2
