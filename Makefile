@@ -33,7 +33,10 @@ TLIB_SRCS := $(wildcard tests/lib/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
-DM_OBJS   := $(DM_SRCS:%.c=$(BUILD)/obj/%.o)
+# Generated at build time (scripts/gen-syscall-names.sh): the SIGSYS reporter's names.
+GEN_SRCS  := $(BUILD)/gen/syscall-names.c
+GEN_OBJS  := $(GEN_SRCS:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
+DM_OBJS   := $(DM_SRCS:%.c=$(BUILD)/obj/%.o) $(GEN_OBJS)
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/obj/%.o)
 TLIB_OBJS := $(TLIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -45,6 +48,13 @@ all: $(BUILD)/xsdm $(BUILD)/xsdm-testhooks $(BUILD)/xsdmctl
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/gen/syscall-names.c: scripts/gen-syscall-names.sh
+	@mkdir -p $(dir $@)
+	sh scripts/gen-syscall-names.sh "$(CC)" $@
+$(GEN_OBJS): $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # The test-hooks build compiles every DM source again with XSDM_TEST_HOOKS, which
 # adds test-only QMP commands (e.g. one that makes a forbidden syscall). Never installed.
@@ -63,15 +73,26 @@ $(BUILD)/libtestutil.a: $(TLIB_OBJS) $(BUILD)/obj/empty.o
 # libxsdm.a is linked whole: QMP command tables register themselves from
 # constructors, which an ordinary archive link would drop.
 WHOLE = -Wl,--whole-archive $(BUILD)/libxsdm.a -Wl,--no-whole-archive
-# The DM links its non-glibc libraries statically: ~25% faster from exec to
-# QMP greeting, a smaller RSS, and nothing but glibc to install in a dom0.
-# Every one of these archives ships in the same Debian -dev packages.
+# The DM is one static PIE (DM_LINK=static, the default): nothing to load at
+# exec, only the code it uses mapped, and nothing but the binary to install
+# in a dom0. The price: a glibc, libseccomp or jansson security update needs
+# a rebuild, as for any static binary; user names come from /etc/passwd, not
+# NSS (restrict/identity.c, restrict/no-nss.c). DM_LINK=dynamic links glibc dynamically and the
+# other libraries statically (the ASan build must: ASan cannot be static).
+# Every archive ships in the same Debian -dev packages.
+DM_LINK   ?= static
 DM_STATIC := -lseccomp -lcap-ng -ljansson -lxenctrl -lxendevicemodel -lxenforeignmemory \
              -lxenevtchn -lxenstore -lxentoolcore -lxentoollog -lxencall -lxengnttab
-DM_LIBS   := -Wl,-O1,--as-needed,--hash-style=gnu -Wl,-Bstatic $(DM_STATIC) -Wl,-Bdynamic -pthread
+ifeq ($(DM_LINK),static)
+DM_LDFLAGS := $(filter-out -pie,$(LDFLAGS)) -static-pie -Wl,--wrap=getpwuid,--wrap=initgroups
+DM_LIBS    := -Wl,-O1 $(DM_STATIC) -pthread
+else
+DM_LDFLAGS := $(LDFLAGS)
+DM_LIBS    := -Wl,-O1,--as-needed,--hash-style=gnu -Wl,-Bstatic $(DM_STATIC) -Wl,-Bdynamic -pthread
+endif
 $(BUILD)/xsdm: $(BUILD)/obj/dm/main.o $(BUILD)/libxsdm.a
-	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/dm/main.o $(WHOLE) $(DM_LIBS)
-$(BUILD)/xsdm-testhooks: $(BUILD)/hooks/dm/main.o $(DM_SRCS:%.c=$(BUILD)/hooks/%.o)
+	$(CC) $(DM_LDFLAGS) -o $@ $(BUILD)/obj/dm/main.o $(WHOLE) $(DM_LIBS)
+$(BUILD)/xsdm-testhooks: $(BUILD)/hooks/dm/main.o $(DM_SRCS:%.c=$(BUILD)/hooks/%.o) $(GEN_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/xsdmctl: $(BUILD)/obj/toolstack/main.o $(BUILD)/libxsdmctl.a $(BUILD)/libxsdm.a
 	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/toolstack/main.o $(BUILD)/libxsdmctl.a $(BUILD)/libxsdm.a $(CTL_LIBS) $(PKG_LIBS)
@@ -97,13 +118,13 @@ check: deps
 	sh scripts/run-tests.sh $(BUILD)
 
 asan:
-	$(MAKE) BUILD=build-asan EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	$(MAKE) BUILD=build-asan DM_LINK=dynamic EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" HARDEN="-fPIE -fstack-protector-strong" check
 
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -DXSDM_FUZZ -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(DM_SRCS) $(TLIB_SRCS) $(wildcard dm/*.h restrict/*.h rlimits/*.h tests/lib/*.h tests/unit/*.h)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(DM_SRCS) $(GEN_SRCS) $(TLIB_SRCS) $(wildcard dm/*.h restrict/*.h rlimits/*.h tests/lib/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(DM_SRCS) $(TLIB_SRCS) $(PKG_LIBS)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(DM_SRCS) $(GEN_SRCS) $(TLIB_SRCS) $(PKG_LIBS)
 fuzz: $(FUZZ_BINS)
 # Each target runs for FUZZ_SECONDS on its committed corpus; a crash fails the run.
 FUZZ_SECONDS ?= 20

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "dm/block.h"
 #include "dm/log.h"
@@ -620,9 +621,22 @@ static int drive_init(struct ide_ctrl *ide, int index, const struct drive_spec *
     return 0;
 }
 
+/* The controller holds 128 KiB of transfer buffers (four drives' PIO
+ * windows and the DMA bounce buffer). Fresh anonymous pages are zero and
+ * cost nothing until touched, where calloc() may clear them all at start-up
+ * (one page fault each, and resident ever after, though a guest may never
+ * do IDE I/O). */
+static struct ide_ctrl *ctrl_alloc(void)
+{
+    void *p = mmap(NULL, sizeof(struct ide_ctrl), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
 struct ide_ctrl *ide_ctrl_new(struct machine *m, const struct xsdm_config *cfg, char *err, size_t errlen)
 {
-    struct ide_ctrl *ide = calloc(1, sizeof(*ide));
+    struct ide_ctrl *ide = ctrl_alloc();
     int c, i;
 
     if (!ide) {
@@ -727,5 +741,5 @@ void ide_ctrl_free(struct ide_ctrl *ide)
     if (ide->m && ide->bm_io.mapped)
         io_region_unmap(&ide->m->bus, &ide->bm_io);
     ide->pci.bars[4].region = NULL;
-    free(ide);
+    munmap(ide, sizeof(*ide));
 }

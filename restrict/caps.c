@@ -21,20 +21,37 @@ static int last_cap(void)
     return c;
 }
 
-/* Effective, permitted and inheritable straight from capget(2). */
-static bool caps_empty(void)
+/* Effective, permitted and inheritable straight from capget(2): one
+ * syscall, where libcap-ng's capng_get_caps_process() also parses
+ * /proc/PID/status twice. */
+static int caps_read(struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3])
 {
     struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+
+    memset(data, 0, sizeof(data[0]) * _LINUX_CAPABILITY_U32S_3);
+    return (int)syscall(SYS_capget, &hdr, data);
+}
+
+static bool caps_empty(void)
+{
     struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
     int i;
 
-    memset(data, 0, sizeof(data));
-    if (syscall(SYS_capget, &hdr, data) < 0)
+    if (caps_read(data) < 0)
         return false;
     for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
         if (data[i].effective || data[i].permitted || data[i].inheritable)
             return false;
     return true;
+}
+
+static int permitted(int cap)
+{
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+    if (caps_read(data) < 0)
+        return -1;
+    return !!(data[cap / 32].permitted & (1u << (cap % 32)));
 }
 
 static int bounding_count(void)
@@ -76,13 +93,12 @@ static int clear_bounding(void)
 
 int restrict_drop_caps(void)
 {
-    bool can_setpcap;
+    int can_setpcap = permitted(CAP_SETPCAP);
 
-    if (capng_get_caps_process() < 0) {
+    if (can_setpcap < 0) {
         log_err("restrict: capabilities: capget: %s", strerror(errno));
         return -1;
     }
-    can_setpcap = capng_have_capability(CAPNG_PERMITTED, CAP_SETPCAP);
     if (can_setpcap && clear_bounding() < 0)
         return -1;
     capng_clear(CAPNG_SELECT_ALL);

@@ -1,6 +1,12 @@
 /* Who the DM becomes: parsing -runas/user= and switching uid/gid. QEMU calls
  * initgroups() after chroot (so the group database it reads is empty); we
- * simply clear the supplementary groups: the per-domid uid has none. */
+ * simply clear the supplementary groups: the per-domid uid has none.
+ *
+ * A user name is looked up in the passwd file itself, not through NSS: xsdm
+ * is linked statically, and a static glibc's getpwnam() loads the system's
+ * NSS modules, which must then be the very glibc version it was built with.
+ * libxl's DM users (xen-qemuuser-shared, device_model_user=) are local system
+ * users; a site that keeps them elsewhere passes "UID:GID". */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -32,11 +38,46 @@ static bool parse_id(const char *s, size_t len, unsigned long *out)
     return true;
 }
 
+int restrict_lookup_user(const char *passwd_path, const char *name, uid_t *uid_r, gid_t *gid_r)
+{
+    struct passwd *pw;
+    FILE *f = NULL;
+    int rc = 1;
+
+    f = fopen(passwd_path, "re");
+    if (!f) {
+        rc = -1;
+        goto out;
+    }
+    /* fgetpwent() skips lines it cannot parse and returns NULL at the end
+     * (errno ENOENT) or on a read error. */
+    errno = 0;
+    while ((pw = fgetpwent(f)) != NULL) {
+        if (strcmp(pw->pw_name, name) == 0) {
+            *uid_r = pw->pw_uid;
+            *gid_r = pw->pw_gid;
+            rc = 0;
+            goto out;
+        }
+    }
+    if (ferror(f))
+        rc = -1;
+out:
+    if (f) {
+        int saved = errno;
+
+        fclose(f);
+        errno = saved;
+    }
+    return rc;
+}
+
 int restrict_parse_runas(const char *spec, uid_t *uid_r, gid_t *gid_r, char *err, size_t errlen)
 {
     const char *colon = strchr(spec, ':');
     unsigned long u, g;
-    struct passwd *pw;
+    uid_t pu;
+    gid_t pg;
 
     if (colon && parse_id(spec, (size_t)(colon - spec), &u) &&
         parse_id(colon + 1, strlen(colon + 1), &g)) {
@@ -45,15 +86,20 @@ int restrict_parse_runas(const char *spec, uid_t *uid_r, gid_t *gid_r, char *err
         snprintf(err, errlen, "user '%s': expected UID:GID (decimal) or a user name", spec);
         return -1;
     } else {
-        errno = 0;
-        pw = getpwnam(spec);
-        if (!pw) {
-            snprintf(err, errlen, "user '%s' not found%s%s", spec, errno ? ": " : "",
-                     errno ? strerror(errno) : "");
+        int r = restrict_lookup_user(RESTRICT_PASSWD_FILE, spec, &pu, &pg);
+
+        if (r > 0) {
+            snprintf(err, errlen, "user '%s' not found in %s (xsdm reads local users only; "
+                     "pass UID:GID for a user kept elsewhere)", spec, RESTRICT_PASSWD_FILE);
             return -1;
         }
-        u = pw->pw_uid;
-        g = pw->pw_gid;
+        if (r < 0) {
+            snprintf(err, errlen, "user '%s': reading %s: %s", spec, RESTRICT_PASSWD_FILE,
+                     strerror(errno));
+            return -1;
+        }
+        u = pu;
+        g = pg;
     }
     if (u == 0 || g == 0) {
         snprintf(err, errlen, "user '%s' is uid %lu gid %lu: running as root (uid or group) "

@@ -50,11 +50,9 @@ int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, st
      * lazily through the bounded mapcache (docs/restriction.md). */
     ram = cfg->ram_mb > (UINT64_MAX >> 20) ? UINT64_MAX : cfg->ram_mb << 20;
     ctx->as_bytes = rlimits_as_budget(cfg->accel == ACCEL_XEN ? xen_mapcache_budget(ram) : ram);
-    /* Lazy initialisations that would need a syscall outside the allowlist
-     * (jansson seeds its hash from /dev/urandom) or allocation in the SIGSYS
-     * handler (syscall names) happen now. */
+    /* A lazy initialisation that would need a syscall outside the allowlist
+     * (jansson seeds its hash from /dev/urandom) happens now. */
     json_object_seed(0);
-    seccomp_names_init();
     return 0;
 }
 

@@ -27,11 +27,9 @@ struct seccomp_row_info {
 };
 bool seccomp_row(size_t i, struct seccomp_row_info *out);
 
-/* Precompute the syscall-name table the SIGSYS handler reads (it must not
- * allocate or call libseccomp). Idempotent; called by restrict_prepare() and
- * by seccomp_install(). */
-void seccomp_names_init(void);
-/* Name of syscall nr on the native arch from that table, NULL if unknown. */
+/* Name of syscall nr on the native arch, NULL if unknown: from a table built
+ * with the DM (restrict/syscall-names.h), so the SIGSYS handler can name a
+ * call without allocating or calling libseccomp. */
 const char *seccomp_name(int nr);
 
 /* Build the filter for (mode, policy) and load it. SANDBOX_ON also installs

@@ -180,7 +180,6 @@ int seccomp_install(enum sandbox_mode mode, enum seccomp_policy p, char *err, si
         snprintf(err, errlen, "seccomp: mode off loads no filter");
         goto out;
     }
-    seccomp_names_init();
     f = seccomp_init(mode == SANDBOX_ON ? SCMP_ACT_TRAP : SCMP_ACT_LOG);
     if (!f) {
         snprintf(err, errlen, "seccomp: seccomp_init failed");

@@ -1,7 +1,7 @@
 /* The SIGSYS reporter: a trapped syscall is named on stderr and the DM exits
  * with RESTRICT_EXIT_SECCOMP. The handler runs in a process that may be
  * compromised and under the filter, so it only formats into a stack buffer
- * from a table computed beforehand, makes one write(2) and exit_group(2). */
+ * from a table generated at build time, makes one write(2) and exit_group(2). */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -13,35 +13,13 @@
 
 #include "restrict/restrict.h"
 #include "restrict/sandbox.h"
-
-#define SC_NAMES_MAX 512        /* x86_64 numbers are below 470 today */
-#define SC_NAME_LEN  32
-
-static char sc_names[SC_NAMES_MAX][SC_NAME_LEN];
-static volatile sig_atomic_t sc_names_ready;
-
-void seccomp_names_init(void)
-{
-    int nr;
-
-    if (sc_names_ready)
-        return;
-    for (nr = 0; nr < SC_NAMES_MAX; nr++) {
-        char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-
-        if (name) {
-            strncpy(sc_names[nr], name, SC_NAME_LEN - 1);
-            free(name);
-        }
-    }
-    sc_names_ready = 1;
-}
+#include "restrict/syscall-names.h"
 
 const char *seccomp_name(int nr)
 {
-    if (!sc_names_ready || nr < 0 || nr >= SC_NAMES_MAX || !sc_names[nr][0])
+    if (nr < 0 || nr >= SYSCALL_NAMES_MAX || !syscall_names_off[nr])
         return NULL;
-    return sc_names[nr];
+    return syscall_names_blob + syscall_names_off[nr] - 1;
 }
 
 static size_t put_str(char *buf, size_t pos, size_t cap, const char *s)
@@ -75,8 +53,7 @@ static void sigsys_report(int sig, siginfo_t *si, void *uctx)
 
     (void)sig;
     (void)uctx;
-    if (nr >= 0 && nr < SC_NAMES_MAX && sc_names[nr][0])
-        name = sc_names[nr];
+    name = seccomp_name(nr);
     n = put_str(line, n, cap, "xsdm: seccomp: blocked syscall ");
     n = put_str(line, n, cap, name ? name : "unknown");
     n = put_str(line, n, cap, " (nr ");

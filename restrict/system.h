@@ -9,10 +9,16 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#define RESTRICT_PASSWD_FILE "/etc/passwd"
+
 /* "-runas"/"user=" value: "UID:GID" (decimal, as libxl builds it for the
- * per-domid range) or a user name looked up with getpwnam (needs NSS: call
+ * per-domid range) or a user name looked up in RESTRICT_PASSWD_FILE (call
  * before chroot). uid 0 and gid 0 are refused. 0, or -1 with err filled. */
 int restrict_parse_runas(const char *spec, uid_t *uid_r, gid_t *gid_r, char *err, size_t errlen);
+
+/* The user called name in a passwd(5) file, without NSS (see identity.c).
+ * 0 found, 1 no such user, -1 the file could not be read (errno). */
+int restrict_lookup_user(const char *passwd_path, const char *name, uid_t *uid_r, gid_t *gid_r);
 
 /* Close every fd not in keep[] (any order, duplicates and negatives
  * ignored) with close_range() over the gaps. *max_fd_r = highest kept fd. */

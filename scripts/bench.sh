@@ -3,6 +3,8 @@
 #   - exec -> QMP greeting (median of BENCH_RUNS runs, default 21)
 #   - VmRSS right after the greeting (median)
 #   - xsdm's seccomp allowlist size (distinct syscalls, qtest and Xen policies)
+#   - the floor: a do-nothing greeter linked like xsdm (scripts/bench-floor.c);
+#     qemu/floor is the best ratio any glibc program can show on this machine
 # xsdm runs the full xenfv machine on the qtest accelerator, restricted as
 # in production (close-fds, capabilities, rlimits, seccomp); QEMU runs
 #   qemu-system-i386 -machine pc -accel tcg -S -nodefaults -display none -m 64
@@ -18,6 +20,9 @@ tool="$build/bench-greeting"
 qemu=${QEMU:-qemu-system-i386}
 
 cc -O2 -Wall -o "$tool" "$here/bench-greeting.c"
+floor="$build/bench-floor"
+cc -O2 -Wall -static-pie -o "$floor" "$here/bench-floor.c" 2>/dev/null ||
+    cc -O2 -Wall -o "$floor" "$here/bench-floor.c"
 
 if ! command -v "$qemu" >/dev/null 2>&1; then
     echo "bench: $qemu not found; installing Debian's qemu-system-x86 (needed only for this comparison)"
@@ -37,6 +42,9 @@ echo "bench: $runs runs each"
     -no-user-config -display none -vnc none > "$out/xsdm"
 x_us=$(cut -d' ' -f1 "$out/xsdm" | median)
 x_kb=$(cut -d' ' -f2 "$out/xsdm" | median)
+"$tool" "$runs" -- "$floor" > "$out/floor"
+f_us=$(cut -d' ' -f1 "$out/floor" | median)
+f_kb=$(cut -d' ' -f2 "$out/floor" | median)
 
 q_us=-
 q_kb=-
@@ -76,11 +84,14 @@ ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.2f ms", v 
 mib() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.1f MiB", v / 1024 }'; }
 
 echo
-printf '%-34s %14s %14s %12s\n' "metric (median of $runs)" "xsdm" "qemu" "qemu/xsdm"
-printf '%-34s %14s %14s %12s\n' "exec -> QMP greeting" "$(ms "$x_us")" "$(ms "$q_us")" "$(ratio "$x_us" "$q_us")"
-printf '%-34s %14s %14s %12s\n' "VmRSS after the greeting" "$(mib "$x_kb")" "$(mib "$q_kb")" "$(ratio "$x_kb" "$q_kb")"
+printf '%-26s %10s %10s %10s %10s %11s\n' "metric (median of $runs)" "xsdm" "qemu" "qemu/xsdm" "floor" "qemu/floor"
+printf '%-26s %10s %10s %10s %10s %11s\n' "exec -> QMP greeting" "$(ms "$x_us")" "$(ms "$q_us")" \
+    "$(ratio "$x_us" "$q_us")" "$(ms "$f_us")" "$(ratio "$f_us" "$q_us")"
+printf '%-26s %10s %10s %10s %10s %11s\n' "VmRSS after the greeting" "$(mib "$x_kb")" "$(mib "$q_kb")" \
+    "$(ratio "$x_kb" "$q_kb")" "$(mib "$f_kb")" "$(ratio "$f_kb" "$q_kb")"
 printf '%-34s %14s\n' "allowed syscalls (qtest policy)" "${counts% *}"
 printf '%-34s %14s\n' "allowed syscalls (Xen policy)" "${counts#* }"
 echo
 echo "xsdm:  $build/xsdm -accel qtest -machine xenfv -m 64 -S (restricted, seccomp on)"
 echo "qemu:  $qemu -machine pc -accel tcg -S -nodefaults -display none -m 64"
+echo "floor: $floor (accept, greeting, nothing else; static PIE like xsdm)"

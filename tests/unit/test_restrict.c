@@ -186,7 +186,7 @@ START_TEST(runas_parse)
                       "'%s' accepted", bad[i]);
         ck_assert_msg(err[0], "'%s' refused without a message", bad[i]);
     }
-    /* A name goes through getpwnam. */
+    /* A name is read from /etc/passwd; "nobody" is there on Debian. */
     pw = getpwnam("nobody");
     if (pw && pw->pw_uid && pw->pw_gid) {
         uid_t want_u = pw->pw_uid;
@@ -196,6 +196,40 @@ START_TEST(runas_parse)
         ck_assert_uint_eq(u, want_u);
         ck_assert_uint_eq(g, want_g);
     }
+}
+END_TEST
+
+/* The passwd reader: exact names only, malformed lines skipped, absent user
+ * and unreadable file told apart. */
+START_TEST(lookup_user_file)
+{
+    char path[] = "/tmp/xsdm-passwd-XXXXXX";
+    uid_t u = 0;
+    gid_t g = 0;
+    int fd = mkstemp(path);
+    FILE *f;
+
+    ck_assert_int_ge(fd, 0);
+    f = fdopen(fd, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("root:x:0:0:root:/root:/bin/bash\n"
+          "this line is not a passwd entry\n"
+          "xen-qemuuser:x:7:7::/:/usr/sbin/nologin\n"
+          "xen-qemuuser-shared:x:131200:131300::/nonexistent:/usr/sbin/nologin\n"
+          "xen-qemuuser-shared2:x:5:5::/:/bin/false\n", f);
+    fclose(f);
+    ck_assert_int_eq(restrict_lookup_user(path, "xen-qemuuser-shared", &u, &g), 0);
+    ck_assert_uint_eq(u, 131200);
+    ck_assert_uint_eq(g, 131300);
+    ck_assert_int_eq(restrict_lookup_user(path, "xen-qemuuser", &u, &g), 0);
+    ck_assert_uint_eq(u, 7);
+    ck_assert_int_eq(restrict_lookup_user(path, "xen-qemu", &u, &g), 1);
+    ck_assert_int_eq(restrict_lookup_user(path, "this line is not a passwd entry", &u, &g), 1);
+    ck_assert_int_eq(restrict_lookup_user(path, "", &u, &g), 1);
+    unlink(path);
+    errno = 0;
+    ck_assert_int_eq(restrict_lookup_user(path, "root", &u, &g), -1);
+    ck_assert_int_eq(errno, ENOENT);
 }
 END_TEST
 
@@ -865,6 +899,7 @@ int main(void)
     }
     tcase_add_test(tc, table_order);
     tcase_add_test(tc, runas_parse);
+    tcase_add_test(tc, lookup_user_file);
     tcase_add_test(tc, prepare_resolves);
     tcase_add_test(tc, keep_list);
     suite_add_tcase(s, tc);
