@@ -33,8 +33,9 @@ TLIB_SRCS := $(wildcard tests/lib/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
-# Generated at build time (scripts/gen-syscall-names.sh): the SIGSYS reporter's names.
-GEN_SRCS  := $(BUILD)/gen/syscall-names.c
+# Generated at build time: the SIGSYS reporter's names (scripts/gen-syscall-names.sh)
+# and the seccomp programs libseccomp compiles from the allowlist (scripts/gen-seccomp-bpf.c).
+GEN_SRCS  := $(BUILD)/gen/syscall-names.c $(BUILD)/gen/seccomp-bpf.c
 GEN_OBJS  := $(GEN_SRCS:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
 DM_OBJS   := $(DM_SRCS:%.c=$(BUILD)/obj/%.o) $(GEN_OBJS)
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -52,6 +53,13 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/gen/syscall-names.c: scripts/gen-syscall-names.sh
 	@mkdir -p $(dir $@)
 	sh scripts/gen-syscall-names.sh "$(CC)" $@
+# The compiler of the policy is the table's own object and libseccomp, nothing
+# else of the DM (libxsdm.a holds the program it is about to generate).
+$(BUILD)/gen-seccomp-bpf: scripts/gen-seccomp-bpf.c $(BUILD)/obj/restrict/seccomp-policy.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/obj/restrict/seccomp-policy.o -lseccomp
+$(BUILD)/gen/seccomp-bpf.c: $(BUILD)/gen-seccomp-bpf
+	@mkdir -p $(dir $@)
+	$(BUILD)/gen-seccomp-bpf $@
 $(GEN_OBJS): $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@

@@ -100,7 +100,7 @@ static int qt_init(struct accel *a, const struct xsdm_config *cfg, struct loop *
     if (!q->in)
         goto out;
     a->ram_size = cfg->ram_mb << 20;
-    ram = mmap(NULL, a->ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ram = mmap(NULL, a->ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (ram == MAP_FAILED) {
         log_err("qtest: cannot map %llu MiB of guest RAM: %s",
                 (unsigned long long)cfg->ram_mb, strerror(errno));

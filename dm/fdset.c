@@ -16,8 +16,7 @@
 
 struct fdset_fd {
     int fd;                         /* -1: free slot */
-    bool has_opaque;
-    char opaque[FDSET_OPAQUE_MAX];
+    bool has_opaque;                /* its text: opaque_text[set][slot] */
 };
 
 struct fdset {
@@ -27,6 +26,10 @@ struct fdset {
 };
 
 static struct fdset sets[FDSET_MAX_SETS];
+/* Apart from sets[]: every scan of the sets (close-fds at restriction,
+ * each /dev/fdset lookup) reads sets[] only, which then spans one page
+ * rather than the 33 KiB the texts take. */
+static char opaque_text[FDSET_MAX_SETS][FDSET_MAX_FDS][FDSET_OPAQUE_MAX];
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -124,7 +127,7 @@ int fdset_add(int fdset_id, int fd, const char *opaque, int *fdset_id_r, int *fd
     s->fds[i].fd = fd;
     s->fds[i].has_opaque = opaque != NULL;
     if (opaque)
-        snprintf(s->fds[i].opaque, sizeof(s->fds[i].opaque), "%s", opaque);
+        snprintf(opaque_text[s - sets][i], sizeof(opaque_text[0][0]), "%s", opaque);
     if (fdset_id_r)
         *fdset_id_r = fdset_id;
     if (fd_r)
@@ -179,7 +182,7 @@ json_t *fdset_query(void)
                 continue;
             o = json_pack("{s:i}", "fd", f->fd);
             if (o && f->has_opaque)
-                json_object_set_new(o, "opaque", json_string(f->opaque));
+                json_object_set_new(o, "opaque", json_string(opaque_text[i][j]));
             json_array_append_new(fds, o);
         }
         set = json_pack("{s:i,s:o}", "fdset-id", sets[i].id, "fds", fds);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@ int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, st
 {
     struct stat st;
     uint64_t ram;
+    size_t seed = 0;
 
     memset(ctx, 0, sizeof(*ctx));
     ctx->cfg = cfg;
@@ -51,8 +53,12 @@ int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, st
     ram = cfg->ram_mb > (UINT64_MAX >> 20) ? UINT64_MAX : cfg->ram_mb << 20;
     ctx->as_bytes = rlimits_as_budget(cfg->accel == ACCEL_XEN ? xen_mapcache_budget(ram) : ram);
     /* A lazy initialisation that would need a syscall outside the allowlist
-     * (jansson seeds its hash from /dev/urandom) happens now. */
-    json_object_seed(0);
+     * (jansson seeds its hash from /dev/urandom) happens now, from one
+     * getrandom(2) rather than jansson's open/read/close of /dev/urandom;
+     * jansson's own way if that fails (0 asks jansson to seed itself). */
+    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+        seed = 0;
+    json_object_seed(seed);
     return 0;
 }
 

@@ -1,216 +1,63 @@
-/* The seccomp allowlist: what the restricted single-threaded epoll loop
- * needs, one row per syscall with its argument rule and the reason. Anything
- * else traps (mode "on") or is logged (mode "log"). The rows were checked by
- * running the DM with -sandbox log and by the device tests under restriction
- * (docs/restriction.md). */
+/* Loading the allowlist (restriction step 7). The program was compiled by
+ * libseccomp from the table in restrict/seccomp-policy.c when the DM was
+ * built (restrict/seccomp-bpf.h): here it is only looked up and handed to
+ * the kernel, after the SIGSYS reporter is in place. */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stddef.h>
-#include <stdint.h>
+#include <linux/seccomp.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
+#include <sys/prctl.h>
 
-#include <seccomp.h>
-#include <xen/xen.h>
-#include <xen/sys/evtchn.h>
-#include <xen/sys/privcmd.h>
-
-#include "dm/log.h"
-#include "restrict/restrict.h"
+#include "restrict/seccomp-bpf.h"
 #include "restrict/sandbox.h"
 
-enum sc_match {
-    SC_ANY,         /* no argument rule */
-    SC_ONE_OF,      /* (uint32)arg[a] is one of vals[] (ioctl request, fcntl cmd) */
-    SC_CLEAR,       /* arg[a] & vals[0] == 0 (no PROT_EXEC) */
-    SC_NULL,        /* arg[a] == 0, all 64 bits (a pointer that must be NULL) */
-};
-
-#define SC_MAX_VALS 6
-
-struct sc_row {
-    const char *name;
-    bool xen_only;
-    enum sc_match match;
-    unsigned arg;
-    uint64_t vals[SC_MAX_VALS];
-    unsigned n_vals;
-    const char *args;
-    const char *why;
-};
-
-#define SC_NVALS(...) (unsigned)(sizeof((uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t))
-#define ANY(n, w)                   { n, false, SC_ANY, 0, { 0 }, 0, "any", w }
-#define ONE_OF(n, a, txt, w, ...)   { n, false, SC_ONE_OF, a, { __VA_ARGS__ }, SC_NVALS(__VA_ARGS__), txt, w }
-#define CLEAR(n, a, m, txt, w)      { n, false, SC_CLEAR, a, { m }, 1, txt, w }
-#define NUL(n, a, txt, w)           { n, false, SC_NULL, a, { 0 }, 0, txt, w }
-#define XEN_ONE_OF(n, a, txt, w, ...) { n, true, SC_ONE_OF, a, { __VA_ARGS__ }, SC_NVALS(__VA_ARGS__), txt, w }
-
-static const struct sc_row sc_table[] = {
-    /* -- the event loop -------------------------------------------------- */
-    ANY("epoll_wait", "the loop's only blocking call"),
-    ANY("epoll_ctl", "watches come and go: QMP clients, char backends"),
-    ANY("read", "sockets, pty, signalfd, qtest, evtchn pending ports, -incoming stream"),
-    ANY("write", "pty, log (stderr), save stream, evtchn unmask"),
-    ANY("close", "QMP connections, fds consumed by commands"),
-    ANY("clock_gettime", "timers, log rate limit; the vDSO falls back to the syscall on some clocksources"),
-    ANY("exit_group", "quit, SIGHUP/SIGTERM, guest poweroff; the SIGSYS reporter"),
-    ANY("rt_sigreturn", "return from a signal handler"),
-    ANY("rt_sigprocmask", "signal masks (glibc)"),
-    /* -- QMP and socket char backends ------------------------------------ */
-    ANY("accept4", "the one QMP client per monitor, socket char backends"),
-    ANY("recvmsg", "QMP requests carrying SCM_RIGHTS fds (add-fd)"),
-    NUL("sendto", 4, "dest_addr == NULL", "send(): QMP replies and events, socket backends; "
-        "only on connected sockets, never to an address"),
-    ONE_OF("fcntl", 1, "cmd in {F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_DUPFD_CLOEXEC}",
-           "O_NONBLOCK and CLOEXEC on received fds; dups for /dev/fdset/N",
-           F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_DUPFD_CLOEXEC),
-    /* -- disk images and save/restore through passed fds ------------------ */
-    ANY("pread64", "IDE/ATAPI reads from raw images"),
-    ANY("pwrite64", "IDE writes to raw images"),
-    ANY("lseek", "image size (SEEK_END); save stream position"),
-    ANY("fdatasync", "IDE FLUSH CACHE"),
-    ANY("ftruncate", "a stale save file passed by add-fd is emptied before writing"),
-    /* -- memory (malloc, jansson) ---------------------------------------- */
-    ANY("brk", "malloc's main arena"),
-    CLEAR("mmap", 2, PROT_EXEC, "prot & PROT_EXEC == 0", "large malloc chunks; never executable (W^X)"),
-    CLEAR("mprotect", 2, PROT_EXEC, "prot & PROT_EXEC == 0", "malloc arenas; never executable (W^X)"),
-    ANY("munmap", "free of large chunks"),
-    ANY("madvise", "malloc trimming"),
-    ANY("mremap", "realloc of large chunks"),
-#if defined(__SANITIZE_ADDRESS__)
-    /* -- sanitizer builds only (make asan): before every noreturn call
-     * __asan_handle_no_return queries the alternate signal stack. */
-    NUL("sigaltstack", 0, "ss == NULL (query only)", "ASan's noreturn handling (asan builds only)"),
-#endif
-    /* -- Xen accelerator only (privcmd and evtchn fds, already restricted
-     * to the domid by step xen-handles). The accelerator's engineer owns
-     * this list: one request number per ioctl it makes after restriction. */
-    XEN_ONE_OF("ioctl", 1,
-               "request in {IOCTL_PRIVCMD_DM_OP, IOCTL_PRIVCMD_MMAPBATCH_V2, IOCTL_EVTCHN_NOTIFY}",
-               "dm_op (IRQs, I/O ranges, shutdown), mapcache foreign maps, event notify",
-               IOCTL_PRIVCMD_DM_OP, IOCTL_PRIVCMD_MMAPBATCH_V2, IOCTL_EVTCHN_NOTIFY),
-};
-
-#define SC_ROWS (sizeof(sc_table) / sizeof(sc_table[0]))
-
-static bool row_applies(const struct sc_row *r, enum seccomp_policy p)
+const struct seccomp_prebuilt *seccomp_prebuilt_find(enum sandbox_mode mode, enum seccomp_policy p)
 {
-    return !r->xen_only || p == SECCOMP_POLICY_XEN;
-}
+    size_t i;
 
-size_t seccomp_allowlist_count_for(enum seccomp_policy p)
-{
-    size_t i, j, n = 0;
-
-    for (i = 0; i < SC_ROWS; i++) {
-        bool seen = false;
-
-        if (!row_applies(&sc_table[i], p))
-            continue;
-        for (j = 0; j < i && !seen; j++)
-            seen = row_applies(&sc_table[j], p) && !strcmp(sc_table[j].name, sc_table[i].name);
-        if (!seen)
-            n++;
-    }
-    return n;
-}
-
-size_t seccomp_allowlist_count(void)
-{
-    return seccomp_allowlist_count_for(SECCOMP_POLICY_QTEST);
-}
-
-bool seccomp_row(size_t i, struct seccomp_row_info *out)
-{
-    if (i >= SC_ROWS)
-        return false;
-    out->name = sc_table[i].name;
-    out->args = sc_table[i].args;
-    out->why = sc_table[i].why;
-    out->xen_only = sc_table[i].xen_only;
-    return true;
-}
-
-static int add_row(scmp_filter_ctx f, const struct sc_row *r, char *err, size_t errlen)
-{
-    int nr = seccomp_syscall_resolve_name(r->name);
-    int rc = 0;
-    unsigned i;
-
-    if (nr == __NR_SCMP_ERROR) {
-        snprintf(err, errlen, "seccomp: syscall '%s' unknown on this architecture", r->name);
-        return -1;
-    }
-    switch (r->match) {
-    case SC_ANY:
-        rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0);
-        break;
-    case SC_ONE_OF:
-        /* Compare the low 32 bits: the kernel reads cmd/request as an int. */
-        for (i = 0; i < r->n_vals && rc == 0; i++)
-            rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1,
-                                  SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, 0xffffffffULL, r->vals[i]));
-        break;
-    case SC_CLEAR:
-        rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1,
-                              SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, r->vals[0], 0));
-        break;
-    case SC_NULL:
-        rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1, SCMP_CMP(r->arg, SCMP_CMP_EQ, 0, 0));
-        break;
-    }
-    if (rc < 0) {
-        snprintf(err, errlen, "seccomp: rule for %s: %s", r->name, strerror(-rc));
-        return -1;
-    }
-    return 0;
+    for (i = 0; i < seccomp_n_prebuilt; i++)
+        if (seccomp_prebuilt[i].mode == mode && seccomp_prebuilt[i].policy == p)
+            return &seccomp_prebuilt[i];
+    return NULL;
 }
 
 int seccomp_install(enum sandbox_mode mode, enum seccomp_policy p, char *err, size_t errlen)
 {
-    scmp_filter_ctx f = NULL;
-    size_t i;
-    int rc = -1, r;
+    const struct seccomp_prebuilt *b = NULL;
+    struct sock_fprog prog;
 
     if (mode != SANDBOX_ON && mode != SANDBOX_LOG) {
         snprintf(err, errlen, "seccomp: mode off loads no filter");
-        goto out;
+        return -1;
     }
-    f = seccomp_init(mode == SANDBOX_ON ? SCMP_ACT_TRAP : SCMP_ACT_LOG);
-    if (!f) {
-        snprintf(err, errlen, "seccomp: seccomp_init failed");
-        goto out;
+    b = seccomp_prebuilt_find(mode, p);
+    if (!b || !b->len) {
+        snprintf(err, errlen, "seccomp: this build has no program for mode %s",
+                 mode == SANDBOX_ON ? "on" : "log");
+        return -1;
     }
-    /* Foreign-ABI syscalls (i386, x32) have other numbers: never allow,
-     * never report under a wrong name. */
-    r = seccomp_attr_set(f, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-    if (r == 0)
-        r = seccomp_attr_set(f, SCMP_FLTATR_CTL_NNP, 1);
-    if (r < 0) {
-        snprintf(err, errlen, "seccomp: filter attributes: %s", strerror(-r));
-        goto out;
-    }
-    for (i = 0; i < SC_ROWS; i++)
-        if (row_applies(&sc_table[i], p) && add_row(f, &sc_table[i], err, errlen) < 0)
-            goto out;
     /* The reporter must be in place before the first trap can happen. */
     if (mode == SANDBOX_ON && seccomp_reporter_install() < 0) {
         snprintf(err, errlen, "seccomp: SIGSYS handler: %s", strerror(errno));
-        goto out;
+        return -1;
     }
-    r = seccomp_load(f);
-    if (r < 0) {
-        snprintf(err, errlen, "seccomp: load: %s", strerror(-r));
-        goto out;
+    prog.len = b->len;
+    prog.filter = (struct sock_filter *)b->insns;   /* the kernel copies it; never written */
+    /* Without CAP_SYS_ADMIN the kernel requires no_new_privs: step
+     * capabilities set it already, set here too so that the loader stands
+     * alone (as libseccomp's seccomp_load does). */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        snprintf(err, errlen, "seccomp: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+        return -1;
+    }
+    /* EINVAL: a kernel older than 4.14, which lacks SECCOMP_RET_KILL_PROCESS
+     * and SECCOMP_RET_LOG. */
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) {
+        snprintf(err, errlen, "seccomp: load: %s%s", strerror(errno),
+                 errno == EINVAL ? " (the kernel needs SECCOMP_RET_KILL_PROCESS and SECCOMP_RET_LOG, Linux >= 4.14)"
+                                 : "");
+        return -1;
     }
     seccomp_lsan_off();
-    rc = 0;
-out:
-    if (f)
-        seccomp_release(f);
-    return rc;
+    return 0;
 }

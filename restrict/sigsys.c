@@ -9,8 +9,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <seccomp.h>
-
 #include "restrict/restrict.h"
 #include "restrict/sandbox.h"
 #include "restrict/syscall-names.h"

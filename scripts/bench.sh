@@ -9,6 +9,9 @@
 # in production (close-fds, capabilities, rlimits, seccomp); QEMU runs
 #   qemu-system-i386 -machine pc -accel tcg -S -nodefaults -display none -m 64
 # Both get the QMP socket the way libxl passes it (listening, inherited fd).
+# The three programs take turns, one run each, so that a slow spell of the
+# machine (a busy neighbour, a CPU migration) falls on all of them alike
+# rather than on whichever was measured then.
 # Prints a table; never passes or fails on the numbers.
 set -eu
 build=${1:-build}
@@ -32,33 +35,38 @@ if ! command -v "$qemu" >/dev/null 2>&1; then
     fi
 fi
 
+# quartile Q (1 or 3) of a column of numbers: the spread behind a median
+quartile() { sort -n | awk -v q="$1" '{ v[NR] = $1 } END { if (NR == 0) print "-"; else { i = int(NR * q / 4 + 0.5); if (i < 1) i = 1; print v[i] } }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 out=$(mktemp -d /tmp/xsdm-bench-out-XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
-echo "bench: $runs runs each"
-"$tool" "$runs" --qtest -- "$build/xsdm" -accel qtest -machine xenfv -m 64 -S -nodefaults \
-    -no-user-config -display none -vnc none > "$out/xsdm"
+qemu_path=$(command -v "$qemu" 2>/dev/null || true)
+[ -n "$qemu_path" ] || echo "bench: $qemu is not available: QEMU column left empty"
+echo "bench: $runs runs each, taking turns"
+: > "$out/xsdm"
+: > "$out/floor"
+: > "$out/qemu"
+i=0
+while [ "$i" -lt "$runs" ]; do
+    "$tool" 1 --qtest -- "$build/xsdm" -accel qtest -machine xenfv -m 64 -S -nodefaults \
+        -no-user-config -display none -vnc none >> "$out/xsdm"
+    "$tool" 1 -- "$floor" >> "$out/floor"
+    if [ -n "$qemu_path" ] && ! "$tool" 1 -- "$qemu_path" -machine pc -accel tcg -S -nodefaults \
+        -display none -m 64 >> "$out/qemu"; then
+        echo "bench: $qemu did not produce a QMP greeting"
+        qemu_path=
+        : > "$out/qemu"
+    fi
+    i=$((i + 1))
+done
 x_us=$(cut -d' ' -f1 "$out/xsdm" | median)
 x_kb=$(cut -d' ' -f2 "$out/xsdm" | median)
-"$tool" "$runs" -- "$floor" > "$out/floor"
 f_us=$(cut -d' ' -f1 "$out/floor" | median)
 f_kb=$(cut -d' ' -f2 "$out/floor" | median)
-
-q_us=-
-q_kb=-
-if command -v "$qemu" >/dev/null 2>&1; then
-    if "$tool" "$runs" -- "$(command -v "$qemu")" -machine pc -accel tcg -S -nodefaults -display none \
-        -m 64 > "$out/qemu"; then
-        q_us=$(cut -d' ' -f1 "$out/qemu" | median)
-        q_kb=$(cut -d' ' -f2 "$out/qemu" | median)
-    else
-        echo "bench: $qemu did not produce a QMP greeting"
-    fi
-else
-    echo "bench: $qemu is not available: QEMU column left empty"
-fi
+q_us=$(cut -d' ' -f1 "$out/qemu" | median)
+q_kb=$(cut -d' ' -f2 "$out/qemu" | median)
 
 # The allowlist size, from the table itself (restrict/seccomp.c).
 cat > "$out/count.c" <<'EOF'
@@ -89,6 +97,14 @@ printf '%-26s %10s %10s %10s %10s %11s\n' "exec -> QMP greeting" "$(ms "$x_us")"
     "$(ratio "$x_us" "$q_us")" "$(ms "$f_us")" "$(ratio "$f_us" "$q_us")"
 printf '%-26s %10s %10s %10s %10s %11s\n' "VmRSS after the greeting" "$(mib "$x_kb")" "$(mib "$q_kb")" \
     "$(ratio "$x_kb" "$q_kb")" "$(mib "$f_kb")" "$(ratio "$f_kb" "$q_kb")"
+# p25-p75 of the times in ms, "-" when there are none
+spread() {
+    lo=$(cut -d' ' -f1 "$1" | quartile 1)
+    hi=$(cut -d' ' -f1 "$1" | quartile 3)
+    awk -v a="$lo" -v b="$hi" 'BEGIN { if (a == "-") print "-"; else printf "%.2f-%.2f", a / 1000, b / 1000 }'
+}
+printf '%-26s %10s %10s %10s %10s\n' "  middle half, ms" "$(spread "$out/xsdm")" "$(spread "$out/qemu")" "" \
+    "$(spread "$out/floor")"
 printf '%-34s %14s\n' "allowed syscalls (qtest policy)" "${counts% *}"
 printf '%-34s %14s\n' "allowed syscalls (Xen policy)" "${counts#* }"
 echo

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/seccomp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -23,6 +24,8 @@
 
 #include "restrict/restrict.h"
 #include "restrict/sandbox.h"
+#include "restrict/seccomp-bpf.h"
+#include "restrict/seccomp-compile.h"
 
 struct run {
     int status;
@@ -318,6 +321,70 @@ START_TEST(name_table)
 }
 END_TEST
 
+/* The programs built into the DM are what libseccomp makes of the table
+ * now, instruction for instruction: a table edit that did not regenerate
+ * build/gen/seccomp-bpf.c, or a generator that emits anything else, fails. */
+START_TEST(prebuilt_matches_table)
+{
+    static const enum sandbox_mode modes[] = { SANDBOX_ON, SANDBOX_LOG };
+    static const enum seccomp_policy pols[] = { SECCOMP_POLICY_QTEST, SECCOMP_POLICY_XEN };
+    size_t m, p, n = 0;
+
+    ck_assert_int_eq(seccomp_api_set(SECCOMP_BUILD_API_LEVEL), 0);
+    for (m = 0; m < 2; m++)
+        for (p = 0; p < 2; p++) {
+            const struct seccomp_prebuilt *b = seccomp_prebuilt_find(modes[m], pols[p]);
+            static struct sock_filter got[BPF_MAXINSNS];
+            char err[160];
+            scmp_filter_ctx f = seccomp_policy_compile(modes[m], pols[p], err, sizeof(err));
+            int fd = memfd_create("bpf", MFD_CLOEXEC);
+            ssize_t len = 0, r;
+
+            ck_assert_msg(f != NULL, "%s", err);
+            ck_assert_ptr_nonnull(b);
+            ck_assert_int_ge(fd, 0);
+            ck_assert_int_eq(seccomp_export_bpf(f, fd), 0);
+            ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+            while ((r = read(fd, (char *)got + len, sizeof(got) - (size_t)len)) > 0)
+                len += r;
+            close(fd);
+            seccomp_release(f);
+            ck_assert_int_eq(len, (ssize_t)(b->len * sizeof(struct sock_filter)));
+            ck_assert_msg(memcmp(got, b->insns, (size_t)len) == 0, "mode %zu policy %zu: program differs", m, p);
+            /* the Xen program has the ioctl rule the qtest one lacks */
+            if (pols[p] == SECCOMP_POLICY_XEN)
+                ck_assert_uint_gt(b->len, seccomp_prebuilt_find(modes[m], SECCOMP_POLICY_QTEST)->len);
+            n++;
+        }
+    ck_assert_uint_eq(n, seccomp_n_prebuilt);
+    ck_assert_ptr_null(seccomp_prebuilt_find(SANDBOX_OFF, SECCOMP_POLICY_QTEST));
+}
+END_TEST
+
+/* The two modes differ only in the default action: trap (on) or log. */
+START_TEST(prebuilt_modes_differ_in_default_action)
+{
+    const struct seccomp_prebuilt *on = seccomp_prebuilt_find(SANDBOX_ON, SECCOMP_POLICY_QTEST);
+    const struct seccomp_prebuilt *log = seccomp_prebuilt_find(SANDBOX_LOG, SECCOMP_POLICY_QTEST);
+    unsigned i, trap = 0, logs = 0;
+
+    ck_assert_ptr_nonnull(on);
+    ck_assert_ptr_nonnull(log);
+    ck_assert_uint_eq(on->len, log->len);
+    for (i = 0; i < on->len; i++) {
+        if (memcmp(&on->insns[i], &log->insns[i], sizeof(on->insns[i])) == 0)
+            continue;
+        ck_assert_uint_eq(on->insns[i].code, BPF_RET | BPF_K);
+        ck_assert_uint_eq(on->insns[i].k, SECCOMP_RET_TRAP);
+        ck_assert_uint_eq(log->insns[i].k, SECCOMP_RET_LOG);
+        trap++;
+        logs++;
+    }
+    ck_assert_uint_ge(trap, 1);
+    ck_assert_uint_eq(trap, logs);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("seccomp");
@@ -327,6 +394,8 @@ int main(void)
 
     tcase_add_test(tc, table_shape);
     tcase_add_test(tc, name_table);
+    tcase_add_test(tc, prebuilt_matches_table);
+    tcase_add_test(tc, prebuilt_modes_differ_in_default_action);
     suite_add_tcase(s, tc);
     tc = tcase_create("filter");
     tcase_add_loop_test(tc, on_reports_by_name, 0, N_BAD);
