@@ -15,52 +15,16 @@
 #define CH 1
 #define MAX_DRAIN (256 * 1024)
 
-static void setup_once(void)
-{
-    static bool done;
-    struct xsdm_config cfg;
-    char err[256];
-
-    if (done)
-        return;
-    done = true;
-    log_set_level(LOG_ERR);
-    memset(&cfg, 0, sizeof(cfg));
-    h_drive(&cfg, 2, "ide-5632", h_image("fuzzcd", 64 * 2048), true, true);
-    if (!h_new(&cfg, err, sizeof(err)))
-        abort();
-    unlink(cfg.drives[2].file);                 /* the open fd is enough */
-}
-
 static void fresh_state(void)
 {
-    struct ide_drive *d = &H->ide->ch[CH].drive[0];
-
-    ide_ctrl_reset(H->ide);
-    ide_tray_move(d, false);
-    d->s->ua_pending = 0;
-    d->s->event = MEV_NONE;
+    h_fuzz_reset();
     h_prd(0x1000, 0, 0x10000, 0x8000, false);
     h_prd(0x1000, 1, 0x18000, 0, true);         /* 64 KiB */
 }
 
 static void drain(bool wide)
 {
-    uint16_t base = h_cmd_base(CH);
-    size_t moved = 0;
-
-    while ((h_altstatus(CH) & ST_DRQ) && moved < MAX_DRAIN) {
-        uint8_t x = H->ide->ch[CH].s.drive[H->ide->ch[CH].s.unit & 1].xfer;
-
-        if (x == XF_PACKET || x == XF_PIO_OUT)
-            h_outw(base, 0);                    /* the device waits for bytes */
-        else if (wide)
-            h_inl(base);
-        else
-            h_inw(base);
-        moved += wide ? 4 : 2;
-    }
-    if (h_altstatus(CH) & (ST_BSY | ST_DRQ))
+    if (!h_drain(CH, wide, MAX_DRAIN))
         abort();                                /* a data phase that never ends */
     h_status(CH);
 }
@@ -69,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint16_t base = h_cmd_base(CH);
 
-    setup_once();
+    h_fuzz_setup_once(0, 64 * 2048);
     fresh_state();
     for (size_t off = 0; off + 15 <= size; off += 15) {
         const uint8_t *c = data + off;

@@ -11,51 +11,21 @@
  * raw disk and an empty CD-ROM, BMDMA, PIIX4 PM/SMBus/GPE, Xen platform,
  * UART on a null backend, i8042, port 0x92.
  * FUZZ_DEVICES_WRITE_SEED=DIR writes the seed inputs and exits. */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "dm/accel.h"
 #include "dm/config.h"
 #include "dm/loop.h"
 #include "dm/machine.h"
+#include "tests/lib/fakemachine.h"
 
 #define RAM_SIZE (1u << 20)
 
 static uint8_t ram[RAM_SIZE];
 static struct xsdm_config cfg;
-static struct accel acc;
-static struct machine mach;
+static struct fake_machine fm;
 static struct loop *loop;
-
-static int fz_mem_read(struct accel *a, uint64_t gpa, void *buf, size_t len)
-{
-    if (gpa > RAM_SIZE || len > RAM_SIZE - gpa)
-        return -1;
-    memcpy(buf, ram + gpa, len);
-    return 0;
-}
-
-static int fz_mem_write(struct accel *a, uint64_t gpa, const void *buf, size_t len)
-{
-    if (gpa > RAM_SIZE || len > RAM_SIZE - gpa)
-        return -1;
-    memcpy(ram + gpa, buf, len);
-    return 0;
-}
-
-static void fz_isa_irq(struct accel *a, unsigned irq, int level)
-{
-    if (irq >= 16)
-        abort();                    /* the machine must never pass a bad line */
-}
-
-static const struct accel_ops fz_ops = {
-    .name = "fuzz", .mem_read = fz_mem_read, .mem_write = fz_mem_write,
-    .set_isa_irq = fz_isa_irq,
-};
 
 static const uint16_t ports[] = {
     0x1f0, 0x1f1, 0x1f2, 0x1f3, 0x1f4, 0x1f5, 0x1f6, 0x1f7, 0x3f6,
@@ -68,19 +38,6 @@ static const uint16_t ports[] = {
     0x60, 0x64, 0x92,
 };
 
-static const char *disk_path(void)
-{
-    static char path[64];
-    int fd;
-
-    snprintf(path, sizeof(path), "/tmp/xsdm-fuzz-disk-%d", (int)getpid());
-    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || ftruncate(fd, 1 << 20) < 0)
-        abort();
-    close(fd);
-    return path;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -89,39 +46,15 @@ static void write_seeds(const char *dir);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     const char *seed = getenv("FUZZ_DEVICES_WRITE_SEED");
-    struct drive_spec *d;
 
     if (seed) {
         write_seeds(seed);
         exit(0);
     }
-    cli_defaults(&cfg);
-    cfg.accel = ACCEL_QTEST;
-    cfg.xen_platform = true;
-    cfg.no_shutdown = true;
-    d = &cfg.drives[0];
-    snprintf(d->id, sizeof(d->id), "ide0-hd0");
-    snprintf(d->file, sizeof(d->file), "%s", disk_path());
-    d->media = MEDIA_DISK;
-    d->present = true;
-    d = &cfg.drives[2];
-    snprintf(d->id, sizeof(d->id), "ide-5632");
-    d->media = MEDIA_CDROM;
-    d->readonly = true;
-    d->bus = 1;
-    d->present = true;
-    snprintf(cfg.chardevs[0].id, sizeof(cfg.chardevs[0].id), "serial0");
-    cfg.chardevs[0].kind = CHARDEV_NULL;
-    cfg.chardevs[0].fd = -1;
-    cfg.n_chardevs = 1;
-    snprintf(cfg.serials[0].chardev, sizeof(cfg.serials[0].chardev), "serial0");
-    cfg.n_serials = 1;
     loop = loop_new();
-    acc.ops = &fz_ops;
-    acc.ram_size = RAM_SIZE;
-    if (!loop || machine_init(&mach, &cfg, &acc, loop) < 0)
+    fake_machine_init(&fm, ram, RAM_SIZE);
+    if (!loop || fake_machine_xenfv(&fm, &cfg, loop, true) < 0)
         abort();
-    unlink(cfg.drives[0].file);     /* the open fd keeps it */
     return 0;
 }
 
@@ -139,9 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *p = data, *end = data + size;
     unsigned ops = 0;
 
-    memset(ram, 0, sizeof(ram));
-    machine_reset(&mach);
-    mach.state = RUN_RUNNING;
+    fake_machine_reset(&fm);
     while (p < end && ops++ < 4096) {
         uint8_t op = *p++;
         unsigned size_log = (op >> 3) & 3, width = 1u << size_log;
@@ -150,29 +81,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         switch (op & 7) {
         case 0: {
             uint16_t port = (uint16_t)get(&p, end, 2);
-            io_write(&mach.bus, IO_PIO, port, get(&p, end, 4), pio_width);
+            io_write(&fm.m.bus, IO_PIO, port, get(&p, end, 4), pio_width);
             break;
         }
         case 1:
-            io_read(&mach.bus, IO_PIO, (uint16_t)get(&p, end, 2), pio_width);
+            io_read(&fm.m.bus, IO_PIO, (uint16_t)get(&p, end, 2), pio_width);
             break;
         case 2: {
             uint64_t a = get(&p, end, 4);
-            io_write(&mach.bus, IO_MMIO, a, get(&p, end, 8), width);
+            io_write(&fm.m.bus, IO_MMIO, a, get(&p, end, 8), width);
             break;
         }
         case 3:
-            io_read(&mach.bus, IO_MMIO, get(&p, end, 4), width);
+            io_read(&fm.m.bus, IO_MMIO, get(&p, end, 4), width);
             break;
         case 4: {
             unsigned slot = (unsigned)get(&p, end, 1) & 31, fn = (unsigned)get(&p, end, 1) & 7;
             unsigned reg = (unsigned)get(&p, end, 1);
-            machine_pci_config_write(&mach, slot, fn, reg, (uint32_t)get(&p, end, 4), pio_width);
+            machine_pci_config_write(&fm.m, slot, fn, reg, (uint32_t)get(&p, end, 4), pio_width);
             break;
         }
         case 5: {
             unsigned slot = (unsigned)get(&p, end, 1) & 31, fn = (unsigned)get(&p, end, 1) & 7;
-            machine_pci_config_read(&mach, slot, fn, (unsigned)get(&p, end, 1), pio_width);
+            machine_pci_config_read(&fm.m, slot, fn, (unsigned)get(&p, end, 1), pio_width);
             break;
         }
         case 6: {
@@ -184,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         default: {
             uint16_t port = ports[get(&p, end, 1) % (sizeof(ports) / sizeof(ports[0]))];
-            io_write(&mach.bus, IO_PIO, port, get(&p, end, 4), pio_width);
+            io_write(&fm.m.bus, IO_PIO, port, get(&p, end, 4), pio_width);
             break;
         }
         }

@@ -7,8 +7,10 @@
  *   1 in:  port index, width
  *   2 ram: 16-bit offset (x16), length, bytes
  *   3 pci: register, value (IDE function config space)
- *   4 drain: read the data port of channel (byte & 1) while DRQ
+ *   4 drain: move the data of channel (byte & 1) while DRQ, in the
+ *     direction the device expects
  *   5 prd: a PRD entry at table slot, address (16-bit x16), length, eot
+ * One machine serves every input: h_fuzz_reset() puts it back first.
  * Invariants: no crash, no status left busy. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,25 +24,7 @@ static const uint16_t ports[] = {
     H_BM_BASE, H_BM_BASE + 2, H_BM_BASE + 4, H_BM_BASE + 8, H_BM_BASE + 10, H_BM_BASE + 12,
 };
 #define NPORTS (sizeof(ports) / sizeof(ports[0]))
-
-static void setup_once(void)
-{
-    static bool done;
-    struct xsdm_config cfg;
-    char err[256];
-
-    if (done)
-        return;
-    done = true;
-    log_set_level(LOG_ERR);
-    memset(&cfg, 0, sizeof(cfg));
-    h_drive(&cfg, 0, "ide0-hd0", h_image("fuzzhd", 256 * 512), false, false);
-    h_drive(&cfg, 2, "ide-5632", h_image("fuzzcd", 32 * 2048), true, true);
-    if (!h_new(&cfg, err, sizeof(err)))
-        abort();
-    unlink(cfg.drives[0].file);                 /* the open fds are enough */
-    unlink(cfg.drives[2].file);
-}
+#define MAX_DRAIN (16 * 1024)          /* per op: long transfers take several */
 
 static unsigned width(uint8_t w)
 {
@@ -54,12 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct machine *m;
     size_t i = 0;
 
-    setup_once();
+    h_fuzz_setup_once(256 * 512, 32 * 2048);
+    h_fuzz_reset();
     m = &H->dm.machine;
-    ide_ctrl_reset(H->ide);
-    ide_tray_move(&H->ide->ch[1].drive[0], false);
-    pci_config_write(m->pci, 1, 1, 0x20, H_BM_BASE | 1, 4);
-    pci_config_write(m->pci, 1, 1, 0x04, 0x0005, 2);
     while (i < size) {
         uint8_t op = data[i++] % 6;
 
@@ -101,13 +82,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                  (uint32_t)data[i + 3] << 16 | (uint32_t)data[i + 4] << 24, 1u << (data[i] & 3) % 3);
             i += 5;
             break;
-        case 4: {
-            int ch = i < size ? data[i++] & 1 : 0;
-
-            for (int n = 0; n < 40000 && (h_altstatus(ch) & ST_DRQ); n++)
-                h_inw(h_cmd_base(ch));
+        case 4:
+            h_drain(i < size ? data[i++] & 1 : 0, false, MAX_DRAIN);
             break;
-        }
         case 5:
             if (i + 6 > size)
                 return 0;

@@ -22,6 +22,7 @@
 #include "dm/iobus.h"
 #include "dm/log.h"
 #include "dm/machine.h"
+#include "dm/machine-devs.h"
 #include "dm/pci.h"
 #include "dm/qmp.h"
 #include "dm/vmstate.h"
@@ -304,6 +305,84 @@ static uint8_t h_pattern(uint64_t off)
     if (j < 4)
         return (uint8_t)(s >> (8 * j));
     return (uint8_t)(s * 7 + j);
+}
+
+
+/* ---- fuzzers ------------------------------------------------------------ */
+
+/* Build the harness once per process, quietly: a disk of disk_bytes as
+ * primary master (none if 0) and a CD-ROM of cd_bytes as secondary master.
+ * The image files are unlinked at once: the open fds keep them. */
+static void h_fuzz_setup_once(size_t disk_bytes, size_t cd_bytes)
+{
+    static bool done;
+    struct xsdm_config cfg;
+    char err[256];
+
+    if (done)
+        return;
+    done = true;
+    log_set_level(LOG_ERR);
+    memset(&cfg, 0, sizeof(cfg));
+    if (disk_bytes)
+        h_drive(&cfg, 0, "ide0-hd0", h_image("fuzzhd", disk_bytes), false, false);
+    h_drive(&cfg, 2, "ide-5632", h_image("fuzzcd", cd_bytes), true, true);
+    if (!h_new(&cfg, err, sizeof(err)))
+        abort();
+    for (int i = 0; i < 4; i++)
+        if (cfg.drives[i].present)
+            unlink(cfg.drives[i].file);
+}
+
+/* Between fuzz inputs, so that each runs on the same machine: PCI config
+ * spaces and the controller as after power-on, BAR4 and the command
+ * register as h_new() left them, guest RAM zeroed, interrupt records
+ * cleared, every CD-ROM tray closed with no media event or UNIT ATTENTION
+ * pending. Only the disk images' contents carry over (data, never state). */
+static void h_fuzz_reset(void)
+{
+    struct machine *m = &H->dm.machine;
+
+    pci_bus_reset(m->pci);
+    ide_ctrl_reset(H->ide);
+    for (int i = 0; i < 4; i++) {
+        struct ide_drive *d = &H->ide->ch[i / 2].drive[i % 2];
+
+        ide_tray_move(d, false);
+        d->s->ua_pending = 0;
+        d->s->event = MEV_NONE;
+    }
+    pci_config_write(m->pci, 1, 1, 0x20, H_BM_BASE | 1, 4);
+    pci_config_write(m->pci, 1, 1, 0x04, 0x0005, 2);
+    memset(H->ram, 0, H_RAM_SIZE);
+    memset(H->irq, 0, sizeof(H->irq));
+    memset(H->irq_changes, 0, sizeof(H->irq_changes));
+}
+
+/* Move PIO data on channel ch while the device asserts DRQ, at most max
+ * bytes, the way the device expects it: zero words out for PACKET and
+ * data-out phases (so they progress instead of spinning), 16- or 32-bit
+ * (wide) reads otherwise. True if the data phase ended (neither BSY nor DRQ). */
+static bool h_drain(int ch, bool wide, size_t max)
+{
+    uint16_t base = h_cmd_base(ch);
+    size_t moved = 0;
+
+    while ((h_altstatus(ch) & ST_DRQ) && moved < max) {
+        uint8_t x = H->ide->ch[ch].s.drive[H->ide->ch[ch].s.unit & 1].xfer;
+
+        if (x == XF_PACKET || x == XF_PIO_OUT) {
+            h_outw(base, 0);
+            moved += 2;
+        } else if (wide) {
+            h_inl(base);
+            moved += 4;
+        } else {
+            h_inw(base);
+            moved += 2;
+        }
+    }
+    return !(h_altstatus(ch) & (ST_BSY | ST_DRQ));
 }
 
 #endif

@@ -359,6 +359,20 @@ struct refusal {
     const char *advice;         /* must appear too */
 };
 
+static void assert_refused(const struct refusal *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char line[1024];
+
+        snprintf(line, sizeof(line), "-xen-domid 1 %s", r[i].args);
+        ck_assert_msg(parse_str(line) == -1, "'%s' accepted", r[i].args);
+        ck_assert_msg(strstr(err, r[i].opt) != NULL, "'%s': message '%s' does not name '%s'", r[i].args, err,
+                      r[i].opt);
+        ck_assert_msg(strstr(err, r[i].advice) != NULL, "'%s': message '%s' lacks '%s'", r[i].args, err,
+                      r[i].advice);
+    }
+}
+
 START_TEST(refusals)
 {
     static const struct refusal r[] = {
@@ -415,18 +429,8 @@ START_TEST(refusals)
         { "-foo", "-foo", "not supported" },
         { "/path/to/disk.img", "disk.img", "bare" },
     };
-    size_t i;
 
-    for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
-        char line[1024];
-
-        snprintf(line, sizeof(line), "-xen-domid 1 %s", r[i].args);
-        ck_assert_msg(parse_str(line) == -1, "'%s' accepted", r[i].args);
-        ck_assert_msg(strstr(err, r[i].opt) != NULL, "'%s': message '%s' does not name '%s'", r[i].args, err,
-                      r[i].opt);
-        ck_assert_msg(strstr(err, r[i].advice) != NULL, "'%s': message '%s' lacks '%s'", r[i].args, err,
-                      r[i].advice);
-    }
+    assert_refused(r, sizeof(r) / sizeof(r[0]));
 }
 END_TEST
 
@@ -442,18 +446,8 @@ START_TEST(conflicting_duplicates)
         { "-run-with user=131077:131072 -run-with user=root", "user=root", "give it once" },
         { "-xen-domid 2", "-xen-domid 2", "already 1" },
     };
-    size_t i;
 
-    for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
-        char line[1024];
-
-        snprintf(line, sizeof(line), "-xen-domid 1 %s", r[i].args);
-        ck_assert_msg(parse_str(line) == -1, "'%s' accepted", r[i].args);
-        ck_assert_msg(strstr(err, r[i].opt) != NULL, "'%s': message '%s' does not name '%s'", r[i].args, err,
-                      r[i].opt);
-        ck_assert_msg(strstr(err, r[i].advice) != NULL, "'%s': message '%s' lacks '%s'", r[i].args, err,
-                      r[i].advice);
-    }
+    assert_refused(r, sizeof(r) / sizeof(r[0]));
     ck_assert_msg(parse_str("-xen-domid 1 -xen-domid 1 -chroot /a -run-with chroot=/a -runas 5:5 "
                             "-run-with user=5:5") == 0, "%s", err);
     ck_assert_str_eq(cfg.chroot_dir, "/a");

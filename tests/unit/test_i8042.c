@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/accel.h"
 #include "dm/i8042.h"
 #include "dm/iobus.h"
 #include "dm/machine.h"
 #include "dm/port92.h"
 #include "dm/vmstate.h"
+#include "tests/lib/fakemachine.h"
 
 #define DATA 0x60
 #define CMD  0x64
@@ -23,34 +23,14 @@
 #define ST_AUXB    0x20
 #define ST_TIMEOUT 0x40
 
-static int irq_level[16];
-static int irq_edges[16];
-static struct accel acc;
-static struct machine mach;
+static struct fake_machine fm;
 static void *kbd, *p92;
-
-static void fake_set_isa_irq(struct accel *a, unsigned irq, int level)
-{
-    ck_assert_uint_lt(irq, 16);
-    if (level && !irq_level[irq])
-        irq_edges[irq]++;
-    irq_level[irq] = !!level;
-}
-
-static const struct accel_ops fake_ops = { .name = "fake", .set_isa_irq = fake_set_isa_irq };
 
 static void setup(void)
 {
-    memset(&mach, 0, sizeof(mach));
-    memset(&acc, 0, sizeof(acc));
-    memset(irq_level, 0, sizeof(irq_level));
-    memset(irq_edges, 0, sizeof(irq_edges));
-    acc.ops = &fake_ops;
-    mach.accel = &acc;
-    iobus_init(&mach.bus);
-    vmstate_unregister_all();
-    kbd = i8042_new(&mach);
-    p92 = port92_new(&mach);
+    fake_machine_init(&fm, NULL, 0);
+    kbd = i8042_new(&fm.m);
+    p92 = port92_new(&fm.m);
     ck_assert_ptr_nonnull(kbd);
     ck_assert_ptr_nonnull(p92);
 }
@@ -62,15 +42,8 @@ static void teardown(void)
     vmstate_unregister_all();
 }
 
-static void outb(uint16_t port, uint8_t v)
-{
-    io_write(&mach.bus, IO_PIO, port, v, 1);
-}
-
-static uint8_t inb(uint16_t port)
-{
-    return (uint8_t)io_read(&mach.bus, IO_PIO, port, 1);
-}
+static void outb(uint16_t port, uint8_t v) { fake_outb(&fm, port, v); }
+static uint8_t inb(uint16_t port) { return fake_inb(&fm, port); }
 
 /* Read one reply byte the way drivers do: wait for OBF, then read 0x60. */
 static int reply(void)
@@ -135,23 +108,23 @@ START_TEST(output_port_a20)
     outb(CMD, 0xd1);
     outb(DATA, 0xdd);                            /* A20 off, reset line inactive */
     ck_assert(!i8042_a20(kbd));
-    ck_assert(!mach.shutdown_requested);
+    ck_assert(!fm.m.shutdown_requested);
     outb(CMD, 0xd0);
     ck_assert_int_eq(reply(), 0xdd);
     outb(CMD, 0xd1);
     outb(DATA, 0xdf);
     ck_assert(i8042_a20(kbd));
-    ck_assert(!mach.shutdown_requested);
+    ck_assert(!fm.m.shutdown_requested);
 }
 END_TEST
 
 START_TEST(pulse_reset)
 {
     outb(CMD, 0xff);                             /* pulse nothing */
-    ck_assert(!mach.shutdown_requested);
+    ck_assert(!fm.m.shutdown_requested);
     outb(CMD, 0xfe);
-    ck_assert(mach.shutdown_requested);
-    ck_assert_int_eq(mach.shutdown_why, SHUTDOWN_REBOOT);
+    ck_assert(fm.m.shutdown_requested);
+    ck_assert_int_eq(fm.m.shutdown_why, SHUTDOWN_REBOOT);
 }
 END_TEST
 
@@ -159,8 +132,8 @@ START_TEST(output_port_reset_bit)
 {
     outb(CMD, 0xd1);
     outb(DATA, 0x02);                            /* bit 0 low: CPU reset */
-    ck_assert(mach.shutdown_requested);
-    ck_assert_int_eq(mach.shutdown_why, SHUTDOWN_REBOOT);
+    ck_assert(fm.m.shutdown_requested);
+    ck_assert_int_eq(fm.m.shutdown_why, SHUTDOWN_REBOOT);
 }
 END_TEST
 
@@ -209,19 +182,19 @@ START_TEST(keyboard_irq)
     outb(CMD, 0x60);
     outb(DATA, 0x00);                            /* interrupts off */
     outb(DATA, 0xff);
-    ck_assert_int_eq(irq_level[1], 0);
+    ck_assert_int_eq(fm.irq_level[1], 0);
     drain();
     outb(CMD, 0x60);
     outb(DATA, 0x01);
-    ck_assert_int_eq(irq_level[1], 0);
+    ck_assert_int_eq(fm.irq_level[1], 0);
     outb(DATA, 0xff);                            /* two replies: two edges */
-    ck_assert_int_eq(irq_level[1], 1);
+    ck_assert_int_eq(fm.irq_level[1], 1);
     ck_assert_int_eq(inb(DATA), 0xfa);
-    ck_assert_int_eq(irq_level[1], 1);
+    ck_assert_int_eq(fm.irq_level[1], 1);
     ck_assert_int_eq(inb(DATA), 0xaa);
-    ck_assert_int_eq(irq_level[1], 0);
-    ck_assert_int_eq(irq_edges[1], 2);
-    ck_assert_int_eq(irq_level[12], 0);
+    ck_assert_int_eq(fm.irq_level[1], 0);
+    ck_assert_int_eq(fm.irq_edges[1], 2);
+    ck_assert_int_eq(fm.irq_level[12], 0);
 }
 END_TEST
 
@@ -231,10 +204,10 @@ START_TEST(aux_port)
     outb(CMD, 0xd3);
     outb(DATA, 0x5a);
     ck_assert_uint_eq(inb(CMD) & (ST_OBF | ST_AUXB), ST_OBF | ST_AUXB);
-    ck_assert_int_eq(irq_level[12], 1);
-    ck_assert_int_eq(irq_level[1], 0);
+    ck_assert_int_eq(fm.irq_level[12], 1);
+    ck_assert_int_eq(fm.irq_level[1], 0);
     ck_assert_int_eq(inb(DATA), 0x5a);
-    ck_assert_int_eq(irq_level[12], 0);
+    ck_assert_int_eq(fm.irq_level[12], 0);
     /* Nothing plugged in: commands to the aux device time out. */
     outb(CMD, 0xd4);
     outb(DATA, 0xff);
@@ -297,11 +270,11 @@ START_TEST(hostile_bytes)
         }
         /* Wide accesses and neighbours are not ours: all-ones, no crash. */
         if ((x & 0xf00) == 0)
-            ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, DATA, 2), 0xffff);
+            ck_assert_uint_eq(io_read(&fm.m.bus, IO_PIO, DATA, 2), 0xffff);
     }
     i8042_reset(kbd);
-    ck_assert_int_eq(irq_level[1], 0);
-    ck_assert_int_eq(irq_level[12], 0);
+    ck_assert_int_eq(fm.irq_level[1], 0);
+    ck_assert_int_eq(fm.irq_level[12], 0);
     outb(CMD, 0xaa);
     ck_assert_int_eq(reply(), 0x55);
 }
@@ -343,15 +316,15 @@ START_TEST(i8042_vmstate)
 
     ck_assert_uint_le(d->state_size, sizeof(staging));
     outb(DATA, 0xf2);                            /* three replies queued */
-    ck_assert_int_eq(irq_level[1], 1);
+    ck_assert_int_eq(fm.irq_level[1], 1);
     len = save("i8042", good, sizeof(good));
     ck_assert_uint_eq(len, 42);
     i8042_reset(kbd);
-    ck_assert_int_eq(irq_level[1], 0);
+    ck_assert_int_eq(fm.irq_level[1], 0);
     ck_assert_int_eq(load("i8042", good, len, staging), 0);
     memcpy(d->state, staging, d->state_size);
     d->post_load(d->opaque);
-    ck_assert_int_eq(irq_level[1], 1);
+    ck_assert_int_eq(fm.irq_level[1], 1);
     ck_assert_int_eq(reply(), 0xfa);
     ck_assert_int_eq(reply(), 0xab);
     ck_assert_int_eq(reply(), 0x83);
@@ -383,12 +356,12 @@ START_TEST(port92_a20_and_reset)
     outb(0x92, 0x02);
     ck_assert_uint_eq(inb(0x92), 0x02);
     ck_assert(port92_a20(p92));
-    ck_assert(!mach.shutdown_requested);
+    ck_assert(!fm.m.shutdown_requested);
     len = save("port92", buf, sizeof(buf));
     ck_assert_uint_eq(len, 1);
     outb(0x92, 0x03);                            /* fast reset, bit reads back 0 */
-    ck_assert(mach.shutdown_requested);
-    ck_assert_int_eq(mach.shutdown_why, SHUTDOWN_REBOOT);
+    ck_assert(fm.m.shutdown_requested);
+    ck_assert_int_eq(fm.m.shutdown_why, SHUTDOWN_REBOOT);
     ck_assert_uint_eq(inb(0x92), 0x02);
     port92_reset(p92);
     ck_assert(!port92_a20(p92));

@@ -153,17 +153,24 @@ static const char *status(struct qmpc *c)
     return st;
 }
 
+/* add-fd of fd; the new set's path ("/dev/fdset/N") goes into path. */
+static void add_fd(struct qmpc *c, int fd, char *path, size_t len)
+{
+    json_t *ret = qmp_ok(c, "add-fd", NULL, fd);
+
+    snprintf(path, len, "/dev/fdset/%lld", (long long)json_integer_value(json_object_get(ret, "fdset-id")));
+    json_decref(ret);
+}
+
 /* add-fd of fd, then xen-save-devices-state to its set. 0 on success, or 1
  * with the error desc copied into desc. */
 static int save_to_fd(struct qmpc *c, int fd, char *desc, size_t desclen)
 {
-    json_t *ret = qmp_ok(c, "add-fd", NULL, fd), *sret = NULL;
+    json_t *sret = NULL;
     char path[64], err[256] = "";
     int rc;
 
-    snprintf(path, sizeof(path), "/dev/fdset/%lld",
-             (long long)json_integer_value(json_object_get(ret, "fdset-id")));
-    json_decref(ret);
+    add_fd(c, fd, path, sizeof(path));
     rc = qmpc_execute(c, "xen-save-devices-state",
                       json_pack("{s:s, s:b}", "filename", path, "live", 0), -1, &sret, err, sizeof(err));
     ck_assert_msg(rc == 0 || rc == 1, "transport: %s", err);
@@ -185,6 +192,15 @@ static uint8_t *read_file(const char *path, size_t *len)
     return buf;
 }
 
+static void write_bytes(const char *path, const uint8_t *buf, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
+    close(fd);
+}
+
 /* Save the stopped DM into path through add-fd (libxl opens O_WRONLY|O_CREAT). */
 static void save_to_path(struct qmpc *c, const char *path)
 {
@@ -194,6 +210,60 @@ static void save_to_path(struct qmpc *c, const char *path)
     ck_assert_int_ge(fd, 0);
     ck_assert_msg(save_to_fd(c, fd, desc, sizeof(desc)) == 0, "save: %s", desc);
     close(fd);
+}
+
+/* A fresh DM, after QMP command cmd (if any), stopped and saved into path. */
+static void save_fresh(const char *path, const char *cmd, json_t *args)
+{
+    struct qtest *a = start_dm(-1, NULL);
+    struct qmpc *ca;
+
+    ck_assert_ptr_nonnull(a);
+    ca = qtest_qmp(a);
+    ck_assert_ptr_nonnull(ca);
+    if (cmd)
+        json_decref(qmp_ok(ca, cmd, args, -1));
+    json_decref(qmp_ok(ca, "stop", NULL, -1));
+    save_to_path(ca, path);
+    qmpc_close(ca);
+    qtest_quit(a);
+}
+
+/* A DM restoring the stream in path (-incoming fd:M); NULL if it did not start. */
+static struct qtest *start_restored(const char *path, const char *log_path)
+{
+    int fd = open(path, O_RDONLY);
+    struct qtest *s;
+
+    ck_assert_int_ge(fd, 0);
+    s = start_dm(fd, log_path);
+    close(fd);
+    return s;
+}
+
+/* Restoring path must fail: the DM exits non-zero, its log naming `what`. */
+static void restore_refused(const char *path, const char *what)
+{
+    char logp[600], log[8192];
+    struct qtest *c;
+    int fd, st;
+    ssize_t n;
+
+    snprintf(logp, sizeof(logp), "%s/dm.log", tmpdir);
+    c = start_restored(path, logp);
+    if (c) {
+        st = qtest_wait_exit(c, TMO);
+        qtest_quit(c);
+        ck_assert_msg(st != -1, "DM restoring a refused stream kept running");
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) != 0, "DM exit status 0x%x", st);
+    }
+    fd = open(logp, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    n = read(fd, log, sizeof(log) - 1);
+    close(fd);
+    ck_assert_int_gt(n, 0);
+    log[n] = '\0';
+    ck_assert_msg(strstr(log, what), "log does not name '%s':\n%s", what, log);
 }
 
 /* ---- guest side ---- */
@@ -448,7 +518,6 @@ START_TEST(roundtrip_restricted)
     uint8_t data_a[2048], data_b[2048];
     size_t la, lb, len1, len2;
     uint8_t *s1, *s2;
-    int in_fd;
 
     snprintf(state, sizeof(state), "%s/qemu-save", tmpdir);
     snprintf(state2, sizeof(state2), "%s/qemu-save-2", tmpdir);
@@ -470,10 +539,7 @@ START_TEST(roundtrip_restricted)
     ck_assert_int_eq(memcmp(s1, MIGRATION_MAGIC, 8), 0);
 
     /* The restored DM. */
-    in_fd = open(state, O_RDONLY);
-    ck_assert_int_ge(in_fd, 0);
-    b = start_dm(in_fd, NULL);
-    close(in_fd);
+    b = start_restored(state, NULL);
     ck_assert_ptr_nonnull(b);
     cb = qtest_qmp(b);
     ck_assert_ptr_nonnull(cb);
@@ -513,49 +579,20 @@ END_TEST
 /* Make a stream, then corrupt a copy with `how` and restore from it. */
 static void incoming_rejects(void (*how)(uint8_t *buf, size_t *len), const char *what)
 {
-    char state[600], bad[600], logp[600], log[8192];
-    struct qtest *a, *c;
-    struct qmpc *ca;
+    char state[600], bad[600];
     uint8_t *buf;
     size_t len;
-    int fd, st;
-    ssize_t n;
 
     snprintf(state, sizeof(state), "%s/good", tmpdir);
     snprintf(bad, sizeof(bad), "%s/bad", tmpdir);
-    snprintf(logp, sizeof(logp), "%s/dm.log", tmpdir);
-    a = start_dm(-1, NULL);
-    ck_assert_ptr_nonnull(a);
-    ca = qtest_qmp(a);
-    json_decref(qmp_ok(ca, "stop", NULL, -1));
-    save_to_path(ca, state);
-    qmpc_close(ca);
-    qtest_quit(a);
-
+    save_fresh(state, NULL, NULL);
     buf = read_file(state, &len);
     buf = realloc(buf, len + 16);
+    ck_assert_ptr_nonnull(buf);
     how(buf, &len);
-    fd = open(bad, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
-    close(fd);
+    write_bytes(bad, buf, len);
     free(buf);
-
-    fd = open(bad, O_RDONLY);
-    c = start_dm(fd, logp);
-    close(fd);
-    if (c) {
-        st = qtest_wait_exit(c, TMO);
-        qtest_quit(c);
-        ck_assert_msg(st != -1, "DM with a corrupt stream kept running");
-        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) != 0, "DM exit status 0x%x", st);
-    }
-    fd = open(logp, O_RDONLY);
-    ck_assert_int_ge(fd, 0);
-    n = read(fd, log, sizeof(log) - 1);
-    close(fd);
-    ck_assert_int_gt(n, 0);
-    log[n] = '\0';
-    ck_assert_msg(strstr(log, what), "log does not name '%s':\n%s", what, log);
+    restore_refused(bad, what);
 }
 
 static void flip_middle(uint8_t *buf, size_t *len)
@@ -596,37 +633,12 @@ END_TEST
 /* The restore argv lost the ISO: an explicit media error, not a silent change. */
 START_TEST(incoming_media_mismatch)
 {
-    char state[600], logp[600], log[8192];
-    struct qtest *a, *c;
-    struct qmpc *ca;
-    int fd, st;
-    ssize_t n;
+    char state[600];
 
     snprintf(state, sizeof(state), "%s/good", tmpdir);
-    snprintf(logp, sizeof(logp), "%s/dm.log", tmpdir);
-    a = start_dm(-1, NULL);
-    ck_assert_ptr_nonnull(a);
-    ca = qtest_qmp(a);
-    json_decref(qmp_ok(ca, "stop", NULL, -1));
-    save_to_path(ca, state);
-    qmpc_close(ca);
-    qtest_quit(a);
-
+    save_fresh(state, NULL, NULL);
     snprintf(cd_drive_arg, sizeof(cd_drive_arg), "if=none,readonly=on,id=" CD_ID);
-    fd = open(state, O_RDONLY);
-    c = start_dm(fd, logp);
-    close(fd);
-    if (c) {
-        st = qtest_wait_exit(c, TMO);
-        qtest_quit(c);
-        ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0, "status 0x%x", st);
-    }
-    fd = open(logp, O_RDONLY);
-    n = read(fd, log, sizeof(log) - 1);
-    close(fd);
-    ck_assert_int_gt(n, 0);
-    log[n] = '\0';
-    ck_assert_msg(strstr(log, "media mismatch: drive " CD_ID " had a medium"), "%s", log);
+    restore_refused(state, "media mismatch: drive " CD_ID " had a medium");
 }
 END_TEST
 
@@ -635,44 +647,19 @@ END_TEST
  * instead would silently change media under the guest and is refused. */
 START_TEST(incoming_after_eject)
 {
-    char state[600], logp[600], log[8192];
-    struct qtest *a, *b, *c;
-    struct qmpc *ca, *cb;
-    int fd, st;
-    ssize_t n;
+    char state[600];
+    struct qtest *b;
+    struct qmpc *cb;
 
     snprintf(state, sizeof(state), "%s/ejected", tmpdir);
-    snprintf(logp, sizeof(logp), "%s/dm.log", tmpdir);
-    a = start_dm(-1, NULL);
-    ck_assert_ptr_nonnull(a);
-    ca = qtest_qmp(a);
-    json_decref(qmp_ok(ca, "eject", json_pack("{s:s}", "id", CD_ID), -1));
-    json_decref(qmp_ok(ca, "stop", NULL, -1));
-    save_to_path(ca, state);
-    qmpc_close(ca);
-    qtest_quit(a);
+    save_fresh(state, "eject", json_pack("{s:s}", "id", CD_ID));
 
     /* The ISO given back: refused, naming the drive. */
-    fd = open(state, O_RDONLY);
-    c = start_dm(fd, logp);
-    close(fd);
-    if (c) {
-        st = qtest_wait_exit(c, TMO);
-        qtest_quit(c);
-        ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0, "status 0x%x", st);
-    }
-    fd = open(logp, O_RDONLY);
-    n = read(fd, log, sizeof(log) - 1);
-    close(fd);
-    ck_assert_int_gt(n, 0);
-    log[n] = '\0';
-    ck_assert_msg(strstr(log, "media mismatch: drive " CD_ID " was empty when saved"), "%s", log);
+    restore_refused(state, "media mismatch: drive " CD_ID " was empty when saved");
 
     /* An empty CD-ROM, as libxl passes it after cd-eject: restored. */
     snprintf(cd_drive_arg, sizeof(cd_drive_arg), "if=none,readonly=on,id=" CD_ID);
-    fd = open(state, O_RDONLY);
-    b = start_dm(fd, NULL);
-    close(fd);
+    b = start_restored(state, NULL);
     ck_assert_ptr_nonnull(b);
     cb = qtest_qmp(b);
     ck_assert_ptr_nonnull(cb);
@@ -855,7 +842,6 @@ START_TEST(load_devices_state)
     uint8_t *s1, *s2;
     size_t l1, l2;
     int fd;
-    json_t *ret;
     char path[64];
 
     snprintf(good, sizeof(good), "%s/good", tmpdir);
@@ -870,17 +856,12 @@ START_TEST(load_devices_state)
     save_to_path(ca, good);
     s1 = read_file(good, &l1);
     s1[l1 - 1] ^= 1;                    /* corrupt the CRC */
-    fd = open(bad, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ck_assert_int_eq(write(fd, s1, l1), (ssize_t)l1);
-    close(fd);
+    write_bytes(bad, s1, l1);
     s1[l1 - 1] ^= 1;
 
     fd = open(bad, O_RDONLY);
-    ret = qmp_ok(ca, "add-fd", NULL, fd);
+    add_fd(ca, fd, path, sizeof(path));
     close(fd);
-    snprintf(path, sizeof(path), "/dev/fdset/%lld",
-             (long long)json_integer_value(json_object_get(ret, "fdset-id")));
-    json_decref(ret);
     qmp_fails(ca, "xen-load-devices-state", json_pack("{s:s}", "filename", path), -1,
               "checksum mismatch");
     ck_assert_str_eq(status(ca), "paused");
@@ -890,11 +871,8 @@ START_TEST(load_devices_state)
     ck_assert_msg(!memcmp(s1, s2, l1), "a rejected load changed device state");
 
     fd = open(good, O_RDONLY);
-    ret = qmp_ok(ca, "add-fd", NULL, fd);
+    add_fd(ca, fd, path, sizeof(path));
     close(fd);
-    snprintf(path, sizeof(path), "/dev/fdset/%lld",
-             (long long)json_integer_value(json_object_get(ret, "fdset-id")));
-    json_decref(ret);
     json_decref(qmp_ok(ca, "xen-load-devices-state", json_pack("{s:s}", "filename", path), -1));
     json_decref(qmp_ok(ca, "cont", NULL, -1));
     qmp_fails(ca, "xen-load-devices-state", json_pack("{s:s}", "filename", path), -1,

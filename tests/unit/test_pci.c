@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/accel.h"
 #include "dm/chardev.h"
 #include "dm/config.h"
 #include "dm/machine.h"
 #include "dm/pci.h"
+#include "tests/lib/fakemachine.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
 
@@ -330,160 +330,120 @@ END_TEST
 
 /* ---- in-process: INTx routing on a fake accelerator ------------------------- */
 
-static int isa_level[16];
-static int isa_calls;
-static int link_route[4];
-static int intx_calls;
-
-static void fake_isa(struct accel *a, unsigned irq, int level)
-{
-    if (irq < 16) {
-        isa_level[irq] = level;
-        isa_calls++;
-    }
-}
-
-static void fake_link(struct accel *a, unsigned link, unsigned irq)
-{
-    if (link < 4)
-        link_route[link] = (int)irq;
-}
-
-static void fake_intx(struct accel *a, unsigned slot, unsigned pin, int level)
-{
-    intx_calls++;
-}
-
-static int fake_mem(struct accel *a, uint64_t gpa, void *buf, size_t len) { return -1; }
-static int fake_memw(struct accel *a, uint64_t gpa, const void *buf, size_t len) { return -1; }
-
-static const struct accel_ops qtest_like = {
-    .name = "fake", .mem_read = fake_mem, .mem_write = fake_memw, .set_isa_irq = fake_isa,
-};
-static const struct accel_ops xen_like = {
-    .name = "fake-xen", .mem_read = fake_mem, .mem_write = fake_memw, .set_isa_irq = fake_isa,
-    .set_pci_intx = fake_intx, .set_pci_link_route = fake_link,
-};
-
 static struct xsdm_config cfg;
-static struct machine mach;
-static struct accel acc;
+static struct fake_machine fm;
 static struct pci_dev extra[4];
 
-static void build(const struct accel_ops *ops)
+static void build(bool xen_routing)
 {
-    memset(isa_level, 0, sizeof(isa_level));
-    memset(link_route, 0, sizeof(link_route));
-    isa_calls = intx_calls = 0;
-    cli_defaults(&cfg);
-    cfg.accel = ACCEL_QTEST;
-    memset(&acc, 0, sizeof(acc));
-    acc.ops = ops;
-    acc.ram_size = 1 << 20;
-    ck_assert_int_eq(machine_init(&mach, &cfg, &acc, NULL), 0);
+    fake_machine_init(&fm, NULL, 1 << 20);
+    if (xen_routing)
+        fake_machine_xen_routing(&fm);
+    fake_config(&cfg);
+    ck_assert_int_eq(machine_init(&fm.m, &cfg, &fm.acc, NULL), 0);
     /* Four extra functions in slots 3-6, INTA each: links 3, 0, 1, 2. */
     for (unsigned i = 0; i < 4; i++) {
         pci_dev_init(&extra[i], "extra", 3 + i, 0, 0x1234, 0x5678, 0xff0000, 0);
         extra[i].config[0x3d] = 1;
-        ck_assert_int_eq(pci_register(mach.pci, &extra[i]), 0);
+        ck_assert_int_eq(pci_register(fm.m.pci, &extra[i]), 0);
     }
 }
 
 static void cfgw8(unsigned slot, unsigned fn, unsigned reg, uint8_t v)
 {
-    machine_pci_config_write(&mach, slot, fn, reg, v, 1);
+    machine_pci_config_write(&fm.m, slot, fn, reg, v, 1);
 }
 
 START_TEST(test_intx_routing)
 {
-    build(&qtest_like);
+    build(false);
     /* Links disabled: nothing reaches an ISA line. */
     pci_set_irq(&extra[0], 1);
     for (int i = 0; i < 16; i++)
-        ck_assert_int_eq(isa_level[i], 0);
-    ck_assert_uint_eq(machine_pci_config_read(&mach, 3, 0, 6, 2) & 0x08, 0x08);
+        ck_assert_int_eq(fm.irq_level[i], 0);
+    ck_assert_uint_eq(machine_pci_config_read(&fm.m, 3, 0, 6, 2) & 0x08, 0x08);
     /* Slot 3 INTA is link (3 + 0) & 3 = 3. Routing it to 5 raises IRQ 5. */
     cfgw8(1, 0, 0x63, 5);
-    ck_assert_int_eq(isa_level[5], 1);
+    ck_assert_int_eq(fm.irq_level[5], 1);
     /* Slot 4 INTA is link 0; route it to 5 too: shared, level stays up
      * until both are low. */
     cfgw8(1, 0, 0x60, 5);
     pci_set_irq(&extra[1], 1);
     pci_set_irq(&extra[0], 0);
-    ck_assert_int_eq(isa_level[5], 1);
+    ck_assert_int_eq(fm.irq_level[5], 1);
     pci_set_irq(&extra[1], 0);
-    ck_assert_int_eq(isa_level[5], 0);
+    ck_assert_int_eq(fm.irq_level[5], 0);
     /* An ISA device on the same line is ORed in. */
     pci_set_irq(&extra[0], 1);
-    machine_set_isa_irq(&mach, 5, 1);
+    machine_set_isa_irq(&fm.m, 5, 1);
     pci_set_irq(&extra[0], 0);
-    ck_assert_int_eq(isa_level[5], 1);
-    machine_set_isa_irq(&mach, 5, 0);
-    ck_assert_int_eq(isa_level[5], 0);
+    ck_assert_int_eq(fm.irq_level[5], 1);
+    machine_set_isa_irq(&fm.m, 5, 0);
+    ck_assert_int_eq(fm.irq_level[5], 0);
     /* Re-routing a high link moves the level; INTx disable masks it. */
     pci_set_irq(&extra[2], 1);              /* slot 5 INTA: link 1 */
     cfgw8(1, 0, 0x61, 10);
-    ck_assert_int_eq(isa_level[10], 1);
+    ck_assert_int_eq(fm.irq_level[10], 1);
     cfgw8(1, 0, 0x61, 11);
-    ck_assert_int_eq(isa_level[10], 0);
-    ck_assert_int_eq(isa_level[11], 1);
-    machine_pci_config_write(&mach, 5, 0, 4, 0x0400, 2);
-    ck_assert_int_eq(isa_level[11], 0);
-    machine_pci_config_write(&mach, 5, 0, 4, 0, 2);
-    ck_assert_int_eq(isa_level[11], 1);
+    ck_assert_int_eq(fm.irq_level[10], 0);
+    ck_assert_int_eq(fm.irq_level[11], 1);
+    machine_pci_config_write(&fm.m, 5, 0, 4, 0x0400, 2);
+    ck_assert_int_eq(fm.irq_level[11], 0);
+    machine_pci_config_write(&fm.m, 5, 0, 4, 0, 2);
+    ck_assert_int_eq(fm.irq_level[11], 1);
     cfgw8(1, 0, 0x61, 0x8b);                /* disabled */
-    ck_assert_int_eq(isa_level[11], 0);
+    ck_assert_int_eq(fm.irq_level[11], 0);
     /* Out-of-range slot/pin/irq are ignored. */
-    machine_set_pci_intx(&mach, 99, 0, 1);
-    machine_set_pci_intx(&mach, 3, 9, 1);
-    machine_set_isa_irq(&mach, 16, 1);
-    machine_free(&mach);
+    machine_set_pci_intx(&fm.m, 99, 0, 1);
+    machine_set_pci_intx(&fm.m, 3, 9, 1);
+    machine_set_isa_irq(&fm.m, 16, 1);
+    machine_free(&fm.m);
 }
 END_TEST
 
 START_TEST(test_xen_routing)
 {
-    build(&xen_like);
+    build(true);
     /* Xen routes INTx itself: the machine forwards slot/pin, not ISA lines. */
     pci_set_irq(&extra[0], 1);
-    ck_assert_int_eq(intx_calls, 1);
+    ck_assert_int_eq(fm.intx_calls, 1);
     for (int i = 0; i < 16; i++)
-        ck_assert_int_eq(isa_level[i], 0);
+        ck_assert_int_eq(fm.irq_level[i], 0);
     /* PIRQ writes reach xendevicemodel_set_pci_link_route's wrapper. */
     cfgw8(1, 0, 0x62, 11);
-    ck_assert_int_eq(link_route[2], 11);
+    ck_assert_int_eq(fm.link_route[2], 11);
     cfgw8(1, 0, 0x62, 0x80);
-    ck_assert_int_eq(link_route[2], 0x80);
-    machine_pci_config_write(&mach, 1, 0, 0x60, 0x0b0a0905, 4);
-    ck_assert_int_eq(link_route[0], 5);
-    ck_assert_int_eq(link_route[1], 9);
-    ck_assert_int_eq(link_route[3], 11);
-    machine_free(&mach);
+    ck_assert_int_eq(fm.link_route[2], 0x80);
+    machine_pci_config_write(&fm.m, 1, 0, 0x60, 0x0b0a0905, 4);
+    ck_assert_int_eq(fm.link_route[0], 5);
+    ck_assert_int_eq(fm.link_route[1], 9);
+    ck_assert_int_eq(fm.link_route[3], 11);
+    machine_free(&fm.m);
 }
 END_TEST
 
 START_TEST(test_hostile_config)
 {
-    build(&qtest_like);
+    build(false);
     /* Sizes and offsets out of range read all-ones and write nothing. */
-    ck_assert_uint_eq(machine_pci_config_read(&mach, 0, 0, 255, 4), 0xffffffffu);
-    ck_assert_uint_eq(machine_pci_config_read(&mach, 0, 0, 256, 1), 0xffffffffu);
-    ck_assert_uint_eq(machine_pci_config_read(&mach, 0, 0, 0, 3), 0xffffffffu);
-    ck_assert_uint_eq(machine_pci_config_read(&mach, 40, 9, 0, 4), 0xffffffffu);
-    machine_pci_config_write(&mach, 0, 0, 254, 0xffffffff, 4);
-    machine_pci_config_write(&mach, 1, 0, 0x60, 0xffffffff, 8);
-    ck_assert_uint_eq(machine_pci_config_read(&mach, 1, 0, 0x60, 1), 0x80);
+    ck_assert_uint_eq(machine_pci_config_read(&fm.m, 0, 0, 255, 4), 0xffffffffu);
+    ck_assert_uint_eq(machine_pci_config_read(&fm.m, 0, 0, 256, 1), 0xffffffffu);
+    ck_assert_uint_eq(machine_pci_config_read(&fm.m, 0, 0, 0, 3), 0xffffffffu);
+    ck_assert_uint_eq(machine_pci_config_read(&fm.m, 40, 9, 0, 4), 0xffffffffu);
+    machine_pci_config_write(&fm.m, 0, 0, 254, 0xffffffff, 4);
+    machine_pci_config_write(&fm.m, 1, 0, 0x60, 0xffffffff, 8);
+    ck_assert_uint_eq(machine_pci_config_read(&fm.m, 1, 0, 0x60, 1), 0x80);
     /* Every register of every function, every value pattern: no crash, ids intact. */
     for (unsigned reg = 0; reg < 256; reg++)
         for (unsigned fn = 0; fn < 4; fn++) {
-            machine_pci_config_write(&mach, 1, fn, reg, 0xffffffff, 1);
-            machine_pci_config_write(&mach, 2, 0, reg, 0x5a5a5a5a, 1);
+            machine_pci_config_write(&fm.m, 1, fn, reg, 0xffffffff, 1);
+            machine_pci_config_write(&fm.m, 2, 0, reg, 0x5a5a5a5a, 1);
         }
-    ck_assert_uint_eq(machine_pci_config_read(&mach, 1, 3, 0, 4), 0x71138086);
-    ck_assert_uint_eq(machine_pci_config_read(&mach, 2, 0, 0, 4), 0x00015853);
-    machine_reset(&mach);
-    ck_assert_uint_eq(machine_pci_config_read(&mach, 1, 0, 0x60, 4), 0x80808080u);
-    machine_free(&mach);
+    ck_assert_uint_eq(machine_pci_config_read(&fm.m, 1, 3, 0, 4), 0x71138086);
+    ck_assert_uint_eq(machine_pci_config_read(&fm.m, 2, 0, 0, 4), 0x00015853);
+    machine_reset(&fm.m);
+    ck_assert_uint_eq(machine_pci_config_read(&fm.m, 1, 0, 0x60, 4), 0x80808080u);
+    machine_free(&fm.m);
 }
 END_TEST
 
@@ -496,25 +456,17 @@ START_TEST(test_machine_free_releases_devices)
     size_t i;
     int seen = 0;
 
-    cli_defaults(&cfg);
-    cfg.accel = ACCEL_QTEST;
-    snprintf(cfg.chardevs[0].id, sizeof(cfg.chardevs[0].id), "serial0");
-    cfg.chardevs[0].kind = CHARDEV_NULL;
-    cfg.chardevs[0].fd = -1;
-    cfg.n_chardevs = 1;
-    snprintf(cfg.serials[0].chardev, sizeof(cfg.serials[0].chardev), "serial0");
-    cfg.n_serials = 1;
-    memset(&acc, 0, sizeof(acc));
-    acc.ops = &qtest_like;
-    acc.ram_size = 1 << 20;
-    ck_assert_int_eq(machine_init(&mach, &cfg, &acc, NULL), 0);
-    ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, 0x3fd, 1), 0x60);
-    ck_assert_uint_ne(io_read(&mach.bus, IO_PIO, 0x64, 1), 0xff);
-    machine_free(&mach);
-    ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, 0x3fd, 1), 0xff);
-    ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, 0x64, 1), 0xff);
-    ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, 0x92, 1), 0xff);
-    ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, 0xcfc, 4), 0xffffffffu);
+    fake_machine_init(&fm, NULL, 1 << 20);
+    fake_config(&cfg);
+    fake_config_null_serial(&cfg);
+    ck_assert_int_eq(machine_init(&fm.m, &cfg, &fm.acc, NULL), 0);
+    ck_assert_uint_eq(io_read(&fm.m.bus, IO_PIO, 0x3fd, 1), 0x60);
+    ck_assert_uint_ne(io_read(&fm.m.bus, IO_PIO, 0x64, 1), 0xff);
+    machine_free(&fm.m);
+    ck_assert_uint_eq(io_read(&fm.m.bus, IO_PIO, 0x3fd, 1), 0xff);
+    ck_assert_uint_eq(io_read(&fm.m.bus, IO_PIO, 0x64, 1), 0xff);
+    ck_assert_uint_eq(io_read(&fm.m.bus, IO_PIO, 0x92, 1), 0xff);
+    ck_assert_uint_eq(io_read(&fm.m.bus, IO_PIO, 0xcfc, 4), 0xffffffffu);
     list = chardev_query();
     json_array_foreach(list, i, e) {
         if (strcmp(json_string_value(json_object_get(e, "label")), "serial0"))

@@ -4,7 +4,9 @@
  * no threads are needed. Covers the greeting, negotiation, every core
  * command, fds by SCM_RIGHTS on the first and on a later byte, malformed
  * input, the size and depth limits, duplicate keys, and that the session
- * goes on after each error. */
+ * goes on after each error. Framing is QEMU's JSON stream: back-to-back,
+ * split, pretty-printed and newline-less requests, resynchronisation after
+ * garbage, and which request an fd belongs to when a write holds several. */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -650,51 +652,77 @@ struct bad {
     const char *line;
     const char *cls;
     const char *desc;          /* exact, or a prefix when it ends in '*' */
+    const char *desc2;         /* a second error, when the input resynchronises onto a '{' */
 };
+
+static void assert_error_like(json_t *m, const char *cls, const char *desc)
+{
+    size_t n = strlen(desc);
+
+    if (n && desc[n - 1] == '*') {
+        char pfx[128];
+
+        snprintf(pfx, sizeof(pfx), "%.*s", (int)n - 1, desc);
+        assert_error_prefix(m, cls, pfx);
+    } else {
+        assert_error(m, cls, desc);
+    }
+}
 
 START_TEST(malformed_matrix)
 {
     static const struct bad bad[] = {
-        { "not json", "GenericError", "JSON parse error*" },
-        { "[1,2]", "GenericError", "QMP input must be a JSON object" },
-        { "\"str\"", "GenericError", "QMP input must be a JSON object" },
-        { "42", "GenericError", "QMP input must be a JSON object" },
-        { "{}", "GenericError", "QMP input lacks member 'execute'" },
-        { "{\"id\":1}", "GenericError", "QMP input lacks member 'execute'" },
-        { "{\"execute\":1}", "GenericError", "QMP input member 'execute' must be a string" },
-        { "{\"execute\":null}", "GenericError", "QMP input member 'execute' must be a string" },
+        { "not json", "GenericError", "JSON parse error*", NULL },
+        { "[1,2]", "GenericError", "QMP input must be a JSON object", NULL },
+        { "\"str\"", "GenericError", "QMP input must be a JSON object", NULL },
+        { "42", "GenericError", "QMP input must be a JSON object", NULL },
+        { "{}", "GenericError", "QMP input lacks member 'execute'", NULL },
+        { "{\"id\":1}", "GenericError", "QMP input lacks member 'execute'", NULL },
+        { "{\"execute\":1}", "GenericError", "QMP input member 'execute' must be a string", NULL },
+        { "{\"execute\":null}", "GenericError", "QMP input member 'execute' must be a string", NULL },
         { "{\"execute\":\"query-status\",\"arguments\":[]}", "GenericError",
-          "QMP input member 'arguments' must be an object" },
-        { "{\"execute\":\"query-status\",\"foo\":1}", "GenericError", "QMP input member 'foo' is unexpected" },
-        { "{\"exec-oob\":\"query-status\"}", "GenericError", "QMP input member 'exec-oob' is unexpected" },
-        { "{\"execute\":\"nonexistent\"}", "CommandNotFound", "The command nonexistent has not been found" },
-        { "{\"execute\":\"\"}", "CommandNotFound", "The command  has not been found" },
-        { "{\"execute\":\"query-status\",\"arguments\":{\"x\":1}}", "GenericError", "Parameter 'x' is unexpected" },
+          "QMP input member 'arguments' must be an object", NULL },
+        { "{\"execute\":\"query-status\",\"foo\":1}", "GenericError", "QMP input member 'foo' is unexpected", NULL },
+        { "{\"exec-oob\":\"query-status\"}", "GenericError", "QMP input member 'exec-oob' is unexpected", NULL },
+        { "{\"execute\":\"nonexistent\"}", "CommandNotFound", "The command nonexistent has not been found", NULL },
+        { "{\"execute\":\"\"}", "CommandNotFound", "The command  has not been found", NULL },
+        { "{\"execute\":\"query-status\",\"arguments\":{\"x\":1}}", "GenericError", "Parameter 'x' is unexpected", NULL },
         { "{\"execute\":\"query-command-line-options\",\"arguments\":{\"option\":7}}", "GenericError",
-          "Invalid parameter type for 'option', expected: string" },
-        { "{\"execute\":\"query-status\",\"execute\":\"stop\"}", "GenericError", "JSON parse error*" },
-        { "{\"execute\":\"query-status\"} {\"execute\":\"stop\"}", "GenericError", "JSON parse error*" },
-        { "{\"execute\":\"query-\\u0000status\"}", "GenericError", "JSON parse error*" },
-        { "{\"execute\":\"query-status\"", "GenericError", "JSON parse error*" },
-        { "\xff\xfe{}", "GenericError", "JSON parse error*" },
+          "Invalid parameter type for 'option', expected: string", NULL },
+        { "{\"execute\":\"query-status\",\"execute\":\"stop\"}", "GenericError", "JSON parse error*", NULL },
+        /* Two objects on a line are two requests now: see back_to_back. A
+         * request cut short waits for more: see incomplete_then_next. */
+        { "{\"execute\":\"query-\\u0000status\"}", "GenericError", "JSON parse error*", NULL },
+        { "{\"execute\":\"query-status\" 1}", "GenericError", "JSON parse error*", NULL },
+        { "{\"execute\":\"query-status\",}", "GenericError", "JSON parse error*", NULL },
+        { "}", "GenericError", "JSON parse error*", NULL },
+        { "]]]", "GenericError", "JSON parse error*", NULL },
+        { "{\"execute\":tru}", "GenericError", "JSON parse error*", NULL },
+        { "{\"execute\":\"\\q\"}", "GenericError", "JSON parse error*", NULL },
+        { "{\"execute\":\"a\xff\"}", "GenericError", "JSON parse error*", NULL },
+        { "{\"execute\":\"a\tb\"}", "GenericError", "JSON parse error*", NULL },
+        { "nul", "GenericError", "JSON parse error*", NULL },
+        { "-", "GenericError", "JSON parse error*", NULL },
+        { "true", "GenericError", "QMP input must be a JSON object", NULL },
+        /* Resynchronisation onto the '{' after the garbage: it is a request. */
+        { "\xff\xfe{}", "GenericError", "JSON parse error*", "QMP input lacks member 'execute'" },
+        { "{{\"id\":3}", "GenericError", "JSON parse error*", "QMP input lacks member 'execute'" },
     };
     size_t i;
 
     greet_and_negotiate();
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *m = xfer(bad[i].line, -1);
-        size_t n = strlen(bad[i].desc);
 
-        if (bad[i].desc[n - 1] == '*') {
-            char pfx[128];
-
-            snprintf(pfx, sizeof(pfx), "%.*s", (int)n - 1, bad[i].desc);
-            assert_error_prefix(m, bad[i].cls, pfx);
-        } else {
-            assert_error(m, bad[i].cls, bad[i].desc);
-        }
+        assert_error_like(m, bad[i].cls, bad[i].desc);
         json_decref(m);
+        if (bad[i].desc2) {
+            m = recv_msg();
+            assert_error_like(m, "GenericError", bad[i].desc2);
+            json_decref(m);
+        }
         assert_alive();
+        assert_no_message();
     }
     /* The duplicate-key check is jansson's: the desc says so. */
     {
@@ -805,6 +833,398 @@ START_TEST(framing)
     ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 3);
     json_decref(m);
     assert_no_message();
+}
+END_TEST
+
+/* ---- streaming framing (QEMU's parser is a JSON stream, not lines) ---- */
+
+static void recv_return_id(long long id)
+{
+    json_t *m = recv_msg();
+
+    ck_assert_ptr_nonnull(m);
+    ret_of(m);
+    ck_assert_msg(json_integer_value(json_object_get(m, "id")) == id, "expected id %lld, got %s", id,
+                  json_dumps(m, 0));
+    json_decref(m);
+}
+
+static void recv_error(const char *cls, const char *desc)
+{
+    json_t *m = recv_msg();
+
+    ck_assert_ptr_nonnull(m);
+    assert_error_like(m, cls, desc);
+    json_decref(m);
+}
+
+/* Nothing from the server yet, after it had the chance to run. */
+static void assert_nothing_yet(void)
+{
+    struct pollfd p = { .fd = cfd, .events = POLLIN };
+    int i;
+
+    for (i = 0; i < 3; i++)
+        loop_once(d.loop, 0);
+    ck_assert_msg(rlen == 0 && poll(&p, 1, 0) == 0, "the server answered an incomplete request");
+}
+
+START_TEST(back_to_back)
+{
+    json_t *m = recv_msg();
+
+    json_decref(m);
+    /* QEMU's own example: negotiation and a command in one write, no newline. */
+    send_str("{\"execute\":\"qmp_capabilities\",\"id\":1}{\"execute\":\"query-status\",\"id\":2}", -1);
+    recv_return_id(1);
+    recv_return_id(2);
+    /* Whitespace of any kind between objects, an error among them, order kept. */
+    send_str("{\"execute\":\"query-version\",\"id\":3}{\"execute\":\"query-status\",\"id\":4} "
+             "{\"execute\":\"nope\",\"id\":5}\t\r\n\r\n{\"execute\":\"query-status\",\"id\":6}\n", -1);
+    recv_return_id(3);
+    recv_return_id(4);
+    m = recv_msg();
+    assert_error(m, "CommandNotFound", "The command nope has not been found");
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 5);
+    json_decref(m);
+    recv_return_id(6);
+    assert_no_message();
+}
+END_TEST
+
+/* One object without a newline is answered at once, the client still
+ * connected (not only when it closes). */
+START_TEST(no_newline)
+{
+    greet_and_negotiate();
+    send_str("{\"execute\":\"query-status\",\"id\":31}", -1);
+    recv_return_id(31);
+    ck_assert_int_ge(qmp_server_client_fd(srv), 0);
+    send_str("{\"execute\":\"query-status\",\"id\":32}", -1);
+    recv_return_id(32);
+    send_str("\r\n", -1);           /* the newline that never came: nothing */
+    assert_no_message();
+    assert_alive();
+}
+END_TEST
+
+/* Every byte in its own write: '}', ']' and newlines inside strings do not
+ * end the request early; the reply comes with the last byte. */
+START_TEST(byte_by_byte)
+{
+    const char *req = "{\"execute\":\"query-status\",\"arguments\":{},"
+                      "\"id\":[1,\"}\",{\"k\":\"]\\n\"},\"\\\"}]\\\\\"]}";
+    json_t *m, *want = json_loads("[1,\"}\",{\"k\":\"]\\n\"},\"\\\"}]\\\\\"]", 0, NULL);
+    size_t i, len, n;
+    char *big;
+
+    ck_assert_ptr_nonnull(want);
+    greet_and_negotiate();
+    for (i = 0; req[i + 1]; i++) {
+        send_bytes(req + i, 1, -1);
+        loop_once(d.loop, 0);
+    }
+    assert_nothing_yet();
+    send_bytes(req + i, 1, -1);
+    m = recv_msg();
+    ret_of(m);
+    ck_assert(json_equal(json_object_get(m, "id"), want));
+    json_decref(m);
+    json_decref(want);
+
+    /* A 20 KB pretty-printed request, byte by byte: served, once. */
+    big = malloc(32 * 1024);
+    ck_assert_ptr_nonnull(big);
+    len = (size_t)sprintf(big, "{\n  \"execute\": \"query-status\",\n  \"id\": [");
+    for (n = 0; n < 1000; n++)
+        len += (size_t)sprintf(big + len, "%s\n    \"item-%04zu}]\"", n ? "," : "", n);
+    len += (size_t)sprintf(big + len, "\n  ]\n}\n");
+    ck_assert_int_lt(len, QMP_MAX_MSG);
+    for (i = 0; i < len; i++) {
+        send_bytes(big + i, 1, -1);
+        loop_once(d.loop, 0);
+    }
+    m = recv_msg();
+    ret_of(m);
+    ck_assert_int_eq(json_array_size(json_object_get(m, "id")), 1000);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "id"), 999)), "item-0999}]");
+    json_decref(m);
+    free(big);
+    assert_no_message();
+}
+END_TEST
+
+START_TEST(pretty_printed)
+{
+    const char *req = "{\n"
+                      "\t\"execute\" : \"query-status\" ,\r\n"
+                      "  \"id\" : {\n"
+                      "    \"a\" : [ 1 ,\n"
+                      "            2 ]\n"
+                      "  }\n"
+                      "}";
+    json_t *m, *want = json_loads("{\"a\":[1,2]}", 0, NULL);
+
+    greet_and_negotiate();
+    send_str(req, -1);
+    m = recv_msg();
+    ret_of(m);
+    ck_assert(json_equal(json_object_get(m, "id"), want));
+    json_decref(m);
+    /* The same in 7-byte writes, then a second one right behind it. */
+    {
+        size_t i, len = strlen(req);
+
+        for (i = 0; i < len; i += 7) {
+            send_bytes(req + i, len - i < 7 ? len - i : 7, -1);
+            loop_once(d.loop, 0);
+        }
+    }
+    send_str("\n{\"execute\":\"query-status\",\n\"id\":2}", -1);
+    m = recv_msg();
+    ret_of(m);
+    ck_assert(json_equal(json_object_get(m, "id"), want));
+    json_decref(m);
+    recv_return_id(2);
+    json_decref(want);
+    assert_no_message();
+}
+END_TEST
+
+/* A read that ends inside a token (number, literal, escape, UTF-8
+ * sequence) is not an error: the rest follows. The first part has a '}' so
+ * the server does try to parse it. */
+START_TEST(split_tokens)
+{
+    static const struct {
+        const char *a, *b, *id;
+    } cut[] = {
+        { "tr", "ue}", "true" },
+        { "nul", "l}", "null" },
+        { "12", "34}", "1234" },
+        { "-", "12.5e3}", "-12.5e3" },
+        { "1.", "5}", "1.5" },
+        { "1e", "2}", "1e2" },
+        { "\"\\u00", "e9\"}", "\"\\u00e9\"" },
+        { "\"\\", "n\"}", "\"\\n\"" },
+        { "\"\\ud83d", "\\ude00\"}", "\"\\ud83d\\ude00\"" },
+        { "\"\xc3", "\xa9\"}", "\"\xc3\xa9\"" },
+        { "\"\xf0\x9f", "\x98\x80\"}", "\"\xf0\x9f\x98\x80\"" },
+    };
+    size_t i;
+
+    greet_and_negotiate();
+    for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+        char part[128];
+        json_t *m, *want = json_loads(cut[i].id, JSON_DECODE_ANY, NULL);
+
+        ck_assert_ptr_nonnull(want);
+        snprintf(part, sizeof(part), "{\"arguments\":{},\"execute\":\"query-status\",\"id\":%s", cut[i].a);
+        send_str(part, -1);
+        assert_nothing_yet();
+        send_str(cut[i].b, -1);
+        m = recv_msg();
+        ret_of(m);
+        ck_assert_msg(json_equal(json_object_get(m, "id"), want), "cut %zu: id %s not echoed", i, cut[i].id);
+        json_decref(m);
+        json_decref(want);
+    }
+    assert_no_message();
+}
+END_TEST
+
+/* Resynchronisation: after a syntax error the server skips to the next '{'
+ * or past the next newline; the next well-formed request is served. */
+START_TEST(garbage_between)
+{
+    greet_and_negotiate();
+    send_str("{\"execute\":\"query-status\",\"id\":1}garbage{\"execute\":\"query-status\",\"id\":2}", -1);
+    recv_return_id(1);
+    recv_error("GenericError", "JSON parse error*");
+    recv_return_id(2);
+    assert_no_message();
+    /* An error inside an object: the rest of it is skipped. */
+    send_str("{\"execute\": bad, \"id\": 3}{\"execute\":\"query-status\",\"id\":4}", -1);
+    recv_error("GenericError", "JSON parse error*");
+    recv_return_id(4);
+    assert_no_message();
+    /* Line-based client: the bad line costs one error. */
+    send_str("{\"execute\":\"query-status\",\"id\":5}\r\nnot json, \"at\": all}\r\n"
+             "{\"execute\":\"query-status\",\"id\":6}\r\n", -1);
+    recv_return_id(5);
+    recv_error("GenericError", "JSON parse error*");
+    recv_return_id(6);
+    assert_no_message();
+    /* 0xff (never valid UTF-8) forces a resynchronisation, as in QEMU. */
+    send_str("{\"execute\":\"query-status\",\"id\":\"x\xff{\"execute\":\"query-status\",\"id\":7}", -1);
+    recv_error("GenericError", "JSON parse error*");
+    recv_return_id(7);
+    /* Duplicate keys in the middle of a stream. */
+    send_str("{\"execute\":\"query-status\",\"id\":8,\"id\":9}{\"execute\":\"query-status\",\"id\":10}", -1);
+    recv_error("GenericError", "JSON parse error, duplicate*");
+    recv_return_id(10);
+    /* Values that are not objects, back to back. */
+    send_str("[1]\"s\" 7 {\"execute\":\"query-status\",\"id\":11}", -1);
+    recv_error("GenericError", "QMP input must be a JSON object");
+    recv_error("GenericError", "QMP input must be a JSON object");
+    recv_error("GenericError", "QMP input must be a JSON object");
+    recv_return_id(11);
+    /* Too deep in the middle of a stream. */
+    send_str("{\"execute\":\"query-status\",\"id\":[[[[[[[[1]]]]]]]]}{\"execute\":\"query-status\",\"id\":12}", -1);
+    recv_error("GenericError", "JSON nesting depth limit exceeded*");
+    recv_return_id(12);
+    assert_no_message();
+}
+END_TEST
+
+/* A request cut short is not an error until what follows makes it one; the
+ * '{' that breaks it starts the next request. */
+START_TEST(incomplete_then_next)
+{
+    greet_and_negotiate();
+    send_str("{\"execute\":\"stop\",\"id\":1\r\n", -1);
+    assert_nothing_yet();
+    send_str("{\"execute\":\"query-status\",\"id\":12}\r\n", -1);
+    recv_error("GenericError", "JSON parse error*");
+    recv_return_id(12);
+    assert_no_message();
+    ck_assert_str_eq(status_of(), "prelaunch");     /* "stop" did not run */
+}
+END_TEST
+
+/* An oversized request without newlines, in many writes: one error, the
+ * input is dropped up to the next newline, the session goes on. */
+START_TEST(oversize_streaming)
+{
+    size_t n = QMP_MAX_MSG + 5000, off;
+    char *big = malloc(n);
+    const char *head = "{\"execute\":\"stop\",\"id\":1,\"arguments\":{\"pad\":\"";
+    int fd = tmp_fd(O_RDONLY), before;
+
+    ck_assert_ptr_nonnull(big);
+    greet_and_negotiate();
+    before = count_fds();
+    memset(big, 'x', n);
+    memcpy(big, head, strlen(head));
+    memcpy(big + n - 3, "\"}}", 3);
+    for (off = 0; off < n; off += 1000) {
+        send_bytes(big + off, n - off < 1000 ? n - off : 1000, off == 2000 ? fd : -1);
+        loop_once(d.loop, 0);
+    }
+    recv_error("GenericError",
+               "QMP request too large (more than 65536 bytes); ignored up to the next newline");
+    /* Still on the dropped line: not served. */
+    send_str("{\"execute\":\"stop\",\"id\":2}", -1);
+    assert_nothing_yet();
+    send_str("\n{\"execute\":\"query-status\",\"id\":3}", -1);
+    recv_return_id(3);
+    assert_no_message();
+    ck_assert_str_eq(status_of(), "prelaunch");
+    ck_assert_int_eq(count_fds(), before);
+    /* A pretty-printed oversized request: each line after the cut is dropped
+     * or an error of its own; the request after it is served. */
+    memset(big, ' ', n);
+    memcpy(big, head, strlen(head));
+    memcpy(big + n - 14, "\"\n, \"x\": 1\n}}\n", 14);
+    send_bytes(big, n, -1);
+    send_str("{\"execute\":\"query-status\",\"id\":4}", -1);
+    recv_error("GenericError", "QMP request too large*");
+    recv_error("GenericError", "JSON parse error*");      /* its line ', "x": 1' */
+    recv_error("GenericError", "JSON parse error*");      /* its line '}}' */
+    recv_return_id(4);
+    assert_no_message();
+    free(big);
+    close(fd);
+}
+END_TEST
+
+/* fds go with the request the read ends in: with two objects in one write,
+ * the second; with a write that ends inside an object, that object. */
+START_TEST(fd_second_of_two)
+{
+    json_t *m, *sets;
+    int fd = tmp_fd(O_RDONLY), before;
+
+    greet_and_negotiate();
+    before = count_fds();
+    send_str("{\"execute\":\"query-status\",\"id\":1}"
+             "{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":3},\"id\":2}", fd);
+    recv_return_id(1);
+    m = recv_msg();
+    ck_assert_int_eq(json_integer_value(json_object_get(ret_of(m), "fdset-id")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 2);
+    json_decref(m);
+    ck_assert_int_eq(count_fds(), before + 1);      /* the one add-fd kept */
+
+    /* Two writes before the server reads: the fd is the first one's (the
+     * kernel ends a read after bytes that carried fds). */
+    send_str("{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":4},\"id\":3}", fd);
+    send_str("{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":5},\"id\":4}\r\n", -1);
+    recv_return_id(3);
+    m = recv_msg();
+    assert_error(m, "GenericError", "No file descriptor supplied via SCM_RIGHTS");
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 4);
+    json_decref(m);
+
+    /* The write ends inside the second object: the fd waits for it. */
+    send_str("{\"execute\":\"query-status\",\"id\":5}{\"execute\":\"add-fd\",", fd);
+    recv_return_id(5);
+    send_str("\"arguments\":{\"fdset-id\":6},\"id\":6}", -1);
+    recv_return_id(6);
+    sets = query_fdsets();
+    ck_assert_int_eq(json_array_size(sets), 3);
+    json_decref(sets);
+    ck_assert_int_eq(count_fds(), before + 3);
+    close(fd);
+}
+END_TEST
+
+START_TEST(fd_whitespace_only)
+{
+    int fd = tmp_fd(O_RDONLY), before;
+    json_t *m;
+
+    greet_and_negotiate();
+    before = count_fds();
+    send_str("  \r\n\t", fd);
+    m = recv_msg();
+    assert_error(m, "GenericError", "File descriptor received without a command; closed");
+    ck_assert_ptr_null(json_object_get(m, "id"));
+    json_decref(m);
+    ck_assert_int_eq(count_fds(), before);
+    /* A lone newline is nothing. */
+    send_str("\n", -1);
+    assert_no_message();
+    /* After a request that was already served, whitespace and an fd: the
+     * fd has no request (the reply went out at the '}'). */
+    send_str("{\"execute\":\"query-status\",\"id\":1}", -1);
+    recv_return_id(1);
+    send_str("\r\n", fd);
+    recv_error("GenericError", "File descriptor received without a command; closed");
+    ck_assert_int_eq(count_fds(), before);
+    /* Garbage with an fd: one parse error, the fd closed with it. */
+    send_str("xyz \r\n", fd);
+    recv_error("GenericError", "JSON parse error*");
+    assert_no_message();
+    ck_assert_int_eq(count_fds(), before);
+    close(fd);
+    assert_alive();
+}
+END_TEST
+
+START_TEST(quit_back_to_back)
+{
+    json_t *m;
+
+    greet_and_negotiate();
+    send_str("{\"execute\":\"quit\",\"id\":77}{\"execute\":\"cont\",\"id\":78}", -1);
+    m = recv_msg();
+    assert_event(m, "SHUTDOWN");
+    json_decref(m);
+    recv_return_id(77);
+    ck_assert(loop_quitting(d.loop));
+    assert_no_message();
+    ck_assert_int_eq(d.machine.state, RUN_PRELAUNCH);     /* cont did not run */
 }
 END_TEST
 
@@ -1012,6 +1432,17 @@ int main(void)
     tcase_add_test(tc, depth_limit);
     tcase_add_test(tc, oversize);
     tcase_add_test(tc, framing);
+    tcase_add_test(tc, back_to_back);
+    tcase_add_test(tc, no_newline);
+    tcase_add_test(tc, byte_by_byte);
+    tcase_add_test(tc, pretty_printed);
+    tcase_add_test(tc, split_tokens);
+    tcase_add_test(tc, garbage_between);
+    tcase_add_test(tc, incomplete_then_next);
+    tcase_add_test(tc, oversize_streaming);
+    tcase_add_test(tc, fd_second_of_two);
+    tcase_add_test(tc, fd_whitespace_only);
+    tcase_add_test(tc, quit_back_to_back);
     tcase_add_test(tc, slow_reader);
     tcase_add_test(tc, last_request_at_eof);
     tcase_add_test(tc, command_line_options);

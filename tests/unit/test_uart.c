@@ -12,13 +12,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "dm/accel.h"
 #include "dm/chardev.h"
 #include "dm/iobus.h"
 #include "dm/loop.h"
 #include "dm/machine.h"
 #include "dm/uart16550.h"
 #include "dm/vmstate.h"
+#include "tests/lib/fakemachine.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
 
@@ -27,33 +27,13 @@
 
 /* ---- fake machine ------------------------------------------------------ */
 
-static int irq_level[16];
-static int irq_edges[16];       /* low -> high transitions seen */
-static struct accel acc;
-static struct machine mach;
+static struct fake_machine fm;
 static struct uart *u;
-
-static void fake_set_isa_irq(struct accel *a, unsigned irq, int level)
-{
-    ck_assert_uint_lt(irq, 16);
-    if (level && !irq_level[irq])
-        irq_edges[irq]++;
-    irq_level[irq] = !!level;
-}
-
-static const struct accel_ops fake_ops = { .name = "fake", .set_isa_irq = fake_set_isa_irq };
 
 static void machine_setup(void)
 {
-    memset(&mach, 0, sizeof(mach));
-    memset(&acc, 0, sizeof(acc));
-    memset(irq_level, 0, sizeof(irq_level));
-    memset(irq_edges, 0, sizeof(irq_edges));
-    acc.ops = &fake_ops;
-    mach.accel = &acc;
-    iobus_init(&mach.bus);
-    vmstate_unregister_all();
-    u = uart_new(&mach, 0, NULL);
+    fake_machine_init(&fm, NULL, 0);
+    u = uart_new(&fm.m, 0, NULL);
     ck_assert_ptr_nonnull(u);
 }
 
@@ -64,15 +44,8 @@ static void machine_teardown(void)
     vmstate_unregister_all();
 }
 
-static void outb(uint16_t port, uint8_t v)
-{
-    io_write(&mach.bus, IO_PIO, port, v, 1);
-}
-
-static uint8_t inb(uint16_t port)
-{
-    return (uint8_t)io_read(&mach.bus, IO_PIO, port, 1);
-}
+static void outb(uint16_t port, uint8_t v) { fake_outb(&fm, port, v); }
+static uint8_t inb(uint16_t port) { return fake_inb(&fm, port); }
 
 /* ---- registers --------------------------------------------------------- */
 
@@ -84,7 +57,7 @@ START_TEST(reset_values)
     ck_assert_uint_eq(inb(COM1 + UART_MCR), 0x00);
     ck_assert_uint_eq(inb(COM1 + UART_LSR), 0x60);
     ck_assert_uint_eq(inb(COM1 + UART_MSR), 0xb0);
-    ck_assert_int_eq(irq_level[IRQ4], 0);
+    ck_assert_int_eq(fm.irq_level[IRQ4], 0);
     /* Standard COM ports and IRQs. */
     ck_assert_uint_eq(uart_base_port(1), 0x2f8);
     ck_assert_uint_eq(uart_irq(1), 3);
@@ -223,17 +196,17 @@ END_TEST
 START_TEST(thre_interrupt)
 {
     outb(COM1 + UART_IER, 0x02);
-    ck_assert_int_eq(irq_level[IRQ4], 1);
+    ck_assert_int_eq(fm.irq_level[IRQ4], 1);
     ck_assert_uint_eq(inb(COM1 + UART_IIR), 0x02);
-    ck_assert_int_eq(irq_level[IRQ4], 0);        /* reading IIR acknowledged it */
+    ck_assert_int_eq(fm.irq_level[IRQ4], 0);        /* reading IIR acknowledged it */
     ck_assert_uint_eq(inb(COM1 + UART_IIR), 0x01);
     outb(COM1 + UART_THR, 'a');
-    ck_assert_int_eq(irq_level[IRQ4], 1);
-    ck_assert_int_eq(irq_edges[IRQ4], 2);
+    ck_assert_int_eq(fm.irq_level[IRQ4], 1);
+    ck_assert_int_eq(fm.irq_edges[IRQ4], 2);
     outb(COM1 + UART_THR, 'b');                  /* an edge per byte */
-    ck_assert_int_eq(irq_edges[IRQ4], 3);
+    ck_assert_int_eq(fm.irq_edges[IRQ4], 3);
     outb(COM1 + UART_IER, 0x00);
-    ck_assert_int_eq(irq_level[IRQ4], 0);
+    ck_assert_int_eq(fm.irq_level[IRQ4], 0);
 }
 END_TEST
 
@@ -249,17 +222,17 @@ START_TEST(rda_trigger_levels)
     outb(COM1 + UART_IER, 0x01);
     for (k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
         outb(COM1 + UART_FCR, (uint8_t)(t[k].fcr | 0x02));
-        ck_assert_int_eq(irq_level[IRQ4], 0);
+        ck_assert_int_eq(fm.irq_level[IRQ4], 0);
         for (i = 1; i <= t[k].trigger; i++) {
             outb(COM1 + UART_THR, (uint8_t)i);
             /* Below the trigger level: character timeout; at it: data available. */
             ck_assert_uint_eq(inb(COM1 + UART_IIR), i < t[k].trigger ? 0xcc : 0xc4);
-            ck_assert_int_eq(irq_level[IRQ4], 1);
+            ck_assert_int_eq(fm.irq_level[IRQ4], 1);
         }
         for (i = 1; i <= t[k].trigger; i++)
             ck_assert_uint_eq(inb(COM1 + UART_RBR), i);
         ck_assert_uint_eq(inb(COM1 + UART_IIR), 0xc1);
-        ck_assert_int_eq(irq_level[IRQ4], 0);
+        ck_assert_int_eq(fm.irq_level[IRQ4], 0);
     }
 }
 END_TEST
@@ -275,20 +248,20 @@ START_TEST(line_status_interrupt)
     ck_assert_uint_eq(inb(COM1 + UART_IIR), 0x04);
     ck_assert_uint_eq(inb(COM1 + UART_RBR), 1);
     ck_assert_uint_eq(inb(COM1 + UART_IIR), 0x01);
-    ck_assert_int_eq(irq_level[IRQ4], 0);
+    ck_assert_int_eq(fm.irq_level[IRQ4], 0);
 }
 END_TEST
 
 START_TEST(modem_status_interrupt)
 {
     outb(COM1 + UART_IER, 0x08);
-    ck_assert_int_eq(irq_level[IRQ4], 0);
+    ck_assert_int_eq(fm.irq_level[IRQ4], 0);
     outb(COM1 + UART_MCR, 0x10);                 /* lines drop: deltas */
-    ck_assert_int_eq(irq_level[IRQ4], 1);
+    ck_assert_int_eq(fm.irq_level[IRQ4], 1);
     ck_assert_uint_eq(inb(COM1 + UART_IIR), 0x00);
     inb(COM1 + UART_MSR);
     ck_assert_uint_eq(inb(COM1 + UART_IIR), 0x01);
-    ck_assert_int_eq(irq_level[IRQ4], 0);
+    ck_assert_int_eq(fm.irq_level[IRQ4], 0);
 }
 END_TEST
 
@@ -309,7 +282,7 @@ START_TEST(interrupt_priority)
     ck_assert_uint_eq(inb(COM1 + UART_IIR), 0xc0);   /* THRE acknowledged: modem status */
     inb(COM1 + UART_MSR);
     ck_assert_uint_eq(inb(COM1 + UART_IIR), 0xc1);
-    ck_assert_int_eq(irq_level[IRQ4], 0);
+    ck_assert_int_eq(fm.irq_level[IRQ4], 0);
 }
 END_TEST
 
@@ -319,10 +292,10 @@ START_TEST(wide_access_is_bytewise)
     outb(COM1 + UART_MCR, 0x10);
     outb(COM1 + UART_THR, 0x33);
     /* A 16-bit read at base+6 reads MSR and SCR. */
-    ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, COM1 + 6, 2) >> 8, 0x5a);
+    ck_assert_uint_eq(io_read(&fm.m.bus, IO_PIO, COM1 + 6, 2) >> 8, 0x5a);
     /* A 16-bit read at the base reads RBR then IER. */
-    ck_assert_uint_eq(io_read(&mach.bus, IO_PIO, COM1, 2), 0x0033);
-    io_write(&mach.bus, IO_PIO, COM1 + 6, 0xa500, 2);
+    ck_assert_uint_eq(io_read(&fm.m.bus, IO_PIO, COM1, 2), 0x0033);
+    io_write(&fm.m.bus, IO_PIO, COM1 + 6, 0xa500, 2);
     ck_assert_uint_eq(inb(COM1 + UART_SCR), 0xa5);
 }
 END_TEST
@@ -332,9 +305,9 @@ START_TEST(reset_clears_state)
     outb(COM1 + UART_MCR, 0x10);
     outb(COM1 + UART_IER, 0x03);
     outb(COM1 + UART_THR, 9);
-    ck_assert_int_eq(irq_level[IRQ4], 1);
+    ck_assert_int_eq(fm.irq_level[IRQ4], 1);
     uart_reset(u);
-    ck_assert_int_eq(irq_level[IRQ4], 0);
+    ck_assert_int_eq(fm.irq_level[IRQ4], 0);
     ck_assert_uint_eq(inb(COM1 + UART_LSR), 0x60);
     ck_assert_uint_eq(inb(COM1 + UART_IER), 0);
     ck_assert_uint_eq(inb(COM1 + UART_MCR), 0);
@@ -363,15 +336,15 @@ START_TEST(hostile_register_fuzz)
         if (off + size > 8)
             off = 8 - size;
         if (x & 0x80000000u) {
-            io_write(&mach.bus, IO_PIO, COM1 + off, val, size);
+            io_write(&fm.m.bus, IO_PIO, COM1 + off, val, size);
         } else {
             uint8_t lsr;
 
-            (void)io_read(&mach.bus, IO_PIO, COM1 + off, size);
+            (void)io_read(&fm.m.bus, IO_PIO, COM1 + off, size);
             lsr = inb(COM1 + UART_LSR);
             ck_assert_uint_eq(lsr & 0x60, 0x60);
             ck_assert_uint_eq(inb(COM1 + UART_IIR) & 0x30, 0);
-            ck_assert_int_eq(irq_level[IRQ4] == 1 || irq_level[IRQ4] == 0, 1);
+            ck_assert_int_eq(fm.irq_level[IRQ4] == 1 || fm.irq_level[IRQ4] == 0, 1);
         }
     }
     /* Whatever happened, the level driven matches what IIR says. */
@@ -380,9 +353,9 @@ START_TEST(hostile_register_fuzz)
         uint8_t iir = inb(COM1 + UART_IIR);
 
         if (iir & 0x01)
-            ck_assert_int_eq(irq_level[IRQ4], 0);
+            ck_assert_int_eq(fm.irq_level[IRQ4], 0);
         else if ((iir & 0x0f) != 0x02)
-            ck_assert_int_eq(irq_level[IRQ4], 1);
+            ck_assert_int_eq(fm.irq_level[IRQ4], 1);
     }
 }
 END_TEST
@@ -426,11 +399,11 @@ START_TEST(vmstate_round_trip)
     outb(COM1 + UART_SCR, 0x77);
     len = save_state(buf, sizeof(buf));
     uart_reset(u);
-    ck_assert_int_eq(irq_level[IRQ4], 0);
+    ck_assert_int_eq(fm.irq_level[IRQ4], 0);
     ck_assert_int_eq(load_state(buf, len, staging), 0);
     memcpy(d->state, staging, d->state_size);
     d->post_load(d->opaque);
-    ck_assert_int_eq(irq_level[IRQ4], 1);        /* the line follows the loaded state */
+    ck_assert_int_eq(fm.irq_level[IRQ4], 1);        /* the line follows the loaded state */
     ck_assert_uint_eq(inb(COM1 + UART_SCR), 0x77);
     ck_assert_uint_eq(inb(COM1 + UART_IIR), 0xcc);
     ck_assert_uint_eq(inb(COM1 + UART_RBR), 'q');
@@ -502,7 +475,7 @@ START_TEST(file_backend_receives_output)
     snprintf(s.path, sizeof(s.path), "%s", path);
     c = chardev_open(&s, NULL, e, sizeof(e));
     ck_assert_msg(c != NULL, "%s", e);
-    u1 = uart_new(&mach, 1, c);
+    u1 = uart_new(&fm.m, 1, c);
     ck_assert_ptr_nonnull(u1);
     for (size_t i = 0; i < strlen(msg); i++)
         outb(0x2f8 + UART_THR, (uint8_t)msg[i]);
@@ -542,7 +515,7 @@ START_TEST(socket_backend_round_trip)
     snprintf(s.path, sizeof(s.path), "%s", path);
     c = chardev_open(&s, l, e, sizeof(e));
     ck_assert_msg(c != NULL, "%s", e);
-    u1 = uart_new(&mach, 1, c);
+    u1 = uart_new(&fm.m, 1, c);
     ck_assert_ptr_nonnull(u1);
     cl = socket(AF_UNIX, SOCK_STREAM, 0);
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -558,7 +531,7 @@ START_TEST(socket_backend_round_trip)
         loop_once(l, 10);
     for (i = 0; i < 20; i++)
         loop_once(l, 5);
-    ck_assert_int_eq(irq_level[3], 1);
+    ck_assert_int_eq(fm.irq_level[3], 1);
     ck_assert_uint_eq(inb(0x2f8 + UART_LSR) & 0x02, 0);     /* no overrun: flow control */
     for (i = 0; i < 16; i++)
         ck_assert_uint_eq(inb(0x2f8 + UART_RBR), 'A' + i);
@@ -602,7 +575,7 @@ START_TEST(loopback_ignores_line_input)
     s.fd = -1;
     c = chardev_open(&s, l, e, sizeof(e));
     ck_assert_msg(c != NULL, "%s", e);
-    u1 = uart_new(&mach, 1, c);
+    u1 = uart_new(&fm.m, 1, c);
     slave = open(chardev_filename(c) + 4, O_RDWR | O_NOCTTY);
     ck_assert_int_ge(slave, 0);
     outb(0x2f8 + UART_MCR, 0x10);
