@@ -12,6 +12,15 @@
 #define XSDM_QEMU_MICRO 0
 #define XSDM_PACKAGE    "xsdm"
 
+#define XSDM_QMP_STR_(x) #x
+#define XSDM_QMP_STR(x)  XSDM_QMP_STR_(x)
+/* The greeting, as json_dumps(JSON_PRESERVE_ORDER) prints
+ * {"QMP": {"version": qmp_version_json(), "capabilities": []}}. */
+#define XSDM_QMP_GREETING                                                                          \
+    "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": " XSDM_QMP_STR(XSDM_QEMU_MICRO)                    \
+    ", \"minor\": " XSDM_QMP_STR(XSDM_QEMU_MINOR) ", \"major\": " XSDM_QMP_STR(XSDM_QEMU_MAJOR)           \
+    "}, \"package\": \"" XSDM_PACKAGE "\"}, \"capabilities\": []}}"
+
 /* {"qemu": {"micro": M, "minor": m, "major": J}, "package": "xsdm"} */
 static inline json_t *qmp_version_json(void)
 {

@@ -25,6 +25,7 @@
 #include "dm/fdset.h"
 #include "dm/loop.h"
 #include "dm/qmp.h"
+#include "dm/qmp-version.h"
 
 #define MAX_ROUNDS 2000          /* loop rounds before a missing reply fails the test */
 
@@ -267,6 +268,21 @@ START_TEST(greeting)
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(q, "version"), "package")), "xsdm");
     ck_assert(json_is_array(json_object_get(q, "capabilities")));
     json_decref(m);
+}
+END_TEST
+
+/* The greeting is a compile-time string: it must be exactly what jansson
+ * prints for the greeting object, so that it cannot drift from
+ * query-version or from QEMU's layout. */
+START_TEST(greeting_text_is_jansson_output)
+{
+    json_t *g = json_pack("{s:{s:o,s:[]}}", "QMP", "version", qmp_version_json(), "capabilities");
+    char *txt = json_dumps(g, JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+
+    ck_assert_ptr_nonnull(txt);
+    ck_assert_str_eq(XSDM_QMP_GREETING, txt);
+    free(txt);
+    json_decref(g);
 }
 END_TEST
 
@@ -1415,6 +1431,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, greeting);
+    tcase_add_test(tc, greeting_text_is_jansson_output);
     tcase_add_test(tc, negotiation_required);
     tcase_add_test(tc, id_any_type);
     tcase_add_test(tc, query_version_matches_greeting);
