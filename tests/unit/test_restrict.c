@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -619,6 +620,42 @@ START_TEST(step_capabilities_root)
 }
 END_TEST
 
+/* A DM started with an ambient capability (a supervisor raised one): it
+ * must be gone after the step, which checks it only through permitted and
+ * inheritable (the kernel keeps ambient inside both). */
+static int child_caps_ambient(void)
+{
+    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    struct restrict_ctx ctx;
+    char status[8192], v[64];
+
+    memset(data, 0, sizeof(data));
+    if (syscall(SYS_capget, &hdr, data) < 0)
+        return 1;
+    data[0].inheritable |= 1u << CAP_NET_BIND_SERVICE;
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        return 2;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0) < 0 ||
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_BIND_SERVICE, 0, 0) != 1)
+        return 3;
+    if (read_file("/proc/self/status", status, sizeof(status)) < 0 ||
+        status_field(status, "CapAmb", v, sizeof(v)) < 0 || !strcmp(v, "0000000000000000"))
+        return 4;
+    memset(&ctx, 0, sizeof(ctx));
+    if (run_step(&ctx, "capabilities") != 0)
+        return 5;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_BIND_SERVICE, 0, 0) != 0)
+        return 6;
+    return check_status_caps();
+}
+
+START_TEST(step_capabilities_ambient)
+{
+    ck_assert_int_eq(in_child(child_caps_ambient), 0);
+}
+END_TEST
+
 /* ---- step 6: rlimits ----------------------------------------------------- */
 
 static int child_rlimits(void)
@@ -914,6 +951,7 @@ int main(void)
     tcase_add_test(tc, step_identity_skipped);
     tcase_add_test(tc, step_capabilities);
     tcase_add_test(tc, step_capabilities_root);
+    tcase_add_test(tc, step_capabilities_ambient);
     tcase_add_test(tc, step_rlimits);
     suite_add_tcase(s, tc);
     tc = tcase_create("run");
