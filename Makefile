@@ -78,8 +78,8 @@ $(BUILD)/libxsdmctl.a: $(CTL_OBJS) $(BUILD)/obj/empty.o
 $(BUILD)/libtestutil.a: $(TLIB_OBJS) $(BUILD)/obj/empty.o
 	rm -f $@ && ar rcs $@ $^
 
-# libxsdm.a is linked whole: QMP command tables register themselves from
-# constructors, which an ordinary archive link would drop.
+# libxsdm.a is linked whole: restrict/no-nss.c holds the --wrap targets that
+# only the libraries after it refer to, which an archive link would not pull.
 WHOLE = -Wl,--whole-archive $(BUILD)/libxsdm.a -Wl,--no-whole-archive
 # The DM is one static PIE (DM_LINK=static, the default): nothing to load at
 # exec, only the code it uses mapped, and nothing but the binary to install

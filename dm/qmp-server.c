@@ -97,38 +97,44 @@ struct qmp_server {
 };
 
 static struct qmp_server *servers;
-static const struct qmp_command *commands[QMP_MAX_COMMANDS];
-static size_t n_commands;
+extern const struct qmp_command_table qmp_table_core_cmds, qmp_table_block_cmds,
+    qmp_table_chardev_cmds, qmp_table_migration_cmds;
+#ifdef XSDM_TEST_HOOKS
+extern const struct qmp_command_table qmp_table_testhook_cmds;
+#endif
+
+static const struct qmp_command_table *const tables[] = {
+    &qmp_table_core_cmds, &qmp_table_block_cmds, &qmp_table_chardev_cmds, &qmp_table_migration_cmds,
+#ifdef XSDM_TEST_HOOKS
+    &qmp_table_testhook_cmds,
+#endif
+};
 static bool probe_only;
 
 void qmp_probe_mode(bool on) { probe_only = on; }
 
 /* ---- command table and helpers ---------------------------------------- */
 
-void qmp_register(const struct qmp_command *cmds, size_t n)
+const struct qmp_command *qmp_command_at(size_t i)
 {
-    size_t i;
+    size_t t;
 
-    for (i = 0; i < n; i++) {
-        if (qmp_find(cmds[i].name)) {
-            log_err("qmp: command %s registered twice", cmds[i].name);
-            continue;
-        }
-        if (n_commands == QMP_MAX_COMMANDS) {
-            log_err("qmp: command table full, %s dropped", cmds[i].name);
-            continue;
-        }
-        commands[n_commands++] = &cmds[i];
+    for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+        if (i < tables[t]->n)
+            return &tables[t]->cmds[i];
+        i -= tables[t]->n;
     }
+    return NULL;
 }
 
 const struct qmp_command *qmp_find(const char *name)
 {
+    const struct qmp_command *c;
     size_t i;
 
-    for (i = 0; i < n_commands; i++)
-        if (!strcmp(commands[i]->name, name))
-            return commands[i];
+    for (i = 0; (c = qmp_command_at(i)); i++)
+        if (!strcmp(c->name, name))
+            return c;
     return NULL;
 }
 

@@ -1,7 +1,8 @@
 /* QMP server: greeting, capability negotiation, framing, SCM_RIGHTS fd
  * reception, dispatch, events. Commands live in the module that owns their
  * subject (dm/qmp-core.c, dm/qmp-block.c, dm/qmp-migration.c ...) and
- * register themselves with QMP_COMMANDS(table). docs/qmp.md lists them all. */
+ * publish their table with QMP_COMMANDS(table); dm/qmp-server.c lists the
+ * tables. docs/qmp.md lists the commands. */
 #ifndef XSDM_QMP_H
 #define XSDM_QMP_H
 
@@ -12,7 +13,6 @@
 #define QMP_MAX_MSG      (64 * 1024)  /* one request; larger → GenericError, input dropped to next newline */
 #define QMP_MAX_DEPTH    8            /* JSON nesting in a request */
 #define QMP_MAX_FDS      8            /* fds queued on one connection before a command claims them */
-#define QMP_MAX_COMMANDS 96
 
 struct qmp_server;
 struct loop;
@@ -51,16 +51,22 @@ struct qmp_command {
     unsigned flags;
 };
 
-void qmp_register(const struct qmp_command *cmds, size_t n);
+/* One module's commands. The list of tables is fixed at build time
+ * (dm/qmp-server.c): nothing registers at run time, no constructor runs
+ * before main, and test_qmp checks that no name appears twice. */
+struct qmp_command_table {
+    const struct qmp_command *cmds;
+    size_t n;
+};
+
 /* The capability probe runs unrestricted: when on, commands without
  * QMP_CMD_PROBE answer CommandNotFound. */
 void qmp_probe_mode(bool on);
 const struct qmp_command *qmp_find(const char *name);
+/* The i-th command of all tables, NULL past the last one. */
+const struct qmp_command *qmp_command_at(size_t i);
 #define QMP_COMMANDS(tbl)                                                    \
-    static void __attribute__((constructor)) qmp_register_##tbl(void)        \
-    {                                                                        \
-        qmp_register(tbl, sizeof(tbl) / sizeof(tbl[0]));                     \
-    }
+    const struct qmp_command_table qmp_table_##tbl = { tbl, sizeof(tbl) / sizeof(tbl[0]) };
 
 void qmp_error_set(struct qmp_error *err, const char *cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1421,6 +1421,32 @@ START_TEST(registry)
 }
 END_TEST
 
+/* The tables are joined at build time: every name once, each with a
+ * handler, and every documented command present. */
+START_TEST(registry_unique)
+{
+    static const char *const documented[] = {
+        "qmp_capabilities", "query-version", "query-status", "stop", "cont", "quit", "add-fd",
+        "remove-fd", "query-fdsets", "query-command-line-options", "query-chardev", "query-cpus-fast",
+    };
+    const struct qmp_command *a, *b;
+    size_t i, j;
+
+    for (i = 0; (a = qmp_command_at(i)); i++) {
+        ck_assert_ptr_nonnull(a->name);
+        ck_assert_ptr_nonnull(a->fn);
+        ck_assert_ptr_eq(qmp_find(a->name), a);
+        for (j = i + 1; (b = qmp_command_at(j)); j++)
+            ck_assert_msg(strcmp(a->name, b->name), "%s is in two tables", a->name);
+    }
+    ck_assert_uint_gt(i, sizeof(documented) / sizeof(documented[0]));
+    ck_assert_ptr_null(qmp_command_at(i));
+    ck_assert_ptr_null(qmp_command_at(i + 1000));
+    for (i = 0; i < sizeof(documented) / sizeof(documented[0]); i++)
+        ck_assert_msg(qmp_find(documented[i]), "%s missing", documented[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("qmp");
@@ -1466,6 +1492,7 @@ int main(void)
     tcase_add_test(tc, cpus_fast);
     tcase_add_test(tc, listener_one_client_at_a_time);
     tcase_add_test(tc, registry);
+    tcase_add_test(tc, registry_unique);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
