@@ -73,6 +73,7 @@ struct qmp_conn {
     int fd;                        /* -1: no client */
     bool negotiated;
     bool paused;                   /* input not watched while output is backed up */
+    bool eof;                      /* the client shut its side: close once the output is out */
     enum skip_mode skip;           /* what to drop before the next request */
     enum byte_fate last_fate;      /* what the last byte consumed was part of */
     char *in;                      /* QMP_MAX_MSG bytes */
@@ -82,7 +83,8 @@ struct qmp_conn {
     int n_pending;
     int rfds[QMP_MAX_FDS];         /* fds of the read being fed, until a request takes them */
     int n_rfds;
-    bool read_end;                 /* the buffer ends with the last byte of that read */
+    const char *read_rest;         /* the bytes of that read not in the buffer yet */
+    size_t read_rest_len;
     char *out;
     size_t out_len, out_cap;
 };
@@ -224,7 +226,7 @@ static void conn_update_events(struct qmp_server *s)
 
     if (c->fd < 0)
         return;
-    if (!c->paused)
+    if (!c->paused && !c->eof)
         ev |= EPOLLIN;
     if (c->out_len)
         ev |= EPOLLOUT;
@@ -291,6 +293,10 @@ static void conn_send_text(struct qmp_server *s, const char *txt)
     rc = conn_flush(c);
     if (rc < 0) {
         log_debug("qmp %s: client gone: %s", s->label, strerror(errno));
+        conn_close(s);
+        return;
+    }
+    if (c->eof && !c->out_len) {
         conn_close(s);
         return;
     }
@@ -528,6 +534,16 @@ out:
 
 static bool is_ws(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
 
+static bool all_ws(const char *p, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if (!is_ws(p[i]))
+            return false;
+    return true;
+}
+
 static bool conn_alive(const struct qmp_server *s)
 {
     /* After "quit" nothing more is served: the process is about to exit. */
@@ -667,19 +683,17 @@ static void take_value(struct qmp_server *s, json_t *root, size_t used)
 {
     struct qmp_conn *c = &s->c;
     int fds[2 * QMP_MAX_FDS];
-    size_t end = c->in_head + used, j;
+    size_t end = c->in_head + used;
     int n = c->n_pending, i;
 
     memcpy(fds, c->pending, sizeof(int) * (size_t)n);
     c->n_pending = 0;
-    if (c->read_end && c->n_rfds) {
-        for (j = end; j < c->in_len && is_ws(c->in[j]); j++)
-            ;
-        if (j == c->in_len) {
-            for (i = 0; i < c->n_rfds; i++)
-                fds[n++] = c->rfds[i];
-            c->n_rfds = 0;
-        }
+    /* The rest of the read: what is buffered after the value, and what a
+     * read too large for the buffer's free room has not put there yet. */
+    if (c->n_rfds && all_ws(c->in + end, c->in_len - end) && all_ws(c->read_rest, c->read_rest_len)) {
+        for (i = 0; i < c->n_rfds; i++)
+            fds[n++] = c->rfds[i];
+        c->n_rfds = 0;
     }
     if (n > QMP_MAX_FDS) {
         close_fds(fds + QMP_MAX_FDS, n - QMP_MAX_FDS);
@@ -744,7 +758,8 @@ static void process(struct qmp_server *s, bool eof)
         const size_t flags = JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY | JSON_REJECT_DUPLICATES;
         json_error_t jerr;
         json_t *root;
-        size_t avail;
+        const char *nul;
+        size_t avail, len;
 
         skip_between(c);
         avail = c->in_len - c->in_head;
@@ -755,17 +770,28 @@ static void process(struct qmp_server *s, bool eof)
         }
         if (!eof && avail < QMP_MAX_MSG && !want_parse(c))
             return;
-        root = json_loadb(c->in + c->in_head, avail, flags, &jerr);
+        /* jansson drops a NUL that follows a number or literal (and its
+         * position then lags behind the input) and reports one where a
+         * token should be as the end of the input: it parses only what
+         * precedes the first NUL, which nothing can complete. */
+        nul = memchr(c->in + c->in_head, '\0', avail);
+        len = nul ? (size_t)(nul - (c->in + c->in_head)) : avail;
+        root = json_loadb(c->in + c->in_head, len, flags, &jerr);
         if (root) {
-            size_t used = jerr.position > 0 && (size_t)jerr.position <= avail ? (size_t)jerr.position : avail;
+            size_t used = jerr.position > 0 && (size_t)jerr.position <= len ? (size_t)jerr.position : len;
 
             /* A number or literal at the end may go on in the next read. */
-            if (eof || used < avail || json_is_object(root) || json_is_array(root)) {
+            if (eof || nul || used < len || json_is_object(root) || json_is_array(root)) {
                 take_value(s, root, used);
                 continue;
             }
             json_decref(root);
-        } else if (eof || !maybe_incomplete(c, &jerr, avail)) {
+        } else if (nul && (!len || maybe_incomplete(c, &jerr, len))) {
+            jerr.position = (int)len + 1;       /* the error is the NUL: input resumes after it */
+            snprintf(jerr.text, sizeof(jerr.text), "unexpected NUL byte");
+            bad_request(s, &jerr, avail);
+            continue;
+        } else if (eof || !maybe_incomplete(c, &jerr, len)) {
             bad_request(s, &jerr, avail);
             continue;
         }
@@ -787,7 +813,6 @@ static void feed(struct qmp_server *s, const char *buf, size_t len, int *fds, in
 
     memcpy(c->rfds, fds, sizeof(int) * (size_t)n_fds);
     c->n_rfds = n_fds;
-    c->read_end = false;
     while (off < len && conn_alive(s)) {
         size_t n = len - off;
 
@@ -803,9 +828,12 @@ static void feed(struct qmp_server *s, const char *buf, size_t len, int *fds, in
         memcpy(c->in + c->in_len, buf + off, n);
         c->in_len += n;
         off += n;
-        c->read_end = off == len;
+        c->read_rest = buf + off;
+        c->read_rest_len = len - off;
         process(s, false);
     }
+    c->read_rest = NULL;
+    c->read_rest_len = 0;
     n_fds = c->n_rfds;
     c->n_rfds = 0;
     if (!n_fds)
@@ -860,7 +888,7 @@ static void conn_close(struct qmp_server *s)
     c->in = c->out = NULL;
     c->in_head = c->in_len = c->out_len = c->out_cap = 0;
     scan_reset(c);
-    c->negotiated = c->paused = false;
+    c->negotiated = c->paused = c->eof = false;
     c->skip = SKIP_NONE;
     log_debug("qmp %s: client disconnected", s->label);
     listen_watch(s, true);
@@ -917,10 +945,15 @@ static void conn_read(struct qmp_server *s)
     if (r == 0) {
         /* EOF: what is buffered is all there will be. A request the client
          * wrote and then shut down its side after is served; a request cut
-         * short draws a parse error (best effort: the client may be gone). */
+         * short draws a parse error (best effort: the client may be gone).
+         * Replies the socket has not taken yet go out before the close. */
         c->n_rfds = 0;
-        c->read_end = true;
         process(s, true);
+        if (c->fd >= 0 && c->out_len) {
+            c->eof = true;
+            conn_update_events(s);
+            return;
+        }
         conn_close(s);
         return;
     }
@@ -937,13 +970,17 @@ static void on_client(void *opaque, int fd, uint32_t events)
             conn_close(s);
             return;
         }
+        if (c->eof && !c->out_len) {
+            conn_close(s);
+            return;
+        }
         if (c->paused && c->out_len < QMP_OUT_PAUSE / 2)
             c->paused = false;
         conn_update_events(s);
     }
-    if (c->fd >= 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->paused)
+    if (c->fd >= 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->paused && !c->eof)
         conn_read(s);
-    else if (c->fd >= 0 && (events & (EPOLLHUP | EPOLLERR)) && c->paused)
+    else if (c->fd >= 0 && (events & (EPOLLHUP | EPOLLERR)))
         conn_close(s);
 }
 
@@ -970,7 +1007,7 @@ int qmp_server_attach_client(struct qmp_server *s, int conn_fd)
     c->in_head = c->in_len = 0;
     scan_reset(c);
     c->n_pending = c->n_rfds = 0;
-    c->negotiated = c->paused = false;
+    c->negotiated = c->paused = c->eof = false;
     c->skip = SKIP_NONE;
     c->last_fate = FATE_WS;
     listen_watch(s, false);

@@ -1,12 +1,16 @@
 /* libFuzzer over the QMP server: the input is fed as a client's bytes into a
  * server attached to a socketpair, as negotiated or not, with fds riding on
- * some of the chunks. Byte 0 picks the pattern: bit 0 = negotiate first,
- * bit 1 = an fd with the first chunk, bit 2 = an fd with every other chunk,
- * bits 4-7 = chunk size (1 << n, at least 1). Invariants: nothing crashes or
- * leaks (memory: ASan; fds: the lowest free fd is the same after every run),
- * and every reply is one "\r\n"-terminated JSON object. */
+ * some of the chunks, and the client shuts its side at the end. Byte 0 picks
+ * the pattern: bit 0 = negotiate first, bit 1 = an fd with the first chunk,
+ * bit 2 = an fd with every other chunk, bit 3 = differential, bits 4-7 =
+ * chunk size (1 << n, at least 1). Invariants: nothing crashes or leaks
+ * (memory: ASan; fds: the lowest free fd is the same after every run), every
+ * reply is one "\r\n"-terminated JSON object, and (differential, no fds) the
+ * same bytes in one write draw the same replies as in chunks: framing must
+ * not depend on how the kernel splits the stream. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +26,7 @@
 #include "dm/loop.h"
 #include "dm/qmp.h"
 
-static char out[2 * 1024 * 1024];
+static char out[2][2 * 1024 * 1024];
 
 static int lowest_free_fd(void)
 {
@@ -61,8 +65,9 @@ static void send_chunk(int cfd, const uint8_t *p, size_t len, int fd)
         abort();
 }
 
-/* Run the server until it has nothing left to do; collect its output. */
-static size_t pump(struct loop *l, int cfd, size_t have)
+/* Run the server until it has nothing left to do; collect its output in o
+ * (sizeof(out[0])). A full buffer starts again at 0 and sets *wrapped. */
+static size_t pump(struct loop *l, int cfd, char *o, size_t have, bool *wrapped)
 {
     int idle = 0;
 
@@ -72,14 +77,16 @@ static size_t pump(struct loop *l, int cfd, size_t have)
         /* After "quit" the loop delivers nothing more (as the DM, which exits). */
         idle = !loop_quitting(l) && loop_once(l, 0) > 0 ? 0 : idle + 1;
         do {
-            r = recv(cfd, out + have, sizeof(out) - have - 1, MSG_DONTWAIT);
+            r = recv(cfd, o + have, sizeof(out[0]) - have - 1, MSG_DONTWAIT);
             if (r > 0) {
                 have += (size_t)r;
                 idle = 0;
             }
-        } while (r > 0 && have < sizeof(out) - 1);
-        if (have >= sizeof(out) - 1)
+        } while (r > 0 && have < sizeof(out[0]) - 1);
+        if (have >= sizeof(out[0]) - 1) {
             have = 0;       /* only whole lines are checked; a full buffer restarts */
+            *wrapped = true;
+        }
     }
     return have;
 }
@@ -105,23 +112,32 @@ static void check_lines(const char *p, size_t len)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Event timestamps differ between two runs: drop their digits. */
+static void strip_timestamps(char *o)
+{
+    static const char key[] = "\"seconds\": ";
+    static const char key2[] = "\"microseconds\": ";
+    const char *const keys[] = { key, key2 };
+    char *p, *e;
+    size_t k;
+
+    for (k = 0; k < 2; k++)
+        for (p = o; (p = strstr(p, keys[k])); ) {
+            p += strlen(keys[k]);
+            for (e = p; *e >= '0' && *e <= '9'; e++)
+                ;
+            memmove(p, e, strlen(e) + 1);
+        }
+}
+
+/* One client session; returns the bytes of output in o. */
+static size_t session(const uint8_t *data, size_t size, uint8_t mode, size_t chunk, char *o, bool *wrapped)
 {
     static const char nego[] = "{\"execute\":\"qmp_capabilities\",\"id\":1}\r\n";
-    int baseline;
     struct dm d;
     struct qmp_server *s;
-    uint8_t mode;
-    size_t chunk, off, have = 0;
-    int sv[2], n = 0;
-
-    if (!size)
-        return 0;
-    baseline = lowest_free_fd();
-    mode = data[0];
-    data++;
-    size--;
-    chunk = (size_t)1 << (mode >> 4);
+    size_t off, have = 0;
+    int sv[2], n = 0, i;
 
     memset(&d, 0, sizeof(d));
     cli_defaults(&d.cfg);
@@ -137,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (mode & 1)
         send_chunk(sv[0], (const uint8_t *)nego, sizeof(nego) - 1, -1);
-    have = pump(d.loop, sv[0], have);
+    have = pump(d.loop, sv[0], o, have, wrapped);
     for (off = 0; off < size; off += chunk, n++) {
         size_t len = size - off < chunk ? size - off : chunk;
         int fd = -1;
@@ -147,14 +163,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         send_chunk(sv[0], data + off, len, fd);
         if (fd >= 0)
             close(fd);
-        have = pump(d.loop, sv[0], have);
+        have = pump(d.loop, sv[0], o, have, wrapped);
     }
-    check_lines(out, have);
+    /* The client is done: what it sent is served and every reply comes. */
+    shutdown(sv[0], SHUT_WR);
+    for (i = 0; i < 4; i++)
+        have = pump(d.loop, sv[0], o, have, wrapped);
+    o[have] = 0;
     qmp_server_free(s);
     close(sv[0]);
     fdset_clear();
     loop_free(d.loop);
     dm_set(NULL);
+    return have;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    bool wrapped = false, wrapped_whole = false;
+    size_t have, have_whole;
+    int baseline;
+    uint8_t mode;
+
+    if (!size)
+        return 0;
+    baseline = lowest_free_fd();
+    mode = data[0];
+    data++;
+    size--;
+    have = session(data, size, mode, (size_t)1 << (mode >> 4), out[0], &wrapped);
+    check_lines(out[0], have);
+    if ((mode & 8) && !(mode & 6) && size) {
+        have_whole = session(data, size, mode, size, out[1], &wrapped_whole);
+        check_lines(out[1], have_whole);
+        strip_timestamps(out[0]);
+        strip_timestamps(out[1]);
+        if (!wrapped && !wrapped_whole && strcmp(out[0], out[1])) {
+            fprintf(stderr, "one write:\n%s\nchunks of %zu:\n%s\n", out[1],
+                    (size_t)1 << (mode >> 4), out[0]);
+            abort();
+        }
+    }
     if (lowest_free_fd() != baseline)
         abort();        /* an fd leaked */
     return 0;

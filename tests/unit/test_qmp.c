@@ -1292,6 +1292,115 @@ START_TEST(last_request_at_eof)
 }
 END_TEST
 
+/* A NUL byte is never JSON, wherever it is: one parse error, and the
+ * request it is in is not served (jansson alone drops a NUL that follows a
+ * number or literal, and takes one where a token should be for the end of
+ * its input, which would leave the server waiting for more forever). */
+START_TEST(nul_byte)
+{
+    static const char between[] = "{\"execute\":\"query-status\",\"id\":1}\0"
+                                  "{\"execute\":\"query-status\",\"id\":2}\r\n";
+    static const char after_number[] = "{\"execute\":\"stop\",\"id\":3\0}\r\n";
+    static const char after_literal[] = "{\"execute\":\"stop\",\"id\":true\0}\r\n";
+    static const char for_value[] = "{\"execute\":\"query-status\",\"id\":\0}\r\n"
+                                    "{\"execute\":\"query-status\",\"id\":4}\r\n";
+    static const char in_string[] = "{\"execute\":\"stop\",\"id\":\"a\0b\"}\r\n";
+
+    greet_and_negotiate();
+    send_bytes(between, sizeof(between) - 1, -1);
+    recv_return_id(1);
+    recv_error("GenericError", "JSON parse error, unexpected NUL byte");
+    recv_return_id(2);
+    assert_no_message();
+    send_bytes(after_number, sizeof(after_number) - 1, -1);
+    recv_error("GenericError", "JSON parse error*");
+    assert_no_message();
+    send_bytes(after_literal, sizeof(after_literal) - 1, -1);
+    recv_error("GenericError", "JSON parse error*");
+    assert_no_message();
+    send_bytes(in_string, sizeof(in_string) - 1, -1);
+    recv_error("GenericError", "JSON parse error*");
+    assert_no_message();
+    ck_assert_str_eq(status_of(), "prelaunch");     /* no "stop" ran */
+    send_bytes(for_value, sizeof(for_value) - 1, -1);
+    recv_error("GenericError", "JSON parse error*");
+    recv_return_id(4);
+    assert_no_message();
+    /* Byte by byte: the same, the NUL on its own. */
+    {
+        size_t i;
+
+        for (i = 0; i < sizeof(after_number) - 1; i++) {
+            send_bytes(after_number + i, 1, -1);
+            loop_once(d.loop, 0);
+        }
+    }
+    recv_error("GenericError", "JSON parse error*");
+    assert_no_message();
+    ck_assert_str_eq(status_of(), "prelaunch");
+    assert_alive();
+}
+END_TEST
+
+/* A client that writes its requests, shuts down its side and only then
+ * reads gets every reply, also those the socket could not take at once. */
+START_TEST(eof_flushes_replies)
+{
+    enum { N = 8 };
+    char reqs[N * 64];
+    size_t len = 0;
+    int i, sndbuf = 4096;
+
+    greet_and_negotiate();
+    ck_assert_int_eq(setsockopt(qmp_server_client_fd(srv), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+    for (i = 0; i < N; i++)
+        len += (size_t)snprintf(reqs + len, sizeof(reqs) - len,
+                                "{\"execute\":\"query-command-line-options\",\"id\":%d}\r\n", i);
+    send_bytes(reqs, len, -1);
+    ck_assert_int_eq(shutdown(cfd, SHUT_WR), 0);
+    for (i = 0; i < 50; i++)
+        loop_once(d.loop, 0);       /* the server reads the requests and the EOF */
+    for (i = 0; i < N; i++)
+        recv_return_id(i);
+    ck_assert_ptr_null(recv_msg());  /* then it closes */
+    ck_assert_int_eq(qmp_server_client_fd(srv), -1);
+}
+END_TEST
+
+/* The read that completes a request close to the size limit does not fit
+ * the buffer at once: its fd still goes to that request when only
+ * whitespace follows it in the read. */
+START_TEST(fd_near_limit)
+{
+    const char *head = "{\"execute\":\"add-fd\",";
+    const char *tail = "\"arguments\":{\"fdset-id\":9},\"id\":1}";
+    size_t n = QMP_MAX_MSG - 100, cut = n - 10, rest = 3000;
+    char *big = malloc(n + rest);
+    json_t *m;
+    int fd = tmp_fd(O_RDONLY), before, i;
+
+    ck_assert_ptr_nonnull(big);
+    greet_and_negotiate();
+    before = count_fds();
+    memset(big, ' ', n + rest);
+    memcpy(big, head, strlen(head));
+    memcpy(big + n - strlen(tail), tail, strlen(tail));
+    send_bytes(big, cut, -1);
+    for (i = 0; i < 50; i++)
+        loop_once(d.loop, 0);      /* the server has buffered all but the last 10 bytes */
+    /* One write: the end of the request, then whitespace, the fd on it. */
+    send_bytes(big + cut, n - cut + rest, fd);
+    m = recv_msg();
+    ck_assert_int_eq(json_integer_value(json_object_get(ret_of(m), "fdset-id")), 9);
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 1);
+    json_decref(m);
+    assert_no_message();
+    ck_assert_int_eq(count_fds(), before + 1);      /* in the fd set */
+    free(big);
+    close(fd);
+}
+END_TEST
+
 START_TEST(command_line_options)
 {
     json_t *m, *r, *el, *p;
@@ -1488,6 +1597,9 @@ int main(void)
     tcase_add_test(tc, quit_back_to_back);
     tcase_add_test(tc, slow_reader);
     tcase_add_test(tc, last_request_at_eof);
+    tcase_add_test(tc, nul_byte);
+    tcase_add_test(tc, eof_flushes_replies);
+    tcase_add_test(tc, fd_near_limit);
     tcase_add_test(tc, command_line_options);
     tcase_add_test(tc, cpus_fast);
     tcase_add_test(tc, listener_one_client_at_a_time);
