@@ -506,10 +506,13 @@ static int drive_load(struct ide_drive_state *s, int u, struct vmreader *r, char
     n = vm_get_u32(r);
     if (r->err)
         return bad(err, errlen, u, "length (truncated section)");
-    /* A drive may be absent in the stream (Xen platform unplug), never
-     * present where this machine has none or of another kind. */
+    /* A disk may be absent in the stream (Xen platform unplug), never
+     * present where this machine has none or of another kind. Unplug
+     * leaves CD-ROM drives alone and clears the kind of what it removes. */
     if (s->present > 1 || (s->present && (!present || s->cdrom != cdrom)))
         return bad(err, errlen, u, "device kind (not the drive this machine has)");
+    if (!s->present && (cdrom || s->cdrom))
+        return bad(err, errlen, u, "device kind (a CD-ROM drive is never unplugged)");
     if (s->xfer >= XF_MAX || s->src >= SRC_MAX || (!s->present && s->xfer != XF_NONE))
         return bad(err, errlen, u, "transfer state");
     if (!is_bool(s->lba48) || !is_bool(s->atapi_dma) || !is_bool(s->wce) || !is_bool(s->ua_pending) ||

@@ -6,7 +6,9 @@
  * length and CRC are fixed up first, so the fuzzer gets past the checksum
  * into the structure and device parsers.
  * Invariants: a rejected stream changes nothing (the machine re-saves to
- * the same bytes); an accepted one re-saves without error.
+ * the same bytes); an accepted one re-saves without error. The baseline
+ * comes back from a copy of every device's state, not by loading it: a
+ * stream may unplug a disk, and no stream plugs one back in.
  * FUZZ_LOADER_WRITE_SEED=DIR writes the two seed inputs and exits. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@ static struct accel accel;
 static uint8_t ram[1 << 20];
 static uint8_t *baseline;
 static size_t baseline_len;
+static void *snapshot[VMSTATE_MAX_DEVS];
 
 /* ---- a synthetic device with a length-prefixed buffer ---- */
 
@@ -168,6 +171,24 @@ static void setup_once(void)
         fprintf(stderr, "fuzz_loader: baseline save: %s\n", err);
         abort();
     }
+    for (int i = 0; i < vmstate_count(); i++) {
+        const struct vmstate_dev *d = vmstate_get(i);
+
+        snapshot[i] = malloc(d->state_size ? d->state_size : 1);
+        if (!snapshot[i])
+            abort();
+        memcpy(snapshot[i], d->state, d->state_size);
+    }
+}
+
+/* Back to the baseline: the states copied back put in again what no stream
+ * can (an unplugged disk); loading the baseline then re-derives the rest
+ * (PCI config spaces and mappings, IRQ lines) as a restore does. */
+static int restore_baseline(char *err, size_t errlen)
+{
+    for (int i = 0; i < vmstate_count(); i++)
+        memcpy(vmstate_get(i)->state, snapshot[i], vmstate_get(i)->state_size);
+    return migration_load_buf(&cfg, baseline, baseline_len, err, errlen);
 }
 
 static void write_seed(const char *dir)
@@ -233,11 +254,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             now_len != baseline_len || memcmp(now, baseline, now_len))
             abort();
     } else {
-        /* Accepted: whatever was loaded must save again, then go back to
-         * the baseline for the next input. */
+        /* Accepted: whatever was loaded must save again, and load again
+         * into the machine it left. Then back to the baseline. */
         if (migration_save_buf(&cfg, &now, &now_len, err, sizeof(err)) ||
-            migration_load_buf(&cfg, baseline, baseline_len, err, sizeof(err)))
+            migration_load_buf(&cfg, now, now_len, err, sizeof(err))) {
+            fprintf(stderr, "fuzz_loader: accepted stream: %s\n", err);
             abort();
+        }
+        free(now);
+        now = NULL;
+        if (restore_baseline(err, sizeof(err)) ||
+            migration_save_buf(&cfg, &now, &now_len, err, sizeof(err))) {
+            fprintf(stderr, "fuzz_loader: back to the baseline: %s\n", err);
+            abort();
+        }
+        if (now_len != baseline_len || memcmp(now, baseline, now_len)) {
+            fprintf(stderr, "fuzz_loader: the baseline did not come back\n");
+            abort();
+        }
     }
     free(now);
     free(buf);

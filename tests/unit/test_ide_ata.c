@@ -663,6 +663,20 @@ START_TEST(test_unplug)
     r = (struct vmreader){ w.buf, w.len, 0, false };
     ck_assert_int_eq(vd->load(staging, &r, err, sizeof(err)), 0);
     ck_assert_uint_eq(((struct ide_chan_state *)staging)->drive[0].present, 0);
+    /* Never into a machine whose drive there is a CD-ROM: unplug leaves
+     * CD-ROMs on the cable. */
+    memcpy(staging, vd->state, vd->state_size);
+    ((struct ide_chan_state *)staging)->drive[0].cdrom = 1;
+    r = (struct vmreader){ w.buf, w.len, 0, false };
+    ck_assert_int_eq(vd->load(staging, &r, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "drive 0") && strstr(err, "CD-ROM drive is never unplugged"), "err: %s", err);
+    /* Nor an absent drive that still says CD-ROM (unplug clears it all).
+     * The cdrom flag is the stream's second byte of drive 0. */
+    w.buf[1] = 1;
+    memcpy(staging, vd->state, vd->state_size);
+    r = (struct vmreader){ w.buf, w.len, 0, false };
+    ck_assert_int_eq(vd->load(staging, &r, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "CD-ROM drive is never unplugged"), "err: %s", err);
     free(staging);
     free(w.buf);
 }
