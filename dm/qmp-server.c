@@ -276,6 +276,16 @@ static int conn_queue(struct qmp_conn *c, const char *buf, size_t len)
     return 0;
 }
 
+/* After the client's EOF the connection lives on only until its replies
+ * are out; true when that is done and it is closed. */
+static bool close_if_drained(struct qmp_server *s)
+{
+    if (!s->c.eof || s->c.out_len)
+        return false;
+    conn_close(s);
+    return true;
+}
+
 /* Send one message already in text (txt NULL: it could not be made). A
  * client that lets QMP_OUT_MAX bytes pile up is disconnected (it can
  * reconnect). */
@@ -296,10 +306,8 @@ static void conn_send_text(struct qmp_server *s, const char *txt)
         conn_close(s);
         return;
     }
-    if (c->eof && !c->out_len) {
-        conn_close(s);
+    if (close_if_drained(s))
         return;
-    }
     if (c->out_len > QMP_OUT_PAUSE)
         c->paused = true;
     conn_update_events(s);
@@ -970,10 +978,8 @@ static void on_client(void *opaque, int fd, uint32_t events)
             conn_close(s);
             return;
         }
-        if (c->eof && !c->out_len) {
-            conn_close(s);
+        if (close_if_drained(s))
             return;
-        }
         if (c->paused && c->out_len < QMP_OUT_PAUSE / 2)
             c->paused = false;
         conn_update_events(s);
