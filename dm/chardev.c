@@ -299,15 +299,38 @@ static void socket_names(struct chardev *c, const char *path)
     snprintf(c->name_disc, sizeof(c->name_disc), "disconnected:unix:%s%s", path, srv);
 }
 
+/* The kernel reports the length the address would need: a path that fills
+ * all 108 bytes of sun_path has no NUL in the struct and comes back as 111
+ * (110 + the NUL it would take). Copy at most sun_path, up to its first NUL. */
+void chardev_unix_name(int fd, char *out, size_t outlen)
+{
+    struct sockaddr_un sa;
+    socklen_t len = sizeof(sa);
+    size_t n = 0;
+
+    memset(&sa, 0, sizeof(sa));
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && sa.sun_family == AF_UNIX &&
+        len > offsetof(struct sockaddr_un, sun_path)) {
+        n = len - offsetof(struct sockaddr_un, sun_path);
+        if (n > sizeof(sa.sun_path))
+            n = sizeof(sa.sun_path);
+        n = strnlen(sa.sun_path, n);
+    }
+    if (outlen == 0)
+        return;
+    if (n >= outlen)
+        n = outlen - 1;
+    memcpy(out, sa.sun_path, n);
+    out[n] = '\0';
+}
+
 /* An inherited fd (libxl passes listening sockets as fd=N): check it is
  * what the spec says it is, and name it by its bound path like QEMU. */
 static int adopt_socket(struct chardev *c, const struct chardev_spec *spec, char *err, size_t errlen)
 {
-    struct sockaddr_un sa;
-    socklen_t len = sizeof(sa);
     int type = 0, listening = 0;
     socklen_t olen = sizeof(type);
-    char path[sizeof(sa.sun_path) + 1];
+    char path[CHARDEV_UNIX_NAME_MAX];
 
     if (getsockopt(spec->fd, SOL_SOCKET, SO_TYPE, &type, &olen) < 0 || type != SOCK_STREAM) {
         snprintf(err, errlen, "chardev '%s': fd=%d is not a stream socket", c->id, spec->fd);
@@ -321,15 +344,7 @@ static int adopt_socket(struct chardev *c, const struct chardev_spec *spec, char
                  c->id, spec->fd, listening ? "" : "not", spec->server ? "on" : "off");
         return -1;
     }
-    memset(&sa, 0, sizeof(sa));
-    path[0] = '\0';
-    if (getsockname(spec->fd, (struct sockaddr *)&sa, &len) == 0 && sa.sun_family == AF_UNIX &&
-        len > offsetof(struct sockaddr_un, sun_path)) {
-        size_t n = len - offsetof(struct sockaddr_un, sun_path);
-
-        memcpy(path, sa.sun_path, n);
-        path[n] = '\0';
-    }
+    chardev_unix_name(spec->fd, path, sizeof(path));
     if (fcntl(spec->fd, F_SETFD, FD_CLOEXEC) < 0 || set_nonblock(spec->fd) < 0) {
         snprintf(err, errlen, "chardev '%s': fd=%d: %s", c->id, spec->fd, strerror(errno));
         return -1;

@@ -41,5 +41,9 @@ const char *chardev_filename(const struct chardev *c);
 void chardev_register_label(const char *label, const char *filename, bool frontend_open);
 json_t *chardev_query(void);
 int chardev_keep_fds(int *fds, int max);
+/* The path a unix socket fd is bound to ("" if none, abstract or not unix),
+ * NUL-terminated and cut to outlen - 1; CHARDEV_UNIX_NAME_MAX holds any. */
+#define CHARDEV_UNIX_NAME_MAX 109   /* sizeof(sun_path) + NUL */
+void chardev_unix_name(int fd, char *out, size_t outlen);
 
 #endif

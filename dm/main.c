@@ -111,8 +111,7 @@ static int signals_setup(struct dm *d, char *err, size_t errlen)
  * must already listen; we only accept on it. */
 static int adopt_listener(const struct chardev_spec *s, char *name, size_t namelen, char *err, size_t errlen)
 {
-    struct sockaddr_un sa;
-    socklen_t len = sizeof(sa);
+    char path[CHARDEV_UNIX_NAME_MAX];
     int listening = 0;
     socklen_t ol = sizeof(listening);
 
@@ -128,11 +127,9 @@ static int adopt_listener(const struct chardev_spec *s, char *name, size_t namel
         snprintf(err, errlen, "chardev %s: fd=%d: %s", s->id, s->fd, strerror(errno));
         return -1;
     }
-    memset(&sa, 0, sizeof(sa));
-    if (getsockname(s->fd, (struct sockaddr *)&sa, &len) == 0 && sa.sun_family == AF_UNIX &&
-        len > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0])
-        snprintf(name, namelen, "unix:%.*s,server=on",
-                 (int)(len - offsetof(struct sockaddr_un, sun_path)), sa.sun_path);
+    chardev_unix_name(s->fd, path, sizeof(path));
+    if (path[0])
+        snprintf(name, namelen, "unix:%s,server=on", path);
     else
         snprintf(name, namelen, "fd:%d,server=on", s->fd);
     return s->fd;

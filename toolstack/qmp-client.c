@@ -19,11 +19,18 @@
 #define QMPC_FIRST_ID    0x786c7100u       /* "xlq\0", libxl__ev_qmp_init */
 #define QMPC_MAX_RX      (1024 * 1024)     /* QMP_MAX_SIZE_RX_BUF */
 #define QMPC_READ_CHUNK  4096
+/* The DM is the hostile side: while we wait for a reply it could stream
+ * events for the whole timeout, and root xsdmctl would keep them all. A DM
+ * sends a handful per command (STOP, RESUME, SHUTDOWN...); past these bounds
+ * the connection is broken, as for any other protocol error. */
+#define QMPC_MAX_EVENTS  256               /* messages queued aside */
+#define QMPC_MAX_QUEUED  (1024 * 1024)     /* their bytes on the wire */
 
 struct qmpc {
     int fd;
     json_t *greeting;
     json_t *queue;          /* messages received outside an execute, in order */
+    size_t queued_bytes;    /* wire size of what is in queue */
     unsigned long next_id;
     char *buf;              /* received bytes not yet split into messages */
     size_t len, cap;
@@ -89,7 +96,7 @@ static int wait_fd(int fd, short events, long long deadline)
 
 /* Take one complete "\r\n"-terminated message out of the buffer.
  * 1 = *msg set, 0 = need more bytes, -1 = protocol error. */
-static int split_one(struct qmpc *c, json_t **msg, char *err, size_t errlen)
+static int split_one(struct qmpc *c, json_t **msg, size_t *wire, char *err, size_t errlen)
 {
     char *end = NULL;
     json_error_t jerr;
@@ -105,6 +112,7 @@ static int split_one(struct qmpc *c, json_t **msg, char *err, size_t errlen)
     }
     c->scanned = 0;
     linelen = (size_t)(end - c->buf);
+    *wire = linelen + 2;
     m = json_loadb(c->buf, linelen, JSON_REJECT_DUPLICATES, &jerr);
     memmove(c->buf, end + 2, c->len - linelen - 2);
     c->len -= linelen + 2;
@@ -122,18 +130,22 @@ static int split_one(struct qmpc *c, json_t **msg, char *err, size_t errlen)
 }
 
 /* Next message from the wire (not the queue). NULL on timeout/EOF/error. */
-static json_t *read_msg(struct qmpc *c, long long deadline, char *err, size_t errlen)
+static json_t *read_msg(struct qmpc *c, long long deadline, size_t *wire, char *err, size_t errlen)
 {
     json_t *m = NULL;
+    size_t dummy;
     ssize_t r;
     int w, rc;
+
+    if (!wire)
+        wire = &dummy;
 
     if (c->broken) {
         seterr(err, errlen, "qmp: connection unusable after an earlier protocol error");
         return NULL;
     }
     for (;;) {
-        rc = split_one(c, &m, err, errlen);
+        rc = split_one(c, &m, wire, err, errlen);
         if (rc < 0)
             goto broken;
         if (rc > 0)
@@ -143,8 +155,12 @@ static json_t *read_msg(struct qmpc *c, long long deadline, char *err, size_t er
             seterr(err, errlen, "qmp: message from peer exceeds %d bytes", QMPC_MAX_RX);
             goto broken;
         }
+        /* The buffer never grows past one message of the limit plus a read. */
         if (c->cap - c->len < QMPC_READ_CHUNK) {
             size_t ncap = c->cap ? c->cap * 2 : 2 * QMPC_READ_CHUNK;
+
+            if (ncap > QMPC_MAX_RX + QMPC_READ_CHUNK)
+                ncap = QMPC_MAX_RX + QMPC_READ_CHUNK;
             char *nb = realloc(c->buf, ncap);
 
             if (!nb) {
@@ -180,6 +196,31 @@ static json_t *read_msg(struct qmpc *c, long long deadline, char *err, size_t er
 broken:
     c->broken = 1;
     return NULL;
+}
+
+/* Keep a message that is not the awaited reply, within the bounds. */
+static int queue_msg(struct qmpc *c, json_t *m, size_t wire, char *err, size_t errlen)
+{
+    if (json_array_size(c->queue) >= QMPC_MAX_EVENTS || wire > QMPC_MAX_QUEUED - c->queued_bytes) {
+        json_decref(m);
+        seterr(err, errlen, "qmp: peer sent more than %d events or %d bytes of them without a reply",
+               QMPC_MAX_EVENTS, QMPC_MAX_QUEUED);
+        c->broken = 1;
+        return -1;
+    }
+    c->queued_bytes += wire;
+    json_array_append_new(c->queue, json_pack("{s:o, s:I}", "m", m, "w", (json_int_t)wire));
+    return 0;
+}
+
+/* The oldest queued message at i, removed from the queue. */
+static json_t *unqueue_msg(struct qmpc *c, size_t i)
+{
+    json_t *e = json_array_get(c->queue, i), *m = json_incref(json_object_get(e, "m"));
+
+    c->queued_bytes -= (size_t)json_integer_value(json_object_get(e, "w"));
+    json_array_remove(c->queue, i);
+    return m;
 }
 
 /* Send all bytes; the first one carries fd (if >= 0) as SCM_RIGHTS. */
@@ -268,7 +309,7 @@ struct qmpc *qmpc_connect_fd(int fd, int negotiate, int timeout_ms, char *err, s
     c->next_id = QMPC_FIRST_ID;
     c->timeout_ms = timeout_ms;
 
-    g = read_msg(c, deadline_of(timeout_ms), err, errlen);
+    g = read_msg(c, deadline_of(timeout_ms), NULL, err, errlen);
     if (!g)
         goto fail;
     if (!json_is_object(json_object_get(g, "QMP"))) {
@@ -420,7 +461,9 @@ int qmpc_execute(struct qmpc *c, const char *cmd, json_t *args, int fd, json_t *
     }
 
     for (;;) {
-        msg = read_msg(c, deadline, err, errlen);
+        size_t wire = 0;
+
+        msg = read_msg(c, deadline, &wire, err, errlen);
         if (!msg) {
             /* a late reply would now meet the next request's id */
             c->broken = 1;
@@ -428,8 +471,10 @@ int qmpc_execute(struct qmpc *c, const char *cmd, json_t *args, int fd, json_t *
         }
         if (json_object_get(msg, "event")) {
             /* events are not for us: keep them for qmpc_recv/wait_event */
-            json_array_append_new(c->queue, msg);
+            rc = queue_msg(c, msg, wire, err, errlen);
             msg = NULL;
+            if (rc < 0)
+                goto out;
             continue;
         }
         if (json_object_get(msg, "QMP")) {
@@ -483,16 +528,11 @@ out:
 
 json_t *qmpc_recv(struct qmpc *c, int timeout_ms, char *err, size_t errlen)
 {
-    json_t *m;
-
     if (!c)
         return NULL;
-    if (json_array_size(c->queue)) {
-        m = json_incref(json_array_get(c->queue, 0));
-        json_array_remove(c->queue, 0);
-        return m;
-    }
-    return read_msg(c, deadline_of(timeout_ms), err, errlen);
+    if (json_array_size(c->queue))
+        return unqueue_msg(c, 0);
+    return read_msg(c, deadline_of(timeout_ms), NULL, err, errlen);
 }
 
 json_t *qmpc_wait_event(struct qmpc *c, const char *name, int timeout_ms)
@@ -504,22 +544,22 @@ json_t *qmpc_wait_event(struct qmpc *c, const char *name, int timeout_ms)
     if (!c || !name)
         return NULL;
     for (size_t i = 0; i < json_array_size(c->queue); i++) {
-        m = json_array_get(c->queue, i);
+        m = json_object_get(json_array_get(c->queue, i), "m");
         ev = json_string_value(json_object_get(m, "event"));
-        if (ev && !strcmp(ev, name)) {
-            json_incref(m);
-            json_array_remove(c->queue, i);
-            return m;
-        }
+        if (ev && !strcmp(ev, name))
+            return unqueue_msg(c, i);
     }
     for (;;) {
-        m = read_msg(c, deadline, NULL, 0);
+        size_t wire = 0;
+
+        m = read_msg(c, deadline, &wire, NULL, 0);
         if (!m)
             return NULL;
         ev = json_string_value(json_object_get(m, "event"));
         if (ev && !strcmp(ev, name))
             return m;
-        /* anything else stays queued, in arrival order */
-        json_array_append_new(c->queue, m);
+        /* anything else stays queued, in arrival order, within the bounds */
+        if (queue_msg(c, m, wire, NULL, 0) < 0)
+            return NULL;
     }
 }

@@ -389,6 +389,58 @@ START_TEST(socket_server_inherited_fd)
 }
 END_TEST
 
+/* A socket bound to a path that fills all 108 bytes of sun_path (no NUL in
+ * the struct): the kernel reports an address length of 111. Bound by a
+ * relative name inside tmpdir so the path can be that long. */
+static int listen_full_sun_path(char *name, size_t namelen)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    socklen_t len = sizeof(sa);
+    char cwd[256];
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    ck_assert_uint_gt(namelen, sizeof(sa.sun_path));
+    ck_assert_int_ge(s, 0);
+    memset(name, 'q', sizeof(sa.sun_path));
+    name[sizeof(sa.sun_path)] = '\0';
+    memcpy(sa.sun_path, name, sizeof(sa.sun_path));
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+    ck_assert_int_eq(chdir(tmpdir), 0);
+    ck_assert_int_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(chdir(cwd), 0);
+    ck_assert_int_eq(listen(s, 4), 0);
+    ck_assert_int_eq(getsockname(s, (struct sockaddr *)&sa, &len), 0);
+    ck_assert_uint_gt(len, sizeof(sa));        /* what the fix is about */
+    return s;
+}
+
+START_TEST(socket_inherited_fd_108_byte_path)
+{
+    char name[128], want[200], got[CHARDEV_UNIX_NAME_MAX + 8];
+    struct chardev_spec s;
+    struct chardev *c;
+    int lfd = listen_full_sun_path(name, sizeof(name));
+
+    /* The name is the whole 108 bytes, nothing read or written past them. */
+    memset(got, 'X', sizeof(got));
+    chardev_unix_name(lfd, got, CHARDEV_UNIX_NAME_MAX);
+    ck_assert_str_eq(got, name);
+    ck_assert_int_eq(got[CHARDEV_UNIX_NAME_MAX], 'X');
+    /* A short buffer gets a cut, terminated name. */
+    chardev_unix_name(lfd, got, 8);
+    ck_assert_str_eq(got, "qqqqqqq");
+
+    s = spec_of("libxl-cmd", CHARDEV_SOCKET, NULL);
+    s.server = true;
+    s.fd = lfd;
+    c = chardev_open(&s, lp, err, sizeof(err));
+    ck_assert_msg(c != NULL, "%s", err);
+    snprintf(want, sizeof(want), "disconnected:unix:%s,server=on", name);
+    ck_assert_str_eq(chardev_filename(c), want);
+    chardev_close(c);
+}
+END_TEST
+
 START_TEST(socket_fd_mismatch)
 {
     struct chardev_spec s = spec_of("ch0", CHARDEV_SOCKET, NULL);
@@ -574,6 +626,7 @@ int main(void)
     tcase_add_test(tc, pty_output_never_blocks);
     tcase_add_test(tc, socket_server_path);
     tcase_add_test(tc, socket_server_inherited_fd);
+    tcase_add_test(tc, socket_inherited_fd_108_byte_path);
     tcase_add_test(tc, socket_fd_mismatch);
     tcase_add_test(tc, socket_client);
     tcase_add_test(tc, socket_full_peer_drops);

@@ -64,10 +64,10 @@ static void dm_prepare(struct dm_proc *p, bool qtest)
 /* Start xsdm with the QMP listening socket as fd 3 (as libxl passes it:
  * listening before exec) and args; extra_fd (if >= 0) is inherited as fd 4.
  * stdin is /dev/null, stdout and stderr the O_APPEND log. */
-static void dm_exec(struct dm_proc *p, int extra_fd, const char *const *args)
+static void dm_exec_lfd(struct dm_proc *p, int lfd, int extra_fd, const char *const *args)
 {
     char *argv[64];
-    int lfd = listen_at(p->qmp), n = 0;
+    int n = 0;
 
     argv[n++] = DM;
     while (*args && n < 60)
@@ -86,6 +86,11 @@ static void dm_exec(struct dm_proc *p, int extra_fd, const char *const *args)
         _exit(127);
     }
     close(lfd);
+}
+
+static void dm_exec(struct dm_proc *p, int extra_fd, const char *const *args)
+{
+    dm_exec_lfd(p, listen_at(p->qmp), extra_fd, args);
 }
 
 static void dm_start(struct dm_proc *p, const char *const *args)
@@ -389,6 +394,62 @@ START_TEST(qtest_life)
 }
 END_TEST
 
+/* libxl's QMP socket bound to a path that fills all of sun_path (108 bytes,
+ * no NUL: getsockname reports 111). The monitor is named by exactly that
+ * path in query-chardev, nothing read past the address (ASan). Bound and
+ * reached by a relative name from inside the run's directory. */
+START_TEST(monitor_on_108_byte_path)
+{
+    static const char *const extra[] = { "-S", NULL };
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    char name[sizeof(sa.sun_path) + 1], want[160], qarg[160], cwd[256], err[256];
+    const char *args[64];
+    struct dm_proc p;
+    struct qmpc *c;
+    json_t *r, *e;
+    size_t i;
+    bool seen = false;
+    int lfd, cfd;
+
+    memset(name, 'q', sizeof(sa.sun_path));
+    name[sizeof(sa.sun_path)] = '\0';
+    memcpy(sa.sun_path, name, sizeof(sa.sun_path));
+    dm_prepare(&p, true);
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+    ck_assert_int_eq(chdir(p.dir), 0);
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(lfd, 0);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(lfd, 1), 0);
+    cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(cfd, 0);
+    ck_assert_int_eq(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);   /* waits in the backlog */
+    ck_assert_int_eq(chdir(cwd), 0);
+    qtest_args(args, &p, extra, qarg, sizeof(qarg));
+    dm_exec_lfd(&p, lfd, -1, args);
+    dm_accept_qtest(&p);
+    c = qmpc_connect_fd(cfd, 1, TMO, err, sizeof(err));
+    ck_assert_msg(c != NULL, "QMP: %s", err);
+    r = exec_ok(c, "query-chardev", NULL);
+    snprintf(want, sizeof(want), "unix:%s,server=on", name);
+    json_array_foreach(r, i, e) {
+        if (strcmp(json_string_value(json_object_get(e, "label")), "libxl-cmd"))
+            continue;
+        ck_assert_str_eq(json_string_value(json_object_get(e, "filename")), want);
+        seen = true;
+    }
+    ck_assert(seen);
+    json_decref(r);
+    json_decref(exec_ok(c, "quit", NULL));
+    ck_assert_int_eq(dm_wait(&p), 0);
+    qmpc_close(c);
+    ck_assert_int_eq(chdir(p.dir), 0);
+    unlink(name);
+    ck_assert_int_eq(chdir(cwd), 0);
+    dm_cleanup(&p);
+}
+END_TEST
+
 /* A bad -incoming stream: the DM exits 1 before it serves QMP. */
 START_TEST(incoming_bad_stream_refused)
 {
@@ -450,6 +511,7 @@ int main(void)
     tcase_add_test(tc, startup_errors);
     tcase_add_test(tc, qtest_life);
     tcase_add_test(tc, incoming_bad_stream_refused);
+    tcase_add_test(tc, monitor_on_108_byte_path);
     tcase_add_test(tc, version_and_help);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

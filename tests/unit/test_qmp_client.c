@@ -432,6 +432,88 @@ START_TEST(oversize)
 }
 END_TEST
 
+/* A fake DM that streams events and never replies, from a child (the
+ * socket buffer cannot hold the flood). Each event carries pad bytes. */
+static pid_t flood_events(size_t pad)
+{
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        char *ev = malloc(pad + 128);
+        size_t len;
+
+        close(sv[0]);   /* else our writes block once the client stops reading */
+        signal(SIGPIPE, SIG_DFL);
+        if (!ev)
+            _exit(1);
+        len = (size_t)sprintf(ev, "{\"event\": \"STOP\", \"data\": {\"pad\": \"");
+        memset(ev + len, 'x', pad);
+        len += pad;
+        len += (size_t)sprintf(ev + len, "\"}}\r\n");
+        for (;;) {
+            size_t off = 0;
+
+            while (off < len) {
+                ssize_t r = write(sv[1], ev + off, len - off);
+
+                if (r <= 0)
+                    _exit(0);
+                off += (size_t)r;
+            }
+        }
+    }
+    return pid;
+}
+
+/* The hostile DM floods events while xsdmctl waits for a reply: the client
+ * gives up at its bound (not at the reply timeout, holding all of them). */
+static void flood_is_bounded(size_t pad)
+{
+    struct qmpc *c = negotiated();
+    pid_t pid = flood_events(pad);
+    int status;
+
+    ck_assert_int_eq(qmpc_execute(c, "query-status", NULL, -1, NULL, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "events") != NULL, "err: %s", err);
+    /* the session is over: no later call reads on */
+    ck_assert_int_eq(qmpc_execute(c, "cont", NULL, -1, NULL, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "unusable") != NULL, "err: %s", err);
+    qmpc_close(c);
+    close(sv[1]);
+    sv[1] = -1;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+}
+
+START_TEST(event_flood_count_bounded)
+{
+    flood_is_bounded(0);        /* many small events: the count bound */
+}
+END_TEST
+
+START_TEST(event_flood_bytes_bounded)
+{
+    flood_is_bounded(100000);   /* few large events: the byte bound */
+}
+END_TEST
+
+START_TEST(event_flood_while_waiting_for_event)
+{
+    struct qmpc *c = negotiated();
+    pid_t pid = flood_events(0);
+    int status;
+
+    /* every message is a STOP: waiting for another event queues them all */
+    ck_assert_ptr_null(qmpc_wait_event(c, "RESUME", TMO));
+    ck_assert_int_eq(qmpc_execute(c, "cont", NULL, -1, NULL, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "unusable") != NULL, "err: %s", err);
+    qmpc_close(c);
+    close(sv[1]);
+    sv[1] = -1;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+}
+END_TEST
+
 START_TEST(send_raw_with_fd)
 {
     struct qmpc *c = negotiated();
@@ -491,6 +573,9 @@ int main(void)
     tcase_add_test(tc, execute_timeout_breaks_session);
     tcase_add_test(tc, oversize);
     tcase_add_test(tc, send_raw_with_fd);
+    tcase_add_test(tc, event_flood_count_bounded);
+    tcase_add_test(tc, event_flood_bytes_bounded);
+    tcase_add_test(tc, event_flood_while_waiting_for_event);
     tcase_add_test(tc, connect_path_missing);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
