@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dm/config.h"
 
@@ -18,12 +19,27 @@ enum seccomp_policy { SECCOMP_POLICY_QTEST, SECCOMP_POLICY_XEN };
 /* Distinct syscalls allowed by a policy. */
 size_t seccomp_allowlist_count_for(enum seccomp_policy p);
 
+/* How a row's argument rule is compiled (restrict/seccomp-policy.c). */
+enum seccomp_match {
+    SECCOMP_ANY,            /* no argument rule */
+    SECCOMP_ONE_OF,         /* (uint32)arg[a] is one of vals[] (ioctl request, fcntl cmd) */
+    SECCOMP_CLEAR,          /* arg[a] & vals[0] == 0 (no PROT_EXEC) */
+    SECCOMP_NULL,           /* arg[a] == 0, all 64 bits (a pointer that must be NULL) */
+    SECCOMP_EMPTY_FROM,     /* (uint32)arg[0] >= vals[0] and arg[a] == 0 (ftruncate(fd >= 3, 0)) */
+};
+
+#define SECCOMP_MAX_VALS 6
+
 /* One row of the table, for tests and docs. Returns false past the end. */
 struct seccomp_row_info {
     const char *name;
     const char *args;       /* human-readable argument rule ("any", "cmd in {...}") */
     const char *why;
     bool xen_only;
+    enum seccomp_match match;
+    unsigned arg;
+    const uint64_t *vals;   /* n_vals values the rule compares with */
+    unsigned n_vals;
 };
 bool seccomp_row(size_t i, struct seccomp_row_info *out);
 

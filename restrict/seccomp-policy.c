@@ -24,19 +24,12 @@
 #include "restrict/sandbox.h"
 #include "restrict/seccomp-compile.h"
 
-enum sc_match {
-    SC_ANY,         /* no argument rule */
-    SC_ONE_OF,      /* (uint32)arg[a] is one of vals[] (ioctl request, fcntl cmd) */
-    SC_CLEAR,       /* arg[a] & vals[0] == 0 (no PROT_EXEC) */
-    SC_NULL,        /* arg[a] == 0, all 64 bits (a pointer that must be NULL) */
-};
-
-#define SC_MAX_VALS 6
+#define SC_MAX_VALS SECCOMP_MAX_VALS
 
 struct sc_row {
     const char *name;
     bool xen_only;
-    enum sc_match match;
+    enum seccomp_match match;
     unsigned arg;
     uint64_t vals[SC_MAX_VALS];
     unsigned n_vals;
@@ -45,11 +38,12 @@ struct sc_row {
 };
 
 #define SC_NVALS(...) (unsigned)(sizeof((uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t))
-#define ANY(n, w)                   { n, false, SC_ANY, 0, { 0 }, 0, "any", w }
-#define ONE_OF(n, a, txt, w, ...)   { n, false, SC_ONE_OF, a, { __VA_ARGS__ }, SC_NVALS(__VA_ARGS__), txt, w }
-#define CLEAR(n, a, m, txt, w)      { n, false, SC_CLEAR, a, { m }, 1, txt, w }
-#define NUL(n, a, txt, w)           { n, false, SC_NULL, a, { 0 }, 0, txt, w }
-#define XEN_ONE_OF(n, a, txt, w, ...) { n, true, SC_ONE_OF, a, { __VA_ARGS__ }, SC_NVALS(__VA_ARGS__), txt, w }
+#define ANY(n, w)                   { n, false, SECCOMP_ANY, 0, { 0 }, 0, "any", w }
+#define ONE_OF(n, a, txt, w, ...)   { n, false, SECCOMP_ONE_OF, a, { __VA_ARGS__ }, SC_NVALS(__VA_ARGS__), txt, w }
+#define CLEAR(n, a, m, txt, w)      { n, false, SECCOMP_CLEAR, a, { m }, 1, txt, w }
+#define NUL(n, a, txt, w)           { n, false, SECCOMP_NULL, a, { 0 }, 0, txt, w }
+#define EMPTY_FROM(n, fd0, a, txt, w) { n, false, SECCOMP_EMPTY_FROM, a, { fd0 }, 1, txt, w }
+#define XEN_ONE_OF(n, a, txt, w, ...) { n, true, SECCOMP_ONE_OF, a, { __VA_ARGS__ }, SC_NVALS(__VA_ARGS__), txt, w }
 
 static const struct sc_row sc_table[] = {
     /* -- the event loop -------------------------------------------------- */
@@ -65,7 +59,7 @@ static const struct sc_row sc_table[] = {
     /* -- QMP and socket char backends ------------------------------------ */
     ANY("accept4", "the one QMP client per monitor, socket char backends"),
     ANY("recvmsg", "QMP requests carrying SCM_RIGHTS fds (add-fd)"),
-    NUL("sendto", 4, "dest_addr == NULL", "send(): QMP replies and events, socket backends; "
+    NUL("sendto", 4, "dest_addr == NULL (all 64 bits)", "send(): QMP replies and events, socket backends; "
         "only on connected sockets, never to an address"),
     ONE_OF("fcntl", 1, "cmd in {F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_DUPFD_CLOEXEC}",
            "O_NONBLOCK and CLOEXEC on received fds; dups for /dev/fdset/N",
@@ -75,7 +69,11 @@ static const struct sc_row sc_table[] = {
     ANY("pwrite64", "IDE writes to raw images"),
     ANY("lseek", "image size (SEEK_END); save stream position"),
     ANY("fdatasync", "IDE FLUSH CACHE"),
-    ANY("ftruncate", "a stale save file passed by add-fd is emptied before writing"),
+    /* libxl opens qemu-save.D without O_TRUNC and deletes it only once it
+     * has copied it: a save interrupted earlier leaves a stale, longer file.
+     * Emptying only (length 0), never fds 0-2 (stdin, libxl's log). */
+    EMPTY_FROM("ftruncate", 3, 1, "fd >= 3, length == 0",
+               "a stale save file passed by add-fd is emptied before writing; never the log (fds 1, 2)"),
     /* -- memory (malloc, jansson) ---------------------------------------- */
     ANY("brk", "malloc's main arena"),
     CLEAR("mmap", 2, PROT_EXEC, "prot & PROT_EXEC == 0", "large malloc chunks; never executable (W^X)"),
@@ -134,6 +132,10 @@ bool seccomp_row(size_t i, struct seccomp_row_info *out)
     out->args = sc_table[i].args;
     out->why = sc_table[i].why;
     out->xen_only = sc_table[i].xen_only;
+    out->match = sc_table[i].match;
+    out->arg = sc_table[i].arg;
+    out->vals = sc_table[i].vals;
+    out->n_vals = sc_table[i].n_vals;
     return true;
 }
 
@@ -148,21 +150,35 @@ static int add_row(scmp_filter_ctx f, const struct sc_row *r, char *err, size_t 
         return -1;
     }
     switch (r->match) {
-    case SC_ANY:
+    case SECCOMP_ANY:
         rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0);
         break;
-    case SC_ONE_OF:
+    case SECCOMP_ONE_OF:
         /* Compare the low 32 bits: the kernel reads cmd/request as an int. */
         for (i = 0; i < r->n_vals && rc == 0; i++)
             rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1,
                                   SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, 0xffffffffULL, r->vals[i]));
         break;
-    case SC_CLEAR:
+    case SECCOMP_CLEAR:
         rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1,
                               SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, r->vals[0], 0));
         break;
-    case SC_NULL:
+    case SECCOMP_NULL:
         rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1, SCMP_CMP(r->arg, SCMP_CMP_EQ, 0, 0));
+        break;
+    case SECCOMP_EMPTY_FROM:
+        /* The kernel reads the fd as unsigned int, so only its low 32 bits
+         * count, and libseccomp has no masked >=: (uint32)fd >= vals[0]
+         * (a power of two minus one, 3 here) is "fd == vals[0]" or "a bit
+         * at or above it is set", one rule each, and the other argument 0. */
+        rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 2,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffULL, r->vals[0]),
+                              SCMP_CMP(r->arg, SCMP_CMP_EQ, 0, 0));
+        for (i = 0; i < 32 && rc == 0; i++)
+            if ((1ULL << i) > r->vals[0])
+                rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 2,
+                                      SCMP_A0(SCMP_CMP_MASKED_EQ, 1ULL << i, 1ULL << i),
+                                      SCMP_CMP(r->arg, SCMP_CMP_EQ, 0, 0));
         break;
     }
     if (rc < 0) {
