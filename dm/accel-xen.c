@@ -4,7 +4,7 @@
  * decoding what the guest asked for lives in dm/xen-ioreq.c and the DMA
  * mapping cache in dm/xen-mapcache.c, neither of which sees a handle.
  *
- * Order (../shared/docs/libxl-compat.md §6): init opens the handles in
+ * Order (docs/libxl-compat.md §6): init opens the handles in
  * qemu-xen's order and creates the ioreq server with buffered ioreqs; attach
  * (machine built) maps the ioreq pages, routes every I/O region and PCI
  * function to the server, enables it, binds each vCPU's event channel and

@@ -1,5 +1,5 @@
 /* qemu-xen's command line, as libxl 4.17 and master build it
- * (../shared/docs/libxl-compat.md §1.3, §1.9), into struct xsdm_config.
+ * (docs/libxl-compat.md §1.3, §1.9), into struct xsdm_config.
  * Nothing here touches the system. Every option is either understood or a
  * startup error that names it and says what to configure instead: an option
  * that would change what the guest sees is never silently dropped. */

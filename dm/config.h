@@ -1,6 +1,6 @@
 /* What the command line asks for, after parsing and before anything is
  * opened. dm/cli.c fills it from the qemu-xen argv libxl builds
- * (../shared/docs/libxl-compat.md §1.3); nothing here touches the system. */
+ * (docs/libxl-compat.md §1.3); nothing here touches the system. */
 #ifndef XSDM_CONFIG_H
 #define XSDM_CONFIG_H
 

@@ -1,6 +1,6 @@
 /* The core QMP commands: negotiation, version, run state, quit, fd sets,
  * the command-line capability probe and vCPUs. Reply and error shapes follow
- * QEMU 7.2 (captured in ../shared/xen-lab/reference-run/results/); docs/qmp.md
+ * QEMU 7.2 (captured on the real-Xen bed, docs/libxl-compat.md §2.3); docs/qmp.md
  * lists them. */
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* QMP commands of save/restore: xen-save-devices-state,
  * xen-load-devices-state, xen-set-global-dirty-log
- * (../shared/docs/libxl-compat.md §2.3.5, §3.6). Files are only ever opened
+ * (docs/libxl-compat.md §2.3.5, §3.6). Files are only ever opened
  * through dm_open(): once restricted that means "/dev/fdset/N" only. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* The command line: the complete argv libxl 4.17 and master build
- * (../shared/docs/libxl-compat.md §1.3, §1.9 and the real captures of
- * ../shared/xen-lab/reference-run/results/), the probe, the qtest form, and
+ * (docs/libxl-compat.md §1.3, §1.9 and the argv captured on
+ * the real-Xen bed), the probe, the qtest form, and
  * a refusal for every option xsdm does not implement, naming the option and
  * what to configure instead. */
 #include <check.h>
