@@ -43,8 +43,14 @@ TLIB_OBJS := $(TLIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all check unit deps asan fuzz fuzz-run bench demo e2e install clean
-all: $(BUILD)/xsdm $(BUILD)/xsdm-testhooks $(BUILD)/xsdmctl
+.PHONY: all binaries check unit deps asan fuzz fuzz-bins fuzz-run bench demo e2e install clean
+# Every command of the README works on a fresh Debian 12 machine: each one
+# first makes sure the packages are there (deps), then builds in a new make,
+# because the pkg-config flags above are read when a make starts and would
+# be empty in the make that installed the packages.
+all: deps
+	@$(MAKE) --no-print-directory binaries
+binaries: $(BUILD)/xsdm $(BUILD)/xsdm-testhooks $(BUILD)/xsdmctl
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -115,11 +121,15 @@ $(BUILD)/obj/empty.o:
 	@mkdir -p $(dir $@)
 	echo 'typedef int xsdm_empty_unit;' | $(CC) -x c -c - -o $@
 
-# A dependency check that needs no compiler: every pkg-config module must be present.
+# A dependency check that needs no compiler: every pkg-config module and
+# tool must be present, else scripts/install-deps.sh installs what is missing
+# (as root; otherwise it names the packages and fails).
 deps:
-	@pkg-config --exists $(PKGS) $(TESTPKGS) && command -v xorriso >/dev/null || sh scripts/install-deps.sh
+	@pkg-config --exists $(PKGS) $(TESTPKGS) 2>/dev/null && command -v cc >/dev/null && \
+	  command -v xorriso >/dev/null && command -v clang >/dev/null || sh scripts/install-deps.sh
 
-unit: all $(UNIT_BINS)
+# The test binaries alone, without the dependency check (for quick rebuilds).
+unit: binaries $(UNIT_BINS)
 
 check: deps
 	$(MAKE) unit
@@ -133,7 +143,9 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -DXSDM_FUZZ -fsanitize=fuzzer,a
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(DM_SRCS) $(GEN_SRCS) $(TLIB_SRCS) $(wildcard dm/*.h restrict/*.h rlimits/*.h tests/lib/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(DM_SRCS) $(GEN_SRCS) $(TLIB_SRCS) $(PKG_LIBS)
-fuzz: $(FUZZ_BINS)
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-bins
+fuzz-bins: $(FUZZ_BINS)
 # Each target runs for FUZZ_SECONDS on its committed corpus; a crash fails the run.
 FUZZ_SECONDS ?= 20
 fuzz-run: fuzz
