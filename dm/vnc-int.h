@@ -71,7 +71,10 @@ int vnc_enc_zrle(struct vnc_out *o, const struct vnc_pixfmt *f, const struct vnc
 /* ---- dm/vnc.c: the parser's entry point, for the fuzzer ---- */
 struct vnc_client;
 struct vnc_server;
-/* Feed bytes as if read from the client's socket; false: the client was closed. */
+/* Feed bytes as if read from the client's socket (the handshaking client if
+ * there is one, else the viewer); false: the client was closed. */
 bool vnc_client_feed(struct vnc_server *s, const uint8_t *p, size_t n);
+/* What the pacing timer does: collect dirty rows, send a due update. */
+void vnc_server_tick(struct vnc_server *s);
 
 #endif

@@ -257,6 +257,11 @@ static void on_timer(void *opaque)
         send_update(c);
 }
 
+void vnc_server_tick(struct vnc_server *s)
+{
+    on_timer(s);
+}
+
 static void on_mode_changed(void *opaque)
 {
     struct vnc_server *s = opaque;
