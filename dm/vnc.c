@@ -50,12 +50,16 @@ struct vnc_client {
     bool update_requested, full_requested;
     unsigned known_w, known_h;        /* the size the client was last told */
     uint64_t dirty[DISPLAY_DIRTY_WORDS];
-    char peer[64];
+    char peer[80];                    /* for logs */
+    char peer_host[INET6_ADDRSTRLEN], peer_port[8];
+    const char *peer_family;
 };
 
 struct vnc_server {
     struct loop *loop;
     int listen_fd;
+    char host[INET6_ADDRSTRLEN], service[8];   /* the listener's address, taken at creation */
+    const char *family;
     bool password_auth;
     char name[VNC_NAME_MAX];
     struct vnc_auth auth;
@@ -648,29 +652,33 @@ bool vnc_client_feed(struct vnc_server *s, const uint8_t *p, size_t n)
 
 /* ---- the server ------------------------------------------------------------ */
 
-static void peer_name(int fd, char *buf, size_t len)
+/* host, service and family of an address, as query-vnc shows them. */
+static void addr_strings(const struct sockaddr_storage *ss, char *host, size_t hostlen, char *port,
+                         size_t portlen, const char **family)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    char host[INET6_ADDRSTRLEN] = "?";
+    snprintf(host, hostlen, "%s", "");
+    snprintf(port, portlen, "%s", "");
+    *family = "unknown";
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
 
-    snprintf(buf, len, "fd %d", fd);
-    if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
-        return;
-    if (ss.ss_family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, host, (socklen_t)hostlen);
+        snprintf(port, portlen, "%u", ntohs(a->sin_port));
+        *family = "ipv4";
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
 
-        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-        snprintf(buf, len, "%s:%u", host, ntohs(a->sin_port));
-    } else if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-        snprintf(buf, len, "[%s]:%u", host, ntohs(a->sin6_port));
+        inet_ntop(AF_INET6, &a->sin6_addr, host, (socklen_t)hostlen);
+        snprintf(port, portlen, "%u", ntohs(a->sin6_port));
+        *family = "ipv6";
+    } else if (ss->ss_family == AF_UNIX) {
+        *family = "unix";
     }
 }
 
-int vnc_server_attach_client(struct vnc_server *s, int fd)
+/* The client's address comes from accept4(): after restriction there is no
+ * getpeername() on the seccomp allowlist. */
+static int add_client(struct vnc_server *s, int fd, const struct sockaddr_storage *peer)
 {
     struct vnc_client *c = calloc(1, sizeof(*c));
     int r;
@@ -681,7 +689,14 @@ int vnc_server_attach_client(struct vnc_server *s, int fd)
     c->fd = fd;
     c->fmt = vnc_native_format;
     c->state = VS_VERSION;
-    peer_name(fd, c->peer, sizeof(c->peer));
+    if (peer) {
+        addr_strings(peer, c->peer_host, sizeof(c->peer_host), c->peer_port, sizeof(c->peer_port),
+                     &c->peer_family);
+        snprintf(c->peer, sizeof(c->peer), "%s:%s", c->peer_host, c->peer_port);
+    } else {
+        c->peer_family = "unknown";
+        snprintf(c->peer, sizeof(c->peer), "fd %d", fd);
+    }
     r = loop_add(s->loop, fd, EPOLLIN, on_client, c);
     if (r < 0) {
         free(c);
@@ -698,17 +713,26 @@ int vnc_server_attach_client(struct vnc_server *s, int fd)
     return 0;
 }
 
+int vnc_server_attach_client(struct vnc_server *s, int fd)
+{
+    return add_client(s, fd, NULL);
+}
+
 static void on_listen(void *opaque, int fd, uint32_t events)
 {
     struct vnc_server *s = opaque;
-    int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct sockaddr_storage peer;
+    socklen_t pl = sizeof(peer);
+    int cfd;
 
+    memset(&peer, 0, sizeof(peer));
+    cfd = accept4(fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (cfd < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             log_err("vnc: accept: %s", strerror(errno));
         return;
     }
-    if (vnc_server_attach_client(s, cfd) < 0) {
+    if (add_client(s, cfd, &peer) < 0) {
         log_err("vnc: no room for a client");
         close(cfd);
     }
@@ -730,6 +754,16 @@ struct vnc_server *vnc_server_new(struct loop *l, int listen_fd, bool password_a
     snprintf(s->name, sizeof(s->name), "%s", name && name[0] ? name : "xsdm");
     if (vnc_auth_init(&s->auth, err, errlen) < 0)
         goto fail;
+    s->family = "unknown";
+    if (listen_fd >= 0) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+
+        /* Now, before restriction: getsockname() is not allowed after it. */
+        memset(&ss, 0, sizeof(ss));
+        if (getsockname(listen_fd, (struct sockaddr *)&ss, &sl) == 0)
+            addr_strings(&ss, s->host, sizeof(s->host), s->service, sizeof(s->service), &s->family);
+    }
     if (listen_fd >= 0 && loop_add(l, listen_fd, EPOLLIN, on_listen, s) < 0) {
         snprintf(err, errlen, "vnc: cannot watch the listening socket");
         goto fail;
@@ -791,35 +825,11 @@ int vnc_server_set_password(struct vnc_server *s, const char *password, char *er
     return 0;
 }
 
-static const char *family_name(int af)
+static void add_address(json_t *o, const char *host, const char *service, const char *family)
 {
-    return af == AF_INET ? "ipv4" : af == AF_INET6 ? "ipv6" : af == AF_UNIX ? "unix" : "unknown";
-}
-
-/* host, service and family of a socket's local or peer address. */
-static void add_address(json_t *o, int fd, bool peer)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    char host[INET6_ADDRSTRLEN] = "", port[8] = "";
-    int r;
-
-    memset(&ss, 0, sizeof(ss));
-    r = peer ? getpeername(fd, (struct sockaddr *)&ss, &sl) : getsockname(fd, (struct sockaddr *)&ss, &sl);
-    if (r == 0 && ss.ss_family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-        snprintf(port, sizeof(port), "%u", ntohs(a->sin_port));
-    } else if (r == 0 && ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-        snprintf(port, sizeof(port), "%u", ntohs(a->sin6_port));
-    }
     json_object_set_new(o, "host", json_string(host));
-    json_object_set_new(o, "service", json_string(port));
-    json_object_set_new(o, "family", json_string(family_name(r == 0 ? ss.ss_family : -1)));
+    json_object_set_new(o, "service", json_string(service));
+    json_object_set_new(o, "family", json_string(family));
 }
 
 json_t *vnc_server_query(const struct vnc_server *s)
@@ -833,13 +843,13 @@ json_t *vnc_server_query(const struct vnc_server *s)
     }
     json_object_set_new(o, "enabled", json_true());
     if (s->listen_fd >= 0)
-        add_address(o, s->listen_fd, false);
+        add_address(o, s->host, s->service, s->family);
     json_object_set_new(o, "auth", json_string(s->password_auth ? "vnc" : "none"));
     if (s->active) {
         json_t *c = json_object();
 
         if (c) {
-            add_address(c, s->active->fd, true);
+            add_address(c, s->active->peer_host, s->active->peer_port, s->active->peer_family);
             json_object_set_new(c, "websocket", json_false());
             json_array_append_new(clients, c);
         }

@@ -24,6 +24,7 @@
 #include "dm/log.h"
 #include "dm/loop.h"
 #include "dm/vnc.h"
+#include "restrict/sandbox.h"
 
 #define W 320
 #define H 240
@@ -56,6 +57,8 @@ static uint32_t colour(unsigned x, unsigned y)
         return x < W / 2 ? 0xff0000 : 0x00ff00;
     return x < W / 2 ? 0x0000ff : 0xffffff;
 }
+
+static bool restricted;
 
 static void serve(const char *password, int ready)
 {
@@ -90,6 +93,9 @@ static void serve(const char *password, int ready)
     if (write(ready, &port, sizeof(port)) != sizeof(port))
         _exit(2);
     close(ready);
+    /* As in the DM: socket bound and server made, then the allowlist. */
+    if (restricted && seccomp_install(SANDBOX_ON, SECCOMP_POLICY_QTEST, err, sizeof(err)) < 0)
+        _exit(4);
     loop_run(l);
     _exit(0);
 }
@@ -119,16 +125,22 @@ static void start(const char *password)
     close(rp[0]);
 }
 
-static void setup_none(void) { start(NULL); }
-static void setup_pw(void) { start("xsdm-pw"); }
+static void setup_none(void) { restricted = false; start(NULL); }
+static void setup_pw(void) { restricted = false; start("xsdm-pw"); }
+static void setup_pw_seccomp(void) { restricted = true; start("xsdm-pw"); }
+static void setup_none_seccomp(void) { restricted = true; start(NULL); }
 
 static void teardown(void)
 {
     char cmd[128];
 
     if (child > 0) {
+        int st = 0;
+
         kill(child, SIGTERM);
-        waitpid(child, NULL, 0);
+        waitpid(child, &st, 0);
+        /* The server must have lived until now: not killed by SIGSYS. */
+        ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "server ended with status %#x", st);
     }
     child = -1;
     if (key_rd >= 0)
@@ -288,11 +300,38 @@ START_TEST(netvnc_keys_reach_the_sink)
 }
 END_TEST
 
+/* Under the DM's seccomp allowlist: a whole session with ZRLE, a refused
+ * password, a capture and keys, and no syscall outside the list. */
+START_TEST(seccomp_session)
+{
+    struct key_rec k[2];
+    char out[256];
+
+    ck_assert_int_eq(netvnc(out, sizeof(out), "wrong", "pixel 1 1"), 2);
+    ck_assert_int_eq(netvnc(out, sizeof(out), "xsdm-pw", "pixel 41 41"), 0);
+    ck_assert_str_eq(out, "18 52 86\n");
+    ck_assert_int_eq(netvnc(out, sizeof(out), "xsdm-pw", "key 62"), 0);
+    ck_assert_int_eq(read(key_rd, k, sizeof(k)), (ssize_t)sizeof(k));
+    ck_assert_uint_eq(k[0].keysym, 'b');
+}
+END_TEST
+
+/* ZRLE under the allowlist: zlib's state is allocated after restriction.
+ * (gvnccapture reads a password from a terminal only: no authentication here.) */
+START_TEST(seccomp_zrle)
+{
+    ck_assert_int_eq(run("gvnccapture -d 127.0.0.1:%d %s/shot.png </dev/null >%s/log 2>&1", port - 5900, dir, dir), 0);
+    ck_assert_int_eq(run("grep -q 'FramebufferUpdate type=16' %s/log", dir), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("vnc_clients");
     TCase *tn = tcase_create("none");
     TCase *tp = tcase_create("password");
+    TCase *tr = tcase_create("seccomp");
+    TCase *tz = tcase_create("seccomp-zrle");
     SRunner *sr;
     int failed;
 
@@ -307,6 +346,14 @@ int main(void)
     tcase_add_test(tp, netvnc_wrong_password_refused);
     tcase_add_test(tp, netvnc_keys_reach_the_sink);
     suite_add_tcase(s, tp);
+    tcase_set_timeout(tr, 60);
+    tcase_add_checked_fixture(tr, setup_pw_seccomp, teardown);
+    tcase_add_test(tr, seccomp_session);
+    suite_add_tcase(s, tr);
+    tcase_set_timeout(tz, 60);
+    tcase_add_checked_fixture(tz, setup_none_seccomp, teardown);
+    tcase_add_test(tz, seccomp_zrle);
+    suite_add_tcase(s, tz);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
