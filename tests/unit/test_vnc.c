@@ -983,7 +983,7 @@ static void sc(uint32_t sym, bool down, unsigned set, const uint8_t *expect, siz
     uint8_t out[KEYMAP_MAX_BYTES];
 
     ck_assert_uint_eq(keymap_scancodes(sym, down, set, out), n);
-    ck_assert(!memcmp(out, expect, n));
+    ck_assert(n == 0 || !memcmp(out, expect, n));
 }
 
 START_TEST(keymap_codes)
