@@ -1070,6 +1070,10 @@ int main(void)
     SRunner *sr;
     int failed;
 
+    /* Generous: under ASan on a loaded machine; nothing here measures time. */
+    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tp, 60);
+    tcase_set_timeout(tu, 60);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, rfb38_none);
     tcase_add_test(tc, rfb37_none_has_no_result);
