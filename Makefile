@@ -12,7 +12,7 @@ LIBEXEC  ?= $(PREFIX)/lib/xsdm
 BUILD    ?= build
 CC       ?= cc
 
-PKGS      := libseccomp libcap-ng jansson xencontrol xendevicemodel xenforeignmemory xenevtchn xenstore xentoolcore xentoollog
+PKGS      := libseccomp libcap-ng jansson nettle zlib xencontrol xendevicemodel xenforeignmemory xenevtchn xenstore xentoolcore xentoollog
 TESTPKGS  := check
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -95,7 +95,7 @@ WHOLE = -Wl,--whole-archive $(BUILD)/libxsdm.a -Wl,--no-whole-archive
 # other libraries statically (the ASan build must: ASan cannot be static).
 # Every archive ships in the same Debian -dev packages.
 DM_LINK   ?= static
-DM_STATIC := -lseccomp -lcap-ng -ljansson -lxenctrl -lxendevicemodel -lxenforeignmemory \
+DM_STATIC := -lseccomp -lcap-ng -ljansson -lnettle -lz -lxenctrl -lxendevicemodel -lxenforeignmemory \
              -lxenevtchn -lxenstore -lxentoolcore -lxentoollog -lxencall -lxengnttab
 ifeq ($(DM_LINK),static)
 DM_LDFLAGS := $(filter-out -pie,$(LDFLAGS)) -static-pie -Wl,--wrap=getpwuid,--wrap=initgroups
@@ -126,7 +126,8 @@ $(BUILD)/obj/empty.o:
 # (as root; otherwise it names the packages and fails).
 deps:
 	@pkg-config --exists $(PKGS) $(TESTPKGS) 2>/dev/null && command -v cc >/dev/null && \
-	  command -v xorriso >/dev/null && command -v clang >/dev/null || sh scripts/install-deps.sh
+	  command -v xorriso >/dev/null && command -v clang >/dev/null && \
+	  command -v vncsnapshot >/dev/null && command -v gvnccapture >/dev/null || sh scripts/install-deps.sh
 
 # The test binaries alone, without the dependency check (for quick rebuilds).
 unit: binaries $(UNIT_BINS)

@@ -5,6 +5,7 @@
  * that would change what the guest sees is never silently dropped. */
 #include "dm/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,8 @@
 #define ADV_USB   "USB is not supported; remove usb=, usbdevice= and usbctrl= from the guest config"
 #define ADV_SOUND "emulated sound is not supported; remove soundhw= from the guest config"
 #define ADV_VNC   "xsdm has no display; set vnc=0 (and sdl=0) in the guest config"
+#define ADV_VNC_NODEV "VNC needs a display device and xsdm emulates none yet (vga=\"none\"); " \
+                      "set vnc=0 in the guest config"
 
 struct kv {
     char key[KV_KEY_MAX];
@@ -439,11 +442,91 @@ static int opt_serial(struct ctx *c, const char *a)
     return 0;
 }
 
+/* "<host>:<display>", host numeric, "[v6]" bracketed, or empty (every address). */
+static int vnc_addr(struct ctx *c, const char *a, struct vnc_spec *v)
+{
+    const char *colon = strrchr(a, ':');
+    unsigned char buf[16];
+    size_t hl;
+    long long d;
+
+    if (!colon)
+        return fail(c, "expected <address>:<display> or fd=N");
+    if (parse_int(c, "the display number", colon + 1, 0, CFG_VNC_MAX_DISPLAY, &d) < 0)
+        return -1;
+    hl = (size_t)(colon - a);
+    if (hl >= 2 && a[0] == '[' && a[hl - 1] == ']') {
+        a++;
+        hl -= 2;
+    }
+    if (hl >= sizeof(v->host))
+        return fail(c, "the listen address is too long");
+    memcpy(v->host, a, hl);
+    v->host[hl] = '\0';
+    /* Numeric only: the DM resolves no names (no NSS in the static binary). */
+    if (v->host[0] && inet_pton(AF_INET, v->host, buf) != 1 && inet_pton(AF_INET6, v->host, buf) != 1)
+        return fail(c, "the listen address '%s' must be a numeric IPv4 or IPv6 address "
+                    "(set vnclisten= to one)", v->host);
+    v->display = (int)d;
+    v->to = (int)d;
+    return 0;
+}
+
+static int parse_vnc(struct ctx *c, const char *a, struct vnc_spec *v)
+{
+    struct kvs k;
+    const char *addr, *fd, *pw, *to;
+    long long n;
+
+    memset(v, 0, sizeof(*v));
+    v->fd = -1;
+    if (!strcmp(a, "none"))
+        return 0;
+    if (kv_parse(c, a, "addr", &k) < 0)
+        return -1;
+    addr = kv_get(&k, "addr");
+    fd = kv_get(&k, "fd");
+    pw = kv_get(&k, "password");
+    to = kv_get(&k, "to");
+    if (!addr == !fd)
+        return fail(c, "give either <address>:<display> or fd=N");
+    if (addr && vnc_addr(c, addr, v) < 0)
+        return -1;
+    if (fd) {
+        if (parse_int(c, "fd", fd, 3, 1 << 20, &n) < 0)
+            return -1;
+        v->fd = (int)n;
+        if (to)
+            return fail(c, "to= needs an address to search ports on, not fd=");
+    }
+    if (pw && parse_bool(c, "password", pw, &v->password) < 0)
+        return -1;
+    if (to) {
+        if (parse_int(c, "to=", to, v->display, CFG_VNC_MAX_DISPLAY, &n) < 0)
+            return -1;
+        v->to = (int)n;
+    }
+    if (kv_check_used(c, &k) < 0)
+        return -1;
+    v->enabled = true;
+    return 0;
+}
+
 static int opt_vnc(struct ctx *c, const char *a)
 {
-    if (strcmp(a, "none"))
-        return fail(c, "%s", ADV_VNC);
-    return 0;
+    return parse_vnc(c, a, &c->cfg->vnc);
+}
+
+int cli_parse_vnc(const char *arg, struct vnc_spec *spec, char *err, size_t errlen)
+{
+    struct ctx c;
+
+    memset(&c, 0, sizeof(c));
+    c.opt = "vnc";
+    c.arg = arg;
+    c.err = err;
+    c.errlen = errlen;
+    return parse_vnc(&c, arg, spec);
 }
 
 static int opt_display(struct ctx *c, const char *a)
@@ -1021,6 +1104,7 @@ void cli_defaults(struct xsdm_config *cfg)
     cfg->xen_platform = true;
     cfg->sandbox = SANDBOX_ON;
     cfg->incoming_fd = -1;
+    cfg->vnc.fd = -1;
 }
 
 const struct chardev_spec *cli_find_chardev(const struct xsdm_config *cfg, const char *id)
@@ -1076,6 +1160,13 @@ static int validate(struct ctx *c)
         return fail(c, "-qtest needs the qtest accelerator (-accel qtest)");
     if (cfg->accel == ACCEL_XEN && !cfg->probe && cfg->domid < 0)
         return fail(c, "-xen-domid is required with the Xen accelerator");
+    /* A VNC server with nothing to show would only be a black screen and a
+     * network listener: refused until a graphics device fills a display. */
+    if (cfg->vnc.enabled && !cfg->display_device) {
+        c->opt = "vnc";
+        c->arg = NULL;
+        return fail(c, "%s", ADV_VNC_NODEV);
+    }
     return 0;
 }
 

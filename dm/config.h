@@ -56,6 +56,19 @@ struct drive_spec {
     bool present;
 };
 
+/* -vnc: "none", "<host>:<display>[,password=on][,to=N]" as libxl builds it,
+ * or "fd=N[,password=on]": a listening socket the toolstack bound. */
+#define CFG_VNC_HOST_MAX 64
+#define CFG_VNC_MAX_DISPLAY (65535 - 5900)
+struct vnc_spec {
+    bool enabled;
+    char host[CFG_VNC_HOST_MAX];   /* numeric IPv4/IPv6 address; "" = every address */
+    int display;                   /* port 5900 + display */
+    int to;                        /* last display tried when the port is taken (to=); = display if absent */
+    bool password;                 /* password=on: VNC authentication, password set by QMP */
+    int fd;                        /* fd=N: inherited listening socket, else -1 */
+};
+
 struct xsdm_config {
     enum accel_kind accel;
     bool probe;                    /* -machine none: the Xen-master capability probe */
@@ -80,6 +93,9 @@ struct xsdm_config {
 
     int incoming_fd;               /* -incoming fd:M, else -1 */
 
+    struct vnc_spec vnc;           /* -vnc */
+    bool display_device;           /* a graphics device that fills a display (none yet) */
+
     struct chardev_spec chardevs[CFG_MAX_CHARDEVS];
     int n_chardevs;
     struct monitor_spec monitors[CFG_MAX_MONITORS];
@@ -93,6 +109,9 @@ struct xsdm_config {
  * offending option (and what to configure instead) into err. */
 int cli_parse(int argc, char **argv, struct xsdm_config *cfg, char *err, size_t errlen);
 void cli_defaults(struct xsdm_config *cfg);
+/* Parse one -vnc value into spec; 0, or -1 with err set. cli_parse()
+ * uses it, and refuses an enabled VNC without a display device. */
+int cli_parse_vnc(const char *arg, struct vnc_spec *spec, char *err, size_t errlen);
 const struct chardev_spec *cli_find_chardev(const struct xsdm_config *cfg, const char *id);
 
 #endif

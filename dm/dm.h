@@ -11,6 +11,7 @@
 
 struct loop;
 struct qmp_server;
+struct vnc_server;
 
 struct dm {
     struct xsdm_config cfg;
@@ -19,6 +20,7 @@ struct dm {
     struct machine machine;
     struct qmp_server *qmp[CFG_MAX_MONITORS];
     int n_qmp;
+    struct vnc_server *vnc;  /* -vnc: NULL when off */
     bool restricted;        /* set once the restriction table has run */
     bool quit_requested;    /* QMP quit / signal: leave the loop */
 };

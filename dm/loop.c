@@ -15,6 +15,13 @@ struct watch {
     void *opaque;
 };
 
+struct timer {
+    int ms;               /* 0: free slot */
+    void (*cb)(void *opaque);
+    void *opaque;
+    struct timespec next;
+};
+
 struct loop {
     int epfd;
     bool quit;
@@ -24,6 +31,7 @@ struct loop {
     void *tick_opaque;
     struct timespec next_tick;
     struct watch w[LOOP_MAX_WATCHES];
+    struct timer t[LOOP_MAX_TIMERS];
 };
 
 struct loop *loop_new(void)
@@ -131,36 +139,103 @@ void loop_set_tick(struct loop *l, int ms, void (*cb)(void *opaque), void *opaqu
     ts_add_ms(&l->next_tick, l->tick_ms);
 }
 
+static long ms_until(const struct timespec *due, const struct timespec *now)
+{
+    long ns = (due->tv_sec - now->tv_sec) * 1000000000L + (due->tv_nsec - now->tv_nsec);
+
+    /* Rounded up: waking early would spin until the deadline. */
+    return ns <= 0 ? 0 : (ns + 999999L) / 1000000L;
+}
+
+static bool is_due(const struct timespec *due, const struct timespec *now)
+{
+    return now->tv_sec > due->tv_sec || (now->tv_sec == due->tv_sec && now->tv_nsec >= due->tv_nsec);
+}
+
+static int min_timeout(int timeout_ms, long ms)
+{
+    if (timeout_ms < 0 || ms < timeout_ms)
+        return (int)ms;
+    return timeout_ms;
+}
+
+static bool any_timer(const struct loop *l)
+{
+    int i;
+
+    for (i = 0; i < LOOP_MAX_TIMERS; i++)
+        if (l->t[i].ms)
+            return true;
+    return l->tick_ms != 0;
+}
+
 static int tick_timeout(struct loop *l, int timeout_ms)
 {
     struct timespec now;
-    long ms;
+    int i;
 
-    if (!l->tick_ms)
+    if (!any_timer(l))
         return timeout_ms;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    ms = (l->next_tick.tv_sec - now.tv_sec) * 1000L +
-         (l->next_tick.tv_nsec - now.tv_nsec) / 1000000L;
-    if (ms < 0)
-        ms = 0;
-    if (timeout_ms < 0 || ms < timeout_ms)
-        return (int)ms;
+    if (l->tick_ms)
+        timeout_ms = min_timeout(timeout_ms, ms_until(&l->next_tick, &now));
+    for (i = 0; i < LOOP_MAX_TIMERS; i++)
+        if (l->t[i].ms)
+            timeout_ms = min_timeout(timeout_ms, ms_until(&l->t[i].next, &now));
     return timeout_ms;
 }
 
 static void run_tick(struct loop *l)
 {
     struct timespec now;
+    int i;
 
-    if (!l->tick_ms)
+    if (!any_timer(l))
         return;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec < l->next_tick.tv_sec ||
-        (now.tv_sec == l->next_tick.tv_sec && now.tv_nsec < l->next_tick.tv_nsec))
+    if (l->tick_ms && is_due(&l->next_tick, &now)) {
+        l->next_tick = now;
+        ts_add_ms(&l->next_tick, l->tick_ms);
+        l->tick_cb(l->tick_opaque);
+    }
+    for (i = 0; i < LOOP_MAX_TIMERS && !l->quit; i++) {
+        struct timer *t = &l->t[i];
+
+        /* A callback may delete its own or another timer. */
+        if (t->ms && is_due(&t->next, &now)) {
+            t->next = now;
+            ts_add_ms(&t->next, t->ms);
+            t->cb(t->opaque);
+        }
+    }
+}
+
+int loop_timer_add(struct loop *l, int ms, void (*cb)(void *opaque), void *opaque)
+{
+    int i;
+
+    if (ms <= 0 || !cb)
+        return -EINVAL;
+    for (i = 0; i < LOOP_MAX_TIMERS; i++) {
+        struct timer *t = &l->t[i];
+
+        if (t->ms)
+            continue;
+        t->ms = ms;
+        t->cb = cb;
+        t->opaque = opaque;
+        clock_gettime(CLOCK_MONOTONIC, &t->next);
+        ts_add_ms(&t->next, ms);
+        return i;
+    }
+    return -ENOSPC;
+}
+
+void loop_timer_del(struct loop *l, int id)
+{
+    if (id < 0 || id >= LOOP_MAX_TIMERS)
         return;
-    l->next_tick = now;
-    ts_add_ms(&l->next_tick, l->tick_ms);
-    l->tick_cb(l->tick_opaque);
+    memset(&l->t[id], 0, sizeof(l->t[id]));
 }
 
 int loop_once(struct loop *l, int timeout_ms)

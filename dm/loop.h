@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #define LOOP_MAX_WATCHES 64
+#define LOOP_MAX_TIMERS  4
 
 struct loop;
 typedef void loop_cb(void *opaque, int fd, uint32_t events);
@@ -20,6 +21,11 @@ int loop_mod(struct loop *l, int fd, uint32_t events);
 void loop_del(struct loop *l, int fd);
 /* A periodic tick (e.g. Xen's 100 ms buffered-ioreq drain); 0 ms disables. */
 void loop_set_tick(struct loop *l, int ms, void (*cb)(void *opaque), void *opaque);
+/* Periodic timers beside the tick, for subsystems that pace themselves
+ * (the VNC server's update rate). Returns an id >= 0, or -ENOSPC/-EINVAL;
+ * loop_timer_del() with an id from loop_timer_add() (or -1: no-op). */
+int loop_timer_add(struct loop *l, int ms, void (*cb)(void *opaque), void *opaque);
+void loop_timer_del(struct loop *l, int id);
 /* Run until loop_quit(); returns the code passed to loop_quit(). */
 int loop_run(struct loop *l);
 void loop_quit(struct loop *l, int code);

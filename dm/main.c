@@ -27,6 +27,7 @@
 #include "dm/migration.h"
 #include "dm/qmp-version.h"
 #include "dm/qmp.h"
+#include "dm/vnc.h"
 #include "restrict/restrict.h"
 
 static struct dm the_dm;
@@ -205,6 +206,19 @@ static void monitors_close(struct dm *d)
     d->n_qmp = 0;
 }
 
+/* The VNC socket is bound (or adopted) now, before restriction. The board
+ * attaches its graphics device's display and the keyboard/mouse sink; cli
+ * refuses -vnc while no device can fill a display. */
+static int vnc_open(struct dm *d, char *err, size_t errlen)
+{
+    int fd = vnc_listen_open(&d->cfg.vnc, err, errlen);
+
+    if (fd < 0)
+        return -1;
+    d->vnc = vnc_server_new(d->loop, fd, d->cfg.vnc.password, d->cfg.name, err, errlen);
+    return d->vnc ? 0 : -1;
+}
+
 /* ---- restriction ------------------------------------------------------ */
 
 static void keep_list(struct dm *d, struct restrict_ctx *r)
@@ -232,6 +246,9 @@ static void keep_list(struct dm *d, struct restrict_ctx *r)
     for (i = 0; i < n; i++)
         restrict_keep_fd(r, fds[i]);
     n = block_keep_fds(fds, RESTRICT_MAX_KEEP);
+    for (i = 0; i < n; i++)
+        restrict_keep_fd(r, fds[i]);
+    n = d->vnc ? (int)vnc_server_fds(d->vnc, fds, RESTRICT_MAX_KEEP) : 0;
     for (i = 0; i < n; i++)
         restrict_keep_fd(r, fds[i]);
 }
@@ -280,6 +297,8 @@ static int run_dm(struct dm *d)
         goto fail;
     }
     if (monitors_open(d, err, sizeof(err)) < 0)
+        goto fail;
+    if (d->cfg.vnc.enabled && vnc_open(d, err, sizeof(err)) < 0)
         goto fail;
     if (d->accel.ops->attach && d->accel.ops->attach(&d->accel, &d->machine) < 0) {
         snprintf(err, sizeof(err), "%s accelerator: attach failed", d->accel.ops->name);

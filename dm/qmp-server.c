@@ -100,13 +100,14 @@ struct qmp_server {
 
 static struct qmp_server *servers;
 extern const struct qmp_command_table qmp_table_core_cmds, qmp_table_block_cmds,
-    qmp_table_chardev_cmds, qmp_table_migration_cmds;
+    qmp_table_chardev_cmds, qmp_table_migration_cmds, qmp_table_vnc_cmds;
 #ifdef XSDM_TEST_HOOKS
 extern const struct qmp_command_table qmp_table_testhook_cmds;
 #endif
 
 static const struct qmp_command_table *const tables[] = {
     &qmp_table_core_cmds, &qmp_table_block_cmds, &qmp_table_chardev_cmds, &qmp_table_migration_cmds,
+    &qmp_table_vnc_cmds,
 #ifdef XSDM_TEST_HOOKS
     &qmp_table_testhook_cmds,
 #endif

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 enum cls { C_DEVICE, C_STORAGE, C_BOARD, C_PARSER, C_STATE, C_ACCEL, C_CORE, C_QMP, C_CHAR,
-           C_PRIV, C_TOOLSTACK, C_NONE };
+           C_REMOTE, C_PRIV, C_TOOLSTACK, C_NONE };
 
 static const struct cls_info {
     const char *name;
@@ -46,6 +46,7 @@ static const struct cls_info {
     [C_CORE]      = { "core",      false, false, false },
     [C_QMP]       = { "qmp",       false, false, false },
     [C_CHAR]      = { "char backends", false, false, false },
+    [C_REMOTE]    = { "remote client protocol (VNC)", true, false, false },
     [C_PRIV]      = { "restriction", false, false, true },
     [C_TOOLSTACK] = { "toolstack", false, false, true },
     [C_NONE]      = { "unclassified", false, false, false },
@@ -70,6 +71,8 @@ static const struct {
     { "dm/log*", C_CORE }, { "dm/loop*", C_CORE }, { "dm/main*", C_CORE },
     { "dm/qmp*", C_QMP }, { "dm/fdset*", C_QMP },
     { "dm/chardev*", C_CHAR },
+    { "dm/vnc*", C_REMOTE },
+    { "dm/display*", C_CORE }, { "dm/keymap*", C_CORE },
     { "restrict/*", C_PRIV }, { "rlimits/*", C_PRIV },
     { "toolstack/*", C_TOOLSTACK },
 };
