@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct xsdm_config;
 struct loop;
@@ -69,6 +70,17 @@ static inline int accel_mem_read(struct accel *a, uint64_t gpa, void *buf, size_
 static inline int accel_mem_write(struct accel *a, uint64_t gpa, const void *buf, size_t len)
 {
     return a->ops->mem_write(a, gpa, buf, len);
+}
+
+/* Guest time in ns: the accelerator's clock_ns, else CLOCK_MONOTONIC. */
+static inline int64_t accel_clock_ns(struct accel *a)
+{
+    struct timespec ts;
+
+    if (a && a->ops && a->ops->clock_ns)
+        return a->ops->clock_ns(a);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 #endif

@@ -39,26 +39,21 @@ static void *snapshot[VMSTATE_MAX_DEVS];
 
 /* ---- a synthetic device with a length-prefixed buffer ---- */
 
-static void pio_save(const void *state, struct vmwriter *w)
+static const struct vm_field pio_fields[] = {
+    VMF_UINT(struct fz_pio, pos),
+    VMF_UINT(struct fz_pio, end),
+    VMF_ARRAY_V(struct fz_pio, buf, end),
+    VMF_END
+};
+
+static int pio_check(const void *live, void *staging, char *err, size_t errlen)
 {
-    const struct fz_pio *s = state;
+    const struct fz_pio *s = staging;
 
-    vm_put_u16(w, s->pos);
-    vm_put_u16(w, s->end);
-    vm_put(w, s->buf, s->end);
-}
-
-static int pio_load(void *staging, struct vmreader *r, char *err, size_t errlen)
-{
-    struct fz_pio *s = staging;
-
-    s->pos = vm_get_u16(r);
-    s->end = vm_get_u16(r);
-    if (s->end > sizeof(s->buf) || s->pos > s->end) {
+    if (s->pos > s->end) {
         snprintf(err, errlen, "position %u/%u", s->pos, s->end);
         return -1;
     }
-    vm_get(r, s->buf, s->end);
     return 0;
 }
 
@@ -117,7 +112,7 @@ static void setup_once(void)
     struct loop *l;
     struct vmstate_dev b = {
         .name = "fz-pio", .version = 2, .state = &pio_live, .state_size = sizeof(pio_live),
-        .save = pio_save, .load = pio_load,
+        .fields = pio_fields, .check = pio_check,
     };
     char err[256];
 
