@@ -350,6 +350,55 @@ START_TEST(i8042_vmstate)
 }
 END_TEST
 
+/* The devices know only their lines: on a bare I/O bus with no machine,
+ * their interrupts and reset requests arrive where the lines were wired. */
+struct wires {
+    int level[16];
+    int requests;
+};
+
+static void wire_in(void *opaque, int n, int level)
+{
+    struct wires *w = opaque;
+
+    if (n == 99)
+        w->requests += level != 0;
+    else
+        w->level[n] = level;
+}
+
+START_TEST(lines_go_where_wired)
+{
+    struct wires w = { { 0 }, 0 };
+    struct iobus bus;
+    struct i8042 *k;
+    struct port92 *p;
+
+    vmstate_unregister_all();
+    iobus_init(&bus);
+    k = i8042_new(&bus, irq_line(wire_in, &w, 5), irq_line(wire_in, &w, 6), irq_line(wire_in, &w, 99));
+    p = port92_new(&bus, irq_line(wire_in, &w, 99));
+    ck_assert_ptr_nonnull(k);
+    ck_assert_ptr_nonnull(p);
+    io_write(&bus, IO_PIO, CMD, 0xaa, 1);               /* self-test: a reply on the kbd line */
+    ck_assert_int_eq(w.level[5], 1);
+    ck_assert_int_eq(io_read(&bus, IO_PIO, DATA, 1), 0x55);
+    ck_assert_int_eq(w.level[5], 0);
+    io_write(&bus, IO_PIO, CMD, 0xd3, 1);               /* a byte as from the aux device */
+    io_write(&bus, IO_PIO, DATA, 0x42, 1);
+    ck_assert_int_eq(w.level[6], 1);
+    ck_assert_int_eq(w.level[5], 0);
+    io_write(&bus, IO_PIO, CMD, 0xfe, 1);               /* pulse reset */
+    ck_assert_int_eq(w.requests, 1);
+    io_write(&bus, IO_PIO, 0x92, 0x01, 1);              /* fast reset */
+    ck_assert_int_eq(w.requests, 2);
+    ck_assert(!fm.m.shutdown_requested);                /* the fixture's machine heard nothing */
+    i8042_free(k);
+    port92_free(p);
+    vmstate_unregister_all();
+}
+END_TEST
+
 START_TEST(port92_a20_and_reset)
 {
     const struct vmstate_dev *d = dev("port92");
@@ -400,6 +449,7 @@ int main(void)
     tcase_add_test(tc, hostile_bytes);
     tcase_add_test(tc, i8042_vmstate);
     tcase_add_test(tc, port92_a20_and_reset);
+    tcase_add_test(tc, lines_go_where_wired);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -423,22 +423,26 @@ START_TEST(vmstate_rejects_bad_fields)
     len = save_state(good, sizeof(good));
     ck_assert_uint_eq(len, 28);
     ck_assert_int_eq(load_state(good, len, staging), 0);
-    struct { const char *field; uint8_t val; } cases[] = {
-        { "rx_head", 16 },              /* head out of range */
-        { "rx_count", 17 },             /* count > FIFO */
-        { "rx_count", 0 },              /* count 0 but LSR.DR set */
-        { "ier", 0x10 },                /* IER reserved bit */
-        { "mcr", 0x20 },                /* MCR reserved bit */
-        { "lsr", 0x00 },                /* LSR without THRE/TEMT */
-        { "lsr", 0xe1 },                /* LSR FIFO error bit */
-        { "msr", 0xb0 },                /* MSR lines not matching loopback MCR */
-        { "fcr", 0x02 },                /* FCR self-clearing bit */
-        { "thr_ipending", 2 },          /* THRE latch not boolean */
+    struct { const char *field; uint8_t val; const char *why; } cases[] = {
+        { "rx_head", 16, "field rx_head" },             /* head out of range */
+        { "rx_count", 17, "field rx_count" },           /* count > FIFO */
+        { "rx_count", 0, "line status" },               /* count 0 but LSR.DR set */
+        { "ier", 0x10, "field ier" },                   /* IER reserved bit */
+        { "mcr", 0x20, "field mcr" },                   /* MCR reserved bit */
+        { "lsr", 0x00, "line status" },                 /* LSR without THRE/TEMT */
+        { "lsr", 0xe1, "field lsr" },                   /* LSR FIFO error bit */
+        { "msr", 0xb0, "modem status" },                /* MSR lines not matching loopback MCR */
+        { "fcr", 0x02, "field fcr" },                   /* FCR self-clearing bit */
+        { "thr_ipending", 2, "field thr_ipending" },    /* THRE latch not boolean */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char e[256] = "";
+
         memcpy(bad, good, len);
         bad[at(good, len, cases[i].field)] = cases[i].val;
-        ck_assert_msg(load_state(bad, len, staging) < 0, "case %zu (%s) accepted", i, cases[i].field);
+        ck_assert_msg(vmsection_load("serial0", bad, len, staging, e, sizeof(e)) < 0, "case %zu (%s) accepted",
+                      i, cases[i].field);
+        ck_assert_msg(strstr(e, cases[i].why), "case %zu: '%s' does not say '%s'", i, e, cases[i].why);
     }
     /* FIFO off: at most one byte may be queued. */
     memcpy(bad, good, len);
