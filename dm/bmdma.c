@@ -11,6 +11,7 @@
 
 #include "dm/accel.h"
 #include "dm/block.h"
+#include "dm/bytes.h"
 #include "dm/log.h"
 
 #define PCI_CMD_MASTER 0x04
@@ -27,9 +28,8 @@ static int prd_fetch(struct ide_ctrl *ide, uint64_t at, struct prd *e)
 
     if (!ide->accel || accel_mem_read(ide->accel, at, raw, sizeof(raw)) < 0)
         return -1;
-    e->addr = ((uint32_t)raw[0] | (uint32_t)raw[1] << 8 | (uint32_t)raw[2] << 16 |
-               (uint32_t)raw[3] << 24) & ~1u;
-    e->len = ((uint32_t)raw[4] | (uint32_t)raw[5] << 8) & 0xfffe;
+    e->addr = get_le32(raw) & ~1u;
+    e->len = get_le16(raw + 4) & 0xfffe;
     if (!e->len)
         e->len = 0x10000;
     e->eot = raw[7] & 0x80;

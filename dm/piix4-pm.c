@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "dm/accel.h"
+#include "dm/bytes.h"
 #include "dm/iobus.h"
 #include "dm/log.h"
 #include "dm/pci.h"
@@ -289,8 +290,8 @@ static void remap(struct iobus *bus, struct io_region *r, bool on, uint64_t base
 static void update_io(struct piix4_pm *p)
 {
     const uint8_t *c = p->dev.config;
-    uint32_t pmba = (uint32_t)(c[0x40] | c[0x41] << 8) & 0xffc0;
-    uint32_t smbba = (uint32_t)(c[0x90] | c[0x91] << 8) & 0xfff0;
+    uint32_t pmba = get_le16(c + 0x40) & 0xffc0u;
+    uint32_t smbba = get_le16(c + 0x90) & 0xfff0u;
 
     remap(p->bus, &p->pm_io, (c[0x80] & 1) && pmba, pmba);
     remap(p->bus, &p->smb_io, (c[0xd2] & 1) && smbba, smbba);

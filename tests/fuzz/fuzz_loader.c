@@ -1,5 +1,5 @@
 /* libFuzzer over the device-state loader (dm/migration.c) and every
- * device's load(): the real xenfv machine (PCI, both IDE channels with a
+ * device's field table: the real xenfv machine (PCI, both IDE channels with a
  * disk and a CD-ROM, PM, platform, COM1, i8042, port 92) is built in
  * process on a fake accelerator, plus two synthetic devices. Input byte 0
  * picks the mode: even = the rest is the stream as is; odd = the declared
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dm/accel.h"
+#include "dm/bytes.h"
 #include "dm/config.h"
 #include "dm/loop.h"
 #include "dm/machine.h"
@@ -234,13 +235,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(buf, data + 1, len);
     if ((data[0] & 1) && len >= MIGRATION_HDR_FIXED + MIGRATION_TRAILER) {
-        uint32_t crc;
-
-        for (int i = 0; i < 4; i++)
-            buf[12 + i] = (uint8_t)(len >> (8 * i));
-        crc = migration_crc32c(0, buf, len - 4);
-        for (int i = 0; i < 4; i++)
-            buf[len - 4 + i] = (uint8_t)(crc >> (8 * i));
+        put_le32(buf + 12, (uint32_t)len);
+        put_le32(buf + len - 4, migration_crc32c(0, buf, len - 4));
     }
     err[0] = '\0';
     if (migration_load_buf(&cfg, buf, len, err, sizeof(err))) {

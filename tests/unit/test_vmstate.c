@@ -200,7 +200,7 @@ static size_t section_at(const uint8_t *buf, int i)
     unsigned n;
 
     off += 1 + buf[off];
-    n = (unsigned)(buf[off] | buf[off + 1] << 8);
+    n = get_le16(buf + off);
     off += 2;
     for (unsigned k = 0; k < n; k++)
         off += 1 + buf[off] + 4;
