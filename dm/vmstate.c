@@ -152,6 +152,10 @@ static void save_fields(const struct vm_field *f, const uint8_t *s, struct vmwri
 
         switch (f->type) {
         case VMF_UINT:
+            if (f->size == 1) {             /* bytes: as they are */
+                vm_put(w, p, n);
+                break;
+            }
             for (size_t i = 0; i < n; i++) {
                 uint8_t b[8];
 
@@ -220,6 +224,11 @@ static bool at_wanted(struct walk *k, size_t elem_size)
     return true;
 }
 
+static bool has_checks(const struct vm_field *f)
+{
+    return f->has_range || f->has_bits || f->valid;
+}
+
 /* The element's checks; its name is only spelled out for an error. */
 static int check_uint(struct walk *k, size_t prefix, const struct vm_field *f, size_t i, bool array,
                       uint64_t v)
@@ -274,6 +283,12 @@ static int load_fields(struct walk *k, const struct vm_field *f, uint8_t *s)
         }
         switch (f->type) {
         case VMF_UINT:
+            if (f->size == 1 && !k->want && !has_checks(f)) {
+                vm_get(k->r, p, n);         /* bytes without rules: as they are */
+                if (k->r->err)
+                    return too_short(k);
+                break;
+            }
             for (size_t i = 0; i < n; i++) {
                 uint8_t b[8] = { 0 };
                 uint64_t v;
