@@ -15,7 +15,6 @@
 #include "dm/block.h"
 #include "dm/irq.h"
 #include "dm/log.h"
-#include "dm/qmp.h"
 #include "dm/vmstate.h"
 
 static const struct {
@@ -334,8 +333,16 @@ bool ide_drive_has_medium(const struct ide_drive *d)
 
 static void tray_event(struct ide_drive *d, bool open)
 {
-    qmp_event("DEVICE_TRAY_MOVED", json_pack("{s:s,s:s,s:b}", "device", d->id, "id", d->id,
-                                             "tray-open", open));
+    struct ide_ctrl *ide = d->ch->ctrl;
+
+    if (ide->tray_moved)
+        ide->tray_moved(ide->tray_opaque, d->id, open);
+}
+
+void ide_ctrl_set_tray_notify(struct ide_ctrl *ide, ide_tray_fn *fn, void *opaque)
+{
+    ide->tray_moved = fn;
+    ide->tray_opaque = opaque;
 }
 
 void ide_tray_move(struct ide_drive *d, bool open)

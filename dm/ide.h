@@ -160,9 +160,14 @@ struct ide_channel {
     struct io_region cmd_io, ctl_io;
 };
 
+/* A CD-ROM tray moved (guest or QMP): the board tells management. */
+typedef void ide_tray_fn(void *opaque, const char *drive_id, bool open);
+
 struct ide_ctrl {
     struct iobus *io;           /* NULL: no ports mapped (tests) */
     struct accel *accel;        /* guest memory for the bus master */
+    ide_tray_fn *tray_moved;    /* NULL: nobody listens */
+    void *tray_opaque;
     struct pci_dev pci;
     struct io_region bm_io;
     struct ide_channel ch[2];
@@ -183,6 +188,7 @@ struct ide_ctrl *ide_ctrl_new(struct iobus *io, struct pci_bus *pci, struct acce
                               char *err, size_t errlen);
 void ide_ctrl_reset(struct ide_ctrl *ide);
 void ide_ctrl_free(struct ide_ctrl *ide);
+void ide_ctrl_set_tray_notify(struct ide_ctrl *ide, ide_tray_fn *fn, void *opaque);
 struct ide_drive *ide_selected(struct ide_channel *ch);
 void ide_raise_irq(struct ide_drive *d);
 void ide_update_irq(struct ide_channel *ch);

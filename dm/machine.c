@@ -55,6 +55,12 @@ struct irq_line machine_guest_request(struct machine *m, enum shutdown_reason wh
     return irq_line(guest_request_in, m, (int)why);
 }
 
+/* QEMU's event, as libxl and management tools expect it. */
+static void tray_moved(void *opaque, const char *id, bool open)
+{
+    qmp_event("DEVICE_TRAY_MOVED", json_pack("{s:s,s:s,s:b}", "device", id, "id", id, "tray-open", open));
+}
+
 /* Xen platform unplug: the emulated disks leave (NICs and NVMe: none). */
 static void platform_unplug(void *opaque, unsigned mask)
 {
@@ -126,6 +132,7 @@ int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel 
         log_err("ide: %s", err[0] ? err : "cannot create the controller");
         goto fail;
     }
+    ide_ctrl_set_tray_notify(m->ide, tray_moved, m);
     m->piix4_pm = piix4_pm_new(m->pci, &m->bus, a, machine_isa_irq(m, PIIX4_PM_SCI_IRQ),
                                machine_guest_request(m, SHUTDOWN_POWEROFF),
                                cfg->smp > 0 ? (unsigned)cfg->smp : 1);
