@@ -1,8 +1,9 @@
 /* What the machine needs from whoever runs the guest: guest RAM for DMA and
  * a clock (devices use these), interrupt delivery and the power button (the
- * board uses these; devices drive struct irq_line, dm/irq.h). Two implementations: dm/accel-qtest.c (QEMU's
- * qtest text protocol over a socket, guest RAM is our own shared mapping) and
- * dm/accel-xen.c (ioreq server, foreign mappings, xendevicemodel IRQ calls).
+ * board uses these; devices drive struct irq_line, dm/irq.h). Two
+ * implementations: dm/accel-qtest.c (QEMU's qtest text protocol over a
+ * socket, guest RAM is our own shared mapping) and dm/accel-xen.c (ioreq
+ * server, foreign mappings, xendevicemodel IRQ calls).
  * Nothing outside the accelerators sees more than this interface. */
 #ifndef XSDM_ACCEL_H
 #define XSDM_ACCEL_H
