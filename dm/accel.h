@@ -1,14 +1,17 @@
-/* What devices need from whoever runs the guest: guest RAM for DMA, interrupt
- * lines, and the power button. Two implementations: dm/accel-qtest.c (QEMU's
- * qtest text protocol over a socket, guest RAM is our own shared mapping) and
- * dm/accel-xen.c (ioreq server, foreign mappings, xendevicemodel IRQ calls).
- * Devices only ever see this interface. */
+/* What the machine needs from whoever runs the guest: guest RAM for DMA and
+ * a clock (devices use these), interrupt delivery and the power button (the
+ * board uses these; devices drive struct irq_line, dm/irq.h). Two
+ * implementations: dm/accel-qtest.c (QEMU's qtest text protocol over a
+ * socket, guest RAM is our own shared mapping) and dm/accel-xen.c (ioreq
+ * server, foreign mappings, xendevicemodel IRQ calls).
+ * Nothing outside the accelerators sees more than this interface. */
 #ifndef XSDM_ACCEL_H
 #define XSDM_ACCEL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct xsdm_config;
 struct loop;
@@ -69,6 +72,17 @@ static inline int accel_mem_read(struct accel *a, uint64_t gpa, void *buf, size_
 static inline int accel_mem_write(struct accel *a, uint64_t gpa, const void *buf, size_t len)
 {
     return a->ops->mem_write(a, gpa, buf, len);
+}
+
+/* Guest time in ns: the accelerator's clock_ns, else CLOCK_MONOTONIC. */
+static inline int64_t accel_clock_ns(struct accel *a)
+{
+    struct timespec ts;
+
+    if (a && a->ops && a->ops->clock_ns)
+        return a->ops->clock_ns(a);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 #endif

@@ -11,8 +11,8 @@
 
 #include "dm/accel.h"
 #include "dm/block.h"
+#include "dm/bytes.h"
 #include "dm/log.h"
-#include "dm/machine.h"
 
 #define PCI_CMD_MASTER 0x04
 
@@ -26,11 +26,10 @@ static int prd_fetch(struct ide_ctrl *ide, uint64_t at, struct prd *e)
 {
     uint8_t raw[8];
 
-    if (!ide->m || !ide->m->accel || accel_mem_read(ide->m->accel, at, raw, sizeof(raw)) < 0)
+    if (!ide->accel || accel_mem_read(ide->accel, at, raw, sizeof(raw)) < 0)
         return -1;
-    e->addr = ((uint32_t)raw[0] | (uint32_t)raw[1] << 8 | (uint32_t)raw[2] << 16 |
-               (uint32_t)raw[3] << 24) & ~1u;
-    e->len = ((uint32_t)raw[4] | (uint32_t)raw[5] << 8) & 0xfffe;
+    e->addr = get_le32(raw) & ~1u;
+    e->len = get_le16(raw + 4) & 0xfffe;
     if (!e->len)
         e->len = 0x10000;
     e->eot = raw[7] & 0x80;
@@ -42,7 +41,7 @@ static int move_chunk(struct ide_drive *d, uint64_t gpa, uint32_t n, uint8_t *er
 {
     struct ide_ctrl *ide = d->ch->ctrl;
     struct ide_drive_state *s = d->s;
-    struct accel *a = ide->m->accel;
+    struct accel *a = ide->accel;
     uint8_t *bounce = ide->bounce;
 
     if (n > sizeof(ide->bounce))
@@ -93,7 +92,7 @@ static void dma_run(struct ide_channel *ch, struct ide_drive *d)
     bool exact_eot = false;
     unsigned n;
 
-    if (!(ide->pci.config[0x04] & PCI_CMD_MASTER) || !ide->m || !ide->m->accel) {
+    if (!(ide->pci.config[0x04] & PCI_CMD_MASTER) || !ide->accel) {
         log_guest("ide: bus master DMA with bus mastering disabled");
         goto fail;
     }

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "dm/iobus.h"
+#include "dm/irq.h"
 #include "dm/log.h"
-#include "dm/machine.h"
 #include "dm/vmstate.h"
 
 /* Status register */
@@ -70,10 +70,10 @@ struct i8042_state {
 
 struct i8042 {
     struct i8042_state s;
-    struct machine *m;
+    struct iobus *bus;
+    struct irq_line kbd_irq, aux_irq, reset;
     int irq_kbd, irq_aux;       /* last levels driven; -1 = drive on next update */
     struct io_region data, cmd;
-    struct vmstate_dev vm;
 };
 
 static void update_irq(struct i8042 *k)
@@ -84,9 +84,9 @@ static void update_irq(struct i8042 *k)
     int aux = s->qcount && (head & Q_AUX) && (s->ctr & CTR_AUXINT);
 
     if (kbd != k->irq_kbd)
-        machine_set_isa_irq(k->m, I8042_KBD_IRQ, kbd);
+        irq_set(&k->kbd_irq, kbd);
     if (aux != k->irq_aux)
-        machine_set_isa_irq(k->m, I8042_AUX_IRQ, aux);
+        irq_set(&k->aux_irq, aux);
     k->irq_kbd = kbd;
     k->irq_aux = aux;
 }
@@ -115,9 +115,9 @@ static uint8_t read_data(struct i8042 *k)
         s->qcount--;
         /* Drop the lines so the next queued byte is a fresh edge. */
         if (k->irq_kbd > 0)
-            machine_set_isa_irq(k->m, I8042_KBD_IRQ, 0);
+            irq_lower(&k->kbd_irq);
         if (k->irq_aux > 0)
-            machine_set_isa_irq(k->m, I8042_AUX_IRQ, 0);
+            irq_lower(&k->aux_irq);
         k->irq_kbd = k->irq_aux = 0;
         update_irq(k);
     }
@@ -206,7 +206,7 @@ static void kbd_write(struct i8042 *k, uint8_t v)
 static void request_reset(struct i8042 *k)
 {
     log_info("i8042: guest requested a reset");
-    machine_request_shutdown(k->m, SHUTDOWN_REBOOT);
+    irq_raise(&k->reset);
 }
 
 static void write_outport(struct i8042 *k, uint8_t v)
@@ -345,91 +345,51 @@ static void state_reset(struct i8042_state *s)
     kbd_defaults(s);
 }
 
-void i8042_reset(void *kbd)
+void i8042_reset(struct i8042 *k)
 {
-    struct i8042 *k = kbd;
-
     if (!k)
         return;
     state_reset(&k->s);
     update_irq(k);
 }
 
-bool i8042_a20(const void *kbd)
+bool i8042_a20(const struct i8042 *k)
 {
-    const struct i8042 *k = kbd;
-
     return k && (k->s.outport & OUT_A20);
 }
 
-static void i8042_save(const void *state, struct vmwriter *w)
-{
-    const struct i8042_state *s = state;
-
-    vm_put_u8(w, s->status);
-    vm_put_u8(w, s->ctr);
-    vm_put_u8(w, s->outport);
-    vm_put_u8(w, s->pending_cmd);
-    vm_put_u8(w, s->kbd_pending);
-    vm_put_u8(w, s->kbd_scanning);
-    vm_put_u8(w, s->kbd_scanset);
-    vm_put_u8(w, s->last_out);
-    vm_put(w, s->q, sizeof(s->q));
-    vm_put(w, s->qflags, sizeof(s->qflags));
-    vm_put_u8(w, s->qhead);
-    vm_put_u8(w, s->qcount);
-}
-
-static bool valid_pending_cmd(uint8_t c)
+static bool valid_pending_cmd(uint64_t c)
 {
     return c == 0 || (c >= 0x60 && c <= 0x7f) || (c >= 0xd1 && c <= 0xd4);
 }
 
-static bool valid_kbd_pending(uint8_t c)
+static bool valid_kbd_pending(uint64_t c)
 {
     return c == 0 || c == 0xed || c == 0xf0 || c == 0xf3;
 }
 
-static int i8042_load(void *staging, struct vmreader *r, char *err, size_t errlen)
+static bool valid_scanset(uint64_t v)
 {
-    struct i8042_state *s = staging;
-    int i;
-
-    s->status = vm_get_u8(r);
-    s->ctr = vm_get_u8(r);
-    s->outport = vm_get_u8(r);
-    s->pending_cmd = vm_get_u8(r);
-    s->kbd_pending = vm_get_u8(r);
-    s->kbd_scanning = vm_get_u8(r);
-    s->kbd_scanset = vm_get_u8(r);
-    s->last_out = vm_get_u8(r);
-    vm_get(r, s->q, sizeof(s->q));
-    vm_get(r, s->qflags, sizeof(s->qflags));
-    s->qhead = vm_get_u8(r);
-    s->qcount = vm_get_u8(r);
-    if (r->err || r->off != r->len) {
-        snprintf(err, errlen, "i8042: section has %zu bytes, expected %zu", r->len, r->off);
-        return -1;
-    }
-    if (s->qhead >= QUEUE_LEN || s->qcount > QUEUE_LEN) {
-        snprintf(err, errlen, "i8042: queue head %u count %u out of range", s->qhead, s->qcount);
-        return -1;
-    }
-    for (i = 0; i < QUEUE_LEN; i++) {
-        if (s->qflags[i] & ~Q_FLAGS) {
-            snprintf(err, errlen, "i8042: queue flags %#x invalid", s->qflags[i]);
-            return -1;
-        }
-    }
-    if (s->status & ~STAT_KEPT || !valid_pending_cmd(s->pending_cmd) ||
-        !valid_kbd_pending(s->kbd_pending) || s->kbd_scanning > 1 ||
-        s->kbd_scanset < 1 || s->kbd_scanset > 3) {
-        snprintf(err, errlen, "i8042: invalid state (status %#x cmd %#x kbd %#x scan %u/%u)",
-                 s->status, s->pending_cmd, s->kbd_pending, s->kbd_scanning, s->kbd_scanset);
-        return -1;
-    }
-    return 0;
+    return v >= 1 && v <= 3;
 }
+
+/* The "i8042" section: every field's own rule is here; nothing ties
+ * fields together (the queue indices are bounded one by one). */
+static const struct vm_field i8042_fields[] = {
+    VMF_UINT(struct i8042_state, status, VM_BITS(STAT_KEPT)),
+    VMF_UINT(struct i8042_state, ctr),
+    VMF_UINT(struct i8042_state, outport),
+    VMF_UINT(struct i8042_state, pending_cmd, VM_VALID(valid_pending_cmd)),
+    VMF_UINT(struct i8042_state, kbd_pending, VM_VALID(valid_kbd_pending)),
+    VMF_UINT(struct i8042_state, kbd_scanning, VM_BOOL),
+    VMF_UINT(struct i8042_state, kbd_scanset, VM_VALID(valid_scanset)),
+    VMF_UINT(struct i8042_state, last_out),
+    VMF_ARRAY(struct i8042_state, q),
+    VMF_ARRAY(struct i8042_state, qflags, VM_BITS(Q_FLAGS)),
+    VMF_UINT(struct i8042_state, qhead, VM_MAX(QUEUE_LEN - 1)),
+    VMF_UINT(struct i8042_state, qcount, VM_MAX(QUEUE_LEN)),
+    VMF_END
+};
 
 static void i8042_post_load(void *opaque)
 {
@@ -439,49 +399,48 @@ static void i8042_post_load(void *opaque)
     update_irq(k);
 }
 
-void *i8042_new(struct machine *m)
+struct i8042 *i8042_new(struct iobus *bus, struct irq_line kbd_irq, struct irq_line aux_irq,
+                        struct irq_line reset)
 {
     struct i8042 *k = NULL;
+    struct vmstate_dev vd;
 
-    if (!m)
+    if (!bus)
         return NULL;
     k = calloc(1, sizeof(*k));
     if (!k)
         return NULL;
-    k->m = m;
+    k->bus = bus;
+    k->kbd_irq = kbd_irq;
+    k->aux_irq = aux_irq;
+    k->reset = reset;
     state_reset(&k->s);
     io_region_init(&k->data, IO_PIO, "i8042-data", &data_ops, k, 1);
     io_region_init(&k->cmd, IO_PIO, "i8042-cmd", &cmd_ops, k, 1);
-    if (io_region_map(&m->bus, &k->data, I8042_DATA_PORT) < 0 ||
-        io_region_map(&m->bus, &k->cmd, I8042_STATUS_PORT) < 0) {
+    if (io_region_map(bus, &k->data, I8042_DATA_PORT) < 0 ||
+        io_region_map(bus, &k->cmd, I8042_STATUS_PORT) < 0) {
         log_err("i8042: cannot map ports 0x60/0x64");
         goto fail;
     }
-    k->vm.name = "i8042";
-    k->vm.version = I8042_STATE_VERSION;
-    k->vm.state = &k->s;
-    k->vm.state_size = sizeof(k->s);
-    k->vm.save = i8042_save;
-    k->vm.load = i8042_load;
-    k->vm.post_load = i8042_post_load;
-    k->vm.opaque = k;
-    if (vmstate_register(&k->vm) < 0)
+    vd = (struct vmstate_dev){
+        .name = "i8042", .version = I8042_STATE_VERSION, .state = &k->s, .state_size = sizeof(k->s),
+        .fields = i8042_fields, .post_load = i8042_post_load, .opaque = k,
+    };
+    if (vmstate_register(&vd) < 0)
         goto fail;
     return k;
 fail:
-    io_region_unmap(&m->bus, &k->data);
-    io_region_unmap(&m->bus, &k->cmd);
+    io_region_unmap(bus, &k->data);
+    io_region_unmap(bus, &k->cmd);
     free(k);
     return NULL;
 }
 
-void i8042_free(void *kbd)
+void i8042_free(struct i8042 *k)
 {
-    struct i8042 *k = kbd;
-
     if (!k)
         return;
-    io_region_unmap(&k->m->bus, &k->data);
-    io_region_unmap(&k->m->bus, &k->cmd);
+    io_region_unmap(k->bus, &k->data);
+    io_region_unmap(k->bus, &k->cmd);
     free(k);
 }

@@ -13,18 +13,16 @@
 #include <sys/mman.h>
 
 #include "dm/block.h"
+#include "dm/irq.h"
 #include "dm/log.h"
-#include "dm/machine.h"
-#include "dm/qmp.h"
 #include "dm/vmstate.h"
 
 static const struct {
     uint16_t cmd, ctl;
-    unsigned irq;
     const char *cmd_name, *ctl_name, *state_name;
 } chan_hw[2] = {
-    { 0x1f0, 0x3f6, 14, "ide0-cmd", "ide0-ctl", "piix3-ide.0" },
-    { 0x170, 0x376, 15, "ide1-cmd", "ide1-ctl", "piix3-ide.1" },
+    { 0x1f0, 0x3f6, "ide0-cmd", "ide0-ctl", "piix3-ide.0" },
+    { 0x170, 0x376, "ide1-cmd", "ide1-ctl", "piix3-ide.1" },
 };
 
 struct ide_drive *ide_selected(struct ide_channel *ch)
@@ -55,8 +53,7 @@ struct ide_drive *ide_find_drive(struct ide_ctrl *ide, const char *id)
 static void drive_line(struct ide_channel *ch, bool level)
 {
     ch->irq_level = level;
-    if (ch->ctrl->m)
-        machine_set_isa_irq(ch->ctrl->m, ch->irq, level);
+    irq_set(&ch->irq, level);
 }
 
 void ide_update_irq(struct ide_channel *ch)
@@ -336,8 +333,16 @@ bool ide_drive_has_medium(const struct ide_drive *d)
 
 static void tray_event(struct ide_drive *d, bool open)
 {
-    qmp_event("DEVICE_TRAY_MOVED", json_pack("{s:s,s:s,s:b}", "device", d->id, "id", d->id,
-                                             "tray-open", open));
+    struct ide_ctrl *ide = d->ch->ctrl;
+
+    if (ide->tray_moved)
+        ide->tray_moved(ide->tray_opaque, d->id, open);
+}
+
+void ide_ctrl_set_tray_notify(struct ide_ctrl *ide, ide_tray_fn *fn, void *opaque)
+{
+    ide->tray_moved = fn;
+    ide->tray_opaque = opaque;
 }
 
 void ide_tray_move(struct ide_drive *d, bool open)
@@ -440,46 +445,67 @@ static void media_provider(void *opaque, int index, struct vmstate_media *out)
 
 /* ---- state sections --------------------------------------------------- */
 
-#define DRIVE_U8(X) X(present) X(cdrom) X(feature) X(nsector) X(sector) X(lcyl) X(hcyl) \
-    X(select) X(hob_feature) X(hob_nsector) X(hob_sector) X(hob_lcyl) X(hob_hcyl)        \
-    X(status) X(error) X(cmd) X(xfer) X(src) X(lba48) X(atapi_dma) X(wce) X(pio_mode)    \
-    X(mdma_mode) X(udma_mode) X(sense_key) X(asc) X(ascq) X(ua_pending) X(tray_open)    \
-    X(locked) X(medium) X(readonly) X(event)
-#define DRIVE_U16(X) X(mult) X(heads) X(spt)
-#define DRIVE_U32(X) X(pos) X(end) X(total) X(block) X(bcl)
-#define DRIVE_U64(X) X(next_lba) X(disk_off) X(disk_left)
-
-static uint32_t live_len(const struct ide_drive_state *s)
+static uint32_t live_len(const void *state)
 {
+    const struct ide_drive_state *s = state;
     uint32_t n = s->end > s->total ? s->end : s->total;
 
     return n > IDE_BUF_SIZE ? IDE_BUF_SIZE : n;
 }
 
-static void chan_save(const void *state, struct vmwriter *w)
+static bool valid_pio_mode(uint64_t v)
 {
-    const struct ide_chan_state *cs = state;
-
-    for (int u = 0; u < 2; u++) {
-        const struct ide_drive_state *s = &cs->drive[u];
-        uint32_t n = live_len(s);
-
-#define PUT8(f) vm_put_u8(w, s->f);
-#define PUT16(f) vm_put_u16(w, s->f);
-#define PUT32(f) vm_put_u32(w, s->f);
-#define PUT64(f) vm_put_u64(w, s->f);
-        DRIVE_U8(PUT8) DRIVE_U16(PUT16) DRIVE_U32(PUT32) DRIVE_U64(PUT64)
-        vm_put(w, s->packet, sizeof(s->packet));
-        vm_put_u32(w, n);
-        vm_put(w, s->buf, n);
-    }
-    vm_put_u8(w, cs->bm.cmd);
-    vm_put_u8(w, cs->bm.status);
-    vm_put_u32(w, cs->bm.prd);
-    vm_put_u8(w, cs->unit);
-    vm_put_u8(w, cs->devctl);
-    vm_put_u8(w, cs->irq_pending);
+    return v <= 4 || v == 0xff;
 }
+
+static bool valid_mdma_mode(uint64_t v)
+{
+    return v <= 2 || v == 0xff;
+}
+
+static bool valid_udma_mode(uint64_t v)
+{
+    return v <= 5 || v == 0xff;
+}
+
+/* One drive in a channel section: what each field may hold on its own.
+ * Only the live part of buf is saved. */
+#define DRV(f, ...) VMF_UINT(struct ide_drive_state, f, __VA_ARGS__)
+static const struct vm_field drive_fields[] = {
+    DRV(present, VM_BOOL), DRV(cdrom, VM_BOOL),
+    DRV(feature), DRV(nsector), DRV(sector), DRV(lcyl), DRV(hcyl), DRV(select),
+    DRV(hob_feature), DRV(hob_nsector), DRV(hob_sector), DRV(hob_lcyl), DRV(hob_hcyl),
+    DRV(status), DRV(error), DRV(cmd),
+    DRV(xfer, VM_MAX(XF_MAX - 1)), DRV(src, VM_MAX(SRC_MAX - 1)),
+    DRV(lba48, VM_BOOL), DRV(atapi_dma, VM_BOOL), DRV(wce, VM_BOOL),
+    DRV(pio_mode, VM_VALID(valid_pio_mode)), DRV(mdma_mode, VM_VALID(valid_mdma_mode)),
+    DRV(udma_mode, VM_VALID(valid_udma_mode)),
+    DRV(sense_key, VM_MAX(0xf)), DRV(asc), DRV(ascq), DRV(ua_pending, VM_BOOL),
+    DRV(tray_open, VM_BOOL), DRV(locked, VM_BOOL), DRV(medium, VM_BOOL), DRV(readonly, VM_BOOL),
+    DRV(event, VM_MAX(MEV_REMOVAL)),
+    DRV(mult, VM_MAX(IDE_MAX_MULT)), DRV(heads), DRV(spt),
+    DRV(pos), DRV(end, VM_MAX(IDE_BUF_SIZE)), DRV(total, VM_MAX(IDE_BUF_SIZE)),
+    DRV(block, VM_MAX(IDE_BUF_SIZE)), DRV(bcl, VM_MAX(0xffff)),
+    DRV(next_lba), DRV(disk_off), DRV(disk_left),
+    VMF_ARRAY(struct ide_drive_state, packet),
+    VMF_LIVEBUF(struct ide_drive_state, buf, live_len),
+    VMF_END
+};
+#undef DRV
+
+/* A channel section ("piix3-ide.N"): both drives, the bus master, the
+ * channel's own registers. */
+static const struct vm_field chan_fields[] = {
+    VMF_STRUCTS(struct ide_chan_state, drive, drive_fields),
+    VMF_UINT(struct ide_chan_state, bm.cmd, VM_BITS(BM_CMD_START | BM_CMD_READ)),
+    VMF_UINT(struct ide_chan_state, bm.status,
+             VM_BITS(BM_ST_ACTIVE | BM_ST_ERROR | BM_ST_INTR | BM_ST_CAP0 | BM_ST_CAP1)),
+    VMF_UINT(struct ide_chan_state, bm.prd, VM_BITS(~3u)),
+    VMF_UINT(struct ide_chan_state, unit, VM_BOOL),
+    VMF_UINT(struct ide_chan_state, devctl),
+    VMF_UINT(struct ide_chan_state, irq_pending, VM_BOOL),
+    VMF_END
+};
 
 static int bad(char *err, size_t errlen, int u, const char *what)
 {
@@ -487,85 +513,39 @@ static int bad(char *err, size_t errlen, int u, const char *what)
     return -1;
 }
 
-static bool is_bool(uint8_t v)
+/* What ties a drive's fields together, and its identity: now is the
+ * drive this machine has. */
+static int drive_check(const struct ide_drive_state *now, const struct ide_drive_state *s, int u,
+                       char *err, size_t errlen)
 {
-    return v <= 1;
-}
-
-static int drive_load(struct ide_drive_state *s, int u, struct vmreader *r, char *err, size_t errlen)
-{
-    uint8_t present = s->present, cdrom = s->cdrom;
-    uint32_t n;
-
-#define GET8(f) s->f = vm_get_u8(r);
-#define GET16(f) s->f = vm_get_u16(r);
-#define GET32(f) s->f = vm_get_u32(r);
-#define GET64(f) s->f = vm_get_u64(r);
-    DRIVE_U8(GET8) DRIVE_U16(GET16) DRIVE_U32(GET32) DRIVE_U64(GET64)
-    vm_get(r, s->packet, sizeof(s->packet));
-    n = vm_get_u32(r);
-    if (r->err)
-        return bad(err, errlen, u, "length (truncated section)");
     /* A disk may be absent in the stream (Xen platform unplug), never
      * present where this machine has none or of another kind. Unplug
      * leaves CD-ROM drives alone and clears the kind of what it removes. */
-    if (s->present > 1 || (s->present && (!present || s->cdrom != cdrom)))
+    if (s->present && (!now->present || s->cdrom != now->cdrom))
         return bad(err, errlen, u, "device kind (not the drive this machine has)");
-    if (!s->present && (cdrom || s->cdrom))
+    if (!s->present && (now->cdrom || s->cdrom))
         return bad(err, errlen, u, "device kind (a CD-ROM drive is never unplugged)");
-    if (s->xfer >= XF_MAX || s->src >= SRC_MAX || (!s->present && s->xfer != XF_NONE))
+    if (!s->present && s->xfer != XF_NONE)
         return bad(err, errlen, u, "transfer state");
-    if (!is_bool(s->lba48) || !is_bool(s->atapi_dma) || !is_bool(s->wce) || !is_bool(s->ua_pending) ||
-        !is_bool(s->tray_open) || !is_bool(s->locked) || !is_bool(s->medium) || !is_bool(s->readonly))
-        return bad(err, errlen, u, "flag");
-    if (s->event > MEV_REMOVAL || s->sense_key > 0xf)
-        return bad(err, errlen, u, "sense or event");
-    if ((s->pio_mode > 4 && s->pio_mode != 0xff) || (s->mdma_mode > 2 && s->mdma_mode != 0xff) ||
-        (s->udma_mode > 5 && s->udma_mode != 0xff))
-        return bad(err, errlen, u, "transfer mode");
-    if (s->mult > IDE_MAX_MULT || (s->present && (s->heads < 1 || s->heads > 16 || s->spt < 1)))
+    if (s->present && (s->heads < 1 || s->heads > 16 || s->spt < 1))
         return bad(err, errlen, u, "geometry or multiple count");
-    if (s->end > IDE_BUF_SIZE || s->pos > s->end || s->total > IDE_BUF_SIZE ||
-        (s->src == SRC_BUF && s->end > s->total && s->xfer != XF_PIO_OUT))
+    if (s->pos > s->end || (s->src == SRC_BUF && s->end > s->total && s->xfer != XF_PIO_OUT))
         return bad(err, errlen, u, "PIO window");
-    if (s->block > IDE_BUF_SIZE || s->block % IDE_SECTOR || s->bcl > 0xffff)
+    if (s->block % IDE_SECTOR)
         return bad(err, errlen, u, "block size");
     if (s->disk_off + s->disk_left < s->disk_off)
         return bad(err, errlen, u, "disk range");
-    if (n > IDE_BUF_SIZE || n < live_len(s))
-        return bad(err, errlen, u, "buffer length");
-    vm_get(r, s->buf, n);
-    memset(s->buf + n, 0, sizeof(s->buf) - n);
-    return r->err ? bad(err, errlen, u, "buffer (truncated section)") : 0;
+    return 0;
 }
 
-static int chan_load(void *staging, struct vmreader *r, char *err, size_t errlen)
+static int chan_check(const void *live, void *staging, char *err, size_t errlen)
 {
-    struct ide_chan_state *cs = staging;
+    const struct ide_chan_state *now = live;
+    const struct ide_chan_state *cs = staging;
 
     for (int u = 0; u < 2; u++)
-        if (drive_load(&cs->drive[u], u, r, err, errlen) < 0)
+        if (drive_check(&now->drive[u], &cs->drive[u], u, err, errlen) < 0)
             return -1;
-    cs->bm.cmd = vm_get_u8(r);
-    cs->bm.status = vm_get_u8(r);
-    cs->bm.prd = vm_get_u32(r);
-    cs->unit = vm_get_u8(r);
-    cs->devctl = vm_get_u8(r);
-    cs->irq_pending = vm_get_u8(r);
-    if (r->err) {
-        snprintf(err, errlen, "ide: truncated channel section");
-        return -1;
-    }
-    if ((cs->bm.cmd & ~(BM_CMD_START | BM_CMD_READ)) ||
-        (cs->bm.status & ~(BM_ST_ACTIVE | BM_ST_ERROR | BM_ST_INTR | BM_ST_CAP0 | BM_ST_CAP1)) ||
-        (cs->bm.prd & 3)) {
-        snprintf(err, errlen, "ide: invalid bus-master registers");
-        return -1;
-    }
-    if (cs->unit > 1 || cs->irq_pending > 1) {
-        snprintf(err, errlen, "ide: invalid drive select or interrupt state");
-        return -1;
-    }
     return 0;
 }
 
@@ -637,7 +617,9 @@ static struct ide_ctrl *ctrl_alloc(void)
     return p == MAP_FAILED ? NULL : p;
 }
 
-struct ide_ctrl *ide_ctrl_new(struct machine *m, const struct xsdm_config *cfg, char *err, size_t errlen)
+struct ide_ctrl *ide_ctrl_new(struct iobus *io, struct pci_bus *pci, struct accel *accel,
+                              const struct irq_line irq[2], const struct xsdm_config *cfg,
+                              char *err, size_t errlen)
 {
     struct ide_ctrl *ide = ctrl_alloc();
     int c, i;
@@ -646,13 +628,14 @@ struct ide_ctrl *ide_ctrl_new(struct machine *m, const struct xsdm_config *cfg, 
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    ide->m = m;
+    ide->io = io;
+    ide->accel = accel;
     for (c = 0; c < 2; c++) {
         struct ide_channel *ch = &ide->ch[c];
 
         ch->ctrl = ide;
         ch->index = c;
-        ch->irq = chan_hw[c].irq;
+        ch->irq = irq[c];
         for (i = 0; i < 2; i++) {
             ch->drive[i].s = &ch->s.drive[i];
             ch->drive[i].ch = ch;
@@ -678,14 +661,14 @@ struct ide_ctrl *ide_ctrl_new(struct machine *m, const struct xsdm_config *cfg, 
         struct ide_channel *ch = &ide->ch[c];
         struct vmstate_dev vd = {
             .name = chan_hw[c].state_name, .version = 1, .state = &ch->s,
-            .state_size = sizeof(ch->s), .save = chan_save, .load = chan_load,
+            .state_size = sizeof(ch->s), .fields = chan_fields, .check = chan_check,
             .post_load = chan_post_load, .opaque = ch,
         };
 
         for (i = 0; i < 2; i++)
             drive_reset(&ch->drive[i], true);
-        if (m && (io_region_map(&m->bus, &ch->cmd_io, chan_hw[c].cmd) < 0 ||
-                  io_region_map(&m->bus, &ch->ctl_io, chan_hw[c].ctl) < 0)) {
+        if (io && (io_region_map(io, &ch->cmd_io, chan_hw[c].cmd) < 0 ||
+                   io_region_map(io, &ch->ctl_io, chan_hw[c].ctl) < 0)) {
             snprintf(err, errlen, "ports 0x%x/0x%x are taken", chan_hw[c].cmd, chan_hw[c].ctl);
             goto fail;
         }
@@ -694,7 +677,7 @@ struct ide_ctrl *ide_ctrl_new(struct machine *m, const struct xsdm_config *cfg, 
             goto fail;
         }
     }
-    if (m && m->pci && pci_register(m->pci, &ide->pci) < 0) {
+    if (pci && pci_register(pci, &ide->pci) < 0) {
         snprintf(err, errlen, "cannot register PCI function 00:01.1");
         goto fail;
     }
@@ -732,17 +715,17 @@ void ide_ctrl_free(struct ide_ctrl *ide)
     for (int c = 0; c < 2; c++) {
         struct ide_channel *ch = &ide->ch[c];
 
-        if (ide->m) {
+        if (ide->io) {
             if (ch->cmd_io.mapped)
-                io_region_unmap(&ide->m->bus, &ch->cmd_io);
+                io_region_unmap(ide->io, &ch->cmd_io);
             if (ch->ctl_io.mapped)
-                io_region_unmap(&ide->m->bus, &ch->ctl_io);
+                io_region_unmap(ide->io, &ch->ctl_io);
         }
         for (int i = 0; i < 2; i++)
             block_close(ch->drive[i].blk);
     }
-    if (ide->m && ide->bm_io.mapped)
-        io_region_unmap(&ide->m->bus, &ide->bm_io);
+    if (ide->io && ide->bm_io.mapped)
+        io_region_unmap(ide->io, &ide->bm_io);
     ide->pci.bars[4].region = NULL;
     munmap(ide, sizeof(*ide));
 }

@@ -13,9 +13,10 @@
 #include "dm/block.h"
 #include "dm/config.h"
 #include "dm/iobus.h"
+#include "dm/irq.h"
 #include "dm/pci.h"
 
-struct machine;
+struct accel;
 struct ide_ctrl;
 
 #define IDE_BUF_SIZE     (16 * 1024)  /* largest PIO window (also bounds a DRQ block) */
@@ -152,15 +153,21 @@ struct ide_channel {
     struct ide_chan_state s;
     struct ide_ctrl *ctrl;
     int index;
-    unsigned irq;
+    struct irq_line irq;        /* INTRQ, as the board wired it */
     bool irq_level;             /* what we last drove on the line */
     bool has_drives;
     struct ide_drive drive[2];
     struct io_region cmd_io, ctl_io;
 };
 
+/* A CD-ROM tray moved (guest or QMP): the board tells management. */
+typedef void ide_tray_fn(void *opaque, const char *drive_id, bool open);
+
 struct ide_ctrl {
-    struct machine *m;
+    struct iobus *io;           /* NULL: no ports mapped (tests) */
+    struct accel *accel;        /* guest memory for the bus master */
+    ide_tray_fn *tray_moved;    /* NULL: nobody listens */
+    void *tray_opaque;
     struct pci_dev pci;
     struct io_region bm_io;
     struct ide_channel ch[2];
@@ -168,6 +175,20 @@ struct ide_ctrl {
 };
 
 /* ---- dm/ide.c ---- */
+/* Legacy-mode wiring of the channels: the board connects irq[0] and irq[1]
+ * of ide_ctrl_new() to these ISA lines. */
+#define IDE_PRIMARY_IRQ   14
+#define IDE_SECONDARY_IRQ 15
+/* The function 00:01.1 on pci, the legacy ports on io (either may be NULL
+ * in tests), bus-master DMA through accel, channel c interrupting on
+ * irq[c], drives from cfg (opens the images). Registers state sections
+ * "piix3-ide.0" and "piix3-ide.1". NULL with err filled. */
+struct ide_ctrl *ide_ctrl_new(struct iobus *io, struct pci_bus *pci, struct accel *accel,
+                              const struct irq_line irq[2], const struct xsdm_config *cfg,
+                              char *err, size_t errlen);
+void ide_ctrl_reset(struct ide_ctrl *ide);
+void ide_ctrl_free(struct ide_ctrl *ide);
+void ide_ctrl_set_tray_notify(struct ide_ctrl *ide, ide_tray_fn *fn, void *opaque);
 struct ide_drive *ide_selected(struct ide_channel *ch);
 void ide_raise_irq(struct ide_drive *d);
 void ide_update_irq(struct ide_channel *ch);

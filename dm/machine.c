@@ -4,20 +4,71 @@
 #include "dm/machine.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "dm/chardev.h"
 #include "dm/config.h"
 #include "dm/dm.h"
+#include "dm/i440fx.h"
 #include "dm/i8042.h"
+#include "dm/ide.h"
 #include "dm/log.h"
 #include "dm/loop.h"
-#include "dm/machine-devs.h"
 #include "dm/pci.h"
+#include "dm/piix3.h"
+#include "dm/piix4-pm.h"
 #include "dm/port92.h"
 #include "dm/qmp.h"
 #include "dm/uart16550.h"
 #include "dm/vmstate.h"
+#include "dm/xen-platform.h"
+
+/* ---- the wires ---- */
+
+static void isa_irq_in(void *opaque, int n, int level)
+{
+    machine_set_isa_irq(opaque, (unsigned)n, level);
+}
+
+static void pci_intx_in(void *opaque, int n, int level)
+{
+    machine_set_pci_intx(opaque, (unsigned)n / 4, (unsigned)n % 4, level);
+}
+
+static void guest_request_in(void *opaque, int n, int level)
+{
+    if (level)
+        machine_request_shutdown(opaque, (enum shutdown_reason)n);
+}
+
+struct irq_line machine_isa_irq(struct machine *m, unsigned irq)
+{
+    return irq_line(isa_irq_in, m, (int)irq);
+}
+
+struct irq_line machine_pci_intx(struct machine *m)
+{
+    return irq_line(pci_intx_in, m, 0);
+}
+
+struct irq_line machine_guest_request(struct machine *m, enum shutdown_reason why)
+{
+    return irq_line(guest_request_in, m, (int)why);
+}
+
+/* QEMU's event, as libxl and management tools expect it. */
+static void tray_moved(void *opaque, const char *id, bool open)
+{
+    qmp_event("DEVICE_TRAY_MOVED", json_pack("{s:s,s:s,s:b}", "device", id, "id", id, "tray-open", open));
+}
+
+/* Xen platform unplug: the emulated disks leave (NICs and NVMe: none). */
+static void platform_unplug(void *opaque, unsigned mask)
+{
+    struct machine *m = opaque;
+
+    if ((mask & (UNPLUG_IDE_DISKS | UNPLUG_AUX_IDE)) && m->ide)
+        ide_ctrl_unplug_disks(m->ide, !(mask & UNPLUG_IDE_DISKS));
+}
 
 
 static int open_serials(struct machine *m, const struct xsdm_config *cfg, struct loop *l)
@@ -45,7 +96,7 @@ static int open_serials(struct machine *m, const struct xsdm_config *cfg, struct
                 return -1;
             }
         }
-        m->uart[i] = uart_new(m, i, c);
+        m->uart[i] = uart_new(&m->bus, i, machine_isa_irq(m, uart_irq(i)), c);
         if (!m->uart[i]) {
             log_err("serial%d: cannot create the UART", i);
             return -1;
@@ -57,6 +108,7 @@ static int open_serials(struct machine *m, const struct xsdm_config *cfg, struct
 int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel *a, struct loop *l)
 {
     char err[256] = "";
+    struct irq_line ide_irq[2];
 
     memset(m, 0, sizeof(*m));
     m->cfg = cfg;
@@ -65,30 +117,37 @@ int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel 
     m->state = RUN_PRELAUNCH;
     m->no_shutdown = cfg->no_shutdown;
     iobus_init(&m->bus);
+    ide_irq[0] = machine_isa_irq(m, IDE_PRIMARY_IRQ);
+    ide_irq[1] = machine_isa_irq(m, IDE_SECONDARY_IRQ);
 
-    m->pci = pci_bus_new(m);
-    if (!m->pci || i440fx_new(m) < 0)
+    m->pci = pci_bus_new(&m->bus, machine_pci_intx(m),
+                         machine_guest_request(m, SHUTDOWN_REBOOT));
+    if (!m->pci || i440fx_new(m->pci) < 0)
         goto fail;
-    m->piix3 = piix3_new(m);
+    m->piix3 = piix3_new(m->pci, a);
     if (!m->piix3)
         goto fail;
-    m->ide = ide_ctrl_new(m, cfg, err, sizeof(err));
+    m->ide = ide_ctrl_new(&m->bus, m->pci, a, ide_irq, cfg, err, sizeof(err));
     if (!m->ide) {
         log_err("ide: %s", err[0] ? err : "cannot create the controller");
         goto fail;
     }
-    m->piix4_pm = piix4_pm_new(m);
+    ide_ctrl_set_tray_notify(m->ide, tray_moved, m);
+    m->piix4_pm = piix4_pm_new(m->pci, &m->bus, a, machine_isa_irq(m, PIIX4_PM_SCI_IRQ),
+                               machine_guest_request(m, SHUTDOWN_POWEROFF),
+                               cfg->smp > 0 ? (unsigned)cfg->smp : 1);
     if (!m->piix4_pm)
         goto fail;
     if (cfg->xen_platform) {
-        m->platform = xen_platform_new(m);
+        m->platform = xen_platform_new(m->pci, &m->bus, platform_unplug, m);
         if (!m->platform)
             goto fail;
     }
     if (open_serials(m, cfg, l) < 0)
         goto fail;
-    m->i8042 = i8042_new(m);
-    m->port92 = port92_new(m);
+    m->i8042 = i8042_new(&m->bus, machine_isa_irq(m, I8042_KBD_IRQ), machine_isa_irq(m, I8042_AUX_IRQ),
+                         machine_guest_request(m, SHUTDOWN_REBOOT));
+    m->port92 = port92_new(&m->bus, machine_guest_request(m, SHUTDOWN_REBOOT));
     if (!m->i8042 || !m->port92) {
         log_err("machine: cannot create the keyboard controller or port 0x92");
         goto fail;
@@ -137,7 +196,8 @@ void machine_free(struct machine *m)
     }
     i8042_free(m->i8042);
     port92_free(m->port92);
-    m->i8042 = m->port92 = NULL;
+    m->i8042 = NULL;
+    m->port92 = NULL;
     pci_bus_unmap_all(m->pci);
     if (m->ide)
         ide_ctrl_free(m->ide);
@@ -149,7 +209,9 @@ void machine_free(struct machine *m)
         piix3_free(m->piix3);
     pci_bus_free(m->pci);
     m->ide = NULL;
-    m->platform = m->piix4_pm = m->piix3 = NULL;
+    m->platform = NULL;
+    m->piix4_pm = NULL;
+    m->piix3 = NULL;
     m->pci = NULL;
     vmstate_unregister_all();
 }
@@ -182,16 +244,6 @@ void machine_set_pci_intx(struct machine *m, unsigned slot, unsigned pin, int le
         m->accel->ops->set_pci_intx(m->accel, slot, pin, level);
     else if (m->piix3)
         piix3_set_pci_intx(m->piix3, slot, pin, level);
-}
-
-int64_t machine_clock_ns(struct machine *m)
-{
-    struct timespec ts;
-
-    if (m && m->accel && m->accel->ops && m->accel->ops->clock_ns)
-        return m->accel->ops->clock_ns(m->accel);
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* What qemu-xen does (QEMU's main loop + xen-hvm): a guest poweroff emits

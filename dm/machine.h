@@ -15,13 +15,18 @@
 
 #include "dm/accel.h"
 #include "dm/iobus.h"
+#include "dm/irq.h"
 
 struct xsdm_config;
 struct loop;
 struct pci_bus;
 struct ide_ctrl;
 struct uart;
-struct chardev;
+struct piix3;
+struct piix4_pm;
+struct xen_platform;
+struct i8042;
+struct port92;
 
 enum run_state { RUN_PRELAUNCH, RUN_RUNNING, RUN_PAUSED, RUN_INMIGRATE, RUN_SHUTDOWN };
 
@@ -34,24 +39,20 @@ struct machine {
     bool no_shutdown;
     bool shutdown_requested;
     enum shutdown_reason shutdown_why;
-    /* Devices (opaque to callers; owned by the machine). */
+    /* Devices (owned by the machine). */
     struct pci_bus *pci;
     struct ide_ctrl *ide;
     struct uart *uart[4];
-    void *piix3, *piix4_pm, *platform, *i8042, *port92;
+    struct piix3 *piix3;
+    struct piix4_pm *piix4_pm;
+    struct xen_platform *platform;
+    struct i8042 *i8042;
+    struct port92 *port92;
 };
 
-/* Device constructors, one file each; machine_init() calls them. They map
- * their own I/O regions, register with the PCI bus and with vmstate. */
-struct uart *uart_new(struct machine *m, int index, struct chardev *backend); /* dm/uart16550.c: COM1 0x3f8 irq 4 */
-void uart_reset(struct uart *u);
-void *i8042_new(struct machine *m);                  /* dm/i8042.c */
-void i8042_reset(void *kbd);
-void *port92_new(struct machine *m);                 /* dm/port92.c */
-struct ide_ctrl *ide_ctrl_new(struct machine *m, const struct xsdm_config *cfg,
-                              char *err, size_t errlen); /* dm/ide.c: PCI 00:01.1 + drives */
-void ide_ctrl_reset(struct ide_ctrl *ide);
-void ide_ctrl_free(struct ide_ctrl *ide);
+/* The board is the one place that knows which device is wired where:
+ * machine_init() builds each device (one file each) with the lines below,
+ * and nothing in a device calls back into the machine. */
 
 /* Build every device from cfg (opens disk images and char backends: call
  * before restriction). Returns 0, or -1 with a logged reason. */
@@ -64,13 +65,17 @@ void machine_free(struct machine *m);
 uint32_t machine_pci_config_read(struct machine *m, unsigned slot, unsigned fn, unsigned reg, unsigned size);
 void machine_pci_config_write(struct machine *m, unsigned slot, unsigned fn, unsigned reg, uint32_t val, unsigned size);
 
-/* Interrupt helpers for devices: ISA lines go straight to the accelerator;
- * PCI INTx goes to the accelerator or through PIIX3 PIRQ routing. */
+/* The board's ends of the wires. ISA lines go through PIIX3 to the
+ * accelerator; PCI INTx goes to the accelerator or through PIIX3 PIRQ
+ * routing. machine_isa_irq() is the line a device gets for ISA IRQ irq
+ * (0-15; tests wire their own devices with it). */
 void machine_set_isa_irq(struct machine *m, unsigned irq, int level);
 void machine_set_pci_intx(struct machine *m, unsigned slot, unsigned pin, int level);
-
-/* Guest time in ns (the accelerator's clock_ns, else CLOCK_MONOTONIC). */
-int64_t machine_clock_ns(struct machine *m);
+struct irq_line machine_isa_irq(struct machine *m, unsigned irq);
+/* The PCI bus's INTx lines: line slot * 4 + pin of this block. */
+struct irq_line machine_pci_intx(struct machine *m);
+/* A request line: raising it asks for why (reset buttons, S5). */
+struct irq_line machine_guest_request(struct machine *m, enum shutdown_reason why);
 
 /* Guest-requested power off / reset: honours -no-shutdown like qemu-xen. */
 void machine_request_shutdown(struct machine *m, enum shutdown_reason why);

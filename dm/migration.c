@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dm/bytes.h"
 #include "dm/config.h"
 #include "dm/vmstate.h"
 
@@ -221,8 +222,8 @@ static const struct vmstate_dev media_dev = {
     .version = MEDIA_VERSION,
     .state = &media_now,
     .state_size = sizeof(media_now),
-    .save = media_save,
-    .load = media_load,
+    .save_raw = media_save,
+    .load_raw = media_load,
 };
 
 /* Registered devices, then "media". */
@@ -237,19 +238,6 @@ static int device_list(const struct vmstate_dev **list)
 }
 
 /* ---- writer ---- */
-
-static void put_at_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_at_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 int migration_save_buf(const struct xsdm_config *cfg, uint8_t **buf_r, size_t *len_r,
                        char *err, size_t errlen)
@@ -296,13 +284,13 @@ int migration_save_buf(const struct xsdm_config *cfg, uint8_t **buf_r, size_t *l
         if (sw.cap > VMSTATE_MAX_SECTION)
             sw.cap = VMSTATE_MAX_SECTION;
         sw.err = false;
-        list[i]->save(list[i]->state, &sw);
+        vmstate_save(list[i], &sw);
         if (sw.err) {
             seterr(err, errlen, "device '%s': state does not fit in its section (limit %zu bytes, "
                    "stream limit %d bytes)", list[i]->name, sw.cap, MIGRATION_MAX_STREAM);
             goto out;
         }
-        put_at_u32(w.buf + len_at, (uint32_t)sw.len);
+        put_le32(w.buf + len_at, (uint32_t)sw.len);
         w.len += sw.len;
     }
     vm_put(&w, MIGRATION_END_MARKER, 4);
@@ -311,8 +299,8 @@ int migration_save_buf(const struct xsdm_config *cfg, uint8_t **buf_r, size_t *l
         seterr(err, errlen, "device state exceeds the %d-byte stream limit", MIGRATION_MAX_STREAM);
         goto out;
     }
-    put_at_u32(w.buf + 12, (uint32_t)w.len);
-    put_at_u32(w.buf + w.len - 4, migration_crc32c(0, w.buf, w.len - 4));
+    put_le32(w.buf + 12, (uint32_t)w.len);
+    put_le32(w.buf + w.len - 4, migration_crc32c(0, w.buf, w.len - 4));
 
     *buf_r = w.buf;
     *len_r = w.len;
@@ -362,13 +350,13 @@ static int check_frame(const uint8_t *buf, size_t len, char *err, size_t errlen)
         seterr(err, errlen, "bad magic: not an xsdm device-state stream");
         return -1;
     }
-    version = get_at_u32(buf + 8);
+    version = get_le32(buf + 8);
     if (version != MIGRATION_FORMAT_VERSION) {
         seterr(err, errlen, "unsupported format version %u (this DM reads version %u)",
                version, MIGRATION_FORMAT_VERSION);
         return -1;
     }
-    total = get_at_u32(buf + 12);
+    total = get_le32(buf + 12);
     if (total > MIGRATION_MAX_STREAM) {
         seterr(err, errlen, "bad declared length %u: exceeds the %d-byte stream limit",
                total, MIGRATION_MAX_STREAM);
@@ -391,7 +379,7 @@ static int check_frame(const uint8_t *buf, size_t len, char *err, size_t errlen)
         seterr(err, errlen, "bad end marker: stream corrupted or mis-framed");
         return -1;
     }
-    stored = get_at_u32(buf + total - 4);
+    stored = get_le32(buf + total - 4);
     crc = migration_crc32c(0, buf, total - 4);
     if (stored != crc) {
         seterr(err, errlen, "checksum mismatch: stream corrupted (stored CRC32C %08x, "
@@ -525,7 +513,7 @@ int migration_load_buf(const struct xsdm_config *cfg, const uint8_t *buf, size_t
         sr.off = 0;
         sr.err = false;
         msg[0] = '\0';
-        if (dev->load(st[i].staging, &sr, msg, sizeof(msg))) {
+        if (vmstate_load(dev, st[i].staging, &sr, msg, sizeof(msg))) {
             seterr(err, errlen, "device '%s': %s", dev->name,
                    msg[0] ? msg : "invalid state");
             goto out;

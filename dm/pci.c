@@ -11,9 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dm/bytes.h"
 #include "dm/log.h"
-#include "dm/machine.h"
-#include "dm/machine-devs.h"
 #include "dm/vmstate.h"
 
 #define PCI_BUS_MAX_FUNCS 16
@@ -37,19 +36,25 @@
 #define RCR_RST_CPU   0x04
 
 /* Everything the guest can change, as one POD (the "pci" state section).
- * cfg[] is a snapshot: save() reads the live config spaces, post_load
- * writes the loaded ones back into the functions. */
+ * fn[].cfg is a snapshot: pre_save copies the live config spaces in,
+ * post_load writes the loaded ones back into the functions. */
+struct pci_fn_saved {
+    uint8_t devfn;
+    uint8_t cfg[256];
+};
+
 struct pci_saved {
     uint32_t cf8;                   /* config address latch */
     uint8_t rcr;                    /* reset control register (0xcf9) */
     uint8_t n;                      /* functions, in registration order */
-    uint8_t devfn[PCI_BUS_MAX_FUNCS];
-    uint8_t cfg[PCI_BUS_MAX_FUNCS][256];
+    struct pci_fn_saved fn[PCI_BUS_MAX_FUNCS];
 };
 
 struct pci_bus {
-    struct pci_saved saved;         /* first: save() finds the bus from it */
-    struct machine *m;
+    struct pci_saved saved;
+    struct iobus *io;
+    struct irq_line intx;           /* INTx of slot/pin: line intx.n + slot * 4 + pin */
+    struct irq_line reset;          /* 0xcf9 RST_CPU */
     struct pci_dev *devs[PCI_BUS_MAX_FUNCS];
     uint8_t reset_cfg[PCI_BUS_MAX_FUNCS][256];  /* config as built (machine_reset) */
     struct io_region conf;          /* 0xcf8-0xcff */
@@ -62,24 +67,12 @@ static uint64_t ones(unsigned size)
 
 static uint16_t cfg16(const struct pci_dev *d, unsigned reg)
 {
-    return (uint16_t)(d->config[reg] | d->config[reg + 1] << 8);
+    return get_le16(d->config + reg);
 }
 
 static uint32_t cfg32(const struct pci_dev *d, unsigned reg)
 {
-    return (uint32_t)cfg16(d, reg) | (uint32_t)cfg16(d, reg + 2) << 16;
-}
-
-static void set16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void set32(uint8_t *p, uint32_t v)
-{
-    set16(p, (uint16_t)v);
-    set16(p + 2, (uint16_t)(v >> 16));
+    return get_le32(d->config + reg);
 }
 
 void pci_dev_init(struct pci_dev *d, const char *name, unsigned slot, unsigned fn,
@@ -89,19 +82,19 @@ void pci_dev_init(struct pci_dev *d, const char *name, unsigned slot, unsigned f
     d->name = name;
     d->slot = slot;
     d->fn = fn;
-    set16(d->config + 0x00, vendor);
-    set16(d->config + 0x02, device);
+    put_le16(d->config + 0x00, vendor);
+    put_le16(d->config + 0x02, device);
     d->config[0x08] = revision;
     d->config[0x09] = (uint8_t)class_code;
     d->config[0x0a] = (uint8_t)(class_code >> 8);
     d->config[0x0b] = (uint8_t)(class_code >> 16);
     /* QEMU's default subsystem ids (Red Hat / QEMU), as qemu-xen shows them. */
-    set16(d->config + CFG_SUBSYS, 0x1af4);
-    set16(d->config + CFG_SUBSYS + 2, 0x1100);
+    put_le16(d->config + CFG_SUBSYS, 0x1af4);
+    put_le16(d->config + CFG_SUBSYS + 2, 0x1100);
     /* command: I/O, memory, bus master, parity, SERR, INTx disable */
-    set16(d->wmask + CFG_COMMAND, 0x0547);
+    put_le16(d->wmask + CFG_COMMAND, 0x0547);
     /* status: the error bits are write-1-to-clear */
-    set16(d->w1cmask + CFG_STATUS, 0xf900);
+    put_le16(d->w1cmask + CFG_STATUS, 0xf900);
     d->wmask[0x0c] = 0xff;          /* cache line size */
     d->wmask[0x0d] = 0xff;          /* latency timer */
     d->wmask[CFG_INT_LINE] = 0xff;
@@ -119,8 +112,8 @@ void pci_dev_set_bar(struct pci_dev *d, int bar, bool io, uint32_t size, struct 
     d->bars[bar].io = io;
     d->bars[bar].region = r;
     mask = ~(size - 1) & (io ? 0xfffffffcu : 0xfffffff0u);
-    set32(d->wmask + reg, mask);
-    set32(d->config + reg, io ? 1u : 0u);
+    put_le32(d->wmask + reg, mask);
+    put_le32(d->config + reg, io ? 1u : 0u);
 }
 
 static uint32_t bar_mask(const struct pci_dev *d, int bar)
@@ -167,18 +160,18 @@ static void retry_refused(struct pci_bus *bus)
             uint64_t addr;
 
             if (bar_target(d, j, &addr) && !d->bars[j].region->mapped)
-                (void)io_region_map(&bus->m->bus, d->bars[j].region, addr);
+                (void)io_region_map(bus->io, d->bars[j].region, addr);
         }
     }
 }
 
 void pci_update_mappings(struct pci_dev *d)
 {
-    struct machine *m = d->bus ? d->bus->m : NULL;
+    struct iobus *io = d->bus ? d->bus->io : NULL;
     bool unmapped = false;
     int i;
 
-    if (!m)
+    if (!io)
         return;
     for (i = 0; i < PCI_MAX_BARS; i++) {
         struct pci_bar *b = &d->bars[i];
@@ -190,10 +183,10 @@ void pci_update_mappings(struct pci_dev *d)
         if (b->region->mapped && on && b->region->base == addr)
             continue;
         if (b->region->mapped) {
-            io_region_unmap(&m->bus, b->region);
+            io_region_unmap(io, b->region);
             unmapped = true;
         }
-        if (on && io_region_map(&m->bus, b->region, addr) < 0)
+        if (on && io_region_map(io, b->region, addr) < 0)
             log_guest("pci %02x.%x: BAR%d at 0x%llx overlaps another region: not decoded",
                       d->slot, d->fn, i, (unsigned long long)addr);
     }
@@ -203,7 +196,6 @@ void pci_update_mappings(struct pci_dev *d)
 
 static void update_intx(struct pci_dev *d)
 {
-    struct machine *m = d->bus ? d->bus->m : NULL;
     unsigned pin = d->config[CFG_INT_PIN];
     bool out = d->intx_level && !(cfg16(d, CFG_COMMAND) & CMD_INTX_OFF);
 
@@ -211,8 +203,11 @@ static void update_intx(struct pci_dev *d)
         d->config[CFG_STATUS] |= STATUS_INTX;
     else
         d->config[CFG_STATUS] &= (uint8_t)~STATUS_INTX;
-    if (m && pin >= 1 && pin <= 4)
-        machine_set_pci_intx(m, d->slot, pin - 1, out);
+    if (d->bus && pin >= 1 && pin <= 4) {
+        struct irq_line l = irq_line_nth(d->bus->intx, (int)(d->slot * 4 + pin - 1));
+
+        irq_set(&l, out);
+    }
 }
 
 void pci_set_irq(struct pci_dev *d, int level)
@@ -244,8 +239,8 @@ int pci_register(struct pci_bus *bus, struct pci_dev *d)
     }
     d->bus = bus;
     bus->devs[i] = d;
-    bus->saved.devfn[i] = (uint8_t)(d->slot << 3 | d->fn);
-    memcpy(bus->saved.cfg[i], d->config, 256);
+    bus->saved.fn[i].devfn = (uint8_t)(d->slot << 3 | d->fn);
+    memcpy(bus->saved.fn[i].cfg, d->config, 256);
     memcpy(bus->reset_cfg[i], d->config, 256);
     bus->saved.n++;
     pci_update_mappings(d);
@@ -355,7 +350,7 @@ static void conf_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
             /* Only the reset type is kept; RST_CPU starts the reset. */
             bus->saved.rcr = (uint8_t)(val & RCR_SYS_RST);
             if (val & RCR_RST_CPU)
-                machine_request_shutdown(bus->m, SHUTDOWN_REBOOT);
+                irq_raise(&bus->reset);
         }
         return;
     }
@@ -367,24 +362,27 @@ static const struct io_ops conf_ops = { .read = conf_read, .write = conf_write }
 
 /* ---- state --------------------------------------------------------------- */
 
-static struct pci_bus *bus_of(const void *state)
+static void pci_pre_save(void *opaque)
 {
-    return (struct pci_bus *)((char *)(uintptr_t)state - offsetof(struct pci_bus, saved));
+    struct pci_bus *bus = opaque;
+
+    for (int i = 0; i < bus->saved.n; i++)
+        memcpy(bus->saved.fn[i].cfg, bus->devs[i]->config, 256);
 }
 
-static void pci_save(const void *state, struct vmwriter *w)
-{
-    struct pci_bus *bus = bus_of(state);
-    int i;
+static const struct vm_field pci_fn_fields[] = {
+    VMF_UINT(struct pci_fn_saved, devfn),
+    VMF_ARRAY(struct pci_fn_saved, cfg),
+    VMF_END
+};
 
-    vm_put_u32(w, bus->saved.cf8);
-    vm_put_u8(w, bus->saved.rcr);
-    vm_put_u8(w, bus->saved.n);
-    for (i = 0; i < bus->saved.n; i++) {
-        vm_put_u8(w, bus->saved.devfn[i]);
-        vm_put(w, bus->devs[i]->config, 256);
-    }
-}
+static const struct vm_field pci_fields[] = {
+    VMF_UINT(struct pci_saved, cf8),
+    VMF_UINT(struct pci_saved, rcr),
+    VMF_UINT(struct pci_saved, n),
+    VMF_STRUCTS_V(struct pci_saved, fn, n, pci_fn_fields),
+    VMF_END
+};
 
 /* Identity bytes (ids, revision, class, header type, subsystem, pin) must
  * match the function we built: a stream from another machine is refused. */
@@ -399,34 +397,23 @@ static bool identity_matches(const uint8_t *now, const uint8_t *in)
     return true;
 }
 
-static int pci_load(void *staging, struct vmreader *r, char *err, size_t errlen)
+/* The functions of the stream are this machine's, in the same order. */
+static int pci_check(const void *live, void *staging, char *err, size_t errlen)
 {
+    const struct pci_saved *now = live;
     struct pci_saved *s = staging;
-    uint8_t cfg[256];
-    uint8_t n;
-    int i;
 
-    s->cf8 = vm_get_u32(r);
-    s->rcr = vm_get_u8(r) & RCR_SYS_RST;
-    n = vm_get_u8(r);
-    if (r->err || n != s->n) {
-        snprintf(err, errlen, "pci: %u functions in the stream, %u in this machine", n, s->n);
+    s->rcr &= RCR_SYS_RST;          /* as the register keeps it */
+    if (s->n != now->n) {
+        snprintf(err, errlen, "pci: %u functions in the stream, %u in this machine", s->n, now->n);
         return -1;
     }
-    for (i = 0; i < n; i++) {
-        uint8_t devfn = vm_get_u8(r);
-
-        vm_get(r, cfg, sizeof(cfg));
-        if (r->err) {
-            snprintf(err, errlen, "pci: truncated section");
-            return -1;
-        }
-        if (devfn != s->devfn[i] || !identity_matches(s->cfg[i], cfg)) {
+    for (int i = 0; i < s->n; i++) {
+        if (s->fn[i].devfn != now->fn[i].devfn || !identity_matches(now->fn[i].cfg, s->fn[i].cfg)) {
             snprintf(err, errlen, "pci: function %d (%02x.%x) does not match this machine",
-                     i, devfn >> 3, devfn & 7);
+                     i, s->fn[i].devfn >> 3, s->fn[i].devfn & 7);
             return -1;
         }
-        memcpy(s->cfg[i], cfg, sizeof(cfg));
     }
     return 0;
 }
@@ -439,26 +426,29 @@ static void pci_post_load(void *opaque)
     /* Every config space first, then the mappings: a BAR is never mapped
      * from one function's stale config while another's is being moved. */
     for (i = 0; i < bus->saved.n; i++)
-        memcpy(bus->devs[i]->config, bus->saved.cfg[i], 256);
+        memcpy(bus->devs[i]->config, bus->saved.fn[i].cfg, 256);
     for (i = 0; i < bus->saved.n; i++) {
         pci_update_mappings(bus->devs[i]);
         update_intx(bus->devs[i]);
     }
 }
 
-struct pci_bus *pci_bus_new(struct machine *m)
+struct pci_bus *pci_bus_new(struct iobus *io, struct irq_line intx, struct irq_line reset)
 {
     struct pci_bus *bus = calloc(1, sizeof(*bus));
     struct vmstate_dev vd = {
         .name = "pci", .version = 1, .state_size = sizeof(struct pci_saved),
-        .save = pci_save, .load = pci_load, .post_load = pci_post_load,
+        .fields = pci_fields, .check = pci_check, .pre_save = pci_pre_save,
+        .post_load = pci_post_load,
     };
 
     if (!bus)
         return NULL;
-    bus->m = m;
+    bus->io = io;
+    bus->intx = intx;
+    bus->reset = reset;
     io_region_init(&bus->conf, IO_PIO, "pci-conf", &conf_ops, bus, 8);
-    if (io_region_map(&m->bus, &bus->conf, 0xcf8) < 0) {
+    if (io_region_map(io, &bus->conf, 0xcf8) < 0) {
         log_err("pci: ports 0xcf8-0xcff are taken");
         free(bus);
         return NULL;
@@ -466,7 +456,7 @@ struct pci_bus *pci_bus_new(struct machine *m)
     vd.state = &bus->saved;
     vd.opaque = bus;
     if (vmstate_register(&vd) < 0) {
-        io_region_unmap(&m->bus, &bus->conf);
+        io_region_unmap(io, &bus->conf);
         free(bus);
         return NULL;
     }
@@ -498,7 +488,7 @@ void pci_bus_unmap_all(struct pci_bus *bus)
     for (i = 0; bus && i < bus->saved.n; i++)
         for (j = 0; j < PCI_MAX_BARS; j++)
             if (bus->devs[i]->bars[j].region && bus->devs[i]->bars[j].region->mapped)
-                io_region_unmap(&bus->m->bus, bus->devs[i]->bars[j].region);
+                io_region_unmap(bus->io, bus->devs[i]->bars[j].region);
 }
 
 /* The functions may already be gone: only the bus's own things are touched. */
@@ -506,6 +496,6 @@ void pci_bus_free(struct pci_bus *bus)
 {
     if (!bus)
         return;
-    io_region_unmap(&bus->m->bus, &bus->conf);
+    io_region_unmap(bus->io, &bus->conf);
     free(bus);
 }

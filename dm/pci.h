@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 #include "dm/iobus.h"
+#include "dm/irq.h"
 
-struct machine;
 struct pci_bus;
 
 #define PCI_MAX_BARS 6
@@ -35,8 +35,15 @@ struct pci_dev {
     bool intx_level;
 };
 
-struct pci_bus *pci_bus_new(struct machine *m);
+/* Bus 0 with its config ports on io. The INTx pin (0 = INTA) of a function
+ * in slot drives line irq_line_nth(intx, slot * 4 + pin); reset is raised
+ * when the guest writes RST_CPU to 0xcf9. Registers state section "pci". */
+struct pci_bus *pci_bus_new(struct iobus *io, struct irq_line intx, struct irq_line reset);
 void pci_bus_free(struct pci_bus *bus);
+/* Config spaces back to their built values; BARs stop decoding. */
+void pci_bus_reset(struct pci_bus *bus);
+/* Stop decoding every BAR: before the functions are freed. */
+void pci_bus_unmap_all(struct pci_bus *bus);
 /* Fill identity: vendor/device ids, class code (0xCCSSPP), header type 0,
  * interrupt pin (0 none, 1 = INTA ...), subsystem ids. wmask defaults to
  * command, cache line, latency, interrupt line. */

@@ -6,12 +6,13 @@
  * With the Xen accelerator, writes are forwarded (set_pci_link_route) and
  * Xen routes INTx itself; with qtest the levels are combined here: an ISA
  * IRQ is high while any ISA device or any PCI link routed to it is high. */
+#include "dm/piix3.h"
+
 #include <stdlib.h>
 #include <string.h>
 
+#include "dm/accel.h"
 #include "dm/log.h"
-#include "dm/machine-devs.h"
-#include "dm/machine.h"
 #include "dm/pci.h"
 
 #define PIRQ_BASE    0x60
@@ -21,7 +22,7 @@
 
 struct piix3 {
     struct pci_dev dev;
-    struct machine *m;
+    struct accel *accel;                /* the interrupt controller */
     bool isa_level[NUM_ISA_IRQS];       /* as ISA devices drive them */
     bool intx[NUM_SLOTS][4];            /* as PCI functions drive them */
     bool out[NUM_ISA_IRQS];             /* last level given to the accelerator */
@@ -39,19 +40,10 @@ static unsigned route(const struct piix3 *p, unsigned link)
     return (v & PIRQ_OFF) || (v & 0x0f) >= NUM_ISA_IRQS ? PIRQ_OFF : (v & 0x0f);
 }
 
-unsigned piix3_route_of(void *opaque, unsigned slot, unsigned pin)
-{
-    struct piix3 *p = opaque;
-
-    if (!p || slot >= NUM_SLOTS || pin > 3)
-        return PIRQ_OFF;
-    return route(p, link_of(slot, pin));
-}
-
 /* Recompute every ISA line and tell the accelerator what changed. */
 static void update(struct piix3 *p)
 {
-    struct accel *a = p->m->accel;
+    struct accel *a = p->accel;
     bool level[NUM_ISA_IRQS];
     unsigned irq, slot, pin;
 
@@ -73,16 +65,14 @@ static void update(struct piix3 *p)
     }
 }
 
-void piix3_set_isa_irq(void *opaque, unsigned irq, int level)
+void piix3_set_isa_irq(struct piix3 *p, unsigned irq, int level)
 {
-    struct piix3 *p = opaque;
-
     if (irq >= NUM_ISA_IRQS)
         return;
     p->isa_level[irq] = level != 0;
     /* Edge devices pulse: a repeated raise must still reach the accelerator. */
     if (level && p->out[irq]) {
-        struct accel *a = p->m->accel;
+        struct accel *a = p->accel;
 
         if (a && a->ops->set_isa_irq)
             a->ops->set_isa_irq(a, irq, 1);
@@ -91,10 +81,8 @@ void piix3_set_isa_irq(void *opaque, unsigned irq, int level)
     update(p);
 }
 
-void piix3_set_pci_intx(void *opaque, unsigned slot, unsigned pin, int level)
+void piix3_set_pci_intx(struct piix3 *p, unsigned slot, unsigned pin, int level)
 {
-    struct piix3 *p = opaque;
-
     if (slot >= NUM_SLOTS || pin > 3)
         return;
     p->intx[slot][pin] = level != 0;
@@ -104,7 +92,7 @@ void piix3_set_pci_intx(void *opaque, unsigned slot, unsigned pin, int level)
 static void config_written(struct pci_dev *d, unsigned reg, uint32_t val, unsigned size)
 {
     struct piix3 *p = d->opaque;
-    struct accel *a = p->m->accel;
+    struct accel *a = p->accel;
     unsigned link;
 
     for (link = 0; link < 4; link++) {
@@ -135,13 +123,13 @@ static void set_defaults(struct piix3 *p)
     c[0xa8] = 0x0f;                 /* SMI request */
 }
 
-void *piix3_new(struct machine *m)
+struct piix3 *piix3_new(struct pci_bus *pci, struct accel *accel)
 {
     struct piix3 *p = calloc(1, sizeof(*p));
 
     if (!p)
         return NULL;
-    p->m = m;
+    p->accel = accel;
     pci_dev_init(&p->dev, "piix3", 1, 0, 0x8086, 0x7000, 0x060100, 0x00);
     p->dev.config[0x0e] = 0x80;     /* multi-function: IDE and PM follow */
     /* Device-specific space is writable as in QEMU; PIRQ registers keep
@@ -151,7 +139,7 @@ void *piix3_new(struct machine *m)
     set_defaults(p);
     p->dev.config_written = config_written;
     p->dev.opaque = p;
-    if (pci_register(m->pci, &p->dev) < 0) {
+    if (pci_register(pci, &p->dev) < 0) {
         free(p);
         return NULL;
     }
@@ -159,10 +147,8 @@ void *piix3_new(struct machine *m)
 }
 
 /* After the bus reset restored the config space: every line low again. */
-void piix3_reset(void *opaque)
-{
-    struct piix3 *p = opaque;
-    struct accel *a = p->m->accel;
+void piix3_reset(struct piix3 *p)
+{    struct accel *a = p->accel;
     unsigned link;
 
     memset(p->isa_level, 0, sizeof(p->isa_level));
@@ -173,7 +159,7 @@ void piix3_reset(void *opaque)
     update(p);
 }
 
-void piix3_free(void *p)
+void piix3_free(struct piix3 *p)
 {
     free(p);
 }

@@ -13,15 +13,17 @@
  *  - SMBus host interface at SMBBA (config 0x90, bits 15:4), decoded while
  *    SMBHSTCFG (0xd2) bit 0 is set: no device ever answers, so a started
  *    transaction ends at once with DEV_ERR.
- * The SCI is ISA IRQ 9 (the line hvmloader hardcodes). */
+ * The SCI goes out on the line the board gives (ISA IRQ 9, PIIX4_PM_SCI_IRQ). */
+#include "dm/piix4-pm.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/config.h"
+#include "dm/accel.h"
+#include "dm/bytes.h"
+#include "dm/iobus.h"
 #include "dm/log.h"
-#include "dm/machine-devs.h"
-#include "dm/machine.h"
 #include "dm/pci.h"
 #include "dm/vmstate.h"
 
@@ -33,7 +35,6 @@
 #define PCIHP_LEN      0x14
 #define CPUHP_BASE     0xaf00
 #define CPUHP_LEN      32
-#define SCI_IRQ        9
 
 #define PM1_TMR_STS    0x0001
 #define PM1_PWRBTN_STS 0x0100
@@ -62,7 +63,9 @@ struct pm_state {
 struct piix4_pm {
     struct pm_state st;
     struct pci_dev dev;
-    struct machine *m;
+    struct iobus *bus;
+    struct accel *accel;        /* its clock drives PM_TMR */
+    struct irq_line sci_irq, poweroff;
     struct io_region pm_io, smb_io, gpe_io, pcihp_io, cpuhp_io;
     uint8_t cpu_map[CPUHP_LEN];
     bool sci;
@@ -70,7 +73,7 @@ struct piix4_pm {
 
 static uint32_t timer_now(struct piix4_pm *p)
 {
-    uint64_t ns = (uint64_t)machine_clock_ns(p->m);
+    uint64_t ns = (uint64_t)accel_clock_ns(p->accel);
 
     /* ns * f / 1e9 without overflow: split whole seconds from the rest. */
     return (uint32_t)(((ns / 1000000000ULL) * PM_TIMER_HZ +
@@ -96,7 +99,7 @@ static void update_sci(struct piix4_pm *p)
     level = level && (p->st.pm1_cnt & PM1_SCI_EN);
     if (level != p->sci) {
         p->sci = level;
-        machine_set_isa_irq(p->m, SCI_IRQ, level);
+        irq_set(&p->sci_irq, level);
     }
 }
 
@@ -112,7 +115,7 @@ static void pm1_cnt_write(struct piix4_pm *p, uint16_t v)
         return;
     }
     if (typ == 0) {
-        machine_request_shutdown(p->m, SHUTDOWN_POWEROFF);
+        irq_raise(&p->poweroff);
         return;
     }
     log_guest("piix4-pm: sleep type %u requested: ignored", typ);
@@ -275,11 +278,11 @@ static void smb_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 
 static const struct io_ops smb_ops = { .read = smb_read, .write = smb_write };
 
-static void remap(struct machine *m, struct io_region *r, bool on, uint64_t base)
+static void remap(struct iobus *bus, struct io_region *r, bool on, uint64_t base)
 {
     if (r->mapped && (!on || r->base != base))
-        io_region_unmap(&m->bus, r);
-    if (on && !r->mapped && io_region_map(&m->bus, r, base) < 0)
+        io_region_unmap(bus, r);
+    if (on && !r->mapped && io_region_map(bus, r, base) < 0)
         log_guest("piix4-pm: %s at 0x%llx overlaps another region: not decoded",
                   r->name, (unsigned long long)base);
 }
@@ -287,11 +290,11 @@ static void remap(struct machine *m, struct io_region *r, bool on, uint64_t base
 static void update_io(struct piix4_pm *p)
 {
     const uint8_t *c = p->dev.config;
-    uint32_t pmba = (uint32_t)(c[0x40] | c[0x41] << 8) & 0xffc0;
-    uint32_t smbba = (uint32_t)(c[0x90] | c[0x91] << 8) & 0xfff0;
+    uint32_t pmba = get_le16(c + 0x40) & 0xffc0u;
+    uint32_t smbba = get_le16(c + 0x90) & 0xfff0u;
 
-    remap(p->m, &p->pm_io, (c[0x80] & 1) && pmba, pmba);
-    remap(p->m, &p->smb_io, (c[0xd2] & 1) && smbba, smbba);
+    remap(p->bus, &p->pm_io, (c[0x80] & 1) && pmba, pmba);
+    remap(p->bus, &p->smb_io, (c[0xd2] & 1) && smbba, smbba);
 }
 
 static void config_written(struct pci_dev *d, unsigned reg, uint32_t val, unsigned size)
@@ -319,36 +322,31 @@ static void pm_reset_state(struct piix4_pm *p)
     p->st.tmr_last = timer_now(p);
     if (p->sci) {
         p->sci = false;
-        machine_set_isa_irq(p->m, SCI_IRQ, 0);
+        irq_lower(&p->sci_irq);
     }
 }
 
-static void pm_save(const void *state, struct vmwriter *w)
-{
-    const struct pm_state *s = state;
+/* The "piix4-pm" section (tmr_last is not saved: the timer is the
+ * accelerator's clock). */
+static const struct vm_field pm_fields[] = {
+    VMF_UINT(struct pm_state, pm1_sts),
+    VMF_UINT(struct pm_state, pm1_en),
+    VMF_UINT(struct pm_state, pm1_cnt),
+    VMF_UINT(struct pm_state, gpe_sts),
+    VMF_UINT(struct pm_state, gpe_en),
+    VMF_ARRAY(struct pm_state, smb),
+    VMF_END
+};
 
-    vm_put_u16(w, s->pm1_sts);
-    vm_put_u16(w, s->pm1_en);
-    vm_put_u16(w, s->pm1_cnt);
-    vm_put_u16(w, s->gpe_sts);
-    vm_put_u16(w, s->gpe_en);
-    vm_put(w, s->smb, sizeof(s->smb));
-}
-
-static int pm_load(void *staging, struct vmreader *r, char *err, size_t errlen)
+/* Bits no register write can set are dropped, as the registers do; ACPI
+ * mode stays on (no SMI_CMD in Xen's FADT). */
+static int pm_check(const void *live, void *staging, char *err, size_t errlen)
 {
     struct pm_state *s = staging;
 
-    s->pm1_sts = vm_get_u16(r) & PM1_STS_MASK;
-    s->pm1_en = vm_get_u16(r) & PM1_EN_MASK;
-    s->pm1_cnt = (uint16_t)((vm_get_u16(r) & PM1_CNT_MASK) | PM1_SCI_EN);
-    s->gpe_sts = vm_get_u16(r);
-    s->gpe_en = vm_get_u16(r);
-    vm_get(r, s->smb, sizeof(s->smb));
-    if (r->err) {
-        snprintf(err, errlen, "piix4-pm: truncated section");
-        return -1;
-    }
+    s->pm1_sts &= PM1_STS_MASK;
+    s->pm1_en &= PM1_EN_MASK;
+    s->pm1_cnt = (uint16_t)((s->pm1_cnt & PM1_CNT_MASK) | PM1_SCI_EN);
     return 0;
 }
 
@@ -362,18 +360,22 @@ static void pm_post_load(void *opaque)
     update_sci(p);
 }
 
-void *piix4_pm_new(struct machine *m)
+struct piix4_pm *piix4_pm_new(struct pci_bus *pci, struct iobus *bus, struct accel *accel,
+                              struct irq_line sci, struct irq_line poweroff, unsigned cpus)
 {
     struct piix4_pm *p = calloc(1, sizeof(*p));
     struct vmstate_dev vd = {
         .name = "piix4-pm", .version = 1, .state_size = sizeof(struct pm_state),
-        .save = pm_save, .load = pm_load, .post_load = pm_post_load,
+        .fields = pm_fields, .check = pm_check, .post_load = pm_post_load,
     };
-    int cpus, i;
+    unsigned i;
 
     if (!p)
         return NULL;
-    p->m = m;
+    p->bus = bus;
+    p->accel = accel;
+    p->sci_irq = sci;
+    p->poweroff = poweroff;
     pci_dev_init(&p->dev, "piix4-pm", 1, 3, 0x8086, 0x7113, 0x068000, 0x03);
     memset(p->dev.wmask + 0x40, 0xff, 0xc0);    /* device-specific: writable, as in QEMU */
     p->dev.wmask[0x40] = 0xc0;                  /* PMBA: 64-byte block, bit 0 fixed */
@@ -386,16 +388,15 @@ void *piix4_pm_new(struct machine *m)
     io_region_init(&p->gpe_io, IO_PIO, "acpi-gpe0", &gpe_ops, p, GPE0_LEN);
     io_region_init(&p->pcihp_io, IO_PIO, "acpi-pci-hotplug", &pcihp_ops, p, PCIHP_LEN);
     io_region_init(&p->cpuhp_io, IO_PIO, "acpi-cpu-hotplug", &cpuhp_ops, p, CPUHP_LEN);
-    cpus = m->cfg && m->cfg->smp > 0 ? m->cfg->smp : 1;
     for (i = 0; i < cpus && i < CPUHP_LEN * 8; i++)
         p->cpu_map[i / 8] |= (uint8_t)(1u << (i % 8));
     pm_reset_state(p);
     vd.state = &p->st;
     vd.opaque = p;
-    if (pci_register(m->pci, &p->dev) < 0 || vmstate_register(&vd) < 0 ||
-        io_region_map(&m->bus, &p->gpe_io, GPE0_BASE) < 0 ||
-        io_region_map(&m->bus, &p->pcihp_io, PCIHP_BASE) < 0 ||
-        io_region_map(&m->bus, &p->cpuhp_io, CPUHP_BASE) < 0) {
+    if (pci_register(pci, &p->dev) < 0 || vmstate_register(&vd) < 0 ||
+        io_region_map(bus, &p->gpe_io, GPE0_BASE) < 0 ||
+        io_region_map(bus, &p->pcihp_io, PCIHP_BASE) < 0 ||
+        io_region_map(bus, &p->cpuhp_io, CPUHP_BASE) < 0) {
         log_err("piix4-pm: cannot register");
         piix4_pm_free(p);
         return NULL;
@@ -404,23 +405,20 @@ void *piix4_pm_new(struct machine *m)
     return p;
 }
 
-void piix4_pm_reset(void *opaque)
+void piix4_pm_reset(struct piix4_pm *p)
 {
-    struct piix4_pm *p = opaque;
-
     pm_reset_state(p);
     update_io(p);
 }
 
-void piix4_pm_free(void *opaque)
+void piix4_pm_free(struct piix4_pm *p)
 {
-    struct piix4_pm *p = opaque;
-    struct io_region *r[] = { &p->pm_io, &p->smb_io, &p->gpe_io, &p->pcihp_io, &p->cpuhp_io };
-
     if (!p)
         return;
+    struct io_region *r[] = { &p->pm_io, &p->smb_io, &p->gpe_io, &p->pcihp_io, &p->cpuhp_io };
+
     for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
         if (r[i]->mapped)
-            io_region_unmap(&p->m->bus, r[i]);
+            io_region_unmap(p->bus, r[i]);
     free(p);
 }

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "dm/iobus.h"
+#include "dm/irq.h"
 #include "dm/log.h"
-#include "dm/machine.h"
 #include "dm/vmstate.h"
 
 #define P92_RESET 0x01
@@ -25,9 +25,9 @@ struct port92_state {
 
 struct port92 {
     struct port92_state s;
-    struct machine *m;
+    struct iobus *bus;
+    struct irq_line reset;
     struct io_region region;
-    struct vmstate_dev vm;
 };
 
 static uint64_t port92_read(void *opaque, uint64_t off, unsigned size)
@@ -44,87 +44,62 @@ static void port92_write(void *opaque, uint64_t off, uint64_t val, unsigned size
     p->s.val = (uint8_t)val & ~P92_RESET;
     if (val & P92_RESET) {
         log_info("port 0x92: guest requested a reset");
-        machine_request_shutdown(p->m, SHUTDOWN_REBOOT);
+        irq_raise(&p->reset);
     }
 }
 
 static const struct io_ops port92_ops = { .read = port92_read, .write = port92_write };
 
-void port92_reset(void *opaque)
+void port92_reset(struct port92 *p)
 {
-    struct port92 *p = opaque;
-
     if (p)
         p->s.val = 0;
 }
 
-bool port92_a20(const void *opaque)
+bool port92_a20(const struct port92 *p)
 {
-    const struct port92 *p = opaque;
-
     return p && (p->s.val & P92_A20);
 }
 
-static void port92_save(const void *state, struct vmwriter *w)
-{
-    const struct port92_state *s = state;
+static const struct vm_field port92_fields[] = {
+    VMF_UINT(struct port92_state, val, VM_BITS((uint8_t)~P92_RESET)),  /* a pulse, never latched */
+    VMF_END
+};
 
-    vm_put_u8(w, s->val);
-}
-
-static int port92_load(void *staging, struct vmreader *r, char *err, size_t errlen)
-{
-    struct port92_state *s = staging;
-
-    s->val = vm_get_u8(r);
-    if (r->err || r->off != r->len) {
-        snprintf(err, errlen, "port92: section has %zu bytes, expected 1", r->len);
-        return -1;
-    }
-    if (s->val & P92_RESET) {
-        snprintf(err, errlen, "port92: reset bit set in saved state");
-        return -1;
-    }
-    return 0;
-}
-
-void *port92_new(struct machine *m)
+struct port92 *port92_new(struct iobus *bus, struct irq_line reset)
 {
     struct port92 *p;
+    struct vmstate_dev vd;
 
-    if (!m)
+    if (!bus)
         return NULL;
     p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
-    p->m = m;
+    p->bus = bus;
+    p->reset = reset;
     io_region_init(&p->region, IO_PIO, "port92", &port92_ops, p, 1);
-    if (io_region_map(&m->bus, &p->region, PORT92_PORT) < 0) {
+    if (io_region_map(bus, &p->region, PORT92_PORT) < 0) {
         log_err("port92: cannot map port 0x92");
         goto fail;
     }
-    p->vm.name = "port92";
-    p->vm.version = PORT92_STATE_VERSION;
-    p->vm.state = &p->s;
-    p->vm.state_size = sizeof(p->s);
-    p->vm.save = port92_save;
-    p->vm.load = port92_load;
-    p->vm.opaque = p;
-    if (vmstate_register(&p->vm) < 0)
+    vd = (struct vmstate_dev){
+        .name = "port92", .version = PORT92_STATE_VERSION, .state = &p->s, .state_size = sizeof(p->s),
+        .fields = port92_fields, .opaque = p,
+    };
+    if (vmstate_register(&vd) < 0)
         goto fail;
     return p;
 fail:
-    io_region_unmap(&m->bus, &p->region);
+    io_region_unmap(bus, &p->region);
     free(p);
     return NULL;
 }
 
-void port92_free(void *opaque)
+void port92_free(struct port92 *p)
 {
-    struct port92 *p = opaque;
-
     if (!p)
         return;
-    io_region_unmap(&p->m->bus, &p->region);
+    io_region_unmap(p->bus, &p->region);
     free(p);
 }

@@ -15,8 +15,8 @@
 
 #include "dm/chardev.h"
 #include "dm/iobus.h"
+#include "dm/irq.h"
 #include "dm/log.h"
-#include "dm/machine.h"
 #include "dm/vmstate.h"
 
 /* IER */
@@ -84,13 +84,12 @@ struct uart_state {
 
 struct uart {
     struct uart_state s;
-    struct machine *m;
+    struct iobus *bus;
     struct chardev *backend;
     int index;
-    unsigned irq;
+    struct irq_line irq;
     int irq_level;              /* last level driven; -1 = drive on next update */
     struct io_region region;
-    struct vmstate_dev vm;
     char name[16];
 };
 
@@ -191,7 +190,7 @@ static void update_irq(struct uart *u)
     if (level == u->irq_level)
         return;
     u->irq_level = level;
-    machine_set_isa_irq(u->m, u->irq, level);
+    irq_set(&u->irq, level);
 }
 
 static void rx_clear(struct uart_state *s)
@@ -427,57 +426,34 @@ void uart_reset(struct uart *u)
     accept_input(u);
 }
 
-static void uart_save(const void *state, struct vmwriter *w)
+/* The "serialN" section. Field by field what load accepts; the rules that
+ * tie fields together are uart_check(). */
+static const struct vm_field uart_fields[] = {
+    VMF_ARRAY(struct uart_state, rx_fifo),
+    VMF_UINT(struct uart_state, rx_head, VM_MAX(UART_FIFO_LEN - 1)),
+    VMF_UINT(struct uart_state, rx_count, VM_MAX(UART_FIFO_LEN)),
+    VMF_UINT(struct uart_state, ier, VM_BITS(IER_MASK)),
+    VMF_UINT(struct uart_state, lcr),
+    VMF_UINT(struct uart_state, mcr, VM_BITS(MCR_MASK)),
+    VMF_UINT(struct uart_state, lsr, VM_BITS(0x7f)),    /* bit 7: FIFO error, never set */
+    VMF_UINT(struct uart_state, msr),
+    VMF_UINT(struct uart_state, scr),
+    VMF_UINT(struct uart_state, fcr, VM_BITS(FCR_KEPT)),
+    VMF_UINT(struct uart_state, dll),
+    VMF_UINT(struct uart_state, dlm),
+    VMF_UINT(struct uart_state, thr_ipending, VM_BOOL),
+    VMF_END
+};
+
+static int uart_check(const void *live, void *staging, char *err, size_t errlen)
 {
-    const struct uart_state *s = state;
+    const struct uart_state *s = staging;
 
-    vm_put(w, s->rx_fifo, sizeof(s->rx_fifo));
-    vm_put_u8(w, s->rx_head);
-    vm_put_u8(w, s->rx_count);
-    vm_put_u8(w, s->ier);
-    vm_put_u8(w, s->lcr);
-    vm_put_u8(w, s->mcr);
-    vm_put_u8(w, s->lsr);
-    vm_put_u8(w, s->msr);
-    vm_put_u8(w, s->scr);
-    vm_put_u8(w, s->fcr);
-    vm_put_u8(w, s->dll);
-    vm_put_u8(w, s->dlm);
-    vm_put_u8(w, s->thr_ipending);
-}
-
-static int uart_load(void *staging, struct vmreader *r, char *err, size_t errlen)
-{
-    struct uart_state *s = staging;
-
-    vm_get(r, s->rx_fifo, sizeof(s->rx_fifo));
-    s->rx_head = vm_get_u8(r);
-    s->rx_count = vm_get_u8(r);
-    s->ier = vm_get_u8(r);
-    s->lcr = vm_get_u8(r);
-    s->mcr = vm_get_u8(r);
-    s->lsr = vm_get_u8(r);
-    s->msr = vm_get_u8(r);
-    s->scr = vm_get_u8(r);
-    s->fcr = vm_get_u8(r);
-    s->dll = vm_get_u8(r);
-    s->dlm = vm_get_u8(r);
-    s->thr_ipending = vm_get_u8(r);
-    if (r->err || r->off != r->len) {
-        snprintf(err, errlen, "uart: section has %zu bytes, expected %zu", r->len, r->off);
+    if (s->rx_count > rx_capacity(s)) {
+        snprintf(err, errlen, "uart: %u bytes queued, the receiver holds %u", s->rx_count, rx_capacity(s));
         return -1;
     }
-    if (s->rx_head >= UART_FIFO_LEN || s->rx_count > rx_capacity(s)) {
-        snprintf(err, errlen, "uart: rx fifo head %u count %u out of range", s->rx_head, s->rx_count);
-        return -1;
-    }
-    if (s->ier & ~IER_MASK || s->mcr & ~MCR_MASK || s->fcr & ~FCR_KEPT || s->thr_ipending > 1) {
-        snprintf(err, errlen, "uart: reserved bits set (ier %#x mcr %#x fcr %#x thr %u)",
-                 s->ier, s->mcr, s->fcr, s->thr_ipending);
-        return -1;
-    }
-    if (!!(s->lsr & LSR_DR) != !!s->rx_count || (s->lsr & (LSR_THRE | LSR_TEMT)) != (LSR_THRE | LSR_TEMT) ||
-        (s->lsr & 0x80)) {
+    if (!!(s->lsr & LSR_DR) != !!s->rx_count || (s->lsr & (LSR_THRE | LSR_TEMT)) != (LSR_THRE | LSR_TEMT)) {
         snprintf(err, errlen, "uart: line status %#x inconsistent with %u queued bytes", s->lsr, s->rx_count);
         return -1;
     }
@@ -497,38 +473,35 @@ static void uart_post_load(void *opaque)
     accept_input(u);
 }
 
-struct uart *uart_new(struct machine *m, int index, struct chardev *backend)
+struct uart *uart_new(struct iobus *bus, int index, struct irq_line irq, struct chardev *backend)
 {
     struct chardev_frontend fe;
+    struct vmstate_dev vd;
     struct uart *u = NULL;
 
-    if (!m || index < 0 || index >= UART_MAX)
+    if (!bus || index < 0 || index >= UART_MAX)
         goto fail;
     u = calloc(1, sizeof(*u));
     if (!u)
         goto fail;
-    u->m = m;
+    u->bus = bus;
     u->index = index;
-    u->irq = com_irq[index];
+    u->irq = irq;
     u->backend = backend;
     snprintf(u->name, sizeof(u->name), "serial%d", index);
     state_reset(&u->s);
     io_region_init(&u->region, IO_PIO, u->name, &uart_ops, u, 8);
-    if (io_region_map(&m->bus, &u->region, com_base[index]) < 0) {
+    if (io_region_map(bus, &u->region, com_base[index]) < 0) {
         log_err("%s: cannot map ports %#x-%#x", u->name, com_base[index], com_base[index] + 7);
         goto fail;
     }
-    u->vm.name = u->name;
-    u->vm.version = UART_STATE_VERSION;
-    u->vm.state = &u->s;
-    u->vm.state_size = sizeof(u->s);
-    u->vm.save = uart_save;
-    u->vm.load = uart_load;
-    u->vm.post_load = uart_post_load;
-    u->vm.opaque = u;
-    if (vmstate_register(&u->vm) < 0) {
+    vd = (struct vmstate_dev){
+        .name = u->name, .version = UART_STATE_VERSION, .state = &u->s, .state_size = sizeof(u->s),
+        .fields = uart_fields, .check = uart_check, .post_load = uart_post_load, .opaque = u,
+    };
+    if (vmstate_register(&vd) < 0) {
         log_err("%s: cannot register state", u->name);
-        io_region_unmap(&m->bus, &u->region);
+        io_region_unmap(bus, &u->region);
         goto fail;
     }
     if (backend) {
@@ -549,6 +522,6 @@ void uart_free(struct uart *u)
         return;
     if (u->backend)
         chardev_set_frontend(u->backend, NULL);
-    io_region_unmap(&u->m->bus, &u->region);
+    io_region_unmap(u->bus, &u->region);
     free(u);
 }

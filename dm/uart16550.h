@@ -1,11 +1,14 @@
-/* 16550A UART (dm/uart16550.c). uart_new()/uart_reset() are declared in
- * dm/machine.h; this header adds what only the machine and tests need. */
+/* 16550A UART (dm/uart16550.c): the board builds one per -serial. */
 #ifndef XSDM_UART16550_H
 #define XSDM_UART16550_H
 
 #include <stdint.h>
 
+#include "dm/irq.h"
+
 struct uart;
+struct iobus;
+struct chardev;
 
 #define UART_FIFO_LEN 16
 #define UART_MAX      4
@@ -22,6 +25,11 @@ enum {
 uint16_t uart_base_port(int index);
 unsigned uart_irq(int index);
 
+/* COM<index+1> at uart_base_port(index) on bus, interrupting through irq
+ * (the board wires it to ISA IRQ uart_irq(index)), its line side on
+ * backend (NULL: nothing attached). Registers state section "serial<index>". */
+struct uart *uart_new(struct iobus *bus, int index, struct irq_line irq, struct chardev *backend);
+void uart_reset(struct uart *u);
 /* Unmap and free (the machine calls vmstate_unregister_all() itself). */
 void uart_free(struct uart *u);
 

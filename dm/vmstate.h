@@ -1,6 +1,7 @@
 /* Device state for save/restore (docs/state-format.md). Every device keeps
- * its guest-visible state in one plain struct (no pointers) and registers it
- * here. Saving serialises each device into one section; loading parses each
+ * its guest-visible state in one plain struct (no pointers), describes it
+ * once as a field table (struct vm_field, below) and registers it here: the
+ * table drives saving, loading and the per-field checks. Saving serialises each device into one section; loading parses each
  * section into a *staging copy* of that struct, validates everything, and
  * only when the whole stream is good copies staging over live state and
  * calls post_load. A bad stream therefore never changes the running DM. */
@@ -11,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "dm/bytes.h"
 
 #define VMSTATE_MAX_DEVS 16
 
@@ -26,23 +29,111 @@ struct vmreader {
     bool err;               /* read past the end: the section is bad */
 };
 
+/* ---- the field table ----
+ * A device's section is its fields in table order, each encoded as:
+ *   VMF_UINT    count little-endian integers of size 1, 2, 4 or 8 bytes (a
+ *               byte array is count u8s); count is fixed, or (VMF_*_V) the
+ *               value of an earlier UINT field of the same table, bounded by
+ *               the array's capacity;
+ *   VMF_STRUCT  count elements, each encoded by its own sub-table (fixed or
+ *               variable count, as above);
+ *   VMF_LIVEBUF a u32 n, then the first n bytes of a buffer: its live part
+ *               (the rest reads back as zeros). Saving writes live(state);
+ *               loading requires live(staging) <= n <= the buffer's size.
+ * Every integer element is checked as it is read: a range (VM_RANGE /
+ * VM_MAX / VM_BOOL), the bits that may be set (VM_BITS) and a predicate
+ * (VM_VALID); the device's check() then sees the whole staged struct. */
+enum vmf_type { VMF_UINT, VMF_STRUCT, VMF_LIVEBUF };
+
+struct vm_field {
+    const char *name;                   /* NULL ends a table */
+    enum vmf_type type;
+    size_t offset;                      /* in the enclosing struct */
+    size_t size;                        /* one element (the whole buffer for LIVEBUF) */
+    size_t count;                       /* elements, or the capacity of a variable array */
+    size_t count_offset, count_size;    /* variable count: the earlier field holding it */
+    bool has_range, has_bits;
+    uint64_t min, max;                  /* has_range: min <= v <= max */
+    uint64_t bits;                      /* has_bits: no bit outside */
+    bool (*valid)(uint64_t v);          /* optional: one of a set of values */
+    uint32_t (*live)(const void *s);    /* LIVEBUF: bytes to save, s = the enclosing struct */
+    const struct vm_field *fields;      /* STRUCT: the element's table */
+};
+
+#define VM_RANGE(lo, hi) .has_range = true, .min = (lo), .max = (hi)
+#define VM_MAX(hi)       VM_RANGE(0, hi)
+#define VM_BOOL          VM_MAX(1)
+#define VM_BITS(m)       .has_bits = true, .bits = (m)
+#define VM_VALID(fn)     .valid = (fn)
+
+#define VMF_MEMBER_(T, f) (((T *)0)->f)
+#define VMF_UINT(T, f, ...)                                                          \
+    { .name = #f, .type = VMF_UINT, .offset = offsetof(T, f),                        \
+      .size = sizeof(VMF_MEMBER_(T, f)), .count = 1, __VA_ARGS__ }
+/* An array of integers (bytes included): every element is checked. */
+#define VMF_ARRAY(T, f, ...)                                                         \
+    { .name = #f, .type = VMF_UINT, .offset = offsetof(T, f),                        \
+      .size = sizeof(VMF_MEMBER_(T, f)[0]),                                          \
+      .count = sizeof(VMF_MEMBER_(T, f)) / sizeof(VMF_MEMBER_(T, f)[0]), __VA_ARGS__ }
+/* The first n elements, n being the earlier field nf. */
+#define VMF_ARRAY_V(T, f, nf, ...)                                                   \
+    { .name = #f, .type = VMF_UINT, .offset = offsetof(T, f),                        \
+      .size = sizeof(VMF_MEMBER_(T, f)[0]),                                          \
+      .count = sizeof(VMF_MEMBER_(T, f)) / sizeof(VMF_MEMBER_(T, f)[0]),             \
+      .count_offset = offsetof(T, nf), .count_size = sizeof(VMF_MEMBER_(T, nf)), __VA_ARGS__ }
+#define VMF_STRUCTS(T, f, table)                                                     \
+    { .name = #f, .type = VMF_STRUCT, .offset = offsetof(T, f),                      \
+      .size = sizeof(VMF_MEMBER_(T, f)[0]),                                          \
+      .count = sizeof(VMF_MEMBER_(T, f)) / sizeof(VMF_MEMBER_(T, f)[0]), .fields = (table) }
+#define VMF_STRUCTS_V(T, f, nf, table)                                               \
+    { .name = #f, .type = VMF_STRUCT, .offset = offsetof(T, f),                      \
+      .size = sizeof(VMF_MEMBER_(T, f)[0]),                                          \
+      .count = sizeof(VMF_MEMBER_(T, f)) / sizeof(VMF_MEMBER_(T, f)[0]),             \
+      .count_offset = offsetof(T, nf), .count_size = sizeof(VMF_MEMBER_(T, nf)), .fields = (table) }
+#define VMF_LIVEBUF(T, f, livefn)                                                    \
+    { .name = #f, .type = VMF_LIVEBUF, .offset = offsetof(T, f),                     \
+      .size = sizeof(VMF_MEMBER_(T, f)), .count = 1, .live = (livefn) }
+#define VMF_END { .name = NULL }
+
 struct vmstate_dev {
     const char *name;       /* unique, e.g. "piix3-ide" */
-    uint32_t version;
+    uint32_t version;       /* bump whenever the table's encoding changes */
     void *state;            /* live POD state */
     size_t state_size;
-    void (*save)(const void *state, struct vmwriter *w);
-    /* Parse into staging (a copy of live state); validate every field
-     * (indices, lengths, enum values). 0, or -1 with err filled. */
-    int (*load)(void *staging, struct vmreader *r, char *err, size_t errlen);
+    const struct vm_field *fields;
+    /* Optional: after every field parsed and passed its own checks, the
+     * cross-field rules on the whole staged copy (live: the running state,
+     * for identity checks). It may normalise staging. 0, or -1 with err. */
+    int (*check)(const void *live, void *staging, char *err, size_t errlen);
+    /* Optional: before the fields are read for saving (refresh a snapshot). */
+    void (*pre_save)(void *opaque);
     /* After staging was copied into live state: re-derive what is not
      * saved (BAR mappings, IRQ levels, media reattachment). */
     void (*post_load)(void *opaque);
     void *opaque;
+    /* Raw encoders instead of fields: only the stream's own "media"
+     * section (dm/migration.c), which compares rather than loads.
+     * vmstate_register() refuses them. */
+    void (*save_raw)(const void *state, struct vmwriter *w);
+    int (*load_raw)(void *staging, struct vmreader *r, char *err, size_t errlen);
 };
 
+/* The section payload of d's live state. */
+void vmstate_save(const struct vmstate_dev *d, struct vmwriter *w);
+/* Parse a section payload into staging (a copy of d->state): every field
+ * and its checks, then d->check. Reads what the table describes and no
+ * more: the caller refuses bytes left in r. 0, or -1 with err (a short
+ * section says "too short"). Live state is never touched. */
+int vmstate_load(const struct vmstate_dev *d, void *staging, struct vmreader *r, char *err, size_t errlen);
+/* Where field `path` ("rx_head", "qflags[3]", "drive[1].pos", "bm.prd")
+ * starts in the payload (which must parse), or -1: for tests that edit
+ * one field of a saved section. size_r (optional): its element size. */
+long vmstate_field_at(const struct vmstate_dev *d, const uint8_t *payload, size_t len,
+                      const char *path, size_t *size_r);
+
 /* 0, or -1 (logged) for a NULL/empty/over-long name, a duplicate name, the
- * reserved name "media", or a full table. The struct is copied. */
+ * reserved name "media", a full table, or a field table that does not fit
+ * its state (vmstate_check_fields()). The struct is copied. */
 int vmstate_register(const struct vmstate_dev *d);
 void vmstate_unregister_all(void);
 
@@ -72,6 +163,11 @@ void vmstate_set_media_provider(vmstate_media_fn *fn, void *opaque);
 /* Fill out from the provider; false when none is registered. */
 bool vmstate_query_media(int index, struct vmstate_media *out);
 
+/* 0, or -1 with err naming the first field that is malformed: an element
+ * size other than 1/2/4/8, a field outside the struct, a variable count not
+ * held in an earlier integer field, a LIVEBUF without live(). */
+int vmstate_check_fields(const struct vm_field *fields, size_t struct_size, char *err, size_t errlen);
+
 static inline void vm_put(struct vmwriter *w, const void *p, size_t n)
 {
     if (w->err || n > w->cap - w->len) {
@@ -84,18 +180,24 @@ static inline void vm_put(struct vmwriter *w, const void *p, size_t n)
 static inline void vm_put_u8(struct vmwriter *w, uint8_t v) { vm_put(w, &v, 1); }
 static inline void vm_put_u16(struct vmwriter *w, uint16_t v)
 {
-    uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+    uint8_t b[2];
+
+    put_le16(b, v);
     vm_put(w, b, 2);
 }
 static inline void vm_put_u32(struct vmwriter *w, uint32_t v)
 {
-    vm_put_u16(w, (uint16_t)v);
-    vm_put_u16(w, (uint16_t)(v >> 16));
+    uint8_t b[4];
+
+    put_le32(b, v);
+    vm_put(w, b, 4);
 }
 static inline void vm_put_u64(struct vmwriter *w, uint64_t v)
 {
-    vm_put_u32(w, (uint32_t)v);
-    vm_put_u32(w, (uint32_t)(v >> 32));
+    uint8_t b[8];
+
+    put_le64(b, v);
+    vm_put(w, b, 8);
 }
 
 static inline void vm_get(struct vmreader *r, void *p, size_t n)
@@ -117,18 +219,23 @@ static inline uint8_t vm_get_u8(struct vmreader *r)
 static inline uint16_t vm_get_u16(struct vmreader *r)
 {
     uint8_t b[2];
+
     vm_get(r, b, 2);
-    return (uint16_t)(b[0] | b[1] << 8);
+    return get_le16(b);
 }
 static inline uint32_t vm_get_u32(struct vmreader *r)
 {
-    uint32_t lo = vm_get_u16(r);
-    return lo | (uint32_t)vm_get_u16(r) << 16;
+    uint8_t b[4];
+
+    vm_get(r, b, 4);
+    return get_le32(b);
 }
 static inline uint64_t vm_get_u64(struct vmreader *r)
 {
-    uint64_t lo = vm_get_u32(r);
-    return lo | (uint64_t)vm_get_u32(r) << 32;
+    uint8_t b[8];
+
+    vm_get(r, b, 8);
+    return get_le64(b);
 }
 
 #endif

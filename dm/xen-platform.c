@@ -15,14 +15,14 @@
  * non-printable bytes replaced, through the rate-limited guest log.
  * The ROM-lock flag (bit 0 of the flags) is remembered but has no effect:
  * changing memory types is the toolstack's business, not the DM's. */
+#include "dm/xen-platform.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/ide.h"
+#include "dm/iobus.h"
 #include "dm/log.h"
-#include "dm/machine-devs.h"
-#include "dm/machine.h"
 #include "dm/pci.h"
 #include "dm/vmstate.h"
 
@@ -33,11 +33,6 @@
 #define MAGIC           0x49d2
 #define PROTO_VERSION   1
 #define FLAG_ROM_LOCK   0x01
-
-#define UNPLUG_IDE_DISKS 0x01
-#define UNPLUG_NICS      0x02
-#define UNPLUG_AUX_IDE   0x04
-#define UNPLUG_NVME      0x08
 
 #define LOG_MAX 256
 
@@ -51,7 +46,9 @@ struct platform_state {
 struct xen_platform {
     struct platform_state st;
     struct pci_dev dev;
-    struct machine *m;
+    struct iobus *bus;
+    xen_unplug_fn *unplug;      /* the board removes what the guest unplugs */
+    void *unplug_opaque;
     struct io_region bar0, bar1, fixed;
     char log[LOG_MAX];
     size_t log_len;
@@ -82,10 +79,10 @@ static void unplug(struct xen_platform *p, uint16_t mask)
     if (mask & (UNPLUG_IDE_DISKS | UNPLUG_AUX_IDE)) {
         log_info("xen platform: guest unplugs %s emulated IDE disks",
                  mask & UNPLUG_IDE_DISKS ? "all" : "secondary");
-        if (p->m->ide)
-            ide_ctrl_unplug_disks(p->m->ide, !(mask & UNPLUG_IDE_DISKS));
     }
-    p->st.unplugged |= (uint8_t)(mask & 0x0f);
+    if (p->unplug)
+        p->unplug(p->unplug_opaque, mask & UNPLUG_ALL);
+    p->st.unplugged |= (uint8_t)(mask & UNPLUG_ALL);
 }
 
 static uint64_t fixed_read(void *opaque, uint64_t off, unsigned size)
@@ -153,52 +150,37 @@ static void bar1_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 
 static const struct io_ops bar1_ops = { .read = bar1_read, .write = bar1_write };
 
-static void plat_save(const void *state, struct vmwriter *w)
-{
-    const struct platform_state *s = state;
-
-    vm_put_u8(w, s->flags);
-    vm_put_u8(w, s->unplugged);
-    vm_put_u16(w, s->product);
-    vm_put_u32(w, s->build);
-}
-
-static int plat_load(void *staging, struct vmreader *r, char *err, size_t errlen)
-{
-    struct platform_state *s = staging;
-    uint8_t flags = vm_get_u8(r), unplugged = vm_get_u8(r);
-
-    s->product = vm_get_u16(r);
-    s->build = vm_get_u32(r);
-    if (r->err || (flags & ~FLAG_ROM_LOCK) || (unplugged & ~0x0f)) {
-        snprintf(err, errlen, "xen-platform: bad section");
-        return -1;
-    }
-    s->flags = flags;
-    s->unplugged = unplugged;
-    return 0;
-}
+static const struct vm_field plat_fields[] = {
+    VMF_UINT(struct platform_state, flags, VM_BITS(FLAG_ROM_LOCK)),
+    VMF_UINT(struct platform_state, unplugged, VM_BITS(UNPLUG_ALL)),
+    VMF_UINT(struct platform_state, product),
+    VMF_UINT(struct platform_state, build),
+    VMF_END
+};
 
 /* Disks the guest unplugged before the save stay unplugged. */
 static void plat_post_load(void *opaque)
 {
     struct xen_platform *p = opaque;
 
-    if ((p->st.unplugged & (UNPLUG_IDE_DISKS | UNPLUG_AUX_IDE)) && p->m->ide)
-        ide_ctrl_unplug_disks(p->m->ide, !(p->st.unplugged & UNPLUG_IDE_DISKS));
+    if (p->st.unplugged && p->unplug)
+        p->unplug(p->unplug_opaque, p->st.unplugged);
 }
 
-void *xen_platform_new(struct machine *m)
+struct xen_platform *xen_platform_new(struct pci_bus *pci, struct iobus *bus,
+                                      xen_unplug_fn *unplug_fn, void *opaque)
 {
     struct xen_platform *p = calloc(1, sizeof(*p));
     struct vmstate_dev vd = {
         .name = "xen-platform", .version = 1, .state_size = sizeof(struct platform_state),
-        .save = plat_save, .load = plat_load, .post_load = plat_post_load,
+        .fields = plat_fields, .post_load = plat_post_load,
     };
 
     if (!p)
         return NULL;
-    p->m = m;
+    p->bus = bus;
+    p->unplug = unplug_fn;
+    p->unplug_opaque = opaque;
     pci_dev_init(&p->dev, "xen-platform", 2, 0, 0x5853, 0x0001, 0xff8000, 0x01);
     p->dev.config[0x2c] = 0x53;     /* subsystem 5853:0001 */
     p->dev.config[0x2d] = 0x58;
@@ -214,8 +196,8 @@ void *xen_platform_new(struct machine *m)
     p->dev.config[0x14] |= 0x08;    /* BAR1 prefetchable */
     vd.state = &p->st;
     vd.opaque = p;
-    if (pci_register(m->pci, &p->dev) < 0 || vmstate_register(&vd) < 0 ||
-        io_region_map(&m->bus, &p->fixed, FIXED_BASE) < 0) {
+    if (pci_register(pci, &p->dev) < 0 || vmstate_register(&vd) < 0 ||
+        io_region_map(bus, &p->fixed, FIXED_BASE) < 0) {
         log_err("xen-platform: cannot register");
         free(p);
         return NULL;
@@ -223,25 +205,21 @@ void *xen_platform_new(struct machine *m)
     return p;
 }
 
-void xen_platform_reset(void *opaque)
+void xen_platform_reset(struct xen_platform *p)
 {
-    struct xen_platform *p = opaque;
-
     p->st.flags = 0;
     p->log_len = 0;
 }
 
-void xen_platform_free(void *opaque)
+void xen_platform_free(struct xen_platform *p)
 {
-    struct xen_platform *p = opaque;
-
     if (!p)
         return;
     if (p->fixed.mapped)
-        io_region_unmap(&p->m->bus, &p->fixed);
+        io_region_unmap(p->bus, &p->fixed);
     if (p->bar0.mapped)
-        io_region_unmap(&p->m->bus, &p->bar0);
+        io_region_unmap(p->bus, &p->bar0);
     if (p->bar1.mapped)
-        io_region_unmap(&p->m->bus, &p->bar1);
+        io_region_unmap(p->bus, &p->bar1);
     free(p);
 }

@@ -1,5 +1,5 @@
 /* libFuzzer over the device-state loader (dm/migration.c) and every
- * device's load(): the real xenfv machine (PCI, both IDE channels with a
+ * device's field table: the real xenfv machine (PCI, both IDE channels with a
  * disk and a CD-ROM, PM, platform, COM1, i8042, port 92) is built in
  * process on a fake accelerator, plus two synthetic devices. Input byte 0
  * picks the mode: even = the rest is the stream as is; odd = the declared
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dm/accel.h"
+#include "dm/bytes.h"
 #include "dm/config.h"
 #include "dm/loop.h"
 #include "dm/machine.h"
@@ -39,26 +40,21 @@ static void *snapshot[VMSTATE_MAX_DEVS];
 
 /* ---- a synthetic device with a length-prefixed buffer ---- */
 
-static void pio_save(const void *state, struct vmwriter *w)
+static const struct vm_field pio_fields[] = {
+    VMF_UINT(struct fz_pio, pos),
+    VMF_UINT(struct fz_pio, end),
+    VMF_ARRAY_V(struct fz_pio, buf, end),
+    VMF_END
+};
+
+static int pio_check(const void *live, void *staging, char *err, size_t errlen)
 {
-    const struct fz_pio *s = state;
+    const struct fz_pio *s = staging;
 
-    vm_put_u16(w, s->pos);
-    vm_put_u16(w, s->end);
-    vm_put(w, s->buf, s->end);
-}
-
-static int pio_load(void *staging, struct vmreader *r, char *err, size_t errlen)
-{
-    struct fz_pio *s = staging;
-
-    s->pos = vm_get_u16(r);
-    s->end = vm_get_u16(r);
-    if (s->end > sizeof(s->buf) || s->pos > s->end) {
+    if (s->pos > s->end) {
         snprintf(err, errlen, "position %u/%u", s->pos, s->end);
         return -1;
     }
-    vm_get(r, s->buf, s->end);
     return 0;
 }
 
@@ -117,7 +113,7 @@ static void setup_once(void)
     struct loop *l;
     struct vmstate_dev b = {
         .name = "fz-pio", .version = 2, .state = &pio_live, .state_size = sizeof(pio_live),
-        .save = pio_save, .load = pio_load,
+        .fields = pio_fields, .check = pio_check,
     };
     char err[256];
 
@@ -239,13 +235,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(buf, data + 1, len);
     if ((data[0] & 1) && len >= MIGRATION_HDR_FIXED + MIGRATION_TRAILER) {
-        uint32_t crc;
-
-        for (int i = 0; i < 4; i++)
-            buf[12 + i] = (uint8_t)(len >> (8 * i));
-        crc = migration_crc32c(0, buf, len - 4);
-        for (int i = 0; i < 4; i++)
-            buf[len - 4 + i] = (uint8_t)(crc >> (8 * i));
+        put_le32(buf + 12, (uint32_t)len);
+        put_le32(buf + len - 4, migration_crc32c(0, buf, len - 4));
     }
     err[0] = '\0';
     if (migration_load_buf(&cfg, buf, len, err, sizeof(err))) {

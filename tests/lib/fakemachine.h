@@ -1,8 +1,9 @@
 /* An in-process machine on a fake accelerator, for unit tests and fuzzers:
  * guest RAM is a caller's array, ISA IRQ levels and edges are recorded, and
  * (Xen-like on request) PCI INTx and PIRQ routes are recorded too. Either
- * bare (the caller adds devices: i8042_new(&f->m)...) or a whole xenfv
- * machine through machine_init(). No libcheck here: the fuzzers link it. */
+ * bare (the caller adds devices on f->m.bus, wired with machine_isa_irq(&f->m,
+ * n) and machine_guest_request()) or a whole xenfv machine through
+ * machine_init(). No libcheck here: the fuzzers link it. */
 #ifndef XSDM_TEST_FAKEMACHINE_H
 #define XSDM_TEST_FAKEMACHINE_H
 

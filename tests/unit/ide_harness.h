@@ -22,7 +22,6 @@
 #include "dm/iobus.h"
 #include "dm/log.h"
 #include "dm/machine.h"
-#include "dm/machine-devs.h"
 #include "dm/pci.h"
 #include "dm/qmp.h"
 #include "dm/vmstate.h"
@@ -120,6 +119,7 @@ static struct harness *h_new(const struct xsdm_config *cfg, char *err, size_t er
 {
     struct harness *h;
     struct machine *m;
+    struct irq_line ide_irq[2];
 
     h_free();
     h = calloc(1, sizeof(*h));
@@ -138,9 +138,11 @@ static struct harness *h_new(const struct xsdm_config *cfg, char *err, size_t er
     m->cfg = &h->dm.cfg;
     m->accel = &h->dm.accel;
     iobus_init(&m->bus);
+    ide_irq[0] = machine_isa_irq(m, IDE_PRIMARY_IRQ);
+    ide_irq[1] = machine_isa_irq(m, IDE_SECONDARY_IRQ);
     vmstate_unregister_all();
-    m->pci = pci_bus_new(m);
-    h->ide = ide_ctrl_new(m, &h->dm.cfg, err, errlen);
+    m->pci = pci_bus_new(&m->bus, machine_pci_intx(m), machine_guest_request(m, SHUTDOWN_REBOOT));
+    h->ide = ide_ctrl_new(&m->bus, m->pci, m->accel, ide_irq, &h->dm.cfg, err, errlen);
     if (!h->ram || !m->pci || !h->ide) {
         ide_ctrl_free(h->ide);
         pci_bus_free(m->pci);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/lib/vmsection.h"
 #include "tests/unit/ide_harness.h"
 
 #define DISK_SECTORS 2048u
@@ -564,8 +565,8 @@ END_TEST
 START_TEST(test_state_roundtrip)
 {
     const struct vmstate_dev *vd = vmstate_find("piix3-ide.0");
-    struct vmwriter w = { malloc(VMSTATE_MAX_SECTION), 0, VMSTATE_MAX_SECTION, false };
-    struct vmreader r;
+    uint8_t *sec = malloc(VMSTATE_MAX_SECTION);
+    size_t len;
     void *staging;
     uint8_t buf[512];
     char err[256] = "";
@@ -575,15 +576,13 @@ START_TEST(test_state_roundtrip)
     h_outb(H_PRI_CMD + 7, 0x20);
     for (int i = 0; i < 100; i++)
         h_inw(H_PRI_CMD);
-    vd->save(vd->state, &w);
-    ck_assert(!w.err);
-    ck_assert_uint_lt(w.len, VMSTATE_MAX_SECTION);
+    len = vmsection_save("piix3-ide.0", sec, VMSTATE_MAX_SECTION);
+    ck_assert_uint_gt(len, 0);
+    ck_assert_uint_lt(len, VMSTATE_MAX_SECTION);
     ide_ctrl_reset(H->ide);
     ck_assert_uint_eq(h_altstatus(0) & ST_DRQ, 0);
     staging = malloc(vd->state_size);
-    memcpy(staging, vd->state, vd->state_size);
-    r = (struct vmreader){ w.buf, w.len, 0, false };
-    ck_assert_int_eq(vd->load(staging, &r, err, sizeof(err)), 0);
+    ck_assert_int_eq(vmsection_load("piix3-ide.0", sec, len, staging, err, sizeof(err)), 0);
     memcpy(vd->state, staging, vd->state_size);
     vd->post_load(vd->opaque);
     ck_assert_int_eq(H->irq[14], 1);                 /* the pending interrupt is driven again */
@@ -599,23 +598,19 @@ START_TEST(test_state_roundtrip)
     h_pio_read(0, buf, 512);
     check_sector(buf, 51);
 
-    /* Corrupt: pos (drive 0's u32 after 33 bytes + 3 u16) beyond end. */
+    /* Corrupt: drive 0's pos beyond its end. */
     {
-        size_t pos_off = 33 + 6;
+        size_t pos_off = vmsection_field("piix3-ide.0", sec, len, "drive[0].pos");
 
-        memcpy(staging, vd->state, vd->state_size);
-        w.buf[pos_off] = 0xff;
-        w.buf[pos_off + 1] = 0xff;
-        r = (struct vmreader){ w.buf, w.len, 0, false };
-        ck_assert_int_eq(vd->load(staging, &r, err, sizeof(err)), -1);
+        sec[pos_off] = 0xff;
+        sec[pos_off + 1] = 0xff;
+        ck_assert_int_eq(vmsection_load("piix3-ide.0", sec, len, staging, err, sizeof(err)), -1);
         ck_assert_msg(strstr(err, "PIO window") != NULL, "err: %s", err);
         /* Truncated */
-        memcpy(staging, vd->state, vd->state_size);
-        r = (struct vmreader){ w.buf, 20, 0, false };
-        ck_assert_int_eq(vd->load(staging, &r, err, sizeof(err)), -1);
+        ck_assert_int_eq(vmsection_load("piix3-ide.0", sec, 20, staging, err, sizeof(err)), -1);
     }
     free(staging);
-    free(w.buf);
+    free(sec);
 }
 END_TEST
 
@@ -642,11 +637,12 @@ END_TEST
 START_TEST(test_unplug)
 {
     const struct vmstate_dev *vd = vmstate_find("piix3-ide.0");
-    struct vmwriter w = { malloc(VMSTATE_MAX_SECTION), 0, VMSTATE_MAX_SECTION, false };
-    struct vmreader r;
+    struct ide_drive_state *live = &H->ide->ch[0].s.drive[0];
+    uint8_t *sec = malloc(VMSTATE_MAX_SECTION);
     struct vmstate_media m;
     void *staging = malloc(vd->state_size);
     char err[256] = "";
+    size_t len;
 
     ide_ctrl_unplug_disks(H->ide, false);
     h_select(0, 0, 0);
@@ -655,30 +651,25 @@ START_TEST(test_unplug)
     ck_assert_int_eq(H->irq[14], 0);
     ck_assert(vmstate_query_media(0, &m));
     ck_assert(m.present && m.inserted && !m.cdrom);
-    vd->save(vd->state, &w);
+    len = vmsection_save("piix3-ide.0", sec, VMSTATE_MAX_SECTION);
+    ck_assert_uint_gt(len, 0);
     /* Into a machine where the disk is still plugged. */
     ide_ctrl_reset(H->ide);
-    H->ide->ch[0].s.drive[0].present = 1;
-    memcpy(staging, vd->state, vd->state_size);
-    r = (struct vmreader){ w.buf, w.len, 0, false };
-    ck_assert_int_eq(vd->load(staging, &r, err, sizeof(err)), 0);
+    live->present = 1;
+    ck_assert_int_eq(vmsection_load("piix3-ide.0", sec, len, staging, err, sizeof(err)), 0);
     ck_assert_uint_eq(((struct ide_chan_state *)staging)->drive[0].present, 0);
     /* Never into a machine whose drive there is a CD-ROM: unplug leaves
      * CD-ROMs on the cable. */
-    memcpy(staging, vd->state, vd->state_size);
-    ((struct ide_chan_state *)staging)->drive[0].cdrom = 1;
-    r = (struct vmreader){ w.buf, w.len, 0, false };
-    ck_assert_int_eq(vd->load(staging, &r, err, sizeof(err)), -1);
+    live->cdrom = 1;
+    ck_assert_int_eq(vmsection_load("piix3-ide.0", sec, len, staging, err, sizeof(err)), -1);
     ck_assert_msg(strstr(err, "drive 0") && strstr(err, "CD-ROM drive is never unplugged"), "err: %s", err);
-    /* Nor an absent drive that still says CD-ROM (unplug clears it all).
-     * The cdrom flag is the stream's second byte of drive 0. */
-    w.buf[1] = 1;
-    memcpy(staging, vd->state, vd->state_size);
-    r = (struct vmreader){ w.buf, w.len, 0, false };
-    ck_assert_int_eq(vd->load(staging, &r, err, sizeof(err)), -1);
+    live->cdrom = 0;
+    /* Nor an absent drive that still says CD-ROM (unplug clears it all). */
+    sec[vmsection_field("piix3-ide.0", sec, len, "drive[0].cdrom")] = 1;
+    ck_assert_int_eq(vmsection_load("piix3-ide.0", sec, len, staging, err, sizeof(err)), -1);
     ck_assert_msg(strstr(err, "CD-ROM drive is never unplugged"), "err: %s", err);
     free(staging);
-    free(w.buf);
+    free(sec);
 }
 END_TEST
 

@@ -36,37 +36,19 @@ struct regs {
 static struct regs live;
 static struct xsdm_config cfg;
 
-static void regs_save(const void *state, struct vmwriter *w)
-{
-    const struct regs *s = state;
-
-    for (int i = 0; i < 4; i++)
-        vm_put_u32(w, s->r[i]);
-    vm_put_u8(w, s->fifo_len);
-    vm_put(w, s->fifo, s->fifo_len <= sizeof(s->fifo) ? s->fifo_len : 0);
-}
-
-static int regs_load(void *staging, struct vmreader *r, char *err, size_t errlen)
-{
-    struct regs *s = staging;
-
-    for (int i = 0; i < 4; i++)
-        s->r[i] = vm_get_u32(r);
-    s->fifo_len = vm_get_u8(r);
-    if (s->fifo_len > sizeof(s->fifo)) {
-        snprintf(err, errlen, "fifo length %u", s->fifo_len);
-        return -1;
-    }
-    vm_get(r, s->fifo, s->fifo_len);
-    return 0;
-}
+static const struct vm_field regs_fields[] = {
+    VMF_ARRAY(struct regs, r),
+    VMF_UINT(struct regs, fifo_len, VM_MAX(8)),
+    VMF_ARRAY_V(struct regs, fifo, fifo_len),
+    VMF_END
+};
 
 /* No ck_* call here: the server child uses it too (see server_main). */
 static int register_regs(uint32_t seed)
 {
     struct vmstate_dev d = {
         .name = "regs", .version = 1, .state = &live, .state_size = sizeof(live),
-        .save = regs_save, .load = regs_load,
+        .fields = regs_fields,
     };
 
     vmstate_unregister_all();

@@ -20,6 +20,7 @@
 #include "dm/vmstate.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/libqtest.h"
+#include "tests/lib/vmsection.h"
 #include "toolstack/qmp-client.h"
 
 #define COM1 0x3f8
@@ -33,7 +34,7 @@ static struct uart *u;
 static void machine_setup(void)
 {
     fake_machine_init(&fm, NULL, 0);
-    u = uart_new(&fm.m, 0, NULL);
+    u = uart_new(&fm.m.bus, 0, machine_isa_irq(&fm.m, IRQ4), NULL);
     ck_assert_ptr_nonnull(u);
 }
 
@@ -364,23 +365,23 @@ END_TEST
 
 static size_t save_state(uint8_t *buf, size_t cap)
 {
-    const struct vmstate_dev *d = vmstate_find("serial0");
-    struct vmwriter w = { .buf = buf, .cap = cap };
+    size_t len = vmsection_save("serial0", buf, cap);
 
-    ck_assert_ptr_nonnull(d);
-    d->save(d->state, &w);
-    ck_assert(!w.err);
-    return w.len;
+    ck_assert_uint_gt(len, 0);
+    return len;
 }
 
 static int load_state(const uint8_t *buf, size_t len, void *staging)
 {
-    const struct vmstate_dev *d = vmstate_find("serial0");
-    struct vmreader r = { .p = buf, .len = len };
     char e[256];
 
-    memcpy(staging, d->state, d->state_size);
-    return d->load(staging, &r, e, sizeof(e));
+    return vmsection_load("serial0", buf, len, staging, e, sizeof(e));
+}
+
+/* The payload offset of a field of serial0's table. */
+static size_t at(const uint8_t *buf, size_t len, const char *field)
+{
+    return vmsection_field("serial0", buf, len, field);
 }
 
 START_TEST(vmstate_round_trip)
@@ -413,7 +414,6 @@ END_TEST
 
 START_TEST(vmstate_rejects_bad_fields)
 {
-    const struct vmstate_dev *d = vmstate_find("serial0");
     uint8_t good[256], bad[256], staging[256];
     size_t len;
 
@@ -423,34 +423,36 @@ START_TEST(vmstate_rejects_bad_fields)
     len = save_state(good, sizeof(good));
     ck_assert_uint_eq(len, 28);
     ck_assert_int_eq(load_state(good, len, staging), 0);
-    /* Layout: fifo[16] head count ier lcr mcr lsr msr scr fcr dll dlm thr */
-    struct { size_t off; uint8_t val; } cases[] = {
-        { 16, 16 },             /* head out of range */
-        { 17, 17 },             /* count > FIFO */
-        { 17, 0 },              /* count 0 but LSR.DR set */
-        { 18, 0x10 },           /* IER reserved bit */
-        { 20, 0x20 },           /* MCR reserved bit */
-        { 21, 0x00 },           /* LSR without THRE/TEMT */
-        { 21, 0xe1 },           /* LSR FIFO error bit */
-        { 22, 0xb0 },           /* MSR lines not matching loopback MCR */
-        { 24, 0x02 },           /* FCR self-clearing bit */
-        { 27, 2 },              /* THRE latch not boolean */
+    struct { const char *field; uint8_t val; const char *why; } cases[] = {
+        { "rx_head", 16, "field rx_head" },             /* head out of range */
+        { "rx_count", 17, "field rx_count" },           /* count > FIFO */
+        { "rx_count", 0, "line status" },               /* count 0 but LSR.DR set */
+        { "ier", 0x10, "field ier" },                   /* IER reserved bit */
+        { "mcr", 0x20, "field mcr" },                   /* MCR reserved bit */
+        { "lsr", 0x00, "line status" },                 /* LSR without THRE/TEMT */
+        { "lsr", 0xe1, "field lsr" },                   /* LSR FIFO error bit */
+        { "msr", 0xb0, "modem status" },                /* MSR lines not matching loopback MCR */
+        { "fcr", 0x02, "field fcr" },                   /* FCR self-clearing bit */
+        { "thr_ipending", 2, "field thr_ipending" },    /* THRE latch not boolean */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char e[256] = "";
+
         memcpy(bad, good, len);
-        bad[cases[i].off] = cases[i].val;
-        ck_assert_msg(load_state(bad, len, staging) < 0, "case %zu accepted", i);
+        bad[at(good, len, cases[i].field)] = cases[i].val;
+        ck_assert_msg(vmsection_load("serial0", bad, len, staging, e, sizeof(e)) < 0, "case %zu (%s) accepted",
+                      i, cases[i].field);
+        ck_assert_msg(strstr(e, cases[i].why), "case %zu: '%s' does not say '%s'", i, e, cases[i].why);
     }
     /* FIFO off: at most one byte may be queued. */
     memcpy(bad, good, len);
-    bad[24] = 0x00;
-    bad[17] = 2;
+    bad[at(good, len, "fcr")] = 0x00;
+    bad[at(good, len, "rx_count")] = 2;
     ck_assert_int_lt(load_state(bad, len, staging), 0);
     ck_assert_int_lt(load_state(good, len - 1, staging), 0);     /* truncated */
     memcpy(bad, good, len);
     bad[len] = 0;
     ck_assert_int_lt(load_state(bad, len + 1, staging), 0);      /* trailing bytes */
-    (void)d;
 }
 END_TEST
 
@@ -475,7 +477,7 @@ START_TEST(file_backend_receives_output)
     snprintf(s.path, sizeof(s.path), "%s", path);
     c = chardev_open(&s, NULL, e, sizeof(e));
     ck_assert_msg(c != NULL, "%s", e);
-    u1 = uart_new(&fm.m, 1, c);
+    u1 = uart_new(&fm.m.bus, 1, machine_isa_irq(&fm.m, 3), c);
     ck_assert_ptr_nonnull(u1);
     for (size_t i = 0; i < strlen(msg); i++)
         outb(0x2f8 + UART_THR, (uint8_t)msg[i]);
@@ -515,7 +517,7 @@ START_TEST(socket_backend_round_trip)
     snprintf(s.path, sizeof(s.path), "%s", path);
     c = chardev_open(&s, l, e, sizeof(e));
     ck_assert_msg(c != NULL, "%s", e);
-    u1 = uart_new(&fm.m, 1, c);
+    u1 = uart_new(&fm.m.bus, 1, machine_isa_irq(&fm.m, 3), c);
     ck_assert_ptr_nonnull(u1);
     cl = socket(AF_UNIX, SOCK_STREAM, 0);
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -575,7 +577,7 @@ START_TEST(loopback_ignores_line_input)
     s.fd = -1;
     c = chardev_open(&s, l, e, sizeof(e));
     ck_assert_msg(c != NULL, "%s", e);
-    u1 = uart_new(&fm.m, 1, c);
+    u1 = uart_new(&fm.m.bus, 1, machine_isa_irq(&fm.m, 3), c);
     slave = open(chardev_filename(c) + 4, O_RDWR | O_NOCTTY);
     ck_assert_int_ge(slave, 0);
     outb(0x2f8 + UART_MCR, 0x10);

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dm/bytes.h"
 #include "dm/config.h"
 #include "dm/migration.h"
 #include "dm/vmstate.h"
@@ -39,7 +40,7 @@ struct synth_c {
 };
 
 struct synth_big {          /* saves more than a section may hold */
-    uint8_t dummy;
+    uint8_t junk[VMSTATE_MAX_SECTION + 1];
 };
 
 static struct synth_a a_live;
@@ -48,78 +49,46 @@ static struct synth_c c_live, x_live;
 static struct synth_big big_live;
 static int post_a, post_b, post_c, post_x;
 
-static void a_save(const void *state, struct vmwriter *w)
+static const struct vm_field a_fields[] = {
+    VMF_ARRAY(struct synth_a, regs),
+    VMF_UINT(struct synth_a, fifo_len),
+    VMF_ARRAY_V(struct synth_a, fifo, fifo_len),
+    VMF_UINT(struct synth_a, mode, VM_MAX(3)),
+    VMF_END
+};
+
+static const struct vm_field b_fields[] = {
+    VMF_UINT(struct synth_b, pos),
+    VMF_UINT(struct synth_b, end),
+    VMF_UINT(struct synth_b, status),
+    VMF_ARRAY_V(struct synth_b, buf, end),
+    VMF_END
+};
+
+static int b_check(const void *live, void *staging, char *err, size_t errlen)
 {
-    const struct synth_a *s = state;
+    const struct synth_b *s = staging;
 
-    for (int i = 0; i < 8; i++)
-        vm_put_u32(w, s->regs[i]);
-    vm_put_u8(w, s->fifo_len);
-    vm_put(w, s->fifo, s->fifo_len <= sizeof(s->fifo) ? s->fifo_len : 0);
-    vm_put_u8(w, s->mode);
-}
-
-static int a_load(void *staging, struct vmreader *r, char *err, size_t errlen)
-{
-    struct synth_a *s = staging;
-
-    for (int i = 0; i < 8; i++)
-        s->regs[i] = vm_get_u32(r);
-    s->fifo_len = vm_get_u8(r);
-    if (s->fifo_len > sizeof(s->fifo)) {
-        snprintf(err, errlen, "fifo length %u > %zu", s->fifo_len, sizeof(s->fifo));
-        return -1;
-    }
-    vm_get(r, s->fifo, s->fifo_len);
-    s->mode = vm_get_u8(r);
-    if (s->mode > 3) {
-        snprintf(err, errlen, "mode %u out of range", s->mode);
-        return -1;
-    }
-    return 0;
-}
-
-static void b_save(const void *state, struct vmwriter *w)
-{
-    const struct synth_b *s = state;
-
-    vm_put_u16(w, s->pos);
-    vm_put_u16(w, s->end);
-    vm_put_u8(w, s->status);
-    vm_put(w, s->buf, s->end <= sizeof(s->buf) ? s->end : 0);
-}
-
-static int b_load(void *staging, struct vmreader *r, char *err, size_t errlen)
-{
-    struct synth_b *s = staging;
-
-    s->pos = vm_get_u16(r);
-    s->end = vm_get_u16(r);
-    s->status = vm_get_u8(r);
-    if (s->end > sizeof(s->buf) || s->pos > s->end) {
+    if (s->pos > s->end) {
         snprintf(err, errlen, "transfer position %u/%u out of range", s->pos, s->end);
         return -1;
     }
-    vm_get(r, s->buf, s->end);
     return 0;
 }
 
-static void c_save(const void *state, struct vmwriter *w)
+static const struct vm_field c_fields[] = {
+    VMF_UINT(struct synth_c, counter),
+    VMF_END
+};
+
+static const struct vm_field big_fields[] = {
+    VMF_ARRAY(struct synth_big, junk),
+    VMF_END
+};
+
+static void c_raw_save(const void *state, struct vmwriter *w)
 {
     vm_put_u64(w, ((const struct synth_c *)state)->counter);
-}
-
-static int c_load(void *staging, struct vmreader *r, char *err, size_t errlen)
-{
-    ((struct synth_c *)staging)->counter = vm_get_u64(r);
-    return 0;
-}
-
-static void big_save(const void *state, struct vmwriter *w)
-{
-    static uint8_t junk[VMSTATE_MAX_SECTION + 1];
-
-    vm_put(w, junk, sizeof(junk));
 }
 
 static void count_post(void *opaque)
@@ -128,12 +97,12 @@ static void count_post(void *opaque)
 }
 
 static void reg(const char *name, uint32_t version, void *state, size_t size,
-                void (*save)(const void *, struct vmwriter *),
-                int (*load)(void *, struct vmreader *, char *, size_t), int *post)
+                const struct vm_field *fields,
+                int (*check)(const void *, void *, char *, size_t), int *post)
 {
     struct vmstate_dev d = {
         .name = name, .version = version, .state = state, .state_size = size,
-        .save = save, .load = load, .post_load = count_post, .opaque = post,
+        .fields = fields, .check = check, .post_load = count_post, .opaque = post,
     };
     ck_assert_int_eq(vmstate_register(&d), 0);
 }
@@ -142,11 +111,11 @@ static void reg(const char *name, uint32_t version, void *state, size_t size,
 static void register_devs(bool with_extra)
 {
     vmstate_unregister_all();
-    reg("synth-a", 1, &a_live, sizeof(a_live), a_save, a_load, &post_a);
-    reg("synth-b", 2, &b_live, sizeof(b_live), b_save, b_load, &post_b);
-    reg("synth-c", 3, &c_live, sizeof(c_live), c_save, c_load, &post_c);
+    reg("synth-a", 1, &a_live, sizeof(a_live), a_fields, NULL, &post_a);
+    reg("synth-b", 2, &b_live, sizeof(b_live), b_fields, b_check, &post_b);
+    reg("synth-c", 3, &c_live, sizeof(c_live), c_fields, NULL, &post_c);
     if (with_extra)
-        reg("synth-x", 1, &x_live, sizeof(x_live), c_save, c_load, &post_x);
+        reg("synth-x", 1, &x_live, sizeof(x_live), c_fields, NULL, &post_x);
 }
 
 /* Non-default state everywhere, mid-transfer included. */
@@ -216,25 +185,12 @@ static uint8_t *save_stream(size_t *len)
     return buf;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* After editing a stream: fix the declared length and the CRC so only the
  * semantic problem under test remains. */
 static void restamp(uint8_t *buf, size_t len)
 {
-    put32(buf + 12, (uint32_t)len);
-    put32(buf + len - 4, migration_crc32c(0, buf, len - 4));
+    put_le32(buf + 12, (uint32_t)len);
+    put_le32(buf + len - 4, migration_crc32c(0, buf, len - 4));
 }
 
 /* Offset of section i's header (u16 index, u32 length) by walking the format. */
@@ -244,12 +200,12 @@ static size_t section_at(const uint8_t *buf, int i)
     unsigned n;
 
     off += 1 + buf[off];
-    n = (unsigned)(buf[off] | buf[off + 1] << 8);
+    n = get_le16(buf + off);
     off += 2;
     for (unsigned k = 0; k < n; k++)
         off += 1 + buf[off] + 4;
     for (int k = 0; k < i; k++)
-        off += 6 + get32(buf + off + 2);
+        off += 6 + get_le32(buf + off + 2);
     return off;
 }
 
@@ -447,10 +403,10 @@ START_TEST(wrong_magic_version_machine)
     restamp(buf, len);
     expect_reject(buf, len, "bad magic");
     buf[0] = 'X';
-    put32(buf + 8, 2);
+    put_le32(buf + 8, 2);
     restamp(buf, len);
     expect_reject(buf, len, "unsupported format version 2");
-    put32(buf + 8, MIGRATION_FORMAT_VERSION);
+    put_le32(buf + 8, MIGRATION_FORMAT_VERSION);
     restamp(buf, len);
     {
         char err[256] = "";
@@ -503,9 +459,9 @@ START_TEST(device_version_mismatch)
     uint8_t *buf = save_stream(&len);
 
     vmstate_unregister_all();
-    reg("synth-a", 1, &a_live, sizeof(a_live), a_save, a_load, &post_a);
-    reg("synth-b", 2, &b_live, sizeof(b_live), b_save, b_load, &post_b);
-    reg("synth-c", 4, &c_live, sizeof(c_live), c_save, c_load, &post_c);
+    reg("synth-a", 1, &a_live, sizeof(a_live), a_fields, NULL, &post_a);
+    reg("synth-b", 2, &b_live, sizeof(b_live), b_fields, b_check, &post_b);
+    reg("synth-c", 4, &c_live, sizeof(c_live), c_fields, NULL, &post_c);
     expect_reject(buf, len, "device 'synth-c': stream has version 3, this DM reads version 4");
     free(buf);
 }
@@ -515,12 +471,12 @@ END_TEST
 static uint8_t *grow_section(const uint8_t *buf, size_t len, int i, size_t extra, size_t *len_r)
 {
     size_t off = section_at(buf, i);
-    size_t end = off + 6 + get32(buf + off + 2);
+    size_t end = off + 6 + get_le32(buf + off + 2);
     uint8_t *out = calloc(1, len + extra);
 
     memcpy(out, buf, end);
     memcpy(out + end + extra, buf + end, len - end);
-    put32(out + off + 2, get32(buf + off + 2) + (uint32_t)extra);
+    put_le32(out + off + 2, get_le32(buf + off + 2) + (uint32_t)extra);
     *len_r = len + extra;
     restamp(out, *len_r);
     return out;
@@ -546,10 +502,10 @@ START_TEST(oversized_and_short_sections)
     {
         size_t off = section_at(buf, 2);
 
-        put32(buf + off + 2, 1000);
+        put_le32(buf + off + 2, 1000);
         restamp(buf, len);
         expect_reject(buf, len, "oversized section 'synth-c': 1000 bytes overruns the stream");
-        put32(buf + off + 2, 8);
+        put_le32(buf + off + 2, 8);
         restamp(buf, len);
     }
     /* A section one byte short of its state: shrink synth-c to 7 bytes. */
@@ -559,7 +515,7 @@ START_TEST(oversized_and_short_sections)
 
         memcpy(shortb, buf, off + 6 + 7);
         memcpy(shortb + off + 6 + 7, buf + off + 6 + 8, len - (off + 6 + 8));
-        put32(shortb + off + 2, 7);
+        put_le32(shortb + off + 2, 7);
         restamp(shortb, len - 1);
         expect_reject(shortb, len - 1, "device 'synth-c': section of 7 bytes is too short");
         free(shortb);
@@ -603,22 +559,37 @@ START_TEST(trailing_garbage)
 }
 END_TEST
 
+/* The payload of section i, and the offset in buf of one of its fields. */
+static size_t field_in_stream(const uint8_t *buf, int i, const char *dev, const char *field)
+{
+    size_t off = section_at(buf, i);
+    long at = vmstate_field_at(vmstate_find(dev), buf + off + 6, get_le32(buf + off + 2), field, NULL);
+
+    ck_assert_msg(at >= 0, "no field %s in %s", field, dev);
+    return off + 6 + (size_t)at;
+}
+
 START_TEST(invalid_device_fields)
 {
     size_t len;
     uint8_t *buf = save_stream(&len);
-    size_t off = section_at(buf, 0);
+    size_t at;
 
     set_state(7);
-    /* synth-a: 8 registers, then fifo_len. */
-    buf[off + 6 + 32] = 200;
+    at = field_in_stream(buf, 0, "synth-a", "fifo_len");
+    buf[at] = 200;
     restamp(buf, len);
-    expect_reject(buf, len, "device 'synth-a': fifo length 200 > 16");
-    buf[off + 6 + 32] = 5;
+    expect_reject(buf, len, "device 'synth-a': field fifo: 200 elements, at most 16");
+    buf[at] = 5;
+    at = field_in_stream(buf, 0, "synth-a", "mode");
+    buf[at] = 4;
+    restamp(buf, len);
+    expect_reject(buf, len, "device 'synth-a': field mode = 0x4 is out of range 0-3");
+    buf[at] = 1;
     /* synth-b: pos > end. */
-    off = section_at(buf, 1);
-    buf[off + 6] = 0xff;
-    buf[off + 7] = 0x0f;
+    at = field_in_stream(buf, 1, "synth-b", "pos");
+    buf[at] = 0xff;
+    buf[at + 1] = 0x0f;
     restamp(buf, len);
     expect_reject(buf, len, "device 'synth-b': transfer position 4095/300 out of range");
     free(buf);
@@ -740,7 +711,7 @@ START_TEST(register_rejects)
     struct synth_c s;
     struct vmstate_dev d = {
         .name = "synth-a", .version = 1, .state = &s, .state_size = sizeof(s),
-        .save = c_save, .load = c_load,
+        .fields = c_fields,
     };
     char longname[VMSTATE_NAME_MAX + 2];
 
@@ -756,8 +727,8 @@ START_TEST(register_rejects)
     d.name = longname;
     ck_assert_int_eq(vmstate_register(&d), -1);
     d.name = "ok";
-    d.load = NULL;
-    ck_assert_int_eq(vmstate_register(&d), -1);
+    d.fields = NULL;
+    ck_assert_int_eq(vmstate_register(&d), -1);         /* no table */
     ck_assert_int_eq(vmstate_count(), 3);
     ck_assert_ptr_nonnull(vmstate_find("synth-b"));
     ck_assert_ptr_null(vmstate_find("ok"));
@@ -766,7 +737,7 @@ START_TEST(register_rejects)
 
         snprintf(name, sizeof(name), "fill%d", i);
         d.name = strdup(name);
-        d.load = c_load;
+        d.fields = c_fields;
         ck_assert_int_eq(vmstate_register(&d), 0);
     }
     d.name = "one-too-many";
@@ -777,13 +748,102 @@ START_TEST(register_rejects)
 }
 END_TEST
 
+/* A table that does not describe its struct is refused at registration,
+ * before any stream could be read with it. */
+struct tbl {
+    uint16_t n;
+    uint8_t b[4];
+    uint32_t w;
+};
+
+static uint32_t four(const void *s)
+{
+    return 4;
+}
+
+START_TEST(register_rejects_bad_tables)
+{
+    static struct tbl t;
+    static const struct vm_field good[] = {
+        VMF_UINT(struct tbl, n, VM_MAX(4)), VMF_ARRAY_V(struct tbl, b, n), VMF_UINT(struct tbl, w), VMF_END
+    };
+    static const struct vm_field past_end[] = {
+        { .name = "w", .type = VMF_UINT, .offset = offsetof(struct tbl, w) + 2, .size = 4, .count = 1 },
+        VMF_END
+    };
+    static const struct vm_field odd_size[] = {
+        { .name = "b", .type = VMF_UINT, .offset = offsetof(struct tbl, b), .size = 3, .count = 1 },
+        VMF_END
+    };
+    static const struct vm_field count_after[] = {     /* the count must come first in the stream */
+        VMF_ARRAY_V(struct tbl, b, n), VMF_UINT(struct tbl, n), VMF_END
+    };
+    static const struct vm_field count_not_a_field[] = {
+        VMF_ARRAY_V(struct tbl, b, n), VMF_END
+    };
+    static const struct vm_field buf_no_live[] = {
+        { .name = "b", .type = VMF_LIVEBUF, .offset = offsetof(struct tbl, b), .size = 4, .count = 1 },
+        VMF_END
+    };
+    static const struct vm_field buf_live[] = {
+        VMF_LIVEBUF(struct tbl, b, four), VMF_END
+    };
+    const struct vm_field *bad[] = { past_end, odd_size, count_after, count_not_a_field, buf_no_live };
+    struct vmstate_dev d = { .name = "tbl", .version = 1, .state = &t, .state_size = sizeof(t) };
+
+    vmstate_unregister_all();
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        d.fields = bad[i];
+        ck_assert_msg(vmstate_register(&d) == -1, "bad table %zu accepted", i);
+    }
+    d.fields = good;
+    d.save_raw = c_raw_save;
+    ck_assert_int_eq(vmstate_register(&d), -1);         /* raw encoders: the media section only */
+    d.save_raw = NULL;
+    ck_assert_int_eq(vmstate_register(&d), 0);
+    d.name = "tbl2";
+    d.fields = buf_live;
+    ck_assert_int_eq(vmstate_register(&d), 0);
+    ck_assert_int_eq(vmstate_count(), 2);
+    vmstate_unregister_all();
+}
+END_TEST
+
+/* Field lookup by name walks variable parts with the payload's own counts. */
+START_TEST(field_offsets_by_name)
+{
+    const struct vmstate_dev *a = vmstate_find("synth-a"), *b = vmstate_find("synth-b");
+    uint8_t pay[8192];
+    struct vmwriter w = { .buf = pay, .cap = sizeof(pay) };
+    size_t size = 0;
+
+    vmstate_save(a, &w);
+    ck_assert(!w.err);
+    ck_assert_int_eq(vmstate_field_at(a, pay, w.len, "regs", &size), 0);
+    ck_assert_uint_eq(size, 4);
+    ck_assert_int_eq(vmstate_field_at(a, pay, w.len, "regs[3]", NULL), 12);
+    ck_assert_int_eq(vmstate_field_at(a, pay, w.len, "fifo_len", &size), 32);
+    ck_assert_uint_eq(size, 1);
+    ck_assert_int_eq(vmstate_field_at(a, pay, w.len, "fifo[4]", NULL), 37);
+    ck_assert_int_eq(vmstate_field_at(a, pay, w.len, "mode", NULL), 33 + a_live.fifo_len);
+    ck_assert_int_eq(vmstate_field_at(a, pay, w.len, "fifo[5]", NULL), -1);     /* past fifo_len */
+    ck_assert_int_eq(vmstate_field_at(a, pay, w.len, "nothing", NULL), -1);
+    ck_assert_int_eq(vmstate_field_at(a, pay, 20, "mode", NULL), -1);           /* short payload */
+    w.len = 0;
+    vmstate_save(b, &w);
+    ck_assert_uint_eq(w.len, 5 + b_live.end);
+    ck_assert_int_eq(vmstate_field_at(b, pay, w.len, "status", NULL), 4);
+    ck_assert_int_eq(vmstate_field_at(b, pay, w.len, "buf[299]", NULL), 5 + 299);
+}
+END_TEST
+
 START_TEST(save_section_too_big)
 {
     uint8_t *buf = (uint8_t *)"x";
     size_t len = 1;
     char err[256] = "";
 
-    reg("synth-big", 1, &big_live, sizeof(big_live), big_save, c_load, &post_x);
+    reg("synth-big", 1, &big_live, sizeof(big_live), big_fields, NULL, &post_x);
     ck_assert_int_eq(migration_save_buf(&cfg, &buf, &len, err, sizeof(err)), -1);
     ck_assert_ptr_null(buf);
     ck_assert_msg(strstr(err, "device 'synth-big': state does not fit"), "%s", err);
@@ -929,6 +989,8 @@ static Suite *vmstate_suite(void)
     tcase_add_test(tc, media_from_cfg);
     tcase_add_test(tc, media_from_provider);
     tcase_add_test(tc, register_rejects);
+    tcase_add_test(tc, register_rejects_bad_tables);
+    tcase_add_test(tc, field_offsets_by_name);
     tcase_add_test(tc, save_section_too_big);
     tcase_add_test(tc, fd_roundtrip_file);
     tcase_add_test(tc, fd_read_too_large);

@@ -132,7 +132,7 @@ static void setup(void)
     io_region_init(&mmio_r, IO_MMIO, "fake-mmio", &fake_ops, &mmio_dev, 0x1000);
     ck_assert_int_eq(io_region_map(&m.bus, &pio_r, PIO_BASE), 0);
     ck_assert_int_eq(io_region_map(&m.bus, &mmio_r, MMIO_BASE), 0);
-    m.pci = pci_bus_new(&m);
+    m.pci = pci_bus_new(&m.bus, machine_pci_intx(&m), machine_guest_request(&m, SHUTDOWN_REBOOT));
     ck_assert_ptr_nonnull(m.pci);
     memset(&pdev, 0, sizeof(pdev));
     pci_dev_init(&pdev, "fake-fn", 3, 0, 0x1234, 0x5678, 0x010180, 2);
