@@ -25,6 +25,7 @@ struct restrict_ctx {
     int n_keep;
     int max_fd;                     /* highest kept fd (for RLIMIT_NOFILE) */
     uint64_t as_bytes;              /* address-space budget for RLIMIT_AS; 0 = not set */
+    uint64_t fsize_bytes;           /* block_fsize_needed(): images without a loop device */
     enum sandbox_mode sandbox;
     const char *done[16];           /* names of the steps run, in order (for tests) */
     int n_done;

@@ -98,7 +98,8 @@ static int step_capabilities(struct restrict_ctx *ctx)
 static int step_rlimits(struct restrict_ctx *ctx)
 {
     struct rlimit_want w[RLIMITS_MAX];
-    struct rlimit_inputs in = { .max_fd = ctx->max_fd, .as_bytes = ctx->as_bytes };
+    struct rlimit_inputs in = { .max_fd = ctx->max_fd, .as_bytes = ctx->as_bytes,
+                                .fsize_bytes = ctx->fsize_bytes };
     char err[160];
     int n;
 
