@@ -636,6 +636,14 @@ static int opt_sandbox(struct ctx *c, const char *a)
     return kv_check_used(c, &k);
 }
 
+/* xsdm's own: whether to restrict as under dm_restrict=1 when the toolstack
+ * gave no -chroot/-runas (libvirt, xl without dm_restrict). Off only for
+ * debugging (docs/xsdm.1). */
+static int opt_confine(struct ctx *c, const char *a)
+{
+    return parse_bool(c, "confine", a, &c->cfg->confine);
+}
+
 static int opt_incoming(struct ctx *c, const char *a)
 {
     long long fd;
@@ -971,6 +979,7 @@ static const struct option options[] = {
     { "accel", opt_accel, NULL, true },
     { "qtest", opt_qtest, NULL, true },
     { "sandbox", opt_sandbox, NULL, true },
+    { "confine", opt_confine, NULL, true },
     { "incoming", opt_incoming, NULL, true },
     { "chroot", opt_chroot, NULL, true },
     { "runas", opt_runas, NULL, true },
@@ -1020,6 +1029,7 @@ void cli_defaults(struct xsdm_config *cfg)
     cfg->acpi = true;
     cfg->xen_platform = true;
     cfg->sandbox = SANDBOX_ON;
+    cfg->confine = true;
     cfg->incoming_fd = -1;
 }
 
