@@ -21,6 +21,7 @@
 
 #include "rlimits/rlimits.h"
 #include "tests/lib/libqtest.h"
+#include "tests/unit/ide_harness.h"
 #include "toolstack/qmp-client.h"
 
 #define IMG_MIB     8
@@ -248,6 +249,57 @@ START_TEST(writes_across_the_image)
 }
 END_TEST
 
+/* A write that does fail (here: a plain file under libxl's FSIZE, in
+ * process, no loop device) is an ATA error for the guest and a log line
+ * naming the drive, the disk offset and the errno, for PIO and for DMA. */
+START_TEST(failed_write_is_logged)
+{
+    const struct rlimit fsize = { RLIMITS_FSIZE_BYTES, RLIMITS_FSIZE_BYTES };
+    struct xsdm_config cfg;
+    char err[256] = "", log_path[64], log[8192];
+    const char *disk = h_image("bigw", 1u << 20);
+    uint8_t buf[512];
+    int fd, saved;
+
+    memset(&cfg, 0, sizeof(cfg));
+    memset(buf, 0x5a, sizeof(buf));
+    h_drive(&cfg, 0, "ide0-hd0", disk, false, false);
+    ck_assert_msg(h_new(&cfg, err, sizeof(err)) != NULL, "harness: %s", err);
+    signal(SIGXFSZ, SIG_IGN);                       /* as dm/main.c */
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &fsize), 0);
+    snprintf(log_path, sizeof(log_path), "/tmp/xsdm-dw-log-%d", (int)getpid());
+    fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    saved = dup(2);
+    dup2(fd, 2);
+
+    h_lba28(0, 0, 1000, 1);
+    h_outb(H_PRI_CMD + 7, ATA_WRITE_SECTORS);
+    h_pio_write(0, buf, sizeof(buf));
+    ck_assert(h_status(0) & ST_ERR);
+    memcpy(H->ram + 0x10000, buf, sizeof(buf));
+    h_prd(0x1000, 0, 0x10000, 512, true);
+    h_bm_setup(0, 0x1000, false);
+    h_lba28(0, 0, 1001, 1);
+    h_outb(H_PRI_CMD + 7, ATA_WRITE_DMA);
+    h_bm_start(0, false);
+    ck_assert(h_status(0) & ST_ERR);
+
+    dup2(saved, 2);
+    close(saved);
+    ck_assert_int_ge(pread(fd, log, sizeof(log) - 1, 0), 0);
+    log[sizeof(log) - 1] = 0;
+    close(fd);
+    unlink(log_path);
+    h_free();
+    unlink(disk);
+    ck_assert_msg(strstr(log, "ide0-hd0: write of 512 bytes at disk offset 512000 failed: File too large"),
+                  "PIO:\n%s", log);
+    ck_assert_msg(strstr(log, "ide0-hd0: DMA write of 512 bytes at disk offset 512512: File too large"),
+                  "DMA:\n%s", log);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("disk-writes");
@@ -262,6 +314,9 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, writes_across_the_image);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("log");
+    tcase_add_test(tc, failed_write_is_logged);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
