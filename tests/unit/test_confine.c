@@ -243,6 +243,19 @@ static void stop_and_check_host(struct qtest *s, const char *marker)
         ck_assert_msg(i < sizeof(allowed) / sizeof(allowed[0]), "left behind: %s", de->d_name);
     }
     closedir(d);
+    /* the image's loop device went with the DM (autoclear) */
+    d = opendir("/sys/block");
+    ck_assert_ptr_nonnull(d);
+    while ((de = readdir(d))) {
+        char path[300];
+
+        snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file", de->d_name);
+        if (strncmp(de->d_name, "loop", 4) || access(path, R_OK) < 0)
+            continue;
+        slurp(path, got, sizeof(got));
+        ck_assert_msg(!strstr(got, img), "%s still backs %s", img, de->d_name);
+    }
+    closedir(d);
     fd = open(img, O_RDONLY);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(pread(fd, got, sizeof(got), 1 << 20), (ssize_t)sizeof(got));
