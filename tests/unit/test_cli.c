@@ -242,6 +242,16 @@ START_TEST(sandbox)
     ck_assert_int_eq(parse_str("-xen-domid 1 -sandbox on,spawn=sometimes"), -1);
     ck_assert_int_eq(parse_str("-xen-domid 1 -sandbox on,bogus=1"), -1);
     ck_assert_ptr_nonnull(strstr(err, "bogus"));
+    /* -confine: on unless turned off, independent of -sandbox */
+    ck_assert_int_eq(parse_str("-xen-domid 1 -sandbox off"), 0);
+    ck_assert(cfg.confine);
+    ck_assert_int_eq(parse_str("-xen-domid 1 -confine off"), 0);
+    ck_assert(!cfg.confine);
+    ck_assert_int_eq(cfg.sandbox, SANDBOX_ON);
+    ck_assert_int_eq(parse_str("-xen-domid 1 -confine on"), 0);
+    ck_assert(cfg.confine);
+    ck_assert_int_eq(parse_str("-xen-domid 1 -confine maybe"), -1);
+    ck_assert_ptr_nonnull(strstr(err, "confine"));
 }
 END_TEST
 
