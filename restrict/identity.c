@@ -162,6 +162,39 @@ unreadable:
     return -1;
 }
 
+int restrict_subuid_owner(const char *subuid_path, uid_t uid, char *name, size_t namelen)
+{
+    char line[512];
+    FILE *f = fopen(subuid_path, "re");
+    int rc = 1;
+
+    if (!f)
+        return errno == ENOENT ? 1 : -1;
+    /* name:first:count, one range per line (subuid(5)). */
+    while (rc == 1 && fgets(line, sizeof(line), f)) {
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, *end;
+        unsigned long long first, count;
+
+        if (!c2)
+            continue;
+        errno = 0;
+        first = strtoull(c1 + 1, &end, 10);
+        if (errno || end != c2)
+            continue;
+        count = strtoull(c2 + 1, &end, 10);
+        if (errno || (*end && *end != '\n'))
+            continue;
+        if (uid >= first && uid - first < count) {
+            snprintf(name, namelen, "%.*s", (int)(c1 - line), line);
+            rc = 0;
+        }
+    }
+    if (rc == 1 && ferror(f))
+        rc = -1;
+    fclose(f);
+    return rc;
+}
+
 int restrict_parse_runas(const char *spec, uid_t *uid_r, gid_t *gid_r, char *err, size_t errlen)
 {
     const char *colon = strchr(spec, ':');

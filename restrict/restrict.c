@@ -71,6 +71,14 @@ int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, st
                      (unsigned)ctx->uid, (unsigned)ctx->gid, how);
     }
     ctx->empty_root = own && !cfg->chroot_dir[0];
+    if (ctx->have_ids) {
+        char owner[64];
+
+        if (restrict_subuid_owner(RESTRICT_SUBUID_FILE, ctx->uid, owner, sizeof(owner)) == 0)
+            log_warn("restrict: uid %u lies in %s's subordinate uids (%s): processes in %s's user "
+                     "namespaces could signal the DM; give the DM users a range of their own "
+                     "(docs/xen.md)", (unsigned)ctx->uid, owner, RESTRICT_SUBUID_FILE, owner);
+    }
     if (cfg->chroot_dir[0]) {
         if (stat(cfg->chroot_dir, &st) < 0) {
             snprintf(err, errlen, "chroot %s: %s", cfg->chroot_dir, strerror(errno));

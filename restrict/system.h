@@ -43,6 +43,12 @@ int restrict_close_fds_except(const int *keep, int n, int *max_fd_r);
  * (dev, ino) that restrict_prepare() saw at dir. */
 int restrict_chroot(const char *dir, bool check, dev_t dev, ino_t ino);
 
+/* Whose subordinate uid range (subuid(5)) holds uid: processes in that
+ * user's user namespaces may run as uid on the host and signal the DM.
+ * 0 found (name copied), 1 none (or no file), -1 unreadable. */
+#define RESTRICT_SUBUID_FILE "/etc/subuid"
+int restrict_subuid_owner(const char *subuid_path, uid_t uid, char *name, size_t namelen);
+
 /* An empty root that leaves nothing on the host: a new mount (and IPC)
  * namespace, every mount private, an empty read-only tmpfs mounted on
  * RESTRICT_EMPTY_ROOT_AT inside it, pivot_root into it, the old root
