@@ -101,7 +101,7 @@ int restrict_default_user(const char *passwd_path, int domid, uid_t *uid_r, gid_
                           char *how, size_t howlen, char *err, size_t errlen)
 {
     char other[64];
-    bool shared = false;
+    bool shared = false, fallback = false;
     uid_t base;
     gid_t g;
     unsigned long u;
@@ -133,6 +133,7 @@ int restrict_default_user(const char *passwd_path, int domid, uid_t *uid_r, gid_
          * no other process; the empty root gives it nothing to reach. */
         u = RESTRICT_FALLBACK_UID_BASE + (unsigned long)domid;
         g = (gid_t)u;
+        fallback = true;
         snprintf(how, howlen, "no %s or %s in %s: unnamed uid %lu = %u + domid %d",
                  RESTRICT_RANGE_BASE_USER, RESTRICT_SHARED_USER, passwd_path, u,
                  RESTRICT_FALLBACK_UID_BASE, domid);
@@ -156,7 +157,7 @@ int restrict_default_user(const char *passwd_path, int domid, uid_t *uid_r, gid_
     }
     *uid_r = (uid_t)u;
     *gid_r = g;
-    return 0;
+    return fallback ? 1 : 0;
 unreadable:
     snprintf(err, errlen, "reading %s: %s", passwd_path, strerror(errno));
     return -1;

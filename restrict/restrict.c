@@ -57,13 +57,14 @@ int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, st
     own = confine(cfg);
     if (own && !cfg->have_runas) {
         char how[256];
+        int r = restrict_default_user(RESTRICT_PASSWD_FILE, cfg->domid, &ctx->uid, &ctx->gid, how,
+                                      sizeof(how), err, errlen);
 
-        if (restrict_default_user(RESTRICT_PASSWD_FILE, cfg->domid, &ctx->uid, &ctx->gid, how,
-                                  sizeof(how), err, errlen) < 0)
+        if (r < 0)
             return -1;
         ctx->have_ids = true;
         /* The fallback is the one an administrator should hear about. */
-        if (strstr(how, "unnamed"))
+        if (r > 0)
             log_warn("restrict: no -runas: the DM becomes uid %u gid %u (%s; docs/xen.md)",
                      (unsigned)ctx->uid, (unsigned)ctx->gid, how);
         else

@@ -22,7 +22,7 @@
  * (its gid), else xen-qemuuser-shared, else uid = gid =
  * RESTRICT_FALLBACK_UID_BASE + domid, unnamed. A computed uid that is some
  * other user's, or root, is refused. how says which rule applied.
- * 0, or -1 with err filled. */
+ * 0 (libxl's rule), 1 (the unnamed fallback), or -1 with err filled. */
 int restrict_default_user(const char *passwd_path, int domid, uid_t *uid_r, gid_t *gid_r,
                           char *how, size_t howlen, char *err, size_t errlen);
 
