@@ -242,6 +242,16 @@ START_TEST(sandbox)
     ck_assert_int_eq(parse_str("-xen-domid 1 -sandbox on,spawn=sometimes"), -1);
     ck_assert_int_eq(parse_str("-xen-domid 1 -sandbox on,bogus=1"), -1);
     ck_assert_ptr_nonnull(strstr(err, "bogus"));
+    /* -confine: on unless turned off, independent of -sandbox */
+    ck_assert_int_eq(parse_str("-xen-domid 1 -sandbox off"), 0);
+    ck_assert(cfg.confine);
+    ck_assert_int_eq(parse_str("-xen-domid 1 -confine off"), 0);
+    ck_assert(!cfg.confine);
+    ck_assert_int_eq(cfg.sandbox, SANDBOX_ON);
+    ck_assert_int_eq(parse_str("-xen-domid 1 -confine on"), 0);
+    ck_assert(cfg.confine);
+    ck_assert_int_eq(parse_str("-xen-domid 1 -confine maybe"), -1);
+    ck_assert_ptr_nonnull(strstr(err, "confine"));
 }
 END_TEST
 
@@ -387,6 +397,15 @@ START_TEST(refusals)
         { "-device rtl8139,id=nic0,netdev=net0,mac=00:16:3e:12:34:56", "rtl8139", "type=vif" },
         { "-netdev type=tap,id=net0,ifname=vif5.0-emu,br=xenbr0,script=no,downscript=no", "-netdev", "type=vif" },
         { "-net nic", "-net", "type=vif" },
+        { "-device rtl8139,id=nic0", "rtl8139", "<model type='netfront'/>" },
+        { "-device cirrus-vga", "cirrus-vga", "<model type='none'/>" },
+        { "-vnc 127.0.0.1:0", "-vnc", "<graphics>" },
+        { "-device lsi53c895a", "lsi53c895a", "bus='ide'" },
+        { "-device usb-tablet", "usb-tablet", "model='none'" },
+        { "-device AC97", "AC97", "<sound>" },
+        { "-device ahci,id=ahci0", "ahci", "bus='ide'" },
+        { "-device xen-pci-passthrough,hostaddr=0000:00:02.0", "xen-pci-passthrough", "<hostdev>" },
+        { "-device virtserialport,chardev=c", "virtserialport", "<channel>" },
         { "-device e1000,id=nic0", "e1000", "vif" },
         { "-drive file=/a.qcow2,if=ide,index=0,media=disk,format=qcow2,cache=writeback", "qcow2", "raw" },
         { "-drive file=/a.vhd,if=ide,index=0,media=disk,format=vpc", "vpc", "raw" },
