@@ -14,8 +14,6 @@
 #include "dm/log.h"
 #include "dm/machine.h"
 
-#define PCI_CMD_MASTER 0x04
-
 struct prd {
     uint32_t addr;
     uint32_t len;           /* 1..65536 */
@@ -24,7 +22,7 @@ struct prd {
 
 static int prd_fetch(struct ide_ctrl *ide, uint64_t at, struct prd *e)
 {
-    uint8_t raw[8];
+    uint8_t raw[PRD_ENTRY_SIZE];
 
     if (!ide->m || !ide->m->accel || accel_mem_read(ide->m->accel, at, raw, sizeof(raw)) < 0)
         return -1;
@@ -33,7 +31,7 @@ static int prd_fetch(struct ide_ctrl *ide, uint64_t at, struct prd *e)
     e->len = ((uint32_t)raw[4] | (uint32_t)raw[5] << 8) & 0xfffe;
     if (!e->len)
         e->len = 0x10000;
-    e->eot = raw[7] & 0x80;
+    e->eot = raw[7] & PRD_EOT;
     return 0;
 }
 
@@ -93,7 +91,7 @@ static void dma_run(struct ide_channel *ch, struct ide_drive *d)
     bool exact_eot = false;
     unsigned n;
 
-    if (!(ide->pci.config[0x04] & PCI_CMD_MASTER) || !ide->m || !ide->m->accel) {
+    if (!(ide->pci.config[PCI_CFG_COMMAND] & PCI_CMD_MASTER) || !ide->m || !ide->m->accel) {
         log_guest("ide: bus master DMA with bus mastering disabled");
         goto fail;
     }
@@ -115,7 +113,7 @@ static void dma_run(struct ide_channel *ch, struct ide_drive *d)
             goto fail;
         }
         exact_eot = e.eot && chunk == e.len;
-        at += 8;
+        at += PRD_ENTRY_SIZE;
     }
     /* A table longer than the transfer leaves ACTIVE set, as on the PIIX. */
     if (exact_eot)
@@ -161,31 +159,32 @@ static void cmd_write(struct ide_channel *ch, uint8_t v)
 
 static uint8_t bm_reg_read(struct ide_ctrl *ide, unsigned off)
 {
-    struct bmdma_state *bm = &ide->ch[off / 8].s.bm;
+    struct bmdma_state *bm = &ide->ch[off / BM_CHAN_SIZE].s.bm;
 
-    switch (off % 8) {
-    case 0: return bm->cmd;
-    case 2: return bm->status;
-    case 4: case 5: case 6: case 7: return (uint8_t)(bm->prd >> (8 * (off % 4)));
+    switch (off % BM_CHAN_SIZE) {
+    case BM_REG_CMD: return bm->cmd;
+    case BM_REG_STATUS: return bm->status;
+    case BM_REG_PRD: case BM_REG_PRD + 1: case BM_REG_PRD + 2: case BM_REG_PRD + 3:
+        return (uint8_t)(bm->prd >> (8 * (off % 4)));
     default: return 0;
     }
 }
 
 static void bm_reg_write(struct ide_ctrl *ide, unsigned off, uint8_t v)
 {
-    struct ide_channel *ch = &ide->ch[off / 8];
+    struct ide_channel *ch = &ide->ch[off / BM_CHAN_SIZE];
     struct bmdma_state *bm = &ch->s.bm;
     unsigned sh;
 
-    switch (off % 8) {
-    case 0:
+    switch (off % BM_CHAN_SIZE) {
+    case BM_REG_CMD:
         cmd_write(ch, v);
         break;
-    case 2:
+    case BM_REG_STATUS:
         bm->status = (uint8_t)((bm->status & ~(BM_ST_CAP0 | BM_ST_CAP1)) | (v & (BM_ST_CAP0 | BM_ST_CAP1)));
         bm->status &= (uint8_t)~(v & (BM_ST_ERROR | BM_ST_INTR));
         break;
-    case 4: case 5: case 6: case 7:
+    case BM_REG_PRD: case BM_REG_PRD + 1: case BM_REG_PRD + 2: case BM_REG_PRD + 3:
         sh = 8 * (off % 4);
         bm->prd = (bm->prd & ~(0xffu << sh)) | (uint32_t)v << sh;
         bm->prd &= ~3u;
@@ -199,7 +198,7 @@ static uint64_t bm_read(void *opaque, uint64_t off, unsigned size)
 {
     uint64_t v = 0;
 
-    for (unsigned i = 0; i < size && off + i < 16; i++)
+    for (unsigned i = 0; i < size && off + i < 2 * BM_CHAN_SIZE; i++)
         v |= (uint64_t)bm_reg_read(opaque, (unsigned)off + i) << (8 * i);
     return v;
 }
@@ -207,7 +206,7 @@ static uint64_t bm_read(void *opaque, uint64_t off, unsigned size)
 static void bm_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
     /* Address bytes first, command last: a dword write to 0 never mixes. */
-    for (unsigned i = 0; i < size && off + i < 16; i++)
+    for (unsigned i = 0; i < size && off + i < 2 * BM_CHAN_SIZE; i++)
         bm_reg_write(opaque, (unsigned)off + i, (uint8_t)(val >> (8 * i)));
 }
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/unit/ide_harness.h"
+#include "tests/lib/ide_harness.h"
 
 #define CH 1
 #define MAX_DRAIN (256 * 1024)

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/unit/ide_harness.h"
+#include "tests/lib/ide_harness.h"
 
 static const uint16_t ports[] = {
     0x1f0, 0x1f1, 0x1f2, 0x1f3, 0x1f4, 0x1f5, 0x1f6, 0x1f7, 0x3f6,

@@ -1,4 +1,4 @@
-/* The ATAPI CD-ROM in-process (tests/unit/ide_harness.h) on an ISO built
+/* The ATAPI CD-ROM in-process (tests/lib/ide_harness.h) on an ISO built
  * here with xorriso: signature and IDENTIFY PACKET, the MMC commands
  * SeaBIOS and Linux sr use, PIO windows bounded by the byte count limit,
  * DMA, tray/lock/eject, media change through the QMP handlers with an
@@ -14,7 +14,7 @@
 #include "dm/fdset.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
-#include "tests/unit/ide_harness.h"
+#include "tests/lib/ide_harness.h"
 
 #define CH 1                    /* secondary master: libxl's hdc */
 #define CD_ID "ide-5632"

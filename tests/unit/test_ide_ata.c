@@ -1,5 +1,5 @@
 /* The PIIX3 IDE function and its ATA disk, in-process (tests/unit/
- * ide_harness.h): PCI identity, IDENTIFY, PIO and DMA reads and writes in
+ * lib/ide_harness.h): PCI identity, IDENTIFY, PIO and DMA reads and writes in
  * LBA28/LBA48/CHS, MULTIPLE mode, interrupts and nIEN, SRST, the hostile
  * cases (past the end, bad PRD tables, odd widths, every command byte in
  * every state), and the state section's save/load. */
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/unit/ide_harness.h"
+#include "tests/lib/ide_harness.h"
 
 #define DISK_SECTORS 2048u
 
