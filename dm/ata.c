@@ -247,6 +247,16 @@ void ata_dma_done(struct ide_drive *d, bool ok, uint8_t err)
     finish_ok(d);
 }
 
+/* The bus master's PRD table was shorter than the transfer: the command
+ * ends without data, error or interrupt (QEMU's PIIX does the same); the
+ * host sees it in the bus-master status (ACTIVE and INTR clear). */
+void ata_dma_short(struct ide_drive *d)
+{
+    ide_xfer_stop(d);
+    d->s->error = 0;
+    d->s->status = ST_DRDY | ST_DSC;
+}
+
 /* ---- IDENTIFY DEVICE ------------------------------------------------ */
 
 static void identify(struct ide_drive *d)
@@ -463,6 +473,7 @@ static void cmd_diagnostic(struct ide_drive *d, const struct ata_cmd *c)
         x->s->error = DIAG_PASSED;
         x->s->status = x->s->cdrom ? 0 : ST_DRDY | ST_DSC;
     }
+    ch->s.unit = 0;
     ide_raise_irq(d);
 }
 
@@ -552,8 +563,10 @@ void ata_exec(struct ide_drive *d, uint8_t op)
     struct ide_drive_state *s = d->s;
     const struct ata_cmd *c = &ata_cmds[op];
 
-    /* A new command ends whatever transfer was under way. */
+    /* A new command ends whatever transfer was under way, and starts
+     * with a clean error register: an old error does not show through. */
     ide_xfer_stop(d);
+    s->error = 0;
     s->cmd = op;
     s->lba48 = 0;
     if (!c->run || !(c->devices & (s->cdrom ? DEV_KIND_PACKET : DEV_KIND_DISK))) {

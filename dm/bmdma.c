@@ -2,9 +2,14 @@
  * and PRD table address). A transfer runs to completion as soon as both
  * the drive has a DMA command and the guest has set START. The PRD table
  * is guest memory: each entry is read through the accelerator (which
- * refuses anything outside RAM), and the walk stops after PRD_MAX_ENTRIES
- * entries whatever the table says, so a table without EOT, one that runs
- * past RAM or one that is rewritten under us ends in an error status. */
+ * refuses anything outside RAM), and a walk stops after PRD_MAX_ENTRIES
+ * entries whatever the table says. How a transfer ends follows the
+ * bus-master IDE specification (SFF-8038i) and QEMU's PIIX, case by case
+ * in docs/devices-storage.md: a table shorter than the transfer moves
+ * nothing and ends it quietly (ACTIVE and INTR clear, no interrupt, no
+ * ATA error), an entry outside guest RAM or a medium error is an error
+ * (ERROR + INTR, ATA ERR/ABRT), and with bus mastering off in the PCI
+ * command register the engine reaches no memory at all. */
 #include "dm/ide.h"
 
 #include <string.h>
@@ -81,6 +86,69 @@ static uint64_t bytes_left(const struct ide_drive_state *s)
     return s->disk_left;
 }
 
+/* How a PRD table compares with a transfer of need bytes. */
+enum prd_cover {
+    PRD_COVERS,             /* its byte counts add up to need or more */
+    PRD_SHORT,              /* it ends first: EOT, or PRD_MAX_ENTRIES entries */
+    PRD_FAULT,              /* an entry is outside guest RAM */
+};
+
+static enum prd_cover prd_check(struct ide_ctrl *ide, uint64_t at, uint64_t need)
+{
+    uint64_t have = 0;
+    struct prd e;
+
+    for (unsigned n = 0; have < need; n++, at += PRD_ENTRY_SIZE) {
+        if (n >= PRD_MAX_ENTRIES)
+            return PRD_SHORT;
+        if (prd_fetch(ide, at, &e) < 0)
+            return PRD_FAULT;
+        have += e.len;
+        if (e.eot && have < need)
+            return PRD_SHORT;
+    }
+    return PRD_COVERS;
+}
+
+/* The table ran out before the transfer: the spec's error condition with
+ * INTR and ACTIVE both clear. The drive drops the command without an error
+ * or an interrupt, so nothing of it is left for the next one. */
+static void dma_short(struct ide_channel *ch, struct ide_drive *d)
+{
+    log_guest("ide: %s: PRD table at 0x%x is shorter than the transfer", d->id, ch->s.bm.prd);
+    ch->s.bm.status &= (uint8_t)~BM_ST_ACTIVE;
+    ata_dma_short(d);
+}
+
+/* A memory or medium error: ERROR and INTR, the drive reports err. */
+static void dma_fail(struct ide_channel *ch, struct ide_drive *d, uint8_t err)
+{
+    struct bmdma_state *bm = &ch->s.bm;
+
+    bm->status = (uint8_t)((bm->status & ~BM_ST_ACTIVE) | BM_ST_ERROR);
+    ata_dma_done(d, false, err);
+}
+
+/* Bus mastering off: the controller may not start a cycle on the bus, so
+ * no PRD entry is read and no byte reaches guest memory or (for a write)
+ * the medium. The engine still runs the command to its end, as QEMU's
+ * PIIX does, whose table reads as zeros (64 KiB entries without EOT, so
+ * longer than any transfer): ACTIVE stays set, INTR and the interrupt
+ * come, the drive reports no error. */
+static void dma_no_master(struct ide_drive *d)
+{
+    struct ide_drive_state *s = d->s;
+
+    log_guest("ide: %s: bus master DMA with bus mastering disabled: no data moved", d->id);
+    if (s->src == SRC_BUF) {
+        s->pos = s->total;
+    } else {
+        s->disk_off += s->disk_left;
+        s->disk_left = 0;
+    }
+    ata_dma_done(d, true, 0);
+}
+
 static void dma_run(struct ide_channel *ch, struct ide_drive *d)
 {
     struct ide_ctrl *ide = ch->ctrl;
@@ -91,26 +159,45 @@ static void dma_run(struct ide_channel *ch, struct ide_drive *d)
     bool exact_eot = false;
     unsigned n;
 
-    if (!(ide->pci.config[PCI_CFG_COMMAND] & PCI_CMD_MASTER) || !ide->m || !ide->m->accel) {
-        log_guest("ide: bus master DMA with bus mastering disabled");
-        goto fail;
+    if (!ide->m || !ide->m->accel) {
+        dma_fail(ch, d, ER_ABRT);
+        return;
+    }
+    if (!(ide->pci.config[PCI_CFG_COMMAND] & PCI_CMD_MASTER)) {
+        dma_no_master(d);
+        return;
+    }
+    /* Walk the table once before moving anything: a short one moves no byte. */
+    switch (prd_check(ide, at, bytes_left(d->s))) {
+    case PRD_SHORT:
+        dma_short(ch, d);
+        return;
+    case PRD_FAULT:
+        log_guest("ide: %s: PRD table at 0x%x runs outside guest RAM", d->id, bm->prd);
+        dma_fail(ch, d, ER_ABRT);
+        return;
+    case PRD_COVERS:
+        break;
     }
     for (n = 0; bytes_left(d->s) > 0; n++) {
         uint64_t left = bytes_left(d->s);
         uint32_t chunk;
 
+        /* The guest may rewrite the table while we walk it. */
         if (n >= PRD_MAX_ENTRIES || e.eot) {
-            log_guest("ide: PRD table at 0x%x is shorter than the transfer", bm->prd);
-            goto fail;
+            dma_short(ch, d);
+            return;
         }
         if (prd_fetch(ide, at, &e) < 0) {
             log_guest("ide: PRD entry at 0x%llx is outside guest RAM", (unsigned long long)at);
-            goto fail;
+            dma_fail(ch, d, ER_ABRT);
+            return;
         }
         chunk = left < e.len ? (uint32_t)left : e.len;
         if (move_chunk(d, e.addr, chunk, &err) < 0) {
             log_guest("ide: DMA of %u bytes at 0x%x failed", chunk, e.addr);
-            goto fail;
+            dma_fail(ch, d, err);
+            return;
         }
         exact_eot = e.eot && chunk == e.len;
         at += PRD_ENTRY_SIZE;
@@ -119,10 +206,6 @@ static void dma_run(struct ide_channel *ch, struct ide_drive *d)
     if (exact_eot)
         bm->status &= (uint8_t)~BM_ST_ACTIVE;
     ata_dma_done(d, true, 0);
-    return;
-fail:
-    bm->status = (uint8_t)((bm->status & ~BM_ST_ACTIVE) | BM_ST_ERROR);
-    ata_dma_done(d, false, err);
 }
 
 static bool dma_pending(const struct ide_drive *d)

@@ -143,6 +143,7 @@ void ata_exec(struct ide_drive *d, uint8_t cmd);
 void ide_pio_done(struct ide_drive *d);                 /* a PIO window was fully moved */
 void ata_error(struct ide_drive *d, uint8_t err);
 void ata_dma_done(struct ide_drive *d, bool ok, uint8_t err);
+void ata_dma_short(struct ide_drive *d);                /* PRD table shorter than the transfer */
 void ide_put_string(uint8_t *words, size_t nbytes, const char *s);
 
 /* ---- dm/atapi.c ---- */
