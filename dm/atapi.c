@@ -245,7 +245,7 @@ static void cmd_inquiry(struct ide_drive *d, const uint8_t *p)
 {
     uint8_t *b = d->s->buf;
 
-    if (p[1] & 1) {                         /* no vital product data pages */
+    if (p[1] & ATAPI_INQUIRY_EVPD) {        /* no vital product data pages */
         atapi_error(d, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD, 0);
         return;
     }
@@ -314,7 +314,7 @@ static void raw_toc_entry(uint8_t *q, uint8_t point, uint8_t pmin, uint8_t psec,
 static void cmd_read_toc(struct ide_drive *d, const uint8_t *p)
 {
     uint8_t *b = d->s->buf, *q = b + 4;
-    bool msf = p[1] & 2;
+    bool msf = p[1] & ATAPI_MSF;
     unsigned format = p[2] & 0x0f, start = p[6];
     uint8_t end[4];
 
@@ -540,7 +540,7 @@ static void cmd_test_unit_ready(struct ide_drive *d, const uint8_t *p)
 
 static void cmd_prevent_allow(struct ide_drive *d, const uint8_t *p)
 {
-    d->s->locked = p[4] & 1;
+    d->s->locked = p[4] & ATAPI_PREVENT;
     atapi_ok(d);
 }
 

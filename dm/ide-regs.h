@@ -142,6 +142,9 @@
 #define ATAPI_MECHANISM_STATUS          0xbd
 #define ATAPI_READ_CD                   0xbe
 #define ATAPI_FEATURE_DMA               0x01    /* PACKET's feature register */
+#define ATAPI_INQUIRY_EVPD              0x01    /* INQUIRY byte 1: vital product data */
+#define ATAPI_MSF                       0x02    /* READ TOC byte 1: addresses as MSF */
+#define ATAPI_PREVENT                   0x01    /* PREVENT ALLOW byte 4 */
 #define ATAPI_START_STOP_START          0x01    /* START STOP UNIT byte 4 */
 #define ATAPI_START_STOP_LOEJ           0x02
 #define ATAPI_GESN_POLLED               0x01    /* GET EVENT STATUS byte 1 */

@@ -189,7 +189,7 @@ static void read10(uint32_t lba, uint16_t n, uint8_t *cdb)
 static uint8_t *read_toc(uint8_t *cdb, uint8_t format, bool msf, uint16_t alloc)
 {
     cdb_alloc(cdb, ATAPI_READ_TOC, alloc);
-    cdb[1] = msf ? 2 : 0;
+    cdb[1] = msf ? ATAPI_MSF : 0;
     cdb[2] = format;
     return cdb;
 }
@@ -230,7 +230,7 @@ static long prevent_removal(bool prevent)
 {
     uint8_t cdb[ATAPI_CMD_LEN], b[8];
 
-    cdb_of(cdb, ATAPI_PREVENT_ALLOW)[4] = prevent;
+    cdb_of(cdb, ATAPI_PREVENT_ALLOW)[4] = prevent ? ATAPI_PREVENT : 0;
     return cmd(cdb, b, sizeof(b));
 }
 
