@@ -82,6 +82,7 @@ static void teardown(void)
 
 #define DATA  (h_cmd_base(CH) + ATA_REG_DATA)
 #define TABLE 0x1000u                   /* PRD table address in guest RAM */
+#define BCL_MAX 0xfffe                  /* the largest (even) byte count limit */
 
 static uint8_t reason(void) { return h_reg_read(CH, ATA_REG_NSECTOR) & (IR_IO | IR_COD); }
 
@@ -140,8 +141,8 @@ static long cmd(const uint8_t *cdb, uint8_t *buf, size_t cap)
     uint8_t st;
     size_t n;
 
-    send_packet(cdb, 0xfffe, false);
-    n = read_reply(buf, cap, 0xfffe, &st);
+    send_packet(cdb, BCL_MAX, false);
+    n = read_reply(buf, cap, BCL_MAX, &st);
     ck_assert(!(st & ST_BSY));
     return (st & ST_ERR) ? -1 : (long)n;
 }
@@ -334,7 +335,7 @@ START_TEST(test_byte_count_limits)
         read10(16, 1, cdb);
         send_packet(cdb, limits[i], false);
         memset(b, 0, sizeof(b));
-        ck_assert_uint_eq(read_reply(b, sizeof(b), want > 2048 ? 0xfffe : (limits[i] == 1 ? 0xfffe : want), &st), 2048);
+        ck_assert_uint_eq(read_reply(b, sizeof(b), want > 2048 ? BCL_MAX : (limits[i] == 1 ? BCL_MAX : want), &st), 2048);
         ck_assert_uint_eq(st & ST_ERR, 0);
         ck_assert_mem_eq(b, "\001CD001", 6);
     }
@@ -350,7 +351,7 @@ START_TEST(test_dma_read)
     h_bm_setup(CH, TABLE, true);
     h_bm_start(CH, true);
     read10(16, 2, cdb);
-    send_packet(cdb, 0xfffe, true);
+    send_packet(cdb, BCL_MAX, true);
     ck_assert_int_eq(H->irq[15], 1);
     st = h_status(CH);
     ck_assert_uint_eq(st & (ST_ERR | ST_DRQ), 0);
@@ -361,7 +362,7 @@ START_TEST(test_dma_read)
     h_bm_stop(CH);
     h_bm_setup(CH, 0xfffffff0, true);
     h_bm_start(CH, true);
-    send_packet(cdb, 0xfffe, true);
+    send_packet(cdb, BCL_MAX, true);
     ck_assert_uint_eq(h_status(CH) & ST_ERR, ST_ERR);
     ck_assert(h_bm_status(CH) & BM_ST_ERROR);
 }
@@ -387,7 +388,7 @@ START_TEST(test_dma_read_scattered)
     h_bm_setup(CH, TABLE, true);
     h_bm_start(CH, true);
     read10(16, 3, cdb);
-    send_packet(cdb, 0xfffe, true);
+    send_packet(cdb, BCL_MAX, true);
     ck_assert_int_eq(H->irq[H_IRQ(CH)], 1);
     ck_assert_uint_eq(h_status(CH) & (ST_ERR | ST_DRQ | ST_BSY), 0);
     ck_assert_uint_eq(h_bm_status(CH) & (BM_ST_ACTIVE | BM_ST_ERROR | BM_ST_INTR), BM_ST_INTR);
@@ -414,7 +415,7 @@ START_TEST(test_dma_short_prd)
     h_bm_start(CH, true);
     read10(16, 2, cdb);
     changes = H->irq_changes[H_IRQ(CH)];
-    send_packet(cdb, 0xfffe, true);
+    send_packet(cdb, BCL_MAX, true);
     ck_assert_int_eq(H->irq_changes[H_IRQ(CH)], changes);
     ck_assert_int_eq(H->irq[H_IRQ(CH)], 0);
     ck_assert_uint_eq(h_bm_status(CH) & (BM_ST_ACTIVE | BM_ST_ERROR | BM_ST_INTR), 0);
@@ -440,7 +441,7 @@ START_TEST(test_dma_without_bus_master)
     h_bm_setup(CH, TABLE, true);
     h_bm_start(CH, true);
     read10(16, 1, cdb);
-    send_packet(cdb, 0xfffe, true);
+    send_packet(cdb, BCL_MAX, true);
     ck_assert_int_eq(H->irq[H_IRQ(CH)], 1);
     ck_assert_uint_eq(h_status(CH) & (ST_BSY | ST_DRQ | ST_ERR), 0);
     ck_assert_uint_eq(h_bm_status(CH) & (BM_ST_ACTIVE | BM_ST_ERROR | BM_ST_INTR), BM_ST_ACTIVE | BM_ST_INTR);
@@ -450,7 +451,7 @@ START_TEST(test_dma_without_bus_master)
     h_bus_master(true);
     h_bm_setup(CH, TABLE, true);
     h_bm_start(CH, true);
-    send_packet(cdb, 0xfffe, true);
+    send_packet(cdb, BCL_MAX, true);
     ck_assert_uint_eq(h_status(CH) & (ST_BSY | ST_DRQ | ST_ERR), 0);
     ck_assert_uint_eq(h_bm_status(CH) & (BM_ST_ACTIVE | BM_ST_ERROR | BM_ST_INTR), BM_ST_INTR);
     ck_assert_mem_eq(H->ram + 0x10000, "\001CD001", 6);
