@@ -203,8 +203,10 @@
 #define PRD_ENTRY_SIZE 8
 #define PRD_EOT        0x80         /* in the entry's last byte */
 
-/* PCI command register (config offset 4): the bus master enable bit */
+/* The IDE function's PCI config space: the command register and its bus
+ * master enable bit, BAR4 (the bus-master registers, 16 bytes of I/O). */
 #define PCI_CFG_COMMAND 0x04
 #define PCI_CMD_MASTER  0x04
+#define PCI_CFG_BAR4    0x20
 
 #endif

@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (i + 5 > size)
                 return 0;
             /* Keep the BAR where the harness put it: everything else goes. */
-            if ((data[i] & 0xfc) != 0x20)
+            if ((data[i] & 0xfc) != PCI_CFG_BAR4)
                 pci_config_write(m->pci, 1, 1, data[i], (uint32_t)data[i + 1] | (uint32_t)data[i + 2] << 8 |
                                  (uint32_t)data[i + 3] << 16 | (uint32_t)data[i + 4] << 24, 1u << (data[i] & 3) % 3);
             i += 5;

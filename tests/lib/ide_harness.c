@@ -81,7 +81,7 @@ void h_free(void)
 /* The function's BAR4 at H_BM_BASE, I/O decode and bus mastering on. */
 static void h_pci_setup(struct machine *m)
 {
-    pci_config_write(m->pci, 1, 1, 0x20, H_BM_BASE | 1, 4);
+    pci_config_write(m->pci, 1, 1, PCI_CFG_BAR4, H_BM_BASE | 1, 4);
     pci_config_write(m->pci, 1, 1, PCI_CFG_COMMAND, 0x0001 | PCI_CMD_MASTER, 2);
 }
 

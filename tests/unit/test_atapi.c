@@ -860,7 +860,7 @@ START_TEST(test_qtest_media_change)
         b[2 * i + 1] = (uint8_t)(w >> 8);
     }
     ck_assert_uint_eq(b[120] | b[121] << 8, 64);
-    qtest_pci_cfg_writel(q, 1, 1, 0x20, H_BM_BASE | 1);
+    qtest_pci_cfg_writel(q, 1, 1, PCI_CFG_BAR4, H_BM_BASE | 1);
     qtest_pci_cfg_writew(q, 1, 1, PCI_CFG_COMMAND, 0x0001 | PCI_CMD_MASTER);
     {
         uint8_t prd[PRD_ENTRY_SIZE] = { 0x00, 0x00, 0x20, 0x00, 0x00, 0x04, 0x00, PRD_EOT };  /* 0x200000, 1 KiB */

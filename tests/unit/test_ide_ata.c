@@ -154,11 +154,11 @@ START_TEST(test_pci_identity)
     ck_assert_uint_eq(pci_config_read(bus, 1, 1, 0x00, 4), 0x70108086);
     ck_assert_uint_eq(pci_config_read(bus, 1, 1, 0x08, 4) >> 8, 0x010180);
     ck_assert_uint_eq(pci_config_read(bus, 1, 1, 0x3d, 1), 0);        /* legacy: no INTx pin */
-    ck_assert_uint_eq(pci_config_read(bus, 1, 1, 0x20, 4), H_BM_BASE | 1);
+    ck_assert_uint_eq(pci_config_read(bus, 1, 1, PCI_CFG_BAR4, 4), H_BM_BASE | 1);
     ck_assert_uint_eq(pci_config_read(bus, 1, 1, 0x10, 4), 0);        /* BAR0-3 unused */
-    pci_config_write(bus, 1, 1, 0x20, 0xffffffff, 4);
-    ck_assert_uint_eq(pci_config_read(bus, 1, 1, 0x20, 4) & 0xffff, 0xfff1);  /* 16 bytes of I/O */
-    pci_config_write(bus, 1, 1, 0x20, H_BM_BASE, 4);
+    pci_config_write(bus, 1, 1, PCI_CFG_BAR4, 0xffffffff, 4);
+    ck_assert_uint_eq(pci_config_read(bus, 1, 1, PCI_CFG_BAR4, 4) & 0xffff, 0xfff1);  /* 16 bytes of I/O */
+    pci_config_write(bus, 1, 1, PCI_CFG_BAR4, H_BM_BASE, 4);
     pci_config_write(bus, 1, 1, 0x40, 0xa307e307, 4);                  /* IDE timing */
     ck_assert_uint_eq(pci_config_read(bus, 1, 1, 0x40, 4), 0xa307e307);
     ck_assert_uint_eq(h_bm_status(0) & ~(BM_ST_CAP0 | BM_ST_CAP1), 0);
