@@ -59,11 +59,11 @@ static bool get_range(struct ide_drive *d, bool lba48, uint64_t *lba_r, uint32_t
               (uint64_t)s->hcyl << 16 | (uint64_t)s->lcyl << 8 | s->sector;
     } else {
         count = s->nsector ? s->nsector : 256;
-        if (s->select & 0x40) {
-            lba = (uint64_t)(s->select & 0x0f) << 24 | (uint64_t)s->hcyl << 16 |
+        if (s->select & DEV_LBA) {
+            lba = (uint64_t)(s->select & DEV_HEAD) << 24 | (uint64_t)s->hcyl << 16 |
                   (uint64_t)s->lcyl << 8 | s->sector;
         } else {
-            unsigned cyl = (unsigned)s->hcyl << 8 | s->lcyl, head = s->select & 0x0f;
+            unsigned cyl = (unsigned)s->hcyl << 8 | s->lcyl, head = s->select & DEV_HEAD;
 
             if (s->sector == 0 || s->spt == 0 || s->sector > s->spt || head >= s->heads)
                 return false;
@@ -88,18 +88,18 @@ static void set_lba_regs(struct ide_drive *d, uint64_t lba)
         s->hob_sector = (uint8_t)(lba >> 24);
         s->hob_lcyl = (uint8_t)(lba >> 32);
         s->hob_hcyl = (uint8_t)(lba >> 40);
-    } else if (s->select & 0x40) {
+    } else if (s->select & DEV_LBA) {
         s->sector = (uint8_t)lba;
         s->lcyl = (uint8_t)(lba >> 8);
         s->hcyl = (uint8_t)(lba >> 16);
-        s->select = (uint8_t)((s->select & 0xf0) | ((lba >> 24) & 0x0f));
+        s->select = (uint8_t)((s->select & ~DEV_HEAD) | ((lba >> 24) & DEV_HEAD));
     } else if (s->heads && s->spt) {
         uint64_t per_cyl = (uint64_t)s->heads * s->spt;
         uint64_t cyl = lba / per_cyl, r = lba % per_cyl;
 
         s->hcyl = (uint8_t)(cyl >> 8);
         s->lcyl = (uint8_t)cyl;
-        s->select = (uint8_t)((s->select & 0xf0) | ((r / s->spt) & 0x0f));
+        s->select = (uint8_t)((s->select & ~DEV_HEAD) | ((r / s->spt) & DEV_HEAD));
         s->sector = (uint8_t)(r % s->spt + 1);
     }
 }
@@ -250,6 +250,16 @@ void ata_dma_done(struct ide_drive *d, bool ok, uint8_t err)
     finish_ok(d);
 }
 
+/* The bus master's PRD table was shorter than the transfer: the command
+ * ends without data, error or interrupt (QEMU's PIIX does the same); the
+ * host sees it in the bus-master status (ACTIVE and INTR clear). */
+void ata_dma_short(struct ide_drive *d)
+{
+    ide_xfer_stop(d);
+    d->s->error = 0;
+    d->s->status = ST_DRDY | ST_DSC;
+}
+
 /* ---- IDENTIFY DEVICE ------------------------------------------------ */
 
 static void identify(struct ide_drive *d)
@@ -314,39 +324,145 @@ static void identify(struct ide_drive *d)
     ide_raise_irq(d);
 }
 
-/* ---- housekeeping commands ------------------------------------------- */
+/* ---- the command table ------------------------------------------------ */
 
-static void set_features(struct ide_drive *d)
+/* Which kinds of device accept a command. */
+enum {
+    DEV_KIND_DISK = 1,
+    DEV_KIND_PACKET = 2,            /* ATAPI: media commands only as packets */
+    DEV_KIND_ANY = DEV_KIND_DISK | DEV_KIND_PACKET,
+};
+
+struct ata_cmd {
+    const char *name;               /* for logs */
+    void (*run)(struct ide_drive *d, const struct ata_cmd *c);
+    uint8_t devices;                /* DEV_KIND_* */
+    uint8_t lba48;                  /* read/write/verify: 48-bit addressing */
+    uint8_t write;                  /* read/write: host → medium */
+    uint8_t kind;                   /* read/write: enum rw_kind */
+};
+
+static void cmd_rw(struct ide_drive *d, const struct ata_cmd *c)
 {
-    struct ide_drive_state *s = d->s;
-    uint8_t mode = s->nsector;
-
-    switch (s->feature) {
-    case 0x02: s->wce = 1; break;           /* write cache on */
-    case 0x82: s->wce = 0; break;           /* write cache off */
-    case 0x03:                              /* transfer mode */
-        switch (mode >> 3) {
-        case 0: s->pio_mode = 0; break;
-        case 1: if ((mode & 7) > 4) goto abort; s->pio_mode = mode & 7; break;
-        case 4: if ((mode & 7) > 2) goto abort; s->mdma_mode = mode & 7; s->udma_mode = 0xff; break;
-        case 8: if ((mode & 7) > 5) goto abort; s->udma_mode = mode & 7; s->mdma_mode = 0xff; break;
-        default: goto abort;
-        }
-        break;
-    /* Harmless: APM, read look-ahead, reverting to defaults, and friends. */
-    case 0x05: case 0x85: case 0x42: case 0xc2: case 0x55: case 0xaa:
-    case 0x66: case 0xcc: case 0x31: case 0x95:
-        break;
-    default:
-        goto abort;
-    }
-    finish_ok(d);
-    return;
-abort:
-    ata_error(d, ER_ABRT);
+    start_rw(d, c->lba48, c->write, (enum rw_kind)c->kind);
 }
 
-static void diagnostic(struct ide_drive *d)
+static void cmd_ok(struct ide_drive *d, const struct ata_cmd *c)
+{
+    finish_ok(d);                           /* nothing spins, nothing seeks */
+}
+
+/* A packet device answers IDENTIFY DEVICE by aborting with its signature
+ * in place: that is how a host tells it from a disk. */
+static void cmd_identify(struct ide_drive *d, const struct ata_cmd *c)
+{
+    if (d->s->cdrom) {
+        ide_set_signature(d);
+        ata_error(d, ER_ABRT);
+        return;
+    }
+    identify(d);
+}
+
+static void cmd_identify_packet(struct ide_drive *d, const struct ata_cmd *c)
+{
+    atapi_identify(d);
+}
+
+static void cmd_verify(struct ide_drive *d, const struct ata_cmd *c)
+{
+    struct ide_drive_state *s = d->s;
+    uint64_t lba;
+    uint32_t count;
+
+    s->lba48 = c->lba48;
+    if (!get_range(d, s->lba48, &lba, &count)) {
+        ata_error(d, d->blk ? ER_IDNF : ER_ABRT);
+        return;
+    }
+    set_lba_regs(d, lba + count);
+    finish_ok(d);
+}
+
+static void cmd_flush(struct ide_drive *d, const struct ata_cmd *c)
+{
+    if (d->blk && block_flush(d->blk) < 0) {
+        ata_error(d, ER_ABRT);
+        return;
+    }
+    finish_ok(d);
+}
+
+static void cmd_set_multiple(struct ide_drive *d, const struct ata_cmd *c)
+{
+    struct ide_drive_state *s = d->s;
+
+    if (s->nsector > IDE_MAX_MULT || (s->nsector & (s->nsector - 1))) {
+        ata_error(d, ER_ABRT);
+        return;
+    }
+    s->mult = s->nsector;
+    finish_ok(d);
+}
+
+static void cmd_init_dev_params(struct ide_drive *d, const struct ata_cmd *c)
+{
+    struct ide_drive_state *s = d->s;
+
+    if (!s->nsector) {
+        ata_error(d, ER_ABRT);
+        return;
+    }
+    s->spt = s->nsector;
+    s->heads = (uint16_t)((s->select & DEV_HEAD) + 1);
+    finish_ok(d);
+}
+
+static void cmd_check_power(struct ide_drive *d, const struct ata_cmd *c)
+{
+    d->s->nsector = CHECK_POWER_ACTIVE;
+    finish_ok(d);
+}
+
+/* SETF_XFER_MODE: the mode class in the high bits, the mode below. */
+static bool set_xfer_mode(struct ide_drive_state *s, uint8_t mode)
+{
+    unsigned n = mode & XFER_MODE_MASK;
+
+    switch (mode & ~XFER_MODE_MASK) {
+    case XFER_PIO_DEFAULT: s->pio_mode = 0; return true;
+    case XFER_PIO: if (n > 4) return false; s->pio_mode = (uint8_t)n; return true;
+    case XFER_MWDMA: if (n > 2) return false; s->mdma_mode = (uint8_t)n; s->udma_mode = IDE_MODE_NONE; return true;
+    case XFER_UDMA: if (n > 5) return false; s->udma_mode = (uint8_t)n; s->mdma_mode = IDE_MODE_NONE; return true;
+    default: return false;
+    }
+}
+
+static void cmd_set_features(struct ide_drive *d, const struct ata_cmd *c)
+{
+    struct ide_drive_state *s = d->s;
+    bool ok = true;
+
+    switch (s->feature) {
+    case SETF_WCACHE_ON: s->wce = 1; break;
+    case SETF_WCACHE_OFF: s->wce = 0; break;            /* flush after every write */
+    case SETF_XFER_MODE: ok = set_xfer_mode(s, s->nsector); break;
+    /* Harmless: APM, read look-ahead, reverting to defaults, and friends. */
+    case SETF_APM_ON: case SETF_APM_OFF: case SETF_AAM_ON: case SETF_AAM_OFF:
+    case SETF_LOOKAHEAD_OFF: case SETF_LOOKAHEAD_ON: case SETF_DEFAULTS_OFF: case SETF_DEFAULTS_ON:
+    case SETF_MSN_OFF: case SETF_MSN_ON:
+        break;
+    default: ok = false; break;
+    }
+    if (ok)
+        finish_ok(d);
+    else
+        ata_error(d, ER_ABRT);
+}
+
+/* Both devices of the channel run it; afterwards device 0 is selected
+ * (ATA/ATAPI-6 9.10) whichever device the command was written to. */
+static void cmd_diagnostic(struct ide_drive *d, const struct ata_cmd *c)
 {
     struct ide_channel *ch = d->ch;
 
@@ -357,145 +473,110 @@ static void diagnostic(struct ide_drive *d)
             continue;
         ide_xfer_stop(x);
         ide_set_signature(x);
-        x->s->error = 0x01;
+        x->s->error = DIAG_PASSED;
         x->s->status = x->s->cdrom ? 0 : ST_DRDY | ST_DSC;
     }
+    ch->s.unit = 0;
     ide_raise_irq(d);
 }
 
-static bool cdrom_cmd(struct ide_drive *d, uint8_t cmd)
+/* DEVICE RESET: a packet device's own soft reset (no interrupt, status 0). */
+static void cmd_device_reset(struct ide_drive *d, const struct ata_cmd *c)
 {
     struct ide_drive_state *s = d->s;
 
-    switch (cmd) {
-    case 0x08:                              /* DEVICE RESET */
-        ide_xfer_stop(d);
-        ide_set_signature(d);
-        s->error = 0x01;
-        s->status = 0;
-        return true;
-    case 0xa0:                              /* PACKET */
-        s->atapi_dma = s->feature & 1;
-        s->bcl = (uint32_t)s->hcyl << 8 | s->lcyl;
-        s->src = SRC_BUF;
-        s->total = 12;
-        s->nsector = (uint8_t)((s->nsector & ~7) | IR_COD);
-        ide_pio_window(d, XF_PACKET, 12);
-        return true;
-    case 0xa1:                              /* IDENTIFY PACKET DEVICE */
-        atapi_identify(d);
-        return true;
-    case 0xec:                              /* IDENTIFY DEVICE: "I am ATAPI" */
-        ide_set_signature(d);
-        ata_error(d, ER_ABRT);
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* Commands both kinds of device accept. */
-static bool common_cmd(struct ide_drive *d, uint8_t cmd)
-{
-    switch (cmd) {
-    case 0x90:
-        diagnostic(d);
-        return true;
-    case 0xef:
-        set_features(d);
-        return true;
-    case 0xe5:                              /* CHECK POWER MODE: active */
-        d->s->nsector = 0xff;
-        finish_ok(d);
-        return true;
-    case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0xe6:
-    case 0x94: case 0x95: case 0x96: case 0x97: case 0x99:
-        finish_ok(d);                       /* power states: nothing spins */
-        return true;
-    default:
-        return false;
-    }
-}
-
-void ata_exec(struct ide_drive *d, uint8_t cmd)
-{
-    struct ide_drive_state *s = d->s;
-
-    /* A new command ends whatever transfer was under way. */
     ide_xfer_stop(d);
-    s->cmd = cmd;
-    s->lba48 = 0;
-    if (common_cmd(d, cmd))
-        return;
-    if (s->cdrom) {
-        /* A packet device takes media commands only as packets. */
-        if (!cdrom_cmd(d, cmd))
-            ata_error(d, ER_ABRT);
-        return;
-    }
-    switch (cmd) {
-    case 0x20: case 0x21: start_rw(d, false, false, RW_PIO); return;
-    case 0x24: start_rw(d, true, false, RW_PIO); return;
-    case 0x30: case 0x31: start_rw(d, false, true, RW_PIO); return;
-    case 0x34: start_rw(d, true, true, RW_PIO); return;
-    case 0xc4: start_rw(d, false, false, RW_MULTIPLE); return;
-    case 0x29: start_rw(d, true, false, RW_MULTIPLE); return;
-    case 0xc5: start_rw(d, false, true, RW_MULTIPLE); return;
-    case 0x39: start_rw(d, true, true, RW_MULTIPLE); return;
-    case 0xc8: case 0xc9: start_rw(d, false, false, RW_DMA); return;
-    case 0x25: start_rw(d, true, false, RW_DMA); return;
-    case 0xca: case 0xcb: start_rw(d, false, true, RW_DMA); return;
-    case 0x35: start_rw(d, true, true, RW_DMA); return;
-    default:
-        break;
-    }
-    switch (cmd) {
-    case 0xec: identify(d); return;
-    case 0x40: case 0x41: case 0x42: {      /* READ VERIFY SECTORS (+EXT) */
-        uint64_t lba;
-        uint32_t count;
+    ide_set_signature(d);
+    s->error = DIAG_PASSED;
+    s->status = 0;
+}
 
-        s->lba48 = cmd == 0x42;
-        if (!get_range(d, s->lba48, &lba, &count)) {
-            ata_error(d, d->blk ? ER_IDNF : ER_ABRT);
-            return;
-        }
-        set_lba_regs(d, lba + count);
-        finish_ok(d);
-        return;
-    }
-    case 0xe7: case 0xea:                   /* FLUSH CACHE (+EXT) */
-        if (d->blk && block_flush(d->blk) < 0) {
-            ata_error(d, ER_ABRT);
-            return;
-        }
-        finish_ok(d);
-        return;
-    case 0xc6:                              /* SET MULTIPLE MODE */
-        if (s->nsector > IDE_MAX_MULT || (s->nsector & (s->nsector - 1))) {
-            ata_error(d, ER_ABRT);
-            return;
-        }
-        s->mult = s->nsector;
-        finish_ok(d);
-        return;
-    case 0x91:                              /* INITIALIZE DEVICE PARAMETERS */
-        if (!s->nsector) {
-            ata_error(d, ER_ABRT);
-            return;
-        }
-        s->spt = s->nsector;
-        s->heads = (uint16_t)((s->select & 0x0f) + 1);
-        finish_ok(d);
-        return;
-    case 0x70:                              /* SEEK */
-    case 0x10: case 0x11: case 0x12: case 0x13: case 0x14: case 0x15: case 0x16: case 0x17:
-    case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x1f:
-        finish_ok(d);                       /* RECALIBRATE */
-        return;
-    default:
-        log_guest("ide: %s: unsupported ATA command 0x%02x", d->id, cmd);
+/* PACKET: DRQ for the 12 command bytes, no interrupt; the byte count limit
+ * and the DMA flag come with it. */
+static void cmd_packet(struct ide_drive *d, const struct ata_cmd *c)
+{
+    struct ide_drive_state *s = d->s;
+
+    s->atapi_dma = s->feature & ATAPI_FEATURE_DMA;
+    s->bcl = (uint32_t)s->hcyl << 8 | s->lcyl;
+    s->src = SRC_BUF;
+    s->total = ATAPI_CMD_LEN;
+    s->nsector = (uint8_t)((s->nsector & ~IR_MASK) | IR_COD);
+    ide_pio_window(d, XF_PACKET, ATAPI_CMD_LEN);
+}
+
+#define RW(op, nm, l48, wr, k) [op] = { nm, cmd_rw, DEV_KIND_DISK, .lba48 = l48, .write = wr, .kind = k }
+#define DISK(op, nm, fn, ...) [op] = { nm, fn, DEV_KIND_DISK, __VA_ARGS__ }
+#define ANY(op, nm, fn) [op] = { nm, fn, DEV_KIND_ANY, 0, 0, 0 }
+#define PACKET_DEV(op, nm, fn) [op] = { nm, fn, DEV_KIND_PACKET, 0, 0, 0 }
+#define RECALIBRATE(n) DISK(ATA_CMD_RECALIBRATE + (n), "RECALIBRATE", cmd_ok, 0, 0, 0)
+
+/* Indexed by opcode; an empty row is an unsupported command (aborted). */
+static const struct ata_cmd ata_cmds[256] = {
+    RW(ATA_CMD_READ_SECTORS, "READ SECTORS", 0, 0, RW_PIO),
+    RW(ATA_CMD_READ_SECTORS_NR, "READ SECTORS", 0, 0, RW_PIO),
+    RW(ATA_CMD_READ_SECTORS_EXT, "READ SECTORS EXT", 1, 0, RW_PIO),
+    RW(ATA_CMD_WRITE_SECTORS, "WRITE SECTORS", 0, 1, RW_PIO),
+    RW(ATA_CMD_WRITE_SECTORS_NR, "WRITE SECTORS", 0, 1, RW_PIO),
+    RW(ATA_CMD_WRITE_SECTORS_EXT, "WRITE SECTORS EXT", 1, 1, RW_PIO),
+    RW(ATA_CMD_READ_MULTIPLE, "READ MULTIPLE", 0, 0, RW_MULTIPLE),
+    RW(ATA_CMD_READ_MULTIPLE_EXT, "READ MULTIPLE EXT", 1, 0, RW_MULTIPLE),
+    RW(ATA_CMD_WRITE_MULTIPLE, "WRITE MULTIPLE", 0, 1, RW_MULTIPLE),
+    RW(ATA_CMD_WRITE_MULTIPLE_EXT, "WRITE MULTIPLE EXT", 1, 1, RW_MULTIPLE),
+    RW(ATA_CMD_READ_DMA, "READ DMA", 0, 0, RW_DMA),
+    RW(ATA_CMD_READ_DMA_NR, "READ DMA", 0, 0, RW_DMA),
+    RW(ATA_CMD_READ_DMA_EXT, "READ DMA EXT", 1, 0, RW_DMA),
+    RW(ATA_CMD_WRITE_DMA, "WRITE DMA", 0, 1, RW_DMA),
+    RW(ATA_CMD_WRITE_DMA_NR, "WRITE DMA", 0, 1, RW_DMA),
+    RW(ATA_CMD_WRITE_DMA_EXT, "WRITE DMA EXT", 1, 1, RW_DMA),
+    DISK(ATA_CMD_VERIFY, "READ VERIFY SECTORS", cmd_verify, 0, 0, 0),
+    DISK(ATA_CMD_VERIFY_NR, "READ VERIFY SECTORS", cmd_verify, 0, 0, 0),
+    DISK(ATA_CMD_VERIFY_EXT, "READ VERIFY SECTORS EXT", cmd_verify, .lba48 = 1),
+    DISK(ATA_CMD_FLUSH_CACHE, "FLUSH CACHE", cmd_flush, 0, 0, 0),
+    DISK(ATA_CMD_FLUSH_CACHE_EXT, "FLUSH CACHE EXT", cmd_flush, 0, 0, 0),
+    DISK(ATA_CMD_SET_MULTIPLE, "SET MULTIPLE MODE", cmd_set_multiple, 0, 0, 0),
+    DISK(ATA_CMD_INIT_DEV_PARAMS, "INITIALIZE DEVICE PARAMETERS", cmd_init_dev_params, 0, 0, 0),
+    DISK(ATA_CMD_SEEK, "SEEK", cmd_ok, 0, 0, 0),
+    RECALIBRATE(0x0), RECALIBRATE(0x1), RECALIBRATE(0x2), RECALIBRATE(0x3),
+    RECALIBRATE(0x4), RECALIBRATE(0x5), RECALIBRATE(0x6), RECALIBRATE(0x7),
+    RECALIBRATE(0x8), RECALIBRATE(0x9), RECALIBRATE(0xa), RECALIBRATE(0xb),
+    RECALIBRATE(0xc), RECALIBRATE(0xd), RECALIBRATE(0xe), RECALIBRATE(0xf),
+    ANY(ATA_CMD_IDENTIFY, "IDENTIFY DEVICE", cmd_identify),
+    ANY(ATA_CMD_DIAGNOSTIC, "EXECUTE DEVICE DIAGNOSTIC", cmd_diagnostic),
+    ANY(ATA_CMD_SET_FEATURES, "SET FEATURES", cmd_set_features),
+    ANY(ATA_CMD_CHECK_POWER, "CHECK POWER MODE", cmd_check_power),
+    /* Power states: nothing spins. */
+    ANY(ATA_CMD_STANDBY_IMM, "STANDBY IMMEDIATE", cmd_ok),
+    ANY(ATA_CMD_IDLE_IMM, "IDLE IMMEDIATE", cmd_ok),
+    ANY(ATA_CMD_STANDBY, "STANDBY", cmd_ok),
+    ANY(ATA_CMD_IDLE, "IDLE", cmd_ok),
+    ANY(ATA_CMD_SLEEP, "SLEEP", cmd_ok),
+    ANY(ATA_CMD_STANDBY_IMM_OLD, "STANDBY IMMEDIATE", cmd_ok),
+    ANY(ATA_CMD_IDLE_IMM_OLD, "IDLE IMMEDIATE", cmd_ok),
+    ANY(ATA_CMD_STANDBY_OLD, "STANDBY", cmd_ok),
+    ANY(ATA_CMD_IDLE_OLD, "IDLE", cmd_ok),
+    ANY(ATA_CMD_SLEEP_OLD, "SLEEP", cmd_ok),
+    PACKET_DEV(ATA_CMD_DEVICE_RESET, "DEVICE RESET", cmd_device_reset),
+    PACKET_DEV(ATA_CMD_PACKET, "PACKET", cmd_packet),
+    PACKET_DEV(ATA_CMD_IDENTIFY_PACKET, "IDENTIFY PACKET DEVICE", cmd_identify_packet),
+};
+
+void ata_exec(struct ide_drive *d, uint8_t op)
+{
+    struct ide_drive_state *s = d->s;
+    const struct ata_cmd *c = &ata_cmds[op];
+
+    /* A new command ends whatever transfer was under way, and starts
+     * with a clean error register: an old error does not show through. */
+    ide_xfer_stop(d);
+    s->error = 0;
+    s->cmd = op;
+    s->lba48 = 0;
+    if (!c->run || !(c->devices & (s->cdrom ? DEV_KIND_PACKET : DEV_KIND_DISK))) {
+        log_guest("ide: %s: unsupported ATA command 0x%02x%s%s", d->id, op, c->name ? " " : "",
+                  c->name ? c->name : "");
         ata_error(d, ER_ABRT);
         return;
     }
+    c->run(d, c);
 }

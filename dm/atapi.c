@@ -10,11 +10,6 @@
 #include "dm/block.h"
 #include "dm/log.h"
 
-enum {
-    F_ALLOW_UA = 1,         /* runs even with a UNIT ATTENTION pending */
-    F_MEDIUM = 2,           /* needs a medium in a closed tray */
-};
-
 static uint16_t be16(const uint8_t *p)
 {
     return (uint16_t)(p[0] << 8 | p[1]);
@@ -60,7 +55,7 @@ static void put_addr(uint8_t *p, uint64_t lba, bool msf)
 
 static void set_reason(struct ide_drive_state *s, uint8_t reason)
 {
-    s->nsector = (uint8_t)((s->nsector & ~7) | reason);
+    s->nsector = (uint8_t)((s->nsector & ~IR_MASK) | reason);
 }
 
 void atapi_error(struct ide_drive *d, uint8_t key, uint8_t asc, uint8_t ascq)
@@ -71,7 +66,7 @@ void atapi_error(struct ide_drive *d, uint8_t key, uint8_t asc, uint8_t ascq)
     s->sense_key = key;
     s->asc = asc;
     s->ascq = ascq;
-    s->error = (uint8_t)(key << 4);
+    s->error = (uint8_t)(key << ER_SENSE_SHIFT);
     s->status = ST_DRDY | ST_ERR;
     set_reason(s, IR_IO | IR_COD);
     ide_raise_irq(d);
@@ -224,18 +219,6 @@ void atapi_identify(struct ide_drive *d)
 
 /* ---- commands ---------------------------------------------------------- */
 
-static unsigned cmd_flags(uint8_t op)
-{
-    switch (op) {
-    case 0x03: case 0x12: case 0x46: case 0x4a: case 0xbd:
-        return F_ALLOW_UA;
-    case 0x00: case 0x25: case 0x28: case 0xa8: case 0xbe: case 0x43: case 0x51: case 0x2b:
-        return F_MEDIUM;
-    default:
-        return 0;
-    }
-}
-
 static void cmd_request_sense(struct ide_drive *d, const uint8_t *p)
 {
     struct ide_drive_state *s = d->s;
@@ -262,7 +245,7 @@ static void cmd_inquiry(struct ide_drive *d, const uint8_t *p)
 {
     uint8_t *b = d->s->buf;
 
-    if (p[1] & 1) {                         /* no vital product data pages */
+    if (p[1] & ATAPI_INQUIRY_EVPD) {        /* no vital product data pages */
         atapi_error(d, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD, 0);
         return;
     }
@@ -293,15 +276,15 @@ static void cmd_read(struct ide_drive *d, const uint8_t *p)
     uint64_t lba = be32(p + 2), n;
 
     switch (p[0]) {
-    case 0x28: n = be16(p + 7); break;
-    case 0xa8: n = be32(p + 6); break;
+    case ATAPI_READ_10: n = be16(p + 7); break;
+    case ATAPI_READ_12: n = be32(p + 6); break;
     default:                                /* READ CD: user data only */
         n = (uint32_t)p[6] << 16 | (uint32_t)p[7] << 8 | p[8];
-        if (((p[1] >> 2) & 7) > 2 || (p[9] & 0xf8 & ~0x10)) {
+        if (((p[1] >> 2) & 7) > 2 || (p[9] & 0xf8 & ~ATAPI_READ_CD_USER_DATA)) {
             atapi_error(d, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD, 0);
             return;
         }
-        if (!(p[9] & 0x10))
+        if (!(p[9] & ATAPI_READ_CD_USER_DATA))
             n = 0;                          /* nothing asked for */
         break;
     }
@@ -331,7 +314,7 @@ static void raw_toc_entry(uint8_t *q, uint8_t point, uint8_t pmin, uint8_t psec,
 static void cmd_read_toc(struct ide_drive *d, const uint8_t *p)
 {
     uint8_t *b = d->s->buf, *q = b + 4;
-    bool msf = p[1] & 2;
+    bool msf = p[1] & ATAPI_MSF;
     unsigned format = p[2] & 0x0f, start = p[6];
     uint8_t end[4];
 
@@ -340,7 +323,7 @@ static void cmd_read_toc(struct ide_drive *d, const uint8_t *p)
     memset(b, 0, 4 + 11 * 4);
     switch (format) {
     case 0:
-        if (start > 1 && start != 0xaa) {
+        if (start > 1 && start != TOC_LEADOUT) {
             atapi_error(d, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD, 0);
             return;
         }
@@ -351,7 +334,7 @@ static void cmd_read_toc(struct ide_drive *d, const uint8_t *p)
             q += 8;
         }
         q[1] = 0x14;
-        q[2] = 0xaa;                        /* lead-out */
+        q[2] = TOC_LEADOUT;
         put_addr(q + 4, d->sectors, msf);
         q += 8;
         break;
@@ -382,7 +365,7 @@ static void cmd_read_toc(struct ide_drive *d, const uint8_t *p)
 static uint32_t page_error_recovery(uint8_t *q, bool changeable)
 {
     memset(q, 0, 8);
-    q[0] = 0x01;
+    q[0] = MODE_PAGE_ERROR_RECOVERY;
     q[1] = 0x06;
     if (!changeable)
         q[3] = 5;                           /* read retry count */
@@ -392,7 +375,7 @@ static uint32_t page_error_recovery(uint8_t *q, bool changeable)
 static uint32_t page_capabilities(struct ide_drive *d, uint8_t *q, bool changeable)
 {
     memset(q, 0, 20);
-    q[0] = 0x2a;
+    q[0] = MODE_PAGE_CAPABILITIES;
     q[1] = 0x12;
     if (changeable)
         return 20;
@@ -413,19 +396,19 @@ static void cmd_mode_sense(struct ide_drive *d, const uint8_t *p)
     unsigned pc = p[2] >> 6, page = p[2] & 0x3f;
     uint32_t len = 8;
 
-    if (pc == 3) {
+    if (pc == MODE_PC_SAVED) {
         atapi_error(d, SK_ILLEGAL_REQUEST, ASC_SAVING_NOT_SUPPORTED, 0);
         return;
     }
     memset(b, 0, 8);
     switch (page) {
-    case 0x01:
+    case MODE_PAGE_ERROR_RECOVERY:
         len += page_error_recovery(b + len, pc == 1);
         break;
-    case 0x2a:
+    case MODE_PAGE_CAPABILITIES:
         len += page_capabilities(d, b + len, pc == 1);
         break;
-    case 0x3f:
+    case MODE_PAGE_ALL:
         len += page_error_recovery(b + len, pc == 1);
         len += page_capabilities(d, b + len, pc == 1);
         break;
@@ -453,28 +436,28 @@ static void cmd_get_configuration(struct ide_drive *d, const uint8_t *p)
         return;
     }
     if (ide_drive_has_medium(d))
-        profile = d->sectors > CD_MAX_BLOCKS ? 0x0010 : 0x0008;
+        profile = d->sectors > CD_MAX_BLOCKS ? MMC_PROFILE_DVDROM : MMC_PROFILE_CDROM;
     memset(b, 0, 8 + 12 + 12 + 8);
     put_be16(b + 6, profile);
-    if (feature_wanted(rt, start, 0x0000)) {        /* profile list */
+    if (feature_wanted(rt, start, MMC_FEATURE_PROFILE_LIST)) {
         q[2] = 0x03;
         q[3] = 8;
-        put_be16(q + 4, 0x0010);
-        q[6] = profile == 0x0010;
-        put_be16(q + 8, 0x0008);
-        q[10] = profile == 0x0008;
+        put_be16(q + 4, MMC_PROFILE_DVDROM);
+        q[6] = profile == MMC_PROFILE_DVDROM;
+        put_be16(q + 8, MMC_PROFILE_CDROM);
+        q[10] = profile == MMC_PROFILE_CDROM;
         q += 12;
     }
-    if (feature_wanted(rt, start, 0x0001)) {        /* core: ATAPI */
-        put_be16(q, 0x0001);
+    if (feature_wanted(rt, start, MMC_FEATURE_CORE)) {  /* physical interface: ATAPI */
+        put_be16(q, MMC_FEATURE_CORE);
         q[2] = 0x0b;
         q[3] = 8;
         put_be32(q + 4, 2);
         q[8] = 1;
         q += 12;
     }
-    if (feature_wanted(rt, start, 0x0003)) {        /* removable medium: tray, eject, lock */
-        put_be16(q, 0x0003);
+    if (feature_wanted(rt, start, MMC_FEATURE_REMOVABLE_MEDIUM)) {  /* tray, eject, lock */
+        put_be16(q, MMC_FEATURE_REMOVABLE_MEDIUM);
         q[2] = 0x03;
         q[3] = 4;
         q[4] = 0x29;
@@ -489,13 +472,13 @@ static void cmd_event_status(struct ide_drive *d, const uint8_t *p)
     struct ide_drive_state *s = d->s;
     uint8_t *b = s->buf;
 
-    if (!(p[1] & 1)) {                      /* only polled operation */
+    if (!(p[1] & ATAPI_GESN_POLLED)) {      /* only polled operation */
         atapi_error(d, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD, 0);
         return;
     }
     memset(b, 0, 8);
     b[3] = 0x10;                            /* supported: media class */
-    if (!(p[4] & 0x10)) {
+    if (!(p[4] & ATAPI_GESN_MEDIA_CLASS)) {
         put_be16(b, 2);
         b[2] = 0x80;                        /* no event available */
         reply(d, 4, be16(p + 7));
@@ -511,10 +494,10 @@ static void cmd_event_status(struct ide_drive *d, const uint8_t *p)
 
 static void cmd_start_stop(struct ide_drive *d, const uint8_t *p)
 {
-    bool loej = p[4] & 2, start = p[4] & 1;
+    bool loej = p[4] & ATAPI_START_STOP_LOEJ, start = p[4] & ATAPI_START_STOP_START;
 
     if (loej && !start && d->s->locked) {
-        atapi_error(d, SK_NOT_READY, ASC_REMOVAL_PREVENTED, 2);
+        atapi_error(d, SK_NOT_READY, ASC_REMOVAL_PREVENTED, ASCQ_REMOVAL_LOCKED);
         return;
     }
     if (loej)
@@ -550,51 +533,90 @@ static void cmd_mechanism_status(struct ide_drive *d, const uint8_t *p)
     reply(d, 8, be16(p + 8));
 }
 
+static void cmd_test_unit_ready(struct ide_drive *d, const uint8_t *p)
+{
+    atapi_ok(d);                            /* the table checked for a medium */
+}
+
+static void cmd_prevent_allow(struct ide_drive *d, const uint8_t *p)
+{
+    d->s->locked = p[4] & ATAPI_PREVENT;
+    atapi_ok(d);
+}
+
+static void cmd_seek(struct ide_drive *d, const uint8_t *p)
+{
+    if (be32(p + 2) >= d->sectors)
+        atapi_error(d, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE, 0);
+    else
+        atapi_ok(d);
+}
+
+static void cmd_set_cd_speed(struct ide_drive *d, const uint8_t *p)
+{
+    atapi_ok(d);                            /* there is no spindle */
+}
+
+/* ---- the command table ------------------------------------------------ */
+
+enum {
+    F_ALLOW_UA = 1,         /* runs even with a UNIT ATTENTION pending */
+    F_MEDIUM = 2,           /* needs a medium in a closed tray */
+    F_KEEP_SENSE = 4,       /* reads the sense of the previous command */
+};
+
+struct atapi_cmd {
+    const char *name;       /* for logs */
+    void (*run)(struct ide_drive *d, const uint8_t *p);
+    unsigned flags;
+};
+
+/* Indexed by opcode; an empty row is ILLEGAL REQUEST / invalid opcode. */
+static const struct atapi_cmd atapi_cmds[256] = {
+    [ATAPI_TEST_UNIT_READY] = { "TEST UNIT READY", cmd_test_unit_ready, F_MEDIUM },
+    [ATAPI_REQUEST_SENSE] = { "REQUEST SENSE", cmd_request_sense, F_ALLOW_UA | F_KEEP_SENSE },
+    [ATAPI_INQUIRY] = { "INQUIRY", cmd_inquiry, F_ALLOW_UA },
+    [ATAPI_START_STOP_UNIT] = { "START STOP UNIT", cmd_start_stop, 0 },
+    [ATAPI_PREVENT_ALLOW] = { "PREVENT ALLOW MEDIUM REMOVAL", cmd_prevent_allow, 0 },
+    [ATAPI_READ_CAPACITY] = { "READ CAPACITY", cmd_read_capacity, F_MEDIUM },
+    [ATAPI_READ_10] = { "READ(10)", cmd_read, F_MEDIUM },
+    [ATAPI_READ_12] = { "READ(12)", cmd_read, F_MEDIUM },
+    [ATAPI_READ_CD] = { "READ CD", cmd_read, F_MEDIUM },
+    [ATAPI_SEEK_10] = { "SEEK(10)", cmd_seek, F_MEDIUM },
+    [ATAPI_READ_TOC] = { "READ TOC/PMA/ATIP", cmd_read_toc, F_MEDIUM },
+    [ATAPI_GET_CONFIGURATION] = { "GET CONFIGURATION", cmd_get_configuration, F_ALLOW_UA },
+    [ATAPI_GET_EVENT_STATUS] = { "GET EVENT STATUS NOTIFICATION", cmd_event_status, F_ALLOW_UA },
+    [ATAPI_READ_DISC_INFO] = { "READ DISC INFORMATION", cmd_disc_info, F_MEDIUM },
+    [ATAPI_MODE_SENSE_10] = { "MODE SENSE(10)", cmd_mode_sense, 0 },
+    [ATAPI_SET_CD_SPEED] = { "SET CD SPEED", cmd_set_cd_speed, 0 },
+    [ATAPI_MECHANISM_STATUS] = { "MECHANISM STATUS", cmd_mechanism_status, F_ALLOW_UA },
+};
+
 void atapi_exec(struct ide_drive *d)
 {
     struct ide_drive_state *s = d->s;
     const uint8_t *p = s->packet;
-    unsigned flags;
+    const struct atapi_cmd *c;
 
     memcpy(s->packet, s->buf, sizeof(s->packet));
-    flags = cmd_flags(p[0]);
-    if (p[0] != 0x03)
+    c = &atapi_cmds[p[0]];
+    if (!(c->flags & F_KEEP_SENSE))
         s->sense_key = s->asc = s->ascq = 0;
     /* A media change is reported once, to the first command that is not
      * allowed to run through it. */
-    if (s->ua_pending && !(flags & F_ALLOW_UA)) {
+    if (s->ua_pending && !(c->flags & F_ALLOW_UA)) {
         s->ua_pending = 0;
         atapi_error(d, SK_UNIT_ATTENTION, ASC_MEDIUM_MAY_HAVE_CHANGED, 0);
         return;
     }
-    if ((flags & F_MEDIUM) && !ide_drive_has_medium(d)) {
-        atapi_error(d, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT, s->tray_open ? 2 : 1);
+    if ((c->flags & F_MEDIUM) && !ide_drive_has_medium(d)) {
+        atapi_error(d, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT, s->tray_open ? ASCQ_TRAY_OPEN : ASCQ_TRAY_CLOSED);
         return;
     }
-    switch (p[0]) {
-    case 0x00: atapi_ok(d); break;                          /* TEST UNIT READY */
-    case 0x03: cmd_request_sense(d, p); break;
-    case 0x12: cmd_inquiry(d, p); break;
-    case 0x1b: cmd_start_stop(d, p); break;
-    case 0x1e: s->locked = p[4] & 1; atapi_ok(d); break;    /* PREVENT ALLOW MEDIUM REMOVAL */
-    case 0x25: cmd_read_capacity(d, p); break;
-    case 0x28: case 0xa8: case 0xbe: cmd_read(d, p); break;
-    case 0x2b:                                              /* SEEK(10) */
-        if (be32(p + 2) >= d->sectors)
-            atapi_error(d, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE, 0);
-        else
-            atapi_ok(d);
-        break;
-    case 0x43: cmd_read_toc(d, p); break;
-    case 0x46: cmd_get_configuration(d, p); break;
-    case 0x4a: cmd_event_status(d, p); break;
-    case 0x51: cmd_disc_info(d, p); break;
-    case 0x5a: cmd_mode_sense(d, p); break;
-    case 0xbb: atapi_ok(d); break;                          /* SET CD SPEED */
-    case 0xbd: cmd_mechanism_status(d, p); break;
-    default:
+    if (!c->run) {
         log_guest("ide: %s: unsupported packet command 0x%02x", d->id, p[0]);
         atapi_error(d, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE, 0);
-        break;
+        return;
     }
+    c->run(d, p);
 }

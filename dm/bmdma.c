@@ -2,9 +2,14 @@
  * and PRD table address). A transfer runs to completion as soon as both
  * the drive has a DMA command and the guest has set START. The PRD table
  * is guest memory: each entry is read through the accelerator (which
- * refuses anything outside RAM), and the walk stops after PRD_MAX_ENTRIES
- * entries whatever the table says, so a table without EOT, one that runs
- * past RAM or one that is rewritten under us ends in an error status. */
+ * refuses anything outside RAM), and a walk stops after PRD_MAX_ENTRIES
+ * entries whatever the table says. How a transfer ends follows the
+ * bus-master IDE specification (SFF-8038i) and QEMU's PIIX, case by case
+ * in docs/devices-storage.md: a table shorter than the transfer moves
+ * nothing and ends it quietly (ACTIVE and INTR clear, no interrupt, no
+ * ATA error), an entry outside guest RAM or a medium error is an error
+ * (ERROR + INTR, ATA ERR/ABRT), and with bus mastering off in the PCI
+ * command register the engine reaches no memory at all. */
 #include "dm/ide.h"
 
 #include <errno.h>
@@ -15,8 +20,6 @@
 #include "dm/bytes.h"
 #include "dm/log.h"
 
-#define PCI_CMD_MASTER 0x04
-
 struct prd {
     uint32_t addr;
     uint32_t len;           /* 1..65536 */
@@ -25,7 +28,7 @@ struct prd {
 
 static int prd_fetch(struct ide_ctrl *ide, uint64_t at, struct prd *e)
 {
-    uint8_t raw[8];
+    uint8_t raw[PRD_ENTRY_SIZE];
 
     if (!ide->accel || accel_mem_read(ide->accel, at, raw, sizeof(raw)) < 0)
         return -1;
@@ -33,7 +36,7 @@ static int prd_fetch(struct ide_ctrl *ide, uint64_t at, struct prd *e)
     e->len = get_le16(raw + 4) & 0xfffe;
     if (!e->len)
         e->len = 0x10000;
-    e->eot = raw[7] & 0x80;
+    e->eot = raw[7] & PRD_EOT;
     return 0;
 }
 
@@ -87,6 +90,69 @@ static uint64_t bytes_left(const struct ide_drive_state *s)
     return s->disk_left;
 }
 
+/* How a PRD table compares with a transfer of need bytes. */
+enum prd_cover {
+    PRD_COVERS,             /* its byte counts add up to need or more */
+    PRD_SHORT,              /* it ends first: EOT, or PRD_MAX_ENTRIES entries */
+    PRD_FAULT,              /* an entry is outside guest RAM */
+};
+
+static enum prd_cover prd_check(struct ide_ctrl *ide, uint64_t at, uint64_t need)
+{
+    uint64_t have = 0;
+    struct prd e;
+
+    for (unsigned n = 0; have < need; n++, at += PRD_ENTRY_SIZE) {
+        if (n >= PRD_MAX_ENTRIES)
+            return PRD_SHORT;
+        if (prd_fetch(ide, at, &e) < 0)
+            return PRD_FAULT;
+        have += e.len;
+        if (e.eot && have < need)
+            return PRD_SHORT;
+    }
+    return PRD_COVERS;
+}
+
+/* The table ran out before the transfer: the spec's error condition with
+ * INTR and ACTIVE both clear. The drive drops the command without an error
+ * or an interrupt, so nothing of it is left for the next one. */
+static void dma_short(struct ide_channel *ch, struct ide_drive *d)
+{
+    log_guest("ide: %s: PRD table at 0x%x is shorter than the transfer", d->id, ch->s.bm.prd);
+    ch->s.bm.status &= (uint8_t)~BM_ST_ACTIVE;
+    ata_dma_short(d);
+}
+
+/* A memory or medium error: ERROR and INTR, the drive reports err. */
+static void dma_fail(struct ide_channel *ch, struct ide_drive *d, uint8_t err)
+{
+    struct bmdma_state *bm = &ch->s.bm;
+
+    bm->status = (uint8_t)((bm->status & ~BM_ST_ACTIVE) | BM_ST_ERROR);
+    ata_dma_done(d, false, err);
+}
+
+/* Bus mastering off: the controller may not start a cycle on the bus, so
+ * no PRD entry is read and no byte reaches guest memory or (for a write)
+ * the medium. The engine still runs the command to its end, as QEMU's
+ * PIIX does, whose table reads as zeros (64 KiB entries without EOT, so
+ * longer than any transfer): ACTIVE stays set, INTR and the interrupt
+ * come, the drive reports no error. */
+static void dma_no_master(struct ide_drive *d)
+{
+    struct ide_drive_state *s = d->s;
+
+    log_guest("ide: %s: bus master DMA with bus mastering disabled: no data moved", d->id);
+    if (s->src == SRC_BUF) {
+        s->pos = s->total;
+    } else {
+        s->disk_off += s->disk_left;
+        s->disk_left = 0;
+    }
+    ata_dma_done(d, true, 0);
+}
+
 static void dma_run(struct ide_channel *ch, struct ide_drive *d)
 {
     struct ide_ctrl *ide = ch->ctrl;
@@ -97,38 +163,53 @@ static void dma_run(struct ide_channel *ch, struct ide_drive *d)
     bool exact_eot = false;
     unsigned n;
 
-    if (!(ide->pci.config[0x04] & PCI_CMD_MASTER) || !ide->accel) {
-        log_guest("ide: bus master DMA with bus mastering disabled");
-        goto fail;
+    if (!ide->accel) {
+        dma_fail(ch, d, ER_ABRT);
+        return;
+    }
+    if (!(ide->pci.config[PCI_CFG_COMMAND] & PCI_CMD_MASTER)) {
+        dma_no_master(d);
+        return;
+    }
+    /* Walk the table once before moving anything: a short one moves no byte. */
+    switch (prd_check(ide, at, bytes_left(d->s))) {
+    case PRD_SHORT:
+        dma_short(ch, d);
+        return;
+    case PRD_FAULT:
+        log_guest("ide: %s: PRD table at 0x%x runs outside guest RAM", d->id, bm->prd);
+        dma_fail(ch, d, ER_ABRT);
+        return;
+    case PRD_COVERS:
+        break;
     }
     for (n = 0; bytes_left(d->s) > 0; n++) {
         uint64_t left = bytes_left(d->s);
         uint32_t chunk;
 
+        /* The guest may rewrite the table while we walk it. */
         if (n >= PRD_MAX_ENTRIES || e.eot) {
-            log_guest("ide: PRD table at 0x%x is shorter than the transfer", bm->prd);
-            goto fail;
+            dma_short(ch, d);
+            return;
         }
         if (prd_fetch(ide, at, &e) < 0) {
             log_guest("ide: PRD entry at 0x%llx is outside guest RAM", (unsigned long long)at);
-            goto fail;
+            dma_fail(ch, d, ER_ABRT);
+            return;
         }
         chunk = left < e.len ? (uint32_t)left : e.len;
         if (move_chunk(d, e.addr, chunk, &err) < 0) {
             log_guest("ide: DMA of %u bytes at 0x%x failed", chunk, e.addr);
-            goto fail;
+            dma_fail(ch, d, err);
+            return;
         }
         exact_eot = e.eot && chunk == e.len;
-        at += 8;
+        at += PRD_ENTRY_SIZE;
     }
     /* A table longer than the transfer leaves ACTIVE set, as on the PIIX. */
     if (exact_eot)
         bm->status &= (uint8_t)~BM_ST_ACTIVE;
     ata_dma_done(d, true, 0);
-    return;
-fail:
-    bm->status = (uint8_t)((bm->status & ~BM_ST_ACTIVE) | BM_ST_ERROR);
-    ata_dma_done(d, false, err);
 }
 
 static bool dma_pending(const struct ide_drive *d)
@@ -165,31 +246,32 @@ static void cmd_write(struct ide_channel *ch, uint8_t v)
 
 static uint8_t bm_reg_read(struct ide_ctrl *ide, unsigned off)
 {
-    struct bmdma_state *bm = &ide->ch[off / 8].s.bm;
+    struct bmdma_state *bm = &ide->ch[off / BM_CHAN_SIZE].s.bm;
 
-    switch (off % 8) {
-    case 0: return bm->cmd;
-    case 2: return bm->status;
-    case 4: case 5: case 6: case 7: return (uint8_t)(bm->prd >> (8 * (off % 4)));
+    switch (off % BM_CHAN_SIZE) {
+    case BM_REG_CMD: return bm->cmd;
+    case BM_REG_STATUS: return bm->status;
+    case BM_REG_PRD: case BM_REG_PRD + 1: case BM_REG_PRD + 2: case BM_REG_PRD + 3:
+        return (uint8_t)(bm->prd >> (8 * (off % 4)));
     default: return 0;
     }
 }
 
 static void bm_reg_write(struct ide_ctrl *ide, unsigned off, uint8_t v)
 {
-    struct ide_channel *ch = &ide->ch[off / 8];
+    struct ide_channel *ch = &ide->ch[off / BM_CHAN_SIZE];
     struct bmdma_state *bm = &ch->s.bm;
     unsigned sh;
 
-    switch (off % 8) {
-    case 0:
+    switch (off % BM_CHAN_SIZE) {
+    case BM_REG_CMD:
         cmd_write(ch, v);
         break;
-    case 2:
+    case BM_REG_STATUS:
         bm->status = (uint8_t)((bm->status & ~(BM_ST_CAP0 | BM_ST_CAP1)) | (v & (BM_ST_CAP0 | BM_ST_CAP1)));
         bm->status &= (uint8_t)~(v & (BM_ST_ERROR | BM_ST_INTR));
         break;
-    case 4: case 5: case 6: case 7:
+    case BM_REG_PRD: case BM_REG_PRD + 1: case BM_REG_PRD + 2: case BM_REG_PRD + 3:
         sh = 8 * (off % 4);
         bm->prd = (bm->prd & ~(0xffu << sh)) | (uint32_t)v << sh;
         bm->prd &= ~3u;
@@ -203,7 +285,7 @@ static uint64_t bm_read(void *opaque, uint64_t off, unsigned size)
 {
     uint64_t v = 0;
 
-    for (unsigned i = 0; i < size && off + i < 16; i++)
+    for (unsigned i = 0; i < size && off + i < 2 * BM_CHAN_SIZE; i++)
         v |= (uint64_t)bm_reg_read(opaque, (unsigned)off + i) << (8 * i);
     return v;
 }
@@ -211,7 +293,7 @@ static uint64_t bm_read(void *opaque, uint64_t off, unsigned size)
 static void bm_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
     /* Address bytes first, command last: a dword write to 0 never mixes. */
-    for (unsigned i = 0; i < size && off + i < 16; i++)
+    for (unsigned i = 0; i < size && off + i < 2 * BM_CHAN_SIZE; i++)
         bm_reg_write(opaque, (unsigned)off + i, (uint8_t)(val >> (8 * i)));
 }
 

@@ -81,10 +81,10 @@ void ide_set_signature(struct ide_drive *d)
 
     s->nsector = 1;
     s->sector = 1;
-    s->lcyl = s->cdrom ? 0x14 : 0;
-    s->hcyl = s->cdrom ? 0xeb : 0;
+    s->lcyl = s->cdrom ? SIG_ATAPI_MID : 0;
+    s->hcyl = s->cdrom ? SIG_ATAPI_HIGH : 0;
     s->hob_nsector = s->hob_sector = s->hob_lcyl = s->hob_hcyl = 0;
-    s->select = (uint8_t)(0xa0 | (d->index & 1) << 4);
+    s->select = (uint8_t)(DEV_OBS | ((d->index & 1) ? DEV_DEV : 0));
 }
 
 void ide_xfer_stop(struct ide_drive *d)
@@ -123,7 +123,7 @@ static void drive_reset(struct ide_drive *d, bool hard)
     s->lba48 = 0;
     s->atapi_dma = 0;
     ide_set_signature(d);
-    s->error = 0x01;                        /* diagnostics passed */
+    s->error = DIAG_PASSED;
     s->status = s->cdrom ? 0 : ST_DRDY | ST_DSC;
     s->mult = IDE_MAX_MULT;
     s->heads = d->heads;
@@ -132,7 +132,7 @@ static void drive_reset(struct ide_drive *d, bool hard)
         s->wce = 1;
         s->pio_mode = 4;
         s->mdma_mode = 2;
-        s->udma_mode = 0xff;
+        s->udma_mode = IDE_MODE_NONE;
         s->sense_key = s->asc = s->ascq = 0;
         s->locked = 0;
         s->event = MEV_NONE;
@@ -150,13 +150,13 @@ static uint8_t reg_read(struct ide_channel *ch, unsigned reg)
     if (!s->present)
         return 0;
     switch (reg) {
-    case 1: return hob ? s->hob_feature : s->error;
-    case 2: return hob ? s->hob_nsector : s->nsector;
-    case 3: return hob ? s->hob_sector : s->sector;
-    case 4: return hob ? s->hob_lcyl : s->lcyl;
-    case 5: return hob ? s->hob_hcyl : s->hcyl;
-    case 6: return s->select;
-    case 7:
+    case ATA_REG_ERROR: return hob ? s->hob_feature : s->error;
+    case ATA_REG_NSECTOR: return hob ? s->hob_nsector : s->nsector;
+    case ATA_REG_LBA_LOW: return hob ? s->hob_sector : s->sector;
+    case ATA_REG_LBA_MID: return hob ? s->hob_lcyl : s->lcyl;
+    case ATA_REG_LBA_HIGH: return hob ? s->hob_hcyl : s->hcyl;
+    case ATA_REG_DEVICE: return s->select;
+    case ATA_REG_STATUS:
         ch->s.irq_pending = 0;
         ide_update_irq(ch);
         return s->status;
@@ -171,25 +171,27 @@ static void reg_write(struct ide_channel *ch, unsigned reg, uint8_t v)
     struct ide_drive *d;
     int u;
 
-    if (reg >= 1 && reg <= 6)
+    bool task_file = reg >= ATA_REG_FEATURE && reg <= ATA_REG_DEVICE;
+
+    if (task_file)
         ch->s.devctl &= (uint8_t)~DC_HOB;
-    for (u = 0; u < 2 && reg >= 1 && reg <= 6; u++) {
+    for (u = 0; u < 2 && task_file; u++) {
         struct ide_drive_state *s = &ch->s.drive[u];
 
         switch (reg) {
-        case 1: s->hob_feature = s->feature; s->feature = v; break;
-        case 2: s->hob_nsector = s->nsector; s->nsector = v; break;
-        case 3: s->hob_sector = s->sector; s->sector = v; break;
-        case 4: s->hob_lcyl = s->lcyl; s->lcyl = v; break;
-        case 5: s->hob_hcyl = s->hcyl; s->hcyl = v; break;
-        case 6: s->select = (uint8_t)((v & ~0x10) | 0xa0 | u << 4); break;
+        case ATA_REG_FEATURE: s->hob_feature = s->feature; s->feature = v; break;
+        case ATA_REG_NSECTOR: s->hob_nsector = s->nsector; s->nsector = v; break;
+        case ATA_REG_LBA_LOW: s->hob_sector = s->sector; s->sector = v; break;
+        case ATA_REG_LBA_MID: s->hob_lcyl = s->lcyl; s->lcyl = v; break;
+        case ATA_REG_LBA_HIGH: s->hob_hcyl = s->hcyl; s->hcyl = v; break;
+        case ATA_REG_DEVICE: s->select = (uint8_t)((v & ~DEV_DEV) | DEV_OBS | (u ? DEV_DEV : 0)); break;
         }
     }
-    if (reg == 6) {
-        ch->s.unit = (v >> 4) & 1;
+    if (reg == ATA_REG_DEVICE) {
+        ch->s.unit = (v & DEV_DEV) ? 1 : 0;
         return;
     }
-    if (reg != 7)
+    if (reg != ATA_REG_COMMAND)
         return;
     d = ide_selected(ch);
     /* Commands to a device that is not there are not seen by anyone. */
@@ -211,7 +213,7 @@ static void devctl_write(struct ide_channel *ch, uint8_t v)
                 continue;
             ide_xfer_stop(&ch->drive[u]);
             ch->s.drive[u].status = ST_BSY | ST_DSC;
-            ch->s.drive[u].error = 0x01;
+            ch->s.drive[u].error = DIAG_PASSED;
         }
         ch->s.irq_pending = 0;
     } else if (!(v & DC_SRST) && was_reset) {
@@ -273,7 +275,7 @@ static uint64_t cmd_read(void *opaque, uint64_t off, unsigned size)
     struct ide_channel *ch = opaque;
     uint64_t v = 0;
 
-    if (off == 0) {
+    if (off == ATA_REG_DATA) {
         /* 16- and 32-bit PIO; a byte access to the data port is not a
          * transfer (reads 0xff), as on QEMU's PIIX. */
         if (size == 1)
@@ -282,7 +284,7 @@ static uint64_t cmd_read(void *opaque, uint64_t off, unsigned size)
             return data_read(ch, 4) | (uint64_t)data_read(ch, 4) << 32;
         return data_read(ch, size);
     }
-    for (unsigned i = 0; i < size && off + i < 8; i++)
+    for (unsigned i = 0; i < size && off + i < ATA_REG_COUNT; i++)
         v |= (uint64_t)reg_read(ch, (unsigned)off + i) << (8 * i);
     return v;
 }
@@ -291,7 +293,7 @@ static void cmd_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
     struct ide_channel *ch = opaque;
 
-    if (off == 0) {
+    if (off == ATA_REG_DATA) {
         if (size == 2 || size == 4) {
             data_write(ch, (uint32_t)val, size);
         } else if (size == 8) {
@@ -300,7 +302,7 @@ static void cmd_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
         }
         return;
     }
-    for (unsigned i = 0; i < size && off + i < 8; i++)
+    for (unsigned i = 0; i < size && off + i < ATA_REG_COUNT; i++)
         reg_write(ch, (unsigned)off + i, (uint8_t)(val >> (8 * i)));
 }
 
@@ -310,14 +312,14 @@ static uint64_t ctl_read(void *opaque, uint64_t off, unsigned size)
     struct ide_drive_state *s = ide_selected(ch)->s;
 
     /* Alternate status: the status without acknowledging the interrupt. */
-    if (off != 0)
+    if (off != ATA_REG_ALTSTATUS)
         return 0xff;
     return s->present ? s->status : 0;
 }
 
 static void ctl_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
-    if (off == 0)
+    if (off == ATA_REG_DEVCTL)
         devctl_write(opaque, (uint8_t)val);
 }
 
@@ -641,7 +643,7 @@ struct ide_ctrl *ide_ctrl_new(struct iobus *io, struct pci_bus *pci, struct acce
             ch->drive[i].ch = ch;
             ch->drive[i].index = c * 2 + i;
         }
-        io_region_init(&ch->cmd_io, IO_PIO, chan_hw[c].cmd_name, &cmd_ops, ch, 8);
+        io_region_init(&ch->cmd_io, IO_PIO, chan_hw[c].cmd_name, &cmd_ops, ch, ATA_REG_COUNT);
         io_region_init(&ch->ctl_io, IO_PIO, chan_hw[c].ctl_name, &ctl_ops, ch, 1);
     }
     for (i = 0; cfg && i < CFG_MAX_DRIVES; i++)
@@ -654,7 +656,7 @@ struct ide_ctrl *ide_ctrl_new(struct iobus *io, struct pci_bus *pci, struct acce
     for (i = 0x40; i <= 0x44; i++)          /* IDE timing registers */
         ide->pci.wmask[i] = 0xff;
     ide->pci.opaque = ide;
-    io_region_init(&ide->bm_io, IO_PIO, "piix3-bmdma", &bmdma_ops, ide, 16);
+    io_region_init(&ide->bm_io, IO_PIO, "piix3-bmdma", &bmdma_ops, ide, 2 * BM_CHAN_SIZE);
     pci_dev_set_bar(&ide->pci, 4, true, 16, &ide->bm_io);
 
     for (c = 0; c < 2; c++) {

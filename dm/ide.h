@@ -12,6 +12,7 @@
 
 #include "dm/block.h"
 #include "dm/config.h"
+#include "dm/ide-regs.h"
 #include "dm/iobus.h"
 #include "dm/irq.h"
 #include "dm/pci.h"
@@ -25,57 +26,7 @@ struct ide_ctrl;
 #define IDE_MAX_MULT     16           /* sectors per DRQ block, READ/WRITE MULTIPLE */
 #define PRD_MAX_ENTRIES  8192         /* a 64 KiB table: more is a runaway table */
 #define CD_MAX_BLOCKS    360000       /* 80 minutes: larger media report as DVD */
-
-/* Status register */
-#define ST_ERR   0x01
-#define ST_DRQ   0x08
-#define ST_DSC   0x10
-#define ST_DF    0x20
-#define ST_DRDY  0x40
-#define ST_BSY   0x80
-/* Error register */
-#define ER_AMNF  0x01
-#define ER_ABRT  0x04
-#define ER_IDNF  0x10
-#define ER_UNC   0x40
-/* Device control register */
-#define DC_NIEN  0x02
-#define DC_SRST  0x04
-#define DC_HOB   0x80
-/* ATAPI interrupt reason (sector count register) */
-#define IR_COD   0x01
-#define IR_IO    0x02
-
-/* BMDMA */
-#define BM_CMD_START   0x01
-#define BM_CMD_READ    0x08         /* bus master writes memory (device → host) */
-#define BM_ST_ACTIVE   0x01
-#define BM_ST_ERROR    0x02
-#define BM_ST_INTR     0x04
-#define BM_ST_CAP0     0x20
-#define BM_ST_CAP1     0x40
-
-/* SCSI sense keys and codes used by the CD-ROM */
-#define SK_NO_SENSE        0x0
-#define SK_NOT_READY       0x2
-#define SK_MEDIUM_ERROR    0x3
-#define SK_ILLEGAL_REQUEST 0x5
-#define SK_UNIT_ATTENTION  0x6
-#define SK_ABORTED         0xb
-#define ASC_INVALID_OPCODE          0x20
-#define ASC_LBA_OUT_OF_RANGE        0x21
-#define ASC_INVALID_FIELD           0x24
-#define ASC_MEDIUM_MAY_HAVE_CHANGED 0x28
-#define ASC_SAVING_NOT_SUPPORTED    0x39
-#define ASC_MEDIUM_NOT_PRESENT      0x3a
-#define ASC_REMOVAL_PREVENTED       0x53
-#define ASC_UNRECOVERED_READ        0x11
-
-/* GET EVENT STATUS NOTIFICATION media event codes */
-#define MEV_NONE          0
-#define MEV_EJECT_REQUEST 1
-#define MEV_NEW_MEDIA     2
-#define MEV_REMOVAL       3
+#define IDE_MODE_NONE    0xff         /* pio/mdma/udma_mode: none selected */
 
 enum ide_xfer {
     XF_NONE,
@@ -101,7 +52,7 @@ struct ide_drive_state {
     uint8_t status, error, cmd;
     uint8_t xfer, src, lba48, atapi_dma;
     uint8_t wce;                            /* write cache enabled (else flush per write) */
-    uint8_t pio_mode, mdma_mode, udma_mode; /* SET FEATURES 03h; 0xff = none selected */
+    uint8_t pio_mode, mdma_mode, udma_mode; /* SETF_XFER_MODE; IDE_MODE_NONE = none selected */
     uint16_t mult;                          /* sectors per block for *MULTIPLE; 0 = disabled */
     uint16_t heads, spt;                    /* logical geometry (INITIALIZE DEVICE PARAMETERS) */
     uint32_t pos, end;                      /* PIO window in buf */
@@ -213,6 +164,7 @@ void ata_exec(struct ide_drive *d, uint8_t cmd);
 void ide_pio_done(struct ide_drive *d);                 /* a PIO window was fully moved */
 void ata_error(struct ide_drive *d, uint8_t err);
 void ata_dma_done(struct ide_drive *d, bool ok, uint8_t err);
+void ata_dma_short(struct ide_drive *d);                /* PRD table shorter than the transfer */
 void ide_put_string(uint8_t *words, size_t nbytes, const char *s);
 
 /* ---- dm/atapi.c ---- */

@@ -10,16 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/unit/ide_harness.h"
+#include "tests/lib/ide_harness.h"
 
 #define CH 1
+#define TABLE 0x1000u
 #define MAX_DRAIN (256 * 1024)
 
 static void fresh_state(void)
 {
     h_fuzz_reset();
-    h_prd(0x1000, 0, 0x10000, 0x8000, false);
-    h_prd(0x1000, 1, 0x18000, 0, true);         /* 64 KiB */
+    h_prd(TABLE, 0, 0x10000, 0x8000, false);
+    h_prd(TABLE, 1, 0x18000, 0, true);          /* 64 KiB */
 }
 
 static void drain(bool wide)
@@ -31,7 +32,7 @@ static void drain(bool wide)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint16_t base = h_cmd_base(CH);
+    uint16_t data_port = h_cmd_base(CH) + ATA_REG_DATA;
 
     h_fuzz_setup_once(0, 64 * 2048);
     fresh_state();
@@ -41,29 +42,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint16_t bcl = (uint16_t)(c[1] | c[2] << 8);
 
         if (flags & 4) {
-            h_outb(h_ctl_base(CH), DC_SRST);
-            h_outb(h_ctl_base(CH), 0);
+            h_devctl(CH, DC_SRST);
+            h_devctl(CH, 0);
         }
         h_select(CH, 0, 0);
         if (flags & 8) {
-            h_outb(base + 1, c[4]);
-            h_outb(base + 2, c[5]);
-            h_outb(base + 7, c[3]);
+            h_reg_write(CH, ATA_REG_FEATURE, c[4]);
+            h_reg_write(CH, ATA_REG_NSECTOR, c[5]);
+            h_command(CH, c[3]);
             drain(flags & 2);
             continue;
         }
         if (flags & 1) {
-            h_bm_setup(CH, 0x1000, true);
+            h_bm_setup(CH, TABLE, true);
             h_bm_start(CH, true);
         }
-        h_outb(base + 1, flags & 1);
-        h_outb(base + 4, (uint8_t)bcl);
-        h_outb(base + 5, (uint8_t)(bcl >> 8));
-        h_outb(base + 7, 0xa0);
-        for (int i = 0; i < 12; i += 2)
-            h_outw(base, (uint16_t)(c[3 + i] | c[4 + i] << 8));
+        h_reg_write(CH, ATA_REG_FEATURE, (flags & 1) ? ATAPI_FEATURE_DMA : 0);
+        h_reg_write(CH, ATA_REG_LBA_MID, (uint8_t)bcl);
+        h_reg_write(CH, ATA_REG_LBA_HIGH, (uint8_t)(bcl >> 8));
+        h_command(CH, ATA_CMD_PACKET);
+        for (int i = 0; i < ATAPI_CMD_LEN; i += 2)
+            h_outw(data_port, (uint16_t)(c[3 + i] | c[4 + i] << 8));
         drain(flags & 2);
-        h_outb((uint16_t)(H_BM_BASE + 8), 0);
+        h_bm_stop(CH);
     }
     return 0;
 }

@@ -16,11 +16,15 @@
 #include <string.h>
 
 #include "dm/config.h"
+#include "dm/ide-regs.h"
 #include "dm/loop.h"
 #include "dm/machine.h"
 #include "tests/lib/fakemachine.h"
 
 #define RAM_SIZE (1u << 20)
+#define IDE0(reg) (0x1f0 + (reg))          /* primary task file */
+#define IDE1(reg) (0x170 + (reg))          /* secondary */
+#define BMDMA     0xc100                   /* where the seeds map BAR4 */
 
 static uint8_t ram[RAM_SIZE];
 static struct xsdm_config cfg;
@@ -28,9 +32,12 @@ static struct fake_machine fm;
 static struct loop *loop;
 
 static const uint16_t ports[] = {
-    0x1f0, 0x1f1, 0x1f2, 0x1f3, 0x1f4, 0x1f5, 0x1f6, 0x1f7, 0x3f6,
-    0x170, 0x171, 0x172, 0x173, 0x174, 0x175, 0x176, 0x177, 0x376,
-    0xc100, 0xc102, 0xc104, 0xc108, 0xc10a, 0xc10c,            /* BMDMA (when mapped there) */
+    IDE0(ATA_REG_DATA), IDE0(ATA_REG_ERROR), IDE0(ATA_REG_NSECTOR), IDE0(ATA_REG_LBA_LOW),
+    IDE0(ATA_REG_LBA_MID), IDE0(ATA_REG_LBA_HIGH), IDE0(ATA_REG_DEVICE), IDE0(ATA_REG_STATUS), 0x3f6,
+    IDE1(ATA_REG_DATA), IDE1(ATA_REG_ERROR), IDE1(ATA_REG_NSECTOR), IDE1(ATA_REG_LBA_LOW),
+    IDE1(ATA_REG_LBA_MID), IDE1(ATA_REG_LBA_HIGH), IDE1(ATA_REG_DEVICE), IDE1(ATA_REG_STATUS), 0x376,
+    BMDMA + BM_REG_CMD, BMDMA + BM_REG_STATUS, BMDMA + BM_REG_PRD,     /* when mapped there */
+    BMDMA + BM_CHAN_SIZE + BM_REG_CMD, BMDMA + BM_CHAN_SIZE + BM_REG_STATUS, BMDMA + BM_CHAN_SIZE + BM_REG_PRD,
     0xcf8, 0xcf9, 0xcfc, 0xcfd, 0xcfe, 0xcff,
     0xb000, 0xb002, 0xb004, 0xb008, 0xb100, 0xb102, 0xafe0, 0xafe2, 0xae00, 0xaf00,
     0x10, 0x12, 0xc000, 0xc008,
@@ -181,32 +188,32 @@ static void write_seeds(const char *dir)
     save(dir, "setup", &s);
 
     /* + ATA IDENTIFY and a PIO read of the data port. */
-    pio_w(&s, 0, 0x1f6, 0xa0);
-    pio_w(&s, 0, 0x1f7, 0xec);
+    pio_w(&s, 0, IDE0(ATA_REG_DEVICE), DEV_OBS);
+    pio_w(&s, 0, IDE0(ATA_REG_COMMAND), ATA_CMD_IDENTIFY);
     for (int i = 0; i < 8; i++) {
         put(&s, 1 | 1 << 3, 1);
-        put(&s, 0x1f0, 2);
+        put(&s, IDE0(ATA_REG_DATA), 2);
     }
     save(dir, "identify", &s);
 
     /* + a DMA read: PRD at 0x1000 -> 512 bytes at 0x2000, READ DMA LBA 0. */
     put(&s, 6, 1);
     put(&s, 0x1000, 3);
-    put(&s, 0x2000ULL | (0x80000200ULL << 32), 8);
-    pio_w(&s, 2, 0xc104, 0x1000);
-    pio_w(&s, 0, 0x1f2, 1);
-    pio_w(&s, 0, 0x1f3, 0);
-    pio_w(&s, 0, 0x1f6, 0xe0);
-    pio_w(&s, 0, 0x1f7, 0xc8);
-    pio_w(&s, 0, 0xc100, 0x09);
+    put(&s, 0x2000ULL | ((uint64_t)PRD_EOT << 56) | (0x200ULL << 32), 8);
+    pio_w(&s, 2, BMDMA + BM_REG_PRD, 0x1000);
+    pio_w(&s, 0, IDE0(ATA_REG_NSECTOR), 1);
+    pio_w(&s, 0, IDE0(ATA_REG_LBA_LOW), 0);
+    pio_w(&s, 0, IDE0(ATA_REG_DEVICE), DEV_OBS | DEV_LBA);
+    pio_w(&s, 0, IDE0(ATA_REG_COMMAND), ATA_CMD_READ_DMA);
+    pio_w(&s, 0, BMDMA + BM_REG_CMD, BM_CMD_READ | BM_CMD_START);
     save(dir, "dma-read", &s);
 
     /* ATAPI on the secondary master: PACKET + TEST UNIT READY. */
     s.n = 0;
-    pio_w(&s, 0, 0x176, 0xa0);
-    pio_w(&s, 0, 0x177, 0xa0);
-    for (int i = 0; i < 6; i++)
-        pio_w(&s, 1, 0x170, 0);
+    pio_w(&s, 0, IDE1(ATA_REG_DEVICE), DEV_OBS);
+    pio_w(&s, 0, IDE1(ATA_REG_COMMAND), ATA_CMD_PACKET);
+    for (int i = 0; i < ATAPI_CMD_LEN / 2; i++)
+        pio_w(&s, 1, IDE1(ATA_REG_DATA), ATAPI_TEST_UNIT_READY);
     save(dir, "atapi", &s);
 
     /* UART loopback, i8042 self-test, PM poweroff, platform unplug, reset. */

@@ -16,12 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/unit/ide_harness.h"
+#include "tests/lib/ide_harness.h"
+
+#define TASK_FILE(base) (base) + ATA_REG_DATA, (base) + ATA_REG_ERROR, (base) + ATA_REG_NSECTOR, \
+    (base) + ATA_REG_LBA_LOW, (base) + ATA_REG_LBA_MID, (base) + ATA_REG_LBA_HIGH, (base) + ATA_REG_DEVICE, \
+    (base) + ATA_REG_STATUS
+#define BUS_MASTER(base) (base) + BM_REG_CMD, (base) + BM_REG_STATUS, (base) + BM_REG_PRD
 
 static const uint16_t ports[] = {
-    0x1f0, 0x1f1, 0x1f2, 0x1f3, 0x1f4, 0x1f5, 0x1f6, 0x1f7, 0x3f6,
-    0x170, 0x171, 0x172, 0x173, 0x174, 0x175, 0x176, 0x177, 0x376,
-    H_BM_BASE, H_BM_BASE + 2, H_BM_BASE + 4, H_BM_BASE + 8, H_BM_BASE + 10, H_BM_BASE + 12,
+    TASK_FILE(H_PRI_CMD), H_PRI_CTL + ATA_REG_DEVCTL,
+    TASK_FILE(H_SEC_CMD), H_SEC_CTL + ATA_REG_DEVCTL,
+    BUS_MASTER(H_BM_BASE), BUS_MASTER(H_BM_BASE + BM_CHAN_SIZE),
 };
 #define NPORTS (sizeof(ports) / sizeof(ports[0]))
 #define MAX_DRAIN (16 * 1024)          /* per op: long transfers take several */
@@ -77,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (i + 5 > size)
                 return 0;
             /* Keep the BAR where the harness put it: everything else goes. */
-            if ((data[i] & 0xfc) != 0x20)
+            if ((data[i] & 0xfc) != PCI_CFG_BAR4)
                 pci_config_write(m->pci, 1, 1, data[i], (uint32_t)data[i + 1] | (uint32_t)data[i + 2] << 8 |
                                  (uint32_t)data[i + 3] << 16 | (uint32_t)data[i + 4] << 24, 1u << (data[i] & 3) % 3);
             i += 5;
@@ -90,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
             h_prd((uint32_t)(data[i] & 0x0f) * 0x100 + 0x1000, data[i + 1] & 7,
                   (uint32_t)(data[i + 2] | data[i + 3] << 8) * 16, (uint32_t)(data[i + 4] | data[i + 5] << 8),
-                  data[i + 5] & 0x80);
+                  data[i + 5] & PRD_EOT);
             i += 6;
             break;
         }

@@ -19,6 +19,7 @@
 #include "dm/accel.h"
 #include "dm/bytes.h"
 #include "dm/config.h"
+#include "dm/ide-regs.h"
 #include "dm/loop.h"
 #include "dm/machine.h"
 #include "dm/migration.h"
@@ -151,14 +152,14 @@ static void setup_once(void)
     outb(0x92, 0x02);
     io_write(&machine.bus, IO_PIO, 0xcf8, 0x80000860, 4);
     io_write(&machine.bus, IO_PIO, 0xcfc, 0x05800b0a, 4);
-    outb(0x1f6, 0xe0);
-    outb(0x1f2, 2);
-    outb(0x1f3, 3);
-    outb(0x1f4, 0);
-    outb(0x1f5, 0);
-    outb(0x1f7, 0x20);
+    outb(0x1f0 + ATA_REG_DEVICE, DEV_OBS | DEV_LBA);
+    outb(0x1f0 + ATA_REG_NSECTOR, 2);
+    outb(0x1f0 + ATA_REG_LBA_LOW, 3);
+    outb(0x1f0 + ATA_REG_LBA_MID, 0);
+    outb(0x1f0 + ATA_REG_LBA_HIGH, 0);
+    outb(0x1f0 + ATA_REG_COMMAND, ATA_CMD_READ_SECTORS);
     for (int i = 0; i < 100; i++)
-        (void)inw(0x1f0);
+        (void)inw(0x1f0 + ATA_REG_DATA);
     pio_live.end = 512;
     pio_live.pos = 256;
     for (int i = 0; i < 512; i++)

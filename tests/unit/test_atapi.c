@@ -1,9 +1,11 @@
-/* The ATAPI CD-ROM in-process (tests/unit/ide_harness.h) on an ISO built
- * here with xorriso: signature and IDENTIFY PACKET, the MMC commands
- * SeaBIOS and Linux sr use, PIO windows bounded by the byte count limit,
- * DMA, tray/lock/eject, media change through the QMP handlers with an
- * fd set (UNIT ATTENTION seen once by the guest), the empty drive, and
- * every opcode with hostile CDBs. */
+/* The ATAPI CD-ROM in-process (tests/lib/ide_harness.h) on an ISO built
+ * here with xorriso, written as the packets a driver sends: signature and
+ * IDENTIFY PACKET, the MMC commands SeaBIOS and Linux sr use, PIO windows
+ * bounded by the byte count limit, DMA (PRD entries that split blocks, a
+ * table shorter than the transfer, bus mastering off), tray/lock/eject,
+ * media change through the QMP handlers with an fd set (UNIT ATTENTION
+ * seen once by the guest), the empty drive, and every opcode with hostile
+ * CDBs. */
 #include <check.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -11,10 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dm/bytes.h"
 #include "dm/fdset.h"
+#include "tests/lib/ide_harness.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
-#include "tests/unit/ide_harness.h"
 
 #define CH 1                    /* secondary master: libxl's hdc */
 #define CD_ID "ide-5632"
@@ -78,19 +81,25 @@ static void teardown(void)
         fprintf(stderr, "cannot remove %s\n", tmpdir);
 }
 
-static uint16_t base(void) { return h_cmd_base(CH); }
+#define DATA  (h_cmd_base(CH) + ATA_REG_DATA)
+#define TABLE 0x1000u                   /* PRD table address in guest RAM */
+#define BCL_MAX 0xfffe                  /* the largest (even) byte count limit */
 
+static uint8_t reason(void) { return h_reg_read(CH, ATA_REG_NSECTOR) & (IR_IO | IR_COD); }
+
+/* PACKET: the byte count limit in LBA mid/high, DMA in the feature
+ * register, then the 12 command bytes through the data port. */
 static void send_packet(const uint8_t *cdb, uint16_t bcl, bool dma)
 {
     h_select(CH, 0, 0);
-    h_outb(base() + 1, dma ? 1 : 0);
-    h_outb(base() + 4, (uint8_t)bcl);
-    h_outb(base() + 5, (uint8_t)(bcl >> 8));
-    h_outb(base() + 7, 0xa0);
+    h_reg_write(CH, ATA_REG_FEATURE, dma ? ATAPI_FEATURE_DMA : 0);
+    h_reg_write(CH, ATA_REG_LBA_MID, (uint8_t)bcl);
+    h_reg_write(CH, ATA_REG_LBA_HIGH, (uint8_t)(bcl >> 8));
+    h_command(CH, ATA_CMD_PACKET);
     ck_assert(h_altstatus(CH) & ST_DRQ);
-    ck_assert_uint_eq(h_inb(base() + 2) & 3, IR_COD);
-    for (int i = 0; i < 12; i += 2)
-        h_outw(base(), (uint16_t)(cdb[i] | cdb[i + 1] << 8));
+    ck_assert_uint_eq(reason(), IR_COD);
+    for (int i = 0; i < ATAPI_CMD_LEN; i += 2)
+        h_outw(DATA, (uint16_t)(cdb[i] | cdb[i + 1] << 8));
 }
 
 /* Drain the data-in phase; each window is at most max_window bytes. Returns
@@ -105,13 +114,13 @@ static size_t read_reply(uint8_t *buf, size_t cap, size_t max_window, uint8_t *s
         if (!(st & ST_DRQ))
             break;
         {
-            size_t n = (size_t)h_inb(base() + 4) | (size_t)h_inb(base() + 5) << 8;
+            size_t n = (size_t)h_reg_read(CH, ATA_REG_LBA_MID) | (size_t)h_reg_read(CH, ATA_REG_LBA_HIGH) << 8;
 
-            ck_assert_uint_eq(h_inb(base() + 2) & 3, IR_IO);
+            ck_assert_uint_eq(reason(), IR_IO);
             ck_assert_uint_gt(n, 0);
             ck_assert_uint_le(n, max_window);
             for (size_t i = 0; i < n; i += 2) {
-                uint16_t w = h_inw(base());
+                uint16_t w = h_inw(DATA);
 
                 if (got + i < cap)
                     buf[got + i] = (uint8_t)w;
@@ -122,7 +131,7 @@ static size_t read_reply(uint8_t *buf, size_t cap, size_t max_window, uint8_t *s
         }
     }
     st = h_status(CH);
-    ck_assert_uint_eq(h_inb(base() + 2) & 3, IR_IO | IR_COD);
+    ck_assert_uint_eq(reason(), IR_IO | IR_COD);
     *status_r = st;
     return got;
 }
@@ -133,16 +142,62 @@ static long cmd(const uint8_t *cdb, uint8_t *buf, size_t cap)
     uint8_t st;
     size_t n;
 
-    send_packet(cdb, 0xfffe, false);
-    n = read_reply(buf, cap, 0xfffe, &st);
+    send_packet(cdb, BCL_MAX, false);
+    n = read_reply(buf, cap, BCL_MAX, &st);
     ck_assert(!(st & ST_BSY));
     return (st & ST_ERR) ? -1 : (long)n;
 }
 
+/* ---- CDBs, one builder per command ---- */
+
+static uint8_t *cdb_of(uint8_t *cdb, uint8_t op)
+{
+    memset(cdb, 0, ATAPI_CMD_LEN);
+    cdb[0] = op;
+    return cdb;
+}
+
+/* Commands whose allocation length is bytes 7-8. */
+static uint8_t *cdb_alloc(uint8_t *cdb, uint8_t op, uint16_t alloc)
+{
+    put_be16(cdb_of(cdb, op) + 7, alloc);
+    return cdb;
+}
+
+static uint8_t *inquiry(uint8_t *cdb, uint8_t alloc)
+{
+    cdb_of(cdb, ATAPI_INQUIRY)[4] = alloc;
+    return cdb;
+}
+
+static void read10(uint32_t lba, uint16_t n, uint8_t *cdb)
+{
+    put_be32(cdb_of(cdb, ATAPI_READ_10) + 2, lba);
+    put_be16(cdb + 7, n);
+}
+
+static uint8_t *read_toc(uint8_t *cdb, uint8_t format, bool msf, uint16_t alloc)
+{
+    cdb_alloc(cdb, ATAPI_READ_TOC, alloc);
+    cdb[1] = msf ? ATAPI_MSF : 0;
+    cdb[2] = format;
+    return cdb;
+}
+
+/* page: page control in bits 6-7, page code below. */
+static uint8_t *mode_sense(uint8_t *cdb, uint8_t page, uint16_t alloc)
+{
+    cdb_alloc(cdb, ATAPI_MODE_SENSE_10, alloc)[2] = page;
+    return cdb;
+}
+
+static const uint8_t TUR[ATAPI_CMD_LEN] = { ATAPI_TEST_UNIT_READY };
+
 static void sense(uint8_t *key, uint8_t *asc, uint8_t *ascq)
 {
-    uint8_t cdb[12] = { 0x03, 0, 0, 0, 18 }, b[18];
+    uint8_t cdb[ATAPI_CMD_LEN], b[18];
 
+    cdb_of(cdb, ATAPI_REQUEST_SENSE)[4] = 18;
     ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 18);
     *key = b[2] & 0x0f;
     *asc = b[12];
@@ -154,24 +209,28 @@ static void expect_check(const uint8_t *cdb, uint8_t key, uint8_t asc)
     uint8_t b[64], k, a, q;
 
     ck_assert_int_eq(cmd(cdb, b, sizeof(b)), -1);
-    ck_assert_uint_eq(h_error(CH) >> 4, key);
+    ck_assert_uint_eq(h_error(CH) >> ER_SENSE_SHIFT, key);
     sense(&k, &a, &q);
     ck_assert_uint_eq(k, key);
     ck_assert_uint_eq(a, asc);
 }
 
-static const uint8_t TUR[12] = { 0x00 };
-
-static void read10(uint32_t lba, uint16_t n, uint8_t *cdb)
+/* PREVENT ALLOW MEDIUM REMOVAL and START STOP UNIT: the reply length or -1. */
+static long prevent_removal(bool prevent)
 {
-    memset(cdb, 0, 12);
-    cdb[0] = 0x28;
-    cdb[2] = (uint8_t)(lba >> 24);
-    cdb[3] = (uint8_t)(lba >> 16);
-    cdb[4] = (uint8_t)(lba >> 8);
-    cdb[5] = (uint8_t)lba;
-    cdb[7] = (uint8_t)(n >> 8);
-    cdb[8] = (uint8_t)n;
+    uint8_t cdb[ATAPI_CMD_LEN], b[8];
+
+    cdb_of(cdb, ATAPI_PREVENT_ALLOW)[4] = prevent ? ATAPI_PREVENT : 0;
+    return cmd(cdb, b, sizeof(b));
+}
+
+static long start_stop(bool loej, bool start)
+{
+    uint8_t cdb[ATAPI_CMD_LEN], b[8];
+
+    cdb_of(cdb, ATAPI_START_STOP_UNIT)[4] = (uint8_t)((loej ? ATAPI_START_STOP_LOEJ : 0) |
+                                                      (start ? ATAPI_START_STOP_START : 0));
+    return cmd(cdb, b, sizeof(b));
 }
 
 START_TEST(test_signature_identify)
@@ -179,18 +238,18 @@ START_TEST(test_signature_identify)
     uint8_t id[512];
     char model[41];
 
-    h_outb(h_ctl_base(CH), DC_SRST);
-    h_outb(h_ctl_base(CH), 0);
-    ck_assert_uint_eq(h_inb(base() + 4), 0x14);
-    ck_assert_uint_eq(h_inb(base() + 5), 0xeb);
+    h_devctl(CH, DC_SRST);
+    h_devctl(CH, 0);
+    ck_assert_uint_eq(h_reg_read(CH, ATA_REG_LBA_MID), SIG_ATAPI_MID);
+    ck_assert_uint_eq(h_reg_read(CH, ATA_REG_LBA_HIGH), SIG_ATAPI_HIGH);
     ck_assert_uint_eq(h_altstatus(CH), 0);
-    h_outb(base() + 4, 0);
-    h_outb(base() + 7, 0xec);                        /* IDENTIFY DEVICE: aborted, signature */
+    h_reg_write(CH, ATA_REG_LBA_MID, 0);
+    h_command(CH, ATA_CMD_IDENTIFY);                 /* aborted, signature */
     ck_assert_uint_eq(h_status(CH) & ST_ERR, ST_ERR);
     ck_assert_uint_eq(h_error(CH), ER_ABRT);
-    ck_assert_uint_eq(h_inb(base() + 4), 0x14);
-    ck_assert_uint_eq(h_inb(base() + 5), 0xeb);
-    h_outb(base() + 7, 0xa1);
+    ck_assert_uint_eq(h_reg_read(CH, ATA_REG_LBA_MID), SIG_ATAPI_MID);
+    ck_assert_uint_eq(h_reg_read(CH, ATA_REG_LBA_HIGH), SIG_ATAPI_HIGH);
+    h_command(CH, ATA_CMD_IDENTIFY_PACKET);
     ck_assert_int_eq(H->irq[15], 1);
     ck_assert(h_status(CH) & ST_DRQ);
     h_pio_read(CH, id, sizeof(id));
@@ -201,34 +260,33 @@ START_TEST(test_signature_identify)
     ck_assert_msg(!strncmp(model, "XSDM DVD-ROM ", 13), "model '%s'", model);
     /* Media commands reach a packet device only as packets. */
     for (int i = 0; i < 4; i++) {
-        static const uint8_t ata_media[] = { 0x20, 0xc8, 0x30, 0x40 };
+        static const uint8_t ata_media[] = {
+            ATA_CMD_READ_SECTORS, ATA_CMD_READ_DMA, ATA_CMD_WRITE_SECTORS, ATA_CMD_VERIFY,
+        };
 
-        h_outb(base() + 7, ata_media[i]);
+        h_command(CH, ata_media[i]);
         ck_assert_uint_eq(h_status(CH) & (ST_ERR | ST_DRQ), ST_ERR);
         ck_assert_uint_eq(h_error(CH), ER_ABRT);
     }
-    h_outb(base() + 7, 0x08);                        /* DEVICE RESET */
+    h_command(CH, ATA_CMD_DEVICE_RESET);
     ck_assert_uint_eq(h_altstatus(CH), 0);
-    ck_assert_uint_eq(h_inb(base() + 5), 0xeb);
+    ck_assert_uint_eq(h_reg_read(CH, ATA_REG_LBA_HIGH), SIG_ATAPI_HIGH);
 }
 END_TEST
 
 START_TEST(test_inquiry_capacity_read)
 {
-    uint8_t cdb[12] = { 0x12, 0, 0, 0, 36 }, b[4096];
+    uint8_t cdb[ATAPI_CMD_LEN], b[4096];
     struct stat st;
     uint32_t last;
 
     ck_assert_int_eq(cmd(TUR, b, sizeof(b)), 0);
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 36);
+    ck_assert_int_eq(cmd(inquiry(cdb, 36), b, sizeof(b)), 36);
     ck_assert_uint_eq(b[0], 0x05);
     ck_assert_uint_eq(b[1], 0x80);
     ck_assert_mem_eq(b + 16, "XSDM DVD-ROM", 12);
-    cdb[4] = 5;                                      /* allocation length honoured */
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 5);
-    memset(cdb, 0, 12);
-    cdb[0] = 0x25;
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 8);
+    ck_assert_int_eq(cmd(inquiry(cdb, 5), b, sizeof(b)), 5);  /* allocation length honoured */
+    ck_assert_int_eq(cmd(cdb_of(cdb, ATAPI_READ_CAPACITY), b, sizeof(b)), 8);
     ck_assert_int_eq(stat(iso1, &st), 0);
     last = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
     ck_assert_uint_eq(last, st.st_size / 2048 - 1);
@@ -239,17 +297,13 @@ START_TEST(test_inquiry_capacity_read)
     read10(16, 2, cdb);
     ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 4096);
     ck_assert_mem_eq(b + 2048, "\000CD001\001EL TORITO SPECIFICATION", 30);
-    memset(cdb, 0, 12);                              /* READ(12) */
-    cdb[0] = 0xa8;
-    cdb[5] = 17;
-    cdb[9] = 1;
+    put_be32(cdb_of(cdb, ATAPI_READ_12) + 2, 17);
+    put_be32(cdb + 6, 1);
     ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 2048);
     ck_assert_mem_eq(b + 7, "EL TORITO SPECIFICATION", 23);
-    memset(cdb, 0, 12);                              /* READ CD, user data */
-    cdb[0] = 0xbe;
-    cdb[5] = 16;
-    cdb[8] = 1;
-    cdb[9] = 0x10;
+    put_be32(cdb_of(cdb, ATAPI_READ_CD) + 2, 16);
+    cdb[8] = 1;                                      /* 24-bit block count */
+    cdb[9] = ATAPI_READ_CD_USER_DATA;
     ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 2048);
     ck_assert_mem_eq(b, "\001CD001", 6);
     read10(last, 2, cdb);                            /* past the end */
@@ -261,7 +315,7 @@ END_TEST
 
 START_TEST(test_byte_count_limits)
 {
-    uint8_t cdb[12], b[2048], st;
+    uint8_t cdb[ATAPI_CMD_LEN], b[2048], st;
     uint16_t limits[] = { 100, 101, 2, 1, 0, 0xffff, 2048 };
 
     for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
@@ -270,7 +324,7 @@ START_TEST(test_byte_count_limits)
         read10(16, 1, cdb);
         send_packet(cdb, limits[i], false);
         memset(b, 0, sizeof(b));
-        ck_assert_uint_eq(read_reply(b, sizeof(b), want > 2048 ? 0xfffe : (limits[i] == 1 ? 0xfffe : want), &st), 2048);
+        ck_assert_uint_eq(read_reply(b, sizeof(b), want > 2048 ? BCL_MAX : (limits[i] == 1 ? BCL_MAX : want), &st), 2048);
         ck_assert_uint_eq(st & ST_ERR, 0);
         ck_assert_mem_eq(b, "\001CD001", 6);
     }
@@ -279,14 +333,14 @@ END_TEST
 
 START_TEST(test_dma_read)
 {
-    uint8_t cdb[12], st;
+    uint8_t cdb[ATAPI_CMD_LEN], st;
 
-    h_prd(0x1000, 0, 0x10000, 1024, false);
-    h_prd(0x1000, 1, 0x20000, 3072, true);
-    h_bm_setup(CH, 0x1000, true);
+    h_prd(TABLE, 0, 0x10000, 1024, false);
+    h_prd(TABLE, 1, 0x20000, 3072, true);
+    h_bm_setup(CH, TABLE, true);
     h_bm_start(CH, true);
     read10(16, 2, cdb);
-    send_packet(cdb, 0xfffe, true);
+    send_packet(cdb, BCL_MAX, true);
     ck_assert_int_eq(H->irq[15], 1);
     st = h_status(CH);
     ck_assert_uint_eq(st & (ST_ERR | ST_DRQ), 0);
@@ -294,90 +348,162 @@ START_TEST(test_dma_read)
     ck_assert_mem_eq(H->ram + 0x10000, "\001CD001", 6);
     ck_assert_mem_eq(H->ram + 0x20000 + 1024, "\000CD001\001EL TORITO", 16);
     /* A table outside RAM: error, never a crash. */
-    h_outb(H_BM_BASE + 8, 0);
-    h_bm_setup(CH, 0x1000, true);
-    h_outl(H_BM_BASE + 8 + 4, 0xfffffff0);
+    h_bm_stop(CH);
+    h_bm_setup(CH, 0xfffffff0, true);
     h_bm_start(CH, true);
-    send_packet(cdb, 0xfffe, true);
+    send_packet(cdb, BCL_MAX, true);
     ck_assert_uint_eq(h_status(CH) & ST_ERR, ST_ERR);
     ck_assert(h_bm_status(CH) & BM_ST_ERROR);
 }
 END_TEST
 
+/* READ(10) of three blocks by DMA over entries that split blocks: every
+ * byte lands where the medium has it (the offset advances per entry). */
+START_TEST(test_dma_read_scattered)
+{
+    static const struct { uint32_t addr, len; } e[] = {
+        { 0x30000, 1000 }, { 0x10000, 3000 }, { 0x50000, 2 }, { 0x20000, 2142 },
+    };
+    uint8_t cdb[ATAPI_CMD_LEN], medium[3 * CD_SECTOR];
+    uint32_t off = 0;
+    int fd;
+
+    fd = open(iso1, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pread(fd, medium, sizeof(medium), 16 * CD_SECTOR), (ssize_t)sizeof(medium));
+    close(fd);
+    for (int i = 0; i < 4; i++)
+        h_prd(TABLE, i, e[i].addr, e[i].len, i == 3);
+    h_bm_setup(CH, TABLE, true);
+    h_bm_start(CH, true);
+    read10(16, 3, cdb);
+    send_packet(cdb, BCL_MAX, true);
+    ck_assert_int_eq(H->irq[H_IRQ(CH)], 1);
+    ck_assert_uint_eq(h_status(CH) & (ST_ERR | ST_DRQ | ST_BSY), 0);
+    ck_assert_uint_eq(h_bm_status(CH) & (BM_ST_ACTIVE | BM_ST_ERROR | BM_ST_INTR), BM_ST_INTR);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_msg(!memcmp(H->ram + e[i].addr, medium + off, e[i].len),
+                      "entry %d does not hold the medium from offset %u", i, 16 * CD_SECTOR + off);
+        off += e[i].len;
+    }
+    ck_assert_uint_eq(off, sizeof(medium));
+}
+END_TEST
+
+/* A table shorter than the transfer: nothing moves, no interrupt, BM
+ * ACTIVE/INTR/ERROR clear, the drive ends the command without an error;
+ * the next packet command runs normally. */
+START_TEST(test_dma_short_prd)
+{
+    uint8_t cdb[ATAPI_CMD_LEN], b[64];
+    int changes;
+
+    memset(H->ram + 0x10000, 0xee, CD_SECTOR);
+    h_prd(TABLE, 0, 0x10000, CD_SECTOR, true);
+    h_bm_setup(CH, TABLE, true);
+    h_bm_start(CH, true);
+    read10(16, 2, cdb);
+    changes = H->irq_changes[H_IRQ(CH)];
+    send_packet(cdb, BCL_MAX, true);
+    ck_assert_int_eq(H->irq_changes[H_IRQ(CH)], changes);
+    ck_assert_int_eq(H->irq[H_IRQ(CH)], 0);
+    ck_assert_uint_eq(h_bm_status(CH) & (BM_ST_ACTIVE | BM_ST_ERROR | BM_ST_INTR), 0);
+    ck_assert_uint_eq(h_altstatus(CH) & (ST_BSY | ST_DRQ | ST_ERR | ST_DRDY), ST_DRDY);
+    ck_assert_uint_eq(h_error(CH), 0);
+    for (int i = 0; i < CD_SECTOR; i++)
+        ck_assert_uint_eq(H->ram[0x10000 + i], 0xee);
+    h_bm_stop(CH);
+    ck_assert_int_eq(cmd(TUR, b, sizeof(b)), 0);
+    ck_assert_int_eq(cmd(inquiry(cdb, 36), b, sizeof(b)), 36);
+}
+END_TEST
+
+/* Bus mastering off: no byte reaches memory, the command ends as with a
+ * table longer than the transfer (ACTIVE + INTR, interrupt, no error). */
+START_TEST(test_dma_without_bus_master)
+{
+    uint8_t cdb[ATAPI_CMD_LEN];
+
+    memset(H->ram + 0x10000, 0xee, CD_SECTOR);
+    h_prd(TABLE, 0, 0x10000, CD_SECTOR, true);
+    h_bus_master(false);
+    h_bm_setup(CH, TABLE, true);
+    h_bm_start(CH, true);
+    read10(16, 1, cdb);
+    send_packet(cdb, BCL_MAX, true);
+    ck_assert_int_eq(H->irq[H_IRQ(CH)], 1);
+    ck_assert_uint_eq(h_status(CH) & (ST_BSY | ST_DRQ | ST_ERR), 0);
+    ck_assert_uint_eq(h_bm_status(CH) & (BM_ST_ACTIVE | BM_ST_ERROR | BM_ST_INTR), BM_ST_ACTIVE | BM_ST_INTR);
+    for (int i = 0; i < CD_SECTOR; i++)
+        ck_assert_uint_eq(H->ram[0x10000 + i], 0xee);
+    h_bm_stop(CH);
+    h_bus_master(true);
+    h_bm_setup(CH, TABLE, true);
+    h_bm_start(CH, true);
+    send_packet(cdb, BCL_MAX, true);
+    ck_assert_uint_eq(h_status(CH) & (ST_BSY | ST_DRQ | ST_ERR), 0);
+    ck_assert_uint_eq(h_bm_status(CH) & (BM_ST_ACTIVE | BM_ST_ERROR | BM_ST_INTR), BM_ST_INTR);
+    ck_assert_mem_eq(H->ram + 0x10000, "\001CD001", 6);
+}
+END_TEST
+
 START_TEST(test_toc_mode_config)
 {
-    uint8_t cdb[12] = { 0x43, 0, 0, 0, 0, 0, 0, 0x03, 0x24 }, b[256];
+    uint8_t cdb[ATAPI_CMD_LEN], b[256];
     struct stat st;
     uint32_t blocks;
 
     ck_assert_int_eq(stat(iso1, &st), 0);
     blocks = (uint32_t)(st.st_size / 2048);
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 20);    /* format 0, LBA */
+    ck_assert_int_eq(cmd(read_toc(cdb, 0, false, 0x324), b, sizeof(b)), 20);   /* format 0, LBA */
     ck_assert_uint_eq(b[0] << 8 | b[1], 18);
     ck_assert_uint_eq(b[2], 1);
     ck_assert_uint_eq(b[3], 1);
     ck_assert_uint_eq(b[5], 0x14);
     ck_assert_uint_eq(b[6], 1);
-    ck_assert_uint_eq(b[14], 0xaa);
+    ck_assert_uint_eq(b[14], TOC_LEADOUT);
     ck_assert_uint_eq((uint32_t)b[16] << 24 | b[17] << 16 | b[18] << 8 | b[19], blocks);
-    cdb[1] = 2;                                      /* MSF */
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 20);
+    ck_assert_int_eq(cmd(read_toc(cdb, 0, true, 0x324), b, sizeof(b)), 20);
+    ck_assert_uint_eq(b[8], 0);
     ck_assert_uint_eq(b[9], 0);
     ck_assert_uint_eq(b[10], 2);                     /* 00:02:00 */
     ck_assert_uint_eq(b[17], (blocks + 150) / 4500);
     ck_assert_uint_eq(b[18], (blocks + 150) / 75 % 60);
     ck_assert_uint_eq(b[19], (blocks + 150) % 75);
-    cdb[2] = 1;                                      /* session info */
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 12);
+    ck_assert_int_eq(cmd(read_toc(cdb, 1, true, 0x324), b, sizeof(b)), 12);    /* session info */
     ck_assert_uint_eq(b[0] << 8 | b[1], 10);
-    cdb[2] = 5;
-    expect_check(cdb, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD);
+    expect_check(read_toc(cdb, 5, true, 0x324), SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD);
 
-    memset(cdb, 0, 12);                              /* MODE SENSE(10) 2Ah */
-    cdb[0] = 0x5a;
-    cdb[2] = 0x2a;
-    cdb[8] = 0xff;
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 28);
-    ck_assert_uint_eq(b[8], 0x2a);
+    ck_assert_int_eq(cmd(mode_sense(cdb, MODE_PAGE_CAPABILITIES, 0xff), b, sizeof(b)), 28);
+    ck_assert_uint_eq(b[8], MODE_PAGE_CAPABILITIES);
     ck_assert_uint_eq(b[9], 0x12);
     ck_assert(b[14] & 0x08);                         /* eject supported */
-    cdb[2] = 0x3f;
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 36);
-    ck_assert_uint_eq(b[8], 0x01);
-    ck_assert_uint_eq(b[16], 0x2a);
-    cdb[2] = 0xc0 | 0x2a;                            /* saved values */
-    expect_check(cdb, SK_ILLEGAL_REQUEST, ASC_SAVING_NOT_SUPPORTED);
-    cdb[2] = 0x05;
-    expect_check(cdb, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD);
+    ck_assert_int_eq(cmd(mode_sense(cdb, MODE_PAGE_ALL, 0xff), b, sizeof(b)), 36);
+    ck_assert_uint_eq(b[8], MODE_PAGE_ERROR_RECOVERY);
+    ck_assert_uint_eq(b[16], MODE_PAGE_CAPABILITIES);
+    expect_check(mode_sense(cdb, MODE_PC_SAVED << 6 | MODE_PAGE_CAPABILITIES, 0xff), SK_ILLEGAL_REQUEST,
+                 ASC_SAVING_NOT_SUPPORTED);
+    expect_check(mode_sense(cdb, 0x05, 0xff), SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD);
 
-    memset(cdb, 0, 12);                              /* GET CONFIGURATION */
-    cdb[0] = 0x46;
-    cdb[8] = 0xff;
-    ck_assert_int_gt(cmd(cdb, b, sizeof(b)), 8);
-    ck_assert_uint_eq(b[6] << 8 | b[7], 0x0008);     /* CD-ROM profile */
-    memset(cdb, 0, 12);                              /* READ DISC INFORMATION */
-    cdb[0] = 0x51;
-    cdb[8] = 34;
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 34);
-    ck_assert_uint_eq(b[2], 0x0e);
-    memset(cdb, 0, 12);                              /* MECHANISM STATUS */
-    cdb[0] = 0xbd;
-    cdb[9] = 8;
+    ck_assert_int_gt(cmd(cdb_alloc(cdb, ATAPI_GET_CONFIGURATION, 0xff), b, sizeof(b)), 8);
+    ck_assert_uint_eq(b[6] << 8 | b[7], MMC_PROFILE_CDROM);
+    ck_assert_int_eq(cmd(cdb_alloc(cdb, ATAPI_READ_DISC_INFO, 34), b, sizeof(b)), 34);
+    ck_assert_uint_eq(b[2], 0x0e);                   /* complete disc */
+    cdb_of(cdb, ATAPI_MECHANISM_STATUS)[9] = 8;      /* allocation length: bytes 8-9 */
     ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 8);
-    ck_assert_uint_eq(b[1] & 0x10, 0);
-    memset(cdb, 0, 12);                              /* SET CD SPEED */
-    cdb[0] = 0xbb;
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 0);
-    memset(cdb, 0, 12);
-    cdb[0] = 0xd8;                                   /* unknown */
-    expect_check(cdb, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+    ck_assert_uint_eq(b[1] & 0x10, 0);               /* tray closed */
+    ck_assert_int_eq(cmd(cdb_of(cdb, ATAPI_SET_CD_SPEED), b, sizeof(b)), 0);
+    expect_check(cdb_of(cdb, 0xd8), SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);   /* not an MMC command */
 }
 END_TEST
 
 static int gesn(uint8_t *media_status)
 {
-    uint8_t cdb[12] = { 0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8 }, b[8];
+    uint8_t cdb[ATAPI_CMD_LEN], b[8];
 
+    cdb_alloc(cdb, ATAPI_GET_EVENT_STATUS, 8);
+    cdb[1] = ATAPI_GESN_POLLED;
+    cdb[4] = ATAPI_GESN_MEDIA_CLASS;
     ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 8);
     ck_assert_uint_eq(b[2], 0x04);
     *media_status = b[5];
@@ -404,19 +530,14 @@ static json_t *query_cd(void)
 
 START_TEST(test_tray_lock_eject)
 {
-    uint8_t cdb[12] = { 0 }, b[64], ms, k, a, q;
+    uint8_t b[64], ms, k, a, q;
     struct qmp_error err;
     json_t *ret, *cd;
 
     ck_assert_int_eq(gesn(&ms), MEV_NONE);
     ck_assert_uint_eq(ms, 0x02);                     /* medium present, tray closed */
-    cdb[0] = 0x1e;                                   /* PREVENT MEDIUM REMOVAL */
-    cdb[4] = 1;
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 0);
-    memset(cdb, 0, 12);
-    cdb[0] = 0x1b;                                   /* START STOP: eject */
-    cdb[4] = 2;
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), -1);
+    ck_assert_int_eq(prevent_removal(true), 0);
+    ck_assert_int_eq(start_stop(true, false), -1);   /* eject */
     sense(&k, &a, &q);
     ck_assert_uint_eq(k, SK_NOT_READY);
     ck_assert_uint_eq(a, ASC_REMOVAL_PREVENTED);
@@ -429,36 +550,26 @@ START_TEST(test_tray_lock_eject)
     ck_assert(json_is_true(json_object_get(cd, "locked")));
     json_decref(cd);
     /* Guest unlocks and ejects itself: tray open, medium stays in it. */
-    memset(cdb, 0, 12);
-    cdb[0] = 0x1e;
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 0);
-    cdb[0] = 0x1b;
-    cdb[4] = 2;
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 0);
+    ck_assert_int_eq(prevent_removal(false), 0);
+    ck_assert_int_eq(start_stop(true, false), 0);
     cd = query_cd();
     ck_assert(json_is_true(json_object_get(cd, "tray_open")));
     ck_assert_ptr_nonnull(json_object_get(cd, "inserted"));
     json_decref(cd);
     ck_assert_int_eq(gesn(&ms), MEV_REMOVAL);
-    ck_assert_uint_eq(ms, 0x01);
-    memset(cdb, 0, 12);
+    ck_assert_uint_eq(ms, 0x01);                     /* tray open */
     ck_assert_int_eq(cmd(TUR, b, sizeof(b)), -1);
     sense(&k, &a, &q);
     ck_assert_uint_eq(k, SK_NOT_READY);
     ck_assert_uint_eq(a, ASC_MEDIUM_NOT_PRESENT);
-    ck_assert_uint_eq(q, 2);                         /* tray open */
-    cdb[0] = 0x1b;                                   /* load */
-    cdb[4] = 3;
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 0);
+    ck_assert_uint_eq(q, ASCQ_TRAY_OPEN);
+    ck_assert_int_eq(start_stop(true, true), 0);     /* load */
     expect_check(TUR, SK_UNIT_ATTENTION, ASC_MEDIUM_MAY_HAVE_CHANGED);
     ck_assert_int_eq(cmd(TUR, b, sizeof(b)), 0);     /* once */
     ck_assert_int_eq(gesn(&ms), MEV_NEW_MEDIA);
     ck_assert_int_eq(gesn(&ms), MEV_NONE);
     /* Forced QMP eject of a locked drive works and empties it. */
-    memset(cdb, 0, 12);
-    cdb[0] = 0x1e;
-    cdb[4] = 1;
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 0);
+    ck_assert_int_eq(prevent_removal(true), 0);
     ck_assert_int_eq(h_qmp("eject", json_pack("{s:s,s:b}", "device", CD_ID, "force", 1), &ret, &err), 0);
     cd = query_cd();
     ck_assert(json_is_true(json_object_get(cd, "tray_open")));
@@ -478,7 +589,7 @@ END_TEST
 
 START_TEST(test_change_medium_fdset)
 {
-    uint8_t cdb[12], b[2048];
+    uint8_t cdb[ATAPI_CMD_LEN], b[2048];
     struct qmp_error err;
     json_t *ret, *cd, *ins;
     char msg[256], name[32];
@@ -536,17 +647,15 @@ END_TEST
 
 START_TEST(test_empty_drive)
 {
-    uint8_t cdb[12] = { 0x12, 0, 0, 0, 36 }, b[64], ms;
+    uint8_t cdb[ATAPI_CMD_LEN], b[64], ms;
     struct qmp_error err;
     json_t *ret, *cd;
     struct vmstate_media m;
 
     build(false);
-    ck_assert_int_eq(cmd(cdb, b, sizeof(b)), 36);    /* INQUIRY works without a medium */
+    ck_assert_int_eq(cmd(inquiry(cdb, 36), b, sizeof(b)), 36);    /* works without a medium */
     expect_check(TUR, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
-    memset(cdb, 0, 12);
-    cdb[0] = 0x25;
-    expect_check(cdb, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+    expect_check(cdb_of(cdb, ATAPI_READ_CAPACITY), SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
     read10(0, 1, cdb);
     expect_check(cdb, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
     ck_assert_int_eq(gesn(&ms), MEV_NONE);
@@ -569,7 +678,7 @@ END_TEST
  * never busy, the reply always drains. */
 START_TEST(test_every_opcode)
 {
-    uint8_t cdb[12], b[70000];
+    uint8_t cdb[ATAPI_CMD_LEN], b[70000];
     uint32_t x = 12345;
 
     for (int round = 0; round < 3; round++) {
@@ -579,9 +688,9 @@ START_TEST(test_every_opcode)
                 cdb[i] = (uint8_t)(round == 0 ? 0 : round == 1 ? 0xff : x >> 16);
             }
             cdb[0] = (uint8_t)op;
-            if (op == 0x28 || op == 0xa8 || op == 0xbe)
+            if (op == ATAPI_READ_10 || op == ATAPI_READ_12 || op == ATAPI_READ_CD)
                 cdb[2] = 0;                          /* keep reads short but in range */
-            if (op == 0x1b || op == 0x1e)
+            if (op == ATAPI_START_STOP_UNIT || op == ATAPI_PREVENT_ALLOW)
                 continue;                            /* tray moves are tested above */
             (void)cmd(cdb, b, sizeof(b));
             ck_assert(!(h_altstatus(CH) & (ST_BSY | ST_DRQ)));
@@ -594,16 +703,19 @@ END_TEST
 
 /* ---- against build/xsdm over qtest and QMP (libxl's argv and commands) ---- */
 
+#define Q_CD(reg)   (H_SEC_CMD + (reg))
+#define Q_DISK(reg) (H_PRI_CMD + (reg))
+
 static void q_packet(struct qtest *q, const uint8_t *cdb)
 {
-    qtest_outb(q, 0x176, 0xa0);
-    qtest_outb(q, 0x171, 0);
-    qtest_outb(q, 0x174, 0xfe);
-    qtest_outb(q, 0x175, 0xff);
-    qtest_outb(q, 0x177, 0xa0);
-    ck_assert(qtest_inb(q, 0x376) & ST_DRQ);
-    for (int i = 0; i < 12; i += 2)
-        qtest_outw(q, 0x170, (uint16_t)(cdb[i] | cdb[i + 1] << 8));
+    qtest_outb(q, Q_CD(ATA_REG_DEVICE), DEV_OBS);
+    qtest_outb(q, Q_CD(ATA_REG_FEATURE), 0);
+    qtest_outb(q, Q_CD(ATA_REG_LBA_MID), 0xfe);
+    qtest_outb(q, Q_CD(ATA_REG_LBA_HIGH), 0xff);
+    qtest_outb(q, Q_CD(ATA_REG_COMMAND), ATA_CMD_PACKET);
+    ck_assert(qtest_inb(q, H_SEC_CTL + ATA_REG_ALTSTATUS) & ST_DRQ);
+    for (int i = 0; i < ATAPI_CMD_LEN; i += 2)
+        qtest_outw(q, Q_CD(ATA_REG_DATA), (uint16_t)(cdb[i] | cdb[i + 1] << 8));
 }
 
 /* PIO data-in; returns bytes read or -1 on CHECK CONDITION. */
@@ -613,11 +725,11 @@ static long q_cmd(struct qtest *q, const uint8_t *cdb, uint8_t *buf, size_t cap)
     uint8_t st;
 
     q_packet(q, cdb);
-    while ((st = qtest_inb(q, 0x177)) & ST_DRQ) {
-        size_t n = qtest_inb(q, 0x174) | (size_t)qtest_inb(q, 0x175) << 8;
+    while ((st = qtest_inb(q, Q_CD(ATA_REG_STATUS))) & ST_DRQ) {
+        size_t n = qtest_inb(q, Q_CD(ATA_REG_LBA_MID)) | (size_t)qtest_inb(q, Q_CD(ATA_REG_LBA_HIGH)) << 8;
 
         for (size_t i = 0; i < n; i += 2, got += 2) {
-            uint16_t w = qtest_inw(q, 0x170);
+            uint16_t w = qtest_inw(q, Q_CD(ATA_REG_DATA));
 
             if (got + 1 < cap) {
                 buf[got] = (uint8_t)w;
@@ -658,7 +770,7 @@ START_TEST(test_qtest_media_change)
                            "ide-cd,id=" CD_ID ",drive=" CD_ID ",bus=ide.1,unit=0", NULL };
     struct qtest_opts o = { .extra_fd = -1, .args = args };
     const char *disk = h_image("qtdisk", 64 * 512);
-    uint8_t cdb[12], b[4096];
+    uint8_t cdb[ATAPI_CMD_LEN], b[4096];
     struct qtest *q;
     struct qmpc *c;
     json_t *ret, *inserted;
@@ -678,11 +790,8 @@ START_TEST(test_qtest_media_change)
     ck_assert_mem_eq(b, "\001CD001", 6);
     ck_assert_mem_eq(b + 40, "XSDM_ONE", 8);
     ck_assert_mem_eq(b + 2048 + 7, "EL TORITO SPECIFICATION", 23);
-    memset(cdb, 0, 12);                              /* READ TOC */
-    cdb[0] = 0x43;
-    cdb[8] = 0xff;
-    ck_assert_int_eq(q_cmd(q, cdb, b, sizeof(b)), 20);
-    ck_assert_uint_eq(b[14], 0xaa);
+    ck_assert_int_eq(q_cmd(q, read_toc(cdb, 0, false, 0xff), b, sizeof(b)), 20);
+    ck_assert_uint_eq(b[14], TOC_LEADOUT);
 
     /* libxl's cdrom-insert: eject, add-fd, blockdev-change-medium. */
     ret = q_exec(c, "eject", json_pack("{s:s}", "id", CD_ID), -1, 0);
@@ -709,9 +818,7 @@ START_TEST(test_qtest_media_change)
 
     /* The guest sees UNIT ATTENTION once, then the new disc. */
     ck_assert_int_eq(q_cmd(q, TUR, b, sizeof(b)), -1);
-    memset(cdb, 0, 12);
-    cdb[0] = 0x03;
-    cdb[4] = 18;
+    cdb_of(cdb, ATAPI_REQUEST_SENSE)[4] = 18;
     ck_assert_int_eq(q_cmd(q, cdb, b, sizeof(b)), 18);
     ck_assert_uint_eq(b[2] & 0x0f, SK_UNIT_ATTENTION);
     ck_assert_uint_eq(b[12], ASC_MEDIUM_MAY_HAVE_CHANGED);
@@ -732,33 +839,33 @@ START_TEST(test_qtest_media_change)
     json_decref(ret);
 
     /* The disk: IDENTIFY, then a DMA read through a PRD table in guest RAM. */
-    qtest_outb(q, 0x1f6, 0xa0);
-    qtest_outb(q, 0x1f7, 0xec);
-    ck_assert(qtest_inb(q, 0x1f7) & ST_DRQ);
+    qtest_outb(q, Q_DISK(ATA_REG_DEVICE), DEV_OBS);
+    qtest_outb(q, Q_DISK(ATA_REG_COMMAND), ATA_CMD_IDENTIFY);
+    ck_assert(qtest_inb(q, Q_DISK(ATA_REG_STATUS)) & ST_DRQ);
     for (int i = 0; i < 256; i++) {
-        uint16_t w = qtest_inw(q, 0x1f0);
+        uint16_t w = qtest_inw(q, Q_DISK(ATA_REG_DATA));
 
         b[2 * i] = (uint8_t)w;
         b[2 * i + 1] = (uint8_t)(w >> 8);
     }
     ck_assert_uint_eq(b[120] | b[121] << 8, 64);
-    qtest_pci_cfg_writel(q, 1, 1, 0x20, 0xc001);
-    qtest_pci_cfg_writew(q, 1, 1, 0x04, 0x0005);
+    qtest_pci_cfg_writel(q, 1, 1, PCI_CFG_BAR4, H_BM_BASE | 1);
+    qtest_pci_cfg_writew(q, 1, 1, PCI_CFG_COMMAND, 0x0001 | PCI_CMD_MASTER);
     {
-        uint8_t prd[8] = { 0x00, 0x00, 0x20, 0x00, 0x00, 0x04, 0x00, 0x80 };   /* 0x200000, 1 KiB, EOT */
+        uint8_t prd[PRD_ENTRY_SIZE] = { 0x00, 0x00, 0x20, 0x00, 0x00, 0x04, 0x00, PRD_EOT };  /* 0x200000, 1 KiB */
 
         qtest_memwrite(q, 0x100000, prd, sizeof(prd));
     }
-    qtest_outl(q, 0xc004, 0x100000);
-    qtest_outb(q, 0xc000, BM_CMD_READ | BM_CMD_START);
-    qtest_outb(q, 0x1f6, 0xe0);
-    qtest_outb(q, 0x1f2, 2);
-    qtest_outb(q, 0x1f3, 10);
-    qtest_outb(q, 0x1f4, 0);
-    qtest_outb(q, 0x1f5, 0);
-    qtest_outb(q, 0x1f7, 0xc8);
-    ck_assert_uint_eq(qtest_inb(q, 0xc002) & (BM_ST_ACTIVE | BM_ST_ERROR | BM_ST_INTR), BM_ST_INTR);
-    ck_assert_uint_eq(qtest_inb(q, 0x1f7) & (ST_ERR | ST_DRQ), 0);
+    qtest_outl(q, H_BM_BASE + BM_REG_PRD, 0x100000);
+    qtest_outb(q, H_BM_BASE + BM_REG_CMD, BM_CMD_READ | BM_CMD_START);
+    qtest_outb(q, Q_DISK(ATA_REG_DEVICE), DEV_OBS | DEV_LBA);
+    qtest_outb(q, Q_DISK(ATA_REG_NSECTOR), 2);
+    qtest_outb(q, Q_DISK(ATA_REG_LBA_LOW), 10);
+    qtest_outb(q, Q_DISK(ATA_REG_LBA_MID), 0);
+    qtest_outb(q, Q_DISK(ATA_REG_LBA_HIGH), 0);
+    qtest_outb(q, Q_DISK(ATA_REG_COMMAND), ATA_CMD_READ_DMA);
+    ck_assert_uint_eq(qtest_inb(q, H_BM_BASE + BM_REG_STATUS) & (BM_ST_ACTIVE | BM_ST_ERROR | BM_ST_INTR), BM_ST_INTR);
+    ck_assert_uint_eq(qtest_inb(q, Q_DISK(ATA_REG_STATUS)) & (ST_ERR | ST_DRQ), 0);
     qtest_memread(q, 0x200000, b, 1024);
     for (unsigned j = 0; j < 1024; j++)
         ck_assert_uint_eq(b[j], h_pattern(10 * 512 + j));
@@ -781,6 +888,9 @@ int main(void)
     tcase_add_test(tc, test_inquiry_capacity_read);
     tcase_add_test(tc, test_byte_count_limits);
     tcase_add_test(tc, test_dma_read);
+    tcase_add_test(tc, test_dma_read_scattered);
+    tcase_add_test(tc, test_dma_short_prd);
+    tcase_add_test(tc, test_dma_without_bus_master);
     tcase_add_test(tc, test_toc_mode_config);
     tcase_add_test(tc, test_tray_lock_eject);
     tcase_add_test(tc, test_change_medium_fdset);

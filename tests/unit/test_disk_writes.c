@@ -21,7 +21,7 @@
 
 #include "rlimits/rlimits.h"
 #include "tests/lib/libqtest.h"
-#include "tests/unit/ide_harness.h"
+#include "tests/lib/ide_harness.h"
 #include "toolstack/qmp-client.h"
 
 #define IMG_MIB     8

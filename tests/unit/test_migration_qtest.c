@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dm/ide-regs.h"
 #include "dm/migration.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
@@ -269,6 +270,10 @@ static void restore_refused(const char *path, const char *what)
 /* ---- guest side ---- */
 
 #define IDE_BM_BASE 0xc000
+#define IDE0(reg)   (0x1f0 + (reg))     /* primary task file */
+#define IDE0_ALT    0x3f6
+#define IDE1(reg)   (0x170 + (reg))     /* secondary */
+#define IDE1_ALT    0x376
 #define PLAT_IO     0xc100
 #define COM1        0x3f8
 
@@ -277,7 +282,7 @@ static bool ide_wait(struct qtest *s, uint16_t alt, uint8_t mask, uint8_t want)
     for (int i = 0; i < 1000; i++) {
         uint8_t st = qtest_inb(s, alt);
 
-        if ((st & 0x80) == 0 && (st & mask) == want)
+        if ((st & ST_BSY) == 0 && (st & mask) == want)
             return true;
         qtest_clock_step(s, 100000);
     }
@@ -329,28 +334,28 @@ static void drive_devices(struct qtest *s)
 
     /* CD-ROM: an invalid opcode leaves ILLEGAL REQUEST sense pending. */
     atapi_cmd(s, 0xff, NULL);
-    ck_assert_uint_eq(qtest_inb(s, 0x376) & 0x01, 0x01);
+    ck_assert_uint_eq(qtest_inb(s, IDE1_ALT) & ST_ERR, ST_ERR);
 
     /* ATA READ SECTORS, LBA 5, 3 sectors; read 1.5 sectors and stop. */
-    qtest_outb(s, 0x1f6, 0xe0);
-    qtest_outb(s, 0x1f2, 3);
-    qtest_outb(s, 0x1f3, 5);
-    qtest_outb(s, 0x1f4, 0);
-    qtest_outb(s, 0x1f5, 0);
-    qtest_outb(s, 0x1f7, 0x20);
-    ck_assert_msg(ide_wait(s, 0x3f6, 0x08, 0x08), "READ SECTORS: no DRQ");
+    qtest_outb(s, IDE0(ATA_REG_DEVICE), DEV_OBS | DEV_LBA);
+    qtest_outb(s, IDE0(ATA_REG_NSECTOR), 3);
+    qtest_outb(s, IDE0(ATA_REG_LBA_LOW), 5);
+    qtest_outb(s, IDE0(ATA_REG_LBA_MID), 0);
+    qtest_outb(s, IDE0(ATA_REG_LBA_HIGH), 0);
+    qtest_outb(s, IDE0(ATA_REG_COMMAND), ATA_CMD_READ_SECTORS);
+    ck_assert_msg(ide_wait(s, IDE0_ALT, ST_DRQ, ST_DRQ), "READ SECTORS: no DRQ");
     {
         uint8_t got[768];
         size_t bad = sizeof(got);
         bool drq2 = true;
 
         for (int i = 0; i < 384; i++) {
-            uint16_t w = qtest_inw(s, 0x1f0);
+            uint16_t w = qtest_inw(s, IDE0(ATA_REG_DATA));
 
             got[2 * i] = (uint8_t)w;
             got[2 * i + 1] = (uint8_t)(w >> 8);
             if (i == 255)
-                drq2 = ide_wait(s, 0x3f6, 0x08, 0x08);
+                drq2 = ide_wait(s, IDE0_ALT, ST_DRQ, ST_DRQ);
         }
         ck_assert_msg(drq2, "no DRQ for sector 2");
         /* One assertion for the whole buffer (libcheck's fork mode chokes
@@ -393,26 +398,26 @@ static void dump_add(struct dump *d, const char *fmt, ...)
  * when d is given. */
 static void atapi_cmd(struct qtest *s, uint8_t opcode, struct dump *d)
 {
-    uint8_t pkt[12] = { opcode };
+    uint8_t pkt[ATAPI_CMD_LEN] = { opcode };
 
-    if (opcode == 0x03)
-        pkt[4] = 18;                    /* REQUEST SENSE allocation length */
-    qtest_outb(s, 0x176, 0xa0);
-    qtest_outb(s, 0x171, 0);
-    qtest_outb(s, 0x174, 18);
-    qtest_outb(s, 0x175, 0);
-    qtest_outb(s, 0x177, 0xa0);
-    ck_assert_msg(ide_wait(s, 0x376, 0x08, 0x08), "ATAPI %02x: no DRQ for the packet", opcode);
-    for (int i = 0; i < 6; i++)
-        qtest_outw(s, 0x170, (uint16_t)(pkt[2 * i] | pkt[2 * i + 1] << 8));
-    ide_wait(s, 0x376, 0, 0);
+    if (opcode == ATAPI_REQUEST_SENSE)
+        pkt[4] = 18;                    /* allocation length */
+    qtest_outb(s, IDE1(ATA_REG_DEVICE), DEV_OBS);
+    qtest_outb(s, IDE1(ATA_REG_FEATURE), 0);
+    qtest_outb(s, IDE1(ATA_REG_LBA_MID), 18);
+    qtest_outb(s, IDE1(ATA_REG_LBA_HIGH), 0);
+    qtest_outb(s, IDE1(ATA_REG_COMMAND), ATA_CMD_PACKET);
+    ck_assert_msg(ide_wait(s, IDE1_ALT, ST_DRQ, ST_DRQ), "ATAPI %02x: no DRQ for the packet", opcode);
+    for (int i = 0; i < ATAPI_CMD_LEN / 2; i++)
+        qtest_outw(s, IDE1(ATA_REG_DATA), (uint16_t)(pkt[2 * i] | pkt[2 * i + 1] << 8));
+    ide_wait(s, IDE1_ALT, 0, 0);
     if (!d)
         return;
-    dump_add(d, "ide1 packet %02x status %02x err %02x\n", opcode, qtest_inb(s, 0x376),
-             qtest_inb(s, 0x171));
-    for (int i = 0; i < 9 && (qtest_inb(s, 0x376) & 0x08); i++)
-        dump_add(d, "ide1 sense %04x\n", qtest_inw(s, 0x170));
-    dump_add(d, "ide1 status %02x\n", qtest_inb(s, 0x177));
+    dump_add(d, "ide1 packet %02x status %02x err %02x\n", opcode, qtest_inb(s, IDE1_ALT),
+             qtest_inb(s, IDE1(ATA_REG_ERROR)));
+    for (int i = 0; i < 9 && (qtest_inb(s, IDE1_ALT) & ST_DRQ); i++)
+        dump_add(d, "ide1 sense %04x\n", qtest_inw(s, IDE1(ATA_REG_DATA)));
+    dump_add(d, "ide1 status %02x\n", qtest_inb(s, IDE1(ATA_REG_STATUS)));
 }
 
 static void observe(struct qtest *s, struct dump *d, uint8_t *ide_data, size_t *ide_len)
@@ -454,27 +459,28 @@ static void observe(struct qtest *s, struct dump *d, uint8_t *ide_data, size_t *
 
     /* IDE primary: taskfile, then finish the interrupted transfer. */
     dump_add(d, "ide0 alt %02x err %02x nsect %02x lba %02x %02x %02x dev %02x\n",
-             qtest_inb(s, 0x3f6), qtest_inb(s, 0x1f1), qtest_inb(s, 0x1f2), qtest_inb(s, 0x1f3),
-             qtest_inb(s, 0x1f4), qtest_inb(s, 0x1f5), qtest_inb(s, 0x1f6));
+             qtest_inb(s, IDE0_ALT), qtest_inb(s, IDE0(ATA_REG_ERROR)), qtest_inb(s, IDE0(ATA_REG_NSECTOR)),
+             qtest_inb(s, IDE0(ATA_REG_LBA_LOW)), qtest_inb(s, IDE0(ATA_REG_LBA_MID)),
+             qtest_inb(s, IDE0(ATA_REG_LBA_HIGH)), qtest_inb(s, IDE0(ATA_REG_DEVICE)));
     *ide_len = 0;
     while (words < 1024) {
         uint16_t w;
 
-        if (!ide_wait(s, 0x3f6, 0, 0) || !(qtest_inb(s, 0x3f6) & 0x08))
+        if (!ide_wait(s, IDE0_ALT, 0, 0) || !(qtest_inb(s, IDE0_ALT) & ST_DRQ))
             break;
-        w = qtest_inw(s, 0x1f0);
+        w = qtest_inw(s, IDE0(ATA_REG_DATA));
         ide_data[(*ide_len)++] = (uint8_t)w;
         ide_data[(*ide_len)++] = (uint8_t)(w >> 8);
         words++;
     }
-    dump_add(d, "ide0 words %d status %02x\n", words, qtest_inb(s, 0x1f7));
+    dump_add(d, "ide0 words %d status %02x\n", words, qtest_inb(s, IDE0(ATA_REG_STATUS)));
 
     /* CD-ROM: REQUEST SENSE (the sense left by drive_devices), then TEST
      * UNIT READY. */
-    qtest_outb(s, 0x176, 0xa0);
-    dump_add(d, "ide1 alt %02x\n", qtest_inb(s, 0x376));
-    atapi_cmd(s, 0x03, d);
-    atapi_cmd(s, 0x00, d);
+    qtest_outb(s, IDE1(ATA_REG_DEVICE), DEV_OBS);
+    dump_add(d, "ide1 alt %02x\n", qtest_inb(s, IDE1_ALT));
+    atapi_cmd(s, ATAPI_REQUEST_SENSE, d);
+    atapi_cmd(s, ATAPI_TEST_UNIT_READY, d);
 }
 
 static void assert_same_dump(const struct dump *a, const struct dump *b)

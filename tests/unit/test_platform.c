@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dm/ide-regs.h"
 #include "tests/lib/libqtest.h"
 
 static bool log_contains(struct qtest *s, const char *needle)
@@ -72,10 +73,11 @@ START_TEST(test_log_port)
 }
 END_TEST
 
-static uint8_t ata_status(struct qtest *s, uint8_t sel)
+/* The primary channel's status with device 0 or 1 selected. */
+static uint8_t ata_status(struct qtest *s, int unit)
 {
-    qtest_outb(s, 0x1f6, sel);
-    return qtest_inb(s, 0x1f7);
+    qtest_outb(s, 0x1f0 + ATA_REG_DEVICE, DEV_OBS | (unit ? DEV_DEV : 0));
+    return qtest_inb(s, 0x1f0 + ATA_REG_STATUS);
 }
 
 START_TEST(test_unplug_disks)
@@ -93,16 +95,16 @@ START_TEST(test_unplug_disks)
     snprintf(drive, sizeof(drive), "file=%s,if=ide,index=0,media=disk,format=raw,cache=writeback", img);
     s = qtest_start(&o);
     ck_assert_ptr_nonnull(s);
-    before = ata_status(s, 0xa0);
-    ck_assert_uint_eq(before & 0x40, 0x40);            /* DRDY: a disk is there */
+    before = ata_status(s, 0);
+    ck_assert_uint_eq(before & ST_DRDY, ST_DRDY);      /* a disk is there */
     /* Bit 2 (all but the primary master) leaves our only disk alone. */
     qtest_outw(s, 0x10, 0x0004);
-    ck_assert_uint_eq(ata_status(s, 0xa0), before);
+    ck_assert_uint_eq(ata_status(s, 0), before);
     /* Bit 0: every IDE disk goes. */
     qtest_outw(s, 0x10, 0x0001);
-    after = ata_status(s, 0xa0);
+    after = ata_status(s, 0);
     ck_assert_uint_ne(after, before);
-    ck_assert_uint_eq(after & 0x40, 0);
+    ck_assert_uint_eq(after & ST_DRDY, 0);
     ck_assert(log_contains(s, "unplugs all emulated IDE disks"));
     qtest_quit(s);
     unlink(img);
