@@ -250,7 +250,8 @@ static int check_uint(struct walk *k, size_t prefix, const struct vm_field *f, s
         return 0;
     }
     name_elem(k, prefix, f, i, array);
-    snprintf(k->err, k->errlen, "field %s = %#llx %s %s", k->path, (unsigned long long)v, why, detail);
+    snprintf(k->err, k->errlen, "field %s = %#llx %s%s%s", k->path, (unsigned long long)v, why,
+             detail[0] ? " " : "", detail);
     return -1;
 }
 

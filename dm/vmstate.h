@@ -42,7 +42,11 @@ struct vmreader {
  *               loading requires live(staging) <= n <= the buffer's size.
  * Every integer element is checked as it is read: a range (VM_RANGE /
  * VM_MAX / VM_BOOL), the bits that may be set (VM_BITS) and a predicate
- * (VM_VALID); the device's check() then sees the whole staged struct. */
+ * (VM_VALID); the device's check() then sees the whole staged struct.
+ * A new device writes one table and registers it, e.g. (dm/port92.c):
+ *   static const struct vm_field port92_fields[] = {
+ *       VMF_UINT(struct port92_state, val, VM_BITS(0xfe)), VMF_END };
+ * Tests find a field in a saved payload by name (vmstate_field_at()). */
 enum vmf_type { VMF_UINT, VMF_STRUCT, VMF_LIVEBUF };
 
 struct vm_field {
