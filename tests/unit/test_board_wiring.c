@@ -17,7 +17,7 @@
 static const char *const board_side[] = {
     "machine.c", "machine.h", "dm.c", "dm.h", "main.c",
     "accel-qtest.c", "accel-xen.c", "xen-ioreq.c", "qtest-proto.c",
-    "migration-fd.c", "qmp-core.c", "qmp-block.c", "qmp-migration.c",
+    "migration-fd.c", "qmp-core.c", "qmp-block.c", "qmp-migration.c", "qmp-vnc.c",
 };
 static const char *const board_headers[] = { "dm/machine.h", "dm/dm.h" };
 
