@@ -13,6 +13,7 @@
 
 #include "dm/config.h"
 #include "dm/vmstate.h"
+#include "dm/errmsg.h"
 
 #define MACHINE_NAME_MAX 31
 #define MEDIA_VERSION    1u
@@ -59,19 +60,6 @@ const char *migration_machine_name(const struct xsdm_config *cfg)
     if (!cfg)
         return "none";
     return cfg->xen_platform ? "xenfv" : "pc";
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 /* ---- the built-in "media" section ---- */

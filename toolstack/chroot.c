@@ -1,6 +1,7 @@
 /* Chroot dir lifecycle. Paths are never followed: lstat and O_NOFOLLOW, so
  * a symlink planted in the run dir cannot redirect us. */
 #include "toolstack/chroot.h"
+#include "dm/errmsg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,18 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 int chroot_dir_path(const char *run_dir, int domid, char *buf, size_t len)
 {

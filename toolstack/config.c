@@ -3,6 +3,7 @@
  * them the parser reports that it was built without libxlutil instead of
  * breaking other people's links. */
 #include "toolstack/config.h"
+#include "dm/errmsg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,18 +15,6 @@
 #include <libxl.h>
 #include <libxlutil.h>
 
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static const char *const known_keys[] = {
     "name", "type", "builder", "memory", "vcpus", "disk", "serial", "boot", "dm_restrict",

@@ -2,6 +2,7 @@
  * between fork and execve; a failure is written to the error pipe as one
  * line and the child exits 127. */
 #include "toolstack/launch.h"
+#include "dm/errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,18 +26,6 @@ const struct launch_rlimit launch_rlimits[] = {
     { RLIMIT_MEMLOCK,  0,          "MEMLOCK" },
 };
 const size_t launch_n_rlimits = sizeof(launch_rlimits) / sizeof(launch_rlimits[0]);
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 int launch_new_namespaces(bool net)
 {

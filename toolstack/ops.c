@@ -13,18 +13,7 @@
 #include <unistd.h>
 
 #include "toolstack/config.h"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "dm/errmsg.h"
 
 struct qmpc *ops_connect(const struct dom_rec *r, int timeout_ms, char *err, size_t errlen)
 {

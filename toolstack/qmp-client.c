@@ -3,6 +3,7 @@
  * reply that libxl would reject (no "\r\n", missing or wrong id, error without
  * desc, oversize line) is a protocol error here too. */
 #include "toolstack/qmp-client.h"
+#include "dm/errmsg.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -31,19 +32,6 @@ struct qmpc {
     int timeout_ms;         /* bound for each wait inside qmpc_execute */
     int broken;             /* a protocol error makes the connection unusable */
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static long long now_ms(void)
 {

@@ -3,6 +3,7 @@
  * suffices; we still loop until /proc agrees, because that is the property
  * the caller needs (no process of the uid is left to meet the next DM). */
 #include "toolstack/reaper.h"
+#include "dm/errmsg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,18 +19,6 @@
 #include <unistd.h>
 
 enum { RX_OK = 0, RX_LOCK = 10, RX_SETUID = 11, RX_LEFT = 12, RX_PROC = 13 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* 1 if /proc/<pid>/status shows a live process with uid among its uids. */
 static int proc_has_uid(const char *pid, uid_t uid)

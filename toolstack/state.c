@@ -2,6 +2,7 @@
  * considers the domain alive (created last on start, removed last on
  * destroy), so a failed start leaves nothing behind. */
 #include "toolstack/state.h"
+#include "dm/errmsg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,18 +15,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 const char *state_run_dir(void)
 {

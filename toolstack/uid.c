@@ -1,6 +1,7 @@
 /* libxl__domain_get_device_model_uid and libxl__get_reaper_uid, rewritten
  * from the rules in libxl-compat.md §1.4/§1.7. */
 #include "toolstack/uid.h"
+#include "dm/errmsg.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -12,18 +13,6 @@
 #include <string.h>
 
 #define DOMID_FIRST_RESERVED 0x7FF0
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int fill(const struct passwd *pw, struct uid_pw *out)
 {
