@@ -1108,6 +1108,89 @@ START_TEST(incomplete_then_next)
 }
 END_TEST
 
+/* Input that no continuation can make valid JSON (a control byte, a byte
+ * that starts no token, a '}' or ']' closing nothing, a literal that is no
+ * prefix of true/false/null) is answered at once, as QEMU's streaming parser
+ * answers, not when a newline or more input arrives. */
+static void recv_return_any(void)
+{
+    json_t *m = recv_msg();
+
+    ck_assert_ptr_nonnull(m);
+    ret_of(m);
+    json_decref(m);
+}
+
+START_TEST(hopeless_input_at_once)
+{
+    static const char *const hopeless[] = {
+        "%", "\x01", "\x1f", "}", "]", "@", "'", "tx", "nul_",
+        "{\"execute\":%", "{\"execute\":\"query-\x01", "{\"execute\" \x02", "{\"execute\":nulx",
+        "{\"execute\":\"query-status\",\"id\":[1}", "{\"execute\":\"query-status\",\"id\":{]",
+        "{\"execute\":\"query-status\" #", "{\"id\":-x", "{\"id\":\"\\x",
+    };
+    size_t i;
+
+    greet_and_negotiate();
+    for (i = 0; i < sizeof(hopeless) / sizeof(hopeless[0]); i++) {
+        send_str(hopeless[i], -1);
+        recv_error("GenericError", "JSON parse error*");
+        assert_no_message();
+        assert_alive();
+    }
+    /* Still only a prefix: nothing until it is complete or broken. */
+    send_str("{\"execute\":\"query-status\",\"id\":-", -1);
+    assert_nothing_yet();
+    send_str("1}", -1);
+    recv_return_id(-1);
+    send_str("{\"execute\":\"query-status\",\"id\":fals", -1);
+    assert_nothing_yet();
+    send_str("e}", -1);
+    recv_return_any();
+    send_str("{\"execute\":\"query-status\",\"id\":\"%\\u00", -1);
+    assert_nothing_yet();
+    send_str("41\"}", -1);
+    recv_return_any();
+    assert_no_message();
+}
+END_TEST
+
+/* Back-to-back objects with no newline are each answered, after an error
+ * as after a good request, and whatever the reads cut them into. */
+START_TEST(back_to_back_after_errors)
+{
+    static const char *const lead[] = { "%", "}", "]", "\x01", "7", "\"s\"", "tx", "{\"execute\":%" };
+    const char *pair = "{\"execute\":\"query-status\",\"id\":1}{\"execute\":\"query-status\",\"id\":2}";
+    size_t i, k;
+
+    greet_and_negotiate();
+    for (i = 0; i < sizeof(lead) / sizeof(lead[0]); i++) {
+        send_str(lead[i], -1);
+        send_str(pair, -1);
+        recv_error("GenericError", i == 4 || i == 5 ? "QMP input must be a JSON object" : "JSON parse error*");
+        recv_return_id(1);
+        recv_return_id(2);
+        assert_no_message();
+    }
+    for (k = 0; pair[k]; k++)
+        send_bytes(pair + k, 1, -1);
+    recv_return_id(1);
+    recv_return_id(2);
+    /* Braces and brackets inside strings, a pretty-printed first object, a
+     * read that ends inside the first and holds all of the second. */
+    send_str("{\"execute\":\"query-status\",\"id\":[\"}]{\"]}\n\t{\"execute\" : \"query-status\",\r\n \"id\":2}", -1);
+    recv_return_any();
+    recv_return_id(2);
+    send_str("{\"execute\":\"query-st", -1);
+    assert_nothing_yet();
+    send_str("atus\",\"id\":1}{\"execute\":\"query-status\",\"id\":2}{\"execute\":\"query-status\",\"id\":3}", -1);
+    recv_return_id(1);
+    recv_return_id(2);
+    recv_return_id(3);
+    assert_no_message();
+}
+END_TEST
+
 /* An oversized request without newlines, in many writes: one error, the
  * input is dropped up to the next newline, the session goes on. */
 START_TEST(oversize_streaming)
@@ -1591,6 +1674,8 @@ int main(void)
     tcase_add_test(tc, split_tokens);
     tcase_add_test(tc, garbage_between);
     tcase_add_test(tc, incomplete_then_next);
+    tcase_add_test(tc, hopeless_input_at_once);
+    tcase_add_test(tc, back_to_back_after_errors);
     tcase_add_test(tc, oversize_streaming);
     tcase_add_test(tc, fd_second_of_two);
     tcase_add_test(tc, fd_whitespace_only);
