@@ -46,7 +46,6 @@ void qmp_close_fds(int *fds, int n)
 
 static bool is_ws(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
 static bool is_digit(unsigned char ch) { return ch >= '0' && ch <= '9'; }
-static bool is_lower(unsigned char ch) { return ch >= 'a' && ch <= 'z'; }
 
 static bool is_hex(unsigned char ch)
 {
@@ -84,6 +83,17 @@ static void pending_drop(struct qmp_input *in, const char *why)
     in->n_pending = 0;
 }
 
+static size_t utf8_seq_len(unsigned char lead)
+{
+    if (lead >= 0xC2 && lead <= 0xDF)
+        return 2;
+    if (lead >= 0xE0 && lead <= 0xEF)
+        return 3;
+    if (lead >= 0xF0 && lead <= 0xF4)
+        return 4;
+    return 1;
+}
+
 /* ---- the scan --------------------------------------------------------- */
 
 static void scan_reset(struct qmp_input *in)
@@ -92,16 +102,12 @@ static void scan_reset(struct qmp_input *in)
     in->scan.pos = in->head;
 }
 
-/* A literal so far: still a prefix of one JSON has? */
-static bool lit_prefix(const char *lit)
+/* A word (jansson reads [a-zA-Z]+ as one token) that has ended: one of
+ * JSON's literals? */
+static bool word_is_literal(const struct qmp_scan *sc)
 {
-    static const char *const words[] = { "true", "false", "null" };
-    size_t n = strlen(lit);
-
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (n <= strlen(words[i]) && !memcmp(words[i], lit, n))
-            return true;
-    return false;
+    return sc->lit_len < sizeof(sc->lit) &&
+           (!strcmp(sc->lit, "true") || !strcmp(sc->lit, "false") || !strcmp(sc->lit, "null"));
 }
 
 /* A byte inside a string: never a raw control byte, nor a byte that is
@@ -130,18 +136,37 @@ static void scan_string_byte(struct qmp_scan *sc, unsigned char ch)
 
 /* A byte outside strings. True when the value may be complete (its
  * outermost level closed, or a newline after a top-level scalar) or can
- * never be JSON (sc->hopeless). */
+ * never be JSON (sc->hopeless). A token is judged hopeless only once it has
+ * ended (a word at its first non-letter, a UTF-8 character at its last
+ * byte): jansson's message quotes the token, and it must not depend on
+ * where the client's writes were cut. */
 static bool scan_byte(struct qmp_scan *sc, unsigned char ch)
 {
-    if (sc->tok == TOK_NUM && (is_digit(ch) || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' || ch == '-'))
-        return false;                   /* jansson judges the number's grammar */
-    if (sc->tok == TOK_LIT && is_lower(ch)) {
-        size_t n = strlen(sc->lit);
+    bool letter = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
 
-        if (n + 1 < sizeof(sc->lit))
-            sc->lit[n] = (char)ch;
-        sc->hopeless = n + 1 >= sizeof(sc->lit) || !lit_prefix(sc->lit);
+    switch (sc->tok) {
+    case TOK_NUM:
+        if (is_digit(ch) || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' || ch == '-')
+            return false;               /* jansson judges the number's grammar */
+        break;
+    case TOK_WORD:
+        if (letter) {
+            if (sc->lit_len < sizeof(sc->lit) - 1)
+                sc->lit[sc->lit_len] = (char)ch;
+            sc->lit_len += sc->lit_len < sizeof(sc->lit);
+            return false;
+        }
+        if (!word_is_literal(sc)) {
+            sc->hopeless = true;
+            return true;
+        }
+        break;
+    case TOK_UTF8:
+        /* a character outside a string: never valid, once it is whole */
+        sc->hopeless = (ch & 0xC0) != 0x80 || --sc->utf8_left == 0;
         return sc->hopeless;
+    case TOK_NONE:
+        break;
     }
     sc->tok = TOK_NONE;
     if (is_ws((char)ch))
@@ -150,11 +175,14 @@ static bool scan_byte(struct qmp_scan *sc, unsigned char ch)
         sc->in_str = true;
     } else if (is_digit(ch) || ch == '-') {
         sc->tok = TOK_NUM;
-    } else if (is_lower(ch)) {
-        sc->tok = TOK_LIT;
+    } else if (letter) {
+        sc->tok = TOK_WORD;
         memset(sc->lit, 0, sizeof(sc->lit));
         sc->lit[0] = (char)ch;
-        sc->hopeless = !lit_prefix(sc->lit);
+        sc->lit_len = 1;
+    } else if (ch >= 0xC2 && ch <= 0xF4) {
+        sc->tok = TOK_UTF8;
+        sc->utf8_left = (int)utf8_seq_len(ch) - 1;
     } else if (ch == '{' || ch == '[') {
         if (sc->depth < SCAN_KINDS_MAX) {
             if (ch == '[')
@@ -165,16 +193,19 @@ static bool scan_byte(struct qmp_scan *sc, unsigned char ch)
         sc->depth++;
     } else if (ch == '}' || ch == ']') {
         /* closing nothing, or closing a '[' with '}' (or the reverse) */
-        if (sc->depth == 0)
+        if (sc->depth == 0) {
             sc->hopeless = true;
-        else if (--sc->depth < SCAN_KINDS_MAX && !((sc->kinds >> sc->depth) & 1) != (ch == '}'))
-            sc->hopeless = true;
+        } else {
+            sc->depth--;
+            if (sc->depth < SCAN_KINDS_MAX && ((sc->kinds >> sc->depth) & 1) != (ch == ']'))
+                sc->hopeless = true;
+        }
         return sc->hopeless || sc->depth == 0;
     } else if (ch == ',' || ch == ':') {
         sc->hopeless = sc->depth == 0;
     } else {
-        /* '%', '#', '\'', '+', '.', an upper-case letter, a control byte,
-         * DEL, any byte >= 0x80: nothing valid starts or goes on so. */
+        /* '%', '#', '\'', '+', '.', a control byte, DEL, a byte that never
+         * starts a UTF-8 character: nothing valid starts or goes on so. */
         sc->hopeless = true;
     }
     return sc->hopeless;
@@ -214,17 +245,6 @@ static bool want_parse(struct qmp_input *in)
 }
 
 /* ---- values and errors ------------------------------------------------ */
-
-static size_t utf8_seq_len(unsigned char lead)
-{
-    if (lead >= 0xC2 && lead <= 0xDF)
-        return 2;
-    if (lead >= 0xE0 && lead <= 0xEF)
-        return 3;
-    if (lead >= 0xF0 && lead <= 0xF4)
-        return 4;
-    return 1;
-}
 
 /* jansson failed on buf[head, head+avail): is that only because the value
  * has not all arrived? Besides "premature end of input", jansson reports a

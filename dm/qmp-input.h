@@ -42,8 +42,10 @@ struct qmp_scan {
     uint64_t kinds;                /* bit d: level d+1 is a '[' (levels past 64 unchecked) */
     bool in_str, esc;
     int uhex;                      /* hex digits still due in a \u escape */
-    enum { TOK_NONE, TOK_NUM, TOK_LIT } tok;
-    char lit[6];                   /* the literal being read (true/false/null prefix) */
+    enum { TOK_NONE, TOK_NUM, TOK_WORD, TOK_UTF8 } tok;   /* the token being read */
+    char lit[6];                   /* the word being read, when it may be a literal */
+    size_t lit_len;                /* its length (sizeof(lit): longer than any literal) */
+    int utf8_left;                 /* bytes still due in a UTF-8 character outside strings */
     bool hopeless;                 /* a byte no continuation can make valid JSON */
     size_t tried;                  /* value size at the last "incomplete" verdict */
 };

@@ -1,5 +1,8 @@
 /* libFuzzer over the QMP server: the input is fed as a client's bytes into a
- * server attached to a socketpair, as negotiated or not, with fds riding on
+ * server attached to a socketpair, on a fresh xenfv machine (the fake
+ * accelerator of tests/lib: a disk, an empty CD-ROM, COM1, so the block,
+ * save/restore and chardev handlers have something to act on), as
+ * negotiated or not, with fds riding on
  * some of the chunks, and the client shuts its side at the end. Byte 0 picks
  * the pattern: bit 0 = negotiate first, bit 1 = an fd with the first chunk,
  * bit 2 = an fd with every other chunk, bit 3 = differential, bits 4-7 =
@@ -24,9 +27,15 @@
 #include "dm/dm.h"
 #include "dm/fdset.h"
 #include "dm/loop.h"
+#include "dm/machine.h"
 #include "dm/qmp.h"
+#include "tests/lib/fakemachine.h"
+
+#define RAM_SIZE (64 * 1024)
 
 static char out[2][2 * 1024 * 1024];
+static struct fake_machine fm;
+static uint8_t ram[RAM_SIZE];
 
 static int lowest_free_fd(void)
 {
@@ -138,10 +147,15 @@ static size_t session(const uint8_t *data, size_t size, uint8_t mode, size_t chu
     int sv[2], n = 0;
 
     memset(&d, 0, sizeof(d));
-    cli_defaults(&d.cfg);
     d.loop = loop_new();
     if (!d.loop)
         abort();
+    /* A machine per session: a command's effect (an eject, a loaded state)
+     * must not reach the next input, nor the differential run. */
+    fake_machine_init(&fm, ram, RAM_SIZE);
+    if (fake_xenfv_build(&fm, &d.machine, &d.cfg, d.loop, true) < 0)
+        abort();
+    d.accel = fm.acc;
     d.restricted = true;       /* files only through fd sets: no paths from fuzz input */
     dm_set(&d);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -169,6 +183,7 @@ static size_t session(const uint8_t *data, size_t size, uint8_t mode, size_t chu
     o[have] = 0;
     qmp_server_free(s);
     close(sv[0]);
+    machine_free(&d.machine);
     fdset_clear();
     loop_free(d.loop);
     dm_set(NULL);

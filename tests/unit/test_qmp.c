@@ -1109,9 +1109,10 @@ START_TEST(incomplete_then_next)
 END_TEST
 
 /* Input that no continuation can make valid JSON (a control byte, a byte
- * that starts no token, a '}' or ']' closing nothing, a literal that is no
- * prefix of true/false/null) is answered at once, as QEMU's streaming parser
- * answers, not when a newline or more input arrives. */
+ * that starts no token, a '}' or ']' closing nothing, a word that ended and
+ * is not true/false/null) is answered at once, as QEMU's streaming parser
+ * answers, not when a newline or more input arrives. A word still being
+ * written waits: jansson's message quotes it whole. */
 static void recv_return_any(void)
 {
     json_t *m = recv_msg();
@@ -1124,10 +1125,10 @@ static void recv_return_any(void)
 START_TEST(hopeless_input_at_once)
 {
     static const char *const hopeless[] = {
-        "%", "\x01", "\x1f", "}", "]", "@", "'", "tx", "nul_",
-        "{\"execute\":%", "{\"execute\":\"query-\x01", "{\"execute\" \x02", "{\"execute\":nulx",
+        "%", "\x01", "\x1f", "}", "]", "@", "'", "tx ", "nul_", "True}", "\xc3\xa9", "\x80",
+        "{\"execute\":%", "{\"execute\":\"query-\x01", "{\"execute\" \x02", "{\"execute\":nulx,",
         "{\"execute\":\"query-status\",\"id\":[1}", "{\"execute\":\"query-status\",\"id\":{]",
-        "{\"execute\":\"query-status\" #", "{\"id\":-x", "{\"id\":\"\\x",
+        "{\"execute\":\"query-status\" #", "{\"id\":-x}", "{\"id\":\"\\x",
     };
     size_t i;
 
@@ -1139,6 +1140,14 @@ START_TEST(hopeless_input_at_once)
         assert_alive();
     }
     /* Still only a prefix: nothing until it is complete or broken. */
+    send_str("{\"execute\":\"query-status\",\"id\":nullx", -1);
+    assert_nothing_yet();
+    send_str("}", -1);
+    recv_error("GenericError", "JSON parse error, invalid token near 'nullx'");
+    send_str("{\"execute\":\"query-status\",\"id\":\"\xc3", -1);
+    assert_nothing_yet();
+    send_str("\xa9\"}", -1);
+    recv_return_any();
     send_str("{\"execute\":\"query-status\",\"id\":-", -1);
     assert_nothing_yet();
     send_str("1}", -1);
