@@ -233,11 +233,12 @@ static bool want_parse(struct qmp_input *in)
 
         if (ch == '}' || ch == ']' || ch == '\n')
             weak = true;
-        if (sc->in_str) {
+        if (sc->in_str)
             scan_string_byte(sc, ch);
-            if (sc->hopeless)
-                return true;
-        } else if (scan_byte(sc, ch)) {
+        else if (scan_byte(sc, ch) && !sc->hopeless)
+            return true;
+        if (sc->hopeless) {
+            sc->bad_off = sc->pos - 1 - in->head;
             return true;
         }
     }
@@ -403,7 +404,9 @@ static void process(struct qmp_input *in, bool eof)
                 continue;
             }
             json_decref(root);
-        } else if (nul && (!len || maybe_incomplete(in, &jerr, len))) {
+        } else if (nul && (!len || (!(in->scan.hopeless && in->scan.bad_off < len) &&
+                                    maybe_incomplete(in, &jerr, len)))) {
+            /* the first byte that cannot be JSON is the NUL, not one before it */
             jerr.position = (int)len + 1;       /* the error is the NUL: input resumes after it */
             snprintf(jerr.text, sizeof(jerr.text), "unexpected NUL byte");
             bad_request(in, &jerr, avail);

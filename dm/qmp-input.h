@@ -46,7 +46,8 @@ struct qmp_scan {
     char lit[6];                   /* the word being read, when it may be a literal */
     size_t lit_len;                /* its length (sizeof(lit): longer than any literal) */
     int utf8_left;                 /* bytes still due in a UTF-8 character outside strings */
-    bool hopeless;                 /* a byte no continuation can make valid JSON */
+    bool hopeless;                 /* a byte no continuation can make valid JSON ... */
+    size_t bad_off;                /* ... at buf[head + bad_off] */
     size_t tried;                  /* value size at the last "incomplete" verdict */
 };
 

@@ -1139,6 +1139,15 @@ START_TEST(hopeless_input_at_once)
         assert_no_message();
         assert_alive();
     }
+    /* A control byte, then a NUL in the same write: the error is the first
+     * one's, as when the two arrive apart (fuzz_qmp's differential run). */
+    send_bytes("\x01\x00", 2, -1);
+    recv_error("GenericError", "JSON parse error, invalid token*");
+    assert_alive();
+    send_bytes("\x01", 1, -1);
+    recv_error("GenericError", "JSON parse error, invalid token*");
+    send_bytes("\x00", 1, -1);
+    assert_alive();
     /* Still only a prefix: nothing until it is complete or broken. */
     send_str("{\"execute\":\"query-status\",\"id\":nullx", -1);
     assert_nothing_yet();
