@@ -23,8 +23,6 @@ void piix3_reset(void *p);
 void piix3_free(void *p);
 void piix3_set_isa_irq(void *p, unsigned irq, int level);
 void piix3_set_pci_intx(void *p, unsigned slot, unsigned pin, int level);
-/* ISA IRQ a slot/pin reaches now (0x80 = not routed); for tests. */
-unsigned piix3_route_of(void *p, unsigned slot, unsigned pin);
 
 void *piix4_pm_new(struct machine *m);
 void piix4_pm_reset(void *p);

@@ -39,15 +39,6 @@ static unsigned route(const struct piix3 *p, unsigned link)
     return (v & PIRQ_OFF) || (v & 0x0f) >= NUM_ISA_IRQS ? PIRQ_OFF : (v & 0x0f);
 }
 
-unsigned piix3_route_of(void *opaque, unsigned slot, unsigned pin)
-{
-    struct piix3 *p = opaque;
-
-    if (!p || slot >= NUM_SLOTS || pin > 3)
-        return PIRQ_OFF;
-    return route(p, link_of(slot, pin));
-}
-
 /* Recompute every ISA line and tell the accelerator what changed. */
 static void update(struct piix3 *p)
 {
