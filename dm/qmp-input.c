@@ -111,11 +111,21 @@ static bool word_is_literal(const struct qmp_scan *sc)
 }
 
 /* A byte inside a string: never a raw control byte, nor a byte that is
- * never UTF-8 (QEMU's 0xff reset); escapes as RFC 8259 has them. */
+ * never UTF-8 (QEMU's 0xff reset); escapes as RFC 8259 has them. A
+ * multi-byte character is judged once it is whole (or broken): jansson
+ * decodes it before it looks at it, and quotes it. */
 static void scan_string_byte(struct qmp_scan *sc, unsigned char ch)
 {
-    if (ch < 0x20 || ch == 0xC0 || ch == 0xC1 || ch >= 0xF5) {
+    if (sc->utf8_left) {
+        if ((ch & 0xC0) != 0x80)
+            sc->hopeless = true;                /* a broken character */
+        else if (--sc->utf8_left == 0 && sc->utf8_bad)
+            sc->hopeless = true;                /* a whole character inside an escape */
+    } else if (ch < 0x20 || (ch >= 0x80 && ch < 0xC2) || ch >= 0xF5) {
         sc->hopeless = true;
+    } else if (ch >= 0xC2) {
+        sc->utf8_left = (int)utf8_seq_len(ch) - 1;
+        sc->utf8_bad = sc->uhex || sc->esc;
     } else if (sc->uhex) {
         if (is_hex(ch))
             sc->uhex--;

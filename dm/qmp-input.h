@@ -45,7 +45,8 @@ struct qmp_scan {
     enum { TOK_NONE, TOK_NUM, TOK_WORD, TOK_UTF8 } tok;   /* the token being read */
     char lit[6];                   /* the word being read, when it may be a literal */
     size_t lit_len;                /* its length (sizeof(lit): longer than any literal) */
-    int utf8_left;                 /* bytes still due in a UTF-8 character outside strings */
+    int utf8_left;                 /* bytes still due in a multi-byte UTF-8 character */
+    bool utf8_bad;                 /* ... that is wrong where it stands (in an escape) */
     bool hopeless;                 /* a byte no continuation can make valid JSON ... */
     size_t bad_off;                /* ... at buf[head + bad_off] */
     size_t tried;                  /* value size at the last "incomplete" verdict */

@@ -280,11 +280,24 @@ static void conn_send(struct qmp_server *s, json_t *msg)
 
 static void send_error(struct qmp_server *s, json_t *id, const char *cls, const char *desc)
 {
-    json_t *m = json_object();
+    json_t *m = json_object(), *e = json_pack("{s:s,s:s}", "class", cls, "desc", desc);
 
+    /* A desc that quotes the client's bytes may not be UTF-8 (jansson's
+     * "near" quotes the first byte of a character; a truncated name may end
+     * mid-character): jansson refuses it, and the error must still go out. */
+    if (!e) {
+        char clean[512];
+        size_t i;
+
+        snprintf(clean, sizeof(clean), "%s", desc);
+        for (i = 0; clean[i]; i++)
+            if ((unsigned char)clean[i] >= 0x80)
+                clean[i] = '?';
+        e = json_pack("{s:s,s:s}", "class", cls, "desc", clean);
+    }
     if (id)
         json_object_set(m, "id", id);
-    json_object_set_new(m, "error", json_pack("{s:s,s:s}", "class", cls, "desc", desc));
+    json_object_set_new(m, "error", e);
     conn_send(s, m);
 }
 

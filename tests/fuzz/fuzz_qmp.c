@@ -115,6 +115,11 @@ static void check_lines(const char *p, size_t len)
         j = json_loadb(p, n, 0, NULL);
         if (!j || !json_is_object(j))
             abort();
+        /* a greeting, a reply (return or error) or an event: nothing else */
+        if (!json_object_get(j, "QMP") && !json_object_get(j, "return") &&
+            !json_is_string(json_object_get(json_object_get(j, "error"), "desc")) &&
+            !json_object_get(j, "event"))
+            abort();
         json_decref(j);
         p += n;
         len -= n;

@@ -1148,6 +1148,13 @@ START_TEST(hopeless_input_at_once)
     recv_error("GenericError", "JSON parse error, invalid token*");
     send_bytes("\x00", 1, -1);
     assert_alive();
+    /* A character that cannot stand in an escape is judged whole: jansson
+     * decodes it first, and its message must not depend on the cut. */
+    send_str("{\"execute\":\"\\u0\xd0", -1);
+    assert_nothing_yet();
+    send_str("\x9a\"}", -1);
+    recv_error("GenericError", "JSON parse error, invalid escape*");
+    assert_alive();
     /* Still only a prefix: nothing until it is complete or broken. */
     send_str("{\"execute\":\"query-status\",\"id\":nullx", -1);
     assert_nothing_yet();
@@ -1206,6 +1213,29 @@ START_TEST(back_to_back_after_errors)
     recv_return_id(2);
     recv_return_id(3);
     assert_no_message();
+}
+END_TEST
+
+/* An error whose desc quotes the client's bytes cut mid-character is still
+ * an error reply (jansson refuses a desc that is not UTF-8). */
+START_TEST(error_desc_not_utf8)
+{
+    char req[1024];
+    size_t off = 0;
+    json_t *m;
+    int i;
+
+    greet_and_negotiate();
+    off += (size_t)snprintf(req, sizeof(req), "{\"execute\":\"");
+    for (i = 0; i < 200; i++) {
+        req[off++] = (char)0xc3;
+        req[off++] = (char)0xa9;
+    }
+    snprintf(req + off, sizeof(req) - off, "\"}");
+    m = xfer(req, -1);
+    assert_error_prefix(m, "CommandNotFound", "The command ");
+    json_decref(m);
+    assert_alive();
 }
 END_TEST
 
@@ -1694,6 +1724,7 @@ int main(void)
     tcase_add_test(tc, incomplete_then_next);
     tcase_add_test(tc, hopeless_input_at_once);
     tcase_add_test(tc, back_to_back_after_errors);
+    tcase_add_test(tc, error_desc_not_utf8);
     tcase_add_test(tc, oversize_streaming);
     tcase_add_test(tc, fd_second_of_two);
     tcase_add_test(tc, fd_whitespace_only);
