@@ -154,6 +154,17 @@ static bool scan_byte(struct qmp_scan *sc, unsigned char ch)
 {
     bool letter = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
 
+    /* A multi-byte character, never valid outside a string: judged at its
+     * last byte, whatever token it ends (jansson decodes it first). */
+    if (sc->utf8_left) {
+        sc->hopeless = (ch & 0xC0) != 0x80 || --sc->utf8_left == 0;
+        return sc->hopeless;
+    }
+    if (ch >= 0xC2 && ch <= 0xF4) {
+        sc->tok = TOK_NONE;
+        sc->utf8_left = (int)utf8_seq_len(ch) - 1;
+        return false;
+    }
     switch (sc->tok) {
     case TOK_NUM:
         if (is_digit(ch) || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' || ch == '-')
@@ -171,10 +182,6 @@ static bool scan_byte(struct qmp_scan *sc, unsigned char ch)
             return true;
         }
         break;
-    case TOK_UTF8:
-        /* a character outside a string: never valid, once it is whole */
-        sc->hopeless = (ch & 0xC0) != 0x80 || --sc->utf8_left == 0;
-        return sc->hopeless;
     case TOK_NONE:
         break;
     }
@@ -190,9 +197,6 @@ static bool scan_byte(struct qmp_scan *sc, unsigned char ch)
         memset(sc->lit, 0, sizeof(sc->lit));
         sc->lit[0] = (char)ch;
         sc->lit_len = 1;
-    } else if (ch >= 0xC2 && ch <= 0xF4) {
-        sc->tok = TOK_UTF8;
-        sc->utf8_left = (int)utf8_seq_len(ch) - 1;
     } else if (ch == '{' || ch == '[') {
         if (sc->depth < SCAN_KINDS_MAX) {
             if (ch == '[')

@@ -42,7 +42,7 @@ struct qmp_scan {
     uint64_t kinds;                /* bit d: level d+1 is a '[' (levels past 64 unchecked) */
     bool in_str, esc;
     int uhex;                      /* hex digits still due in a \u escape */
-    enum { TOK_NONE, TOK_NUM, TOK_WORD, TOK_UTF8 } tok;   /* the token being read */
+    enum { TOK_NONE, TOK_NUM, TOK_WORD } tok;   /* the token being read */
     char lit[6];                   /* the word being read, when it may be a literal */
     size_t lit_len;                /* its length (sizeof(lit): longer than any literal) */
     int utf8_left;                 /* bytes still due in a multi-byte UTF-8 character */

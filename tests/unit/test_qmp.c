@@ -1155,6 +1155,12 @@ START_TEST(hopeless_input_at_once)
     send_str("\x9a\"}", -1);
     recv_error("GenericError", "JSON parse error, invalid escape*");
     assert_alive();
+    /* ... and so is one that ends a word outside a string. */
+    send_str("{\"execute\" qu\xc4", -1);
+    assert_nothing_yet();
+    send_str("\x84", -1);
+    recv_error("GenericError", "JSON parse error, ':' expected near 'qu'");
+    assert_alive();
     /* Still only a prefix: nothing until it is complete or broken. */
     send_str("{\"execute\":\"query-status\",\"id\":nullx", -1);
     assert_nothing_yet();
