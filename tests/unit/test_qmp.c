@@ -26,6 +26,7 @@
 #include "dm/loop.h"
 #include "dm/qmp.h"
 #include "dm/qmp-version.h"
+#include "tests/lib/sendfd.h"
 
 #define MAX_ROUNDS 2000          /* loop rounds before a missing reply fails the test */
 
@@ -69,43 +70,18 @@ static void teardown(void)
 /* Bytes to the server, an fd (if >= 0) riding on the first of them. */
 static void send_bytes(const void *buf, size_t len, int fd)
 {
-    union {
-        char b[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr a;
-    } u;
-    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-    struct msghdr msg;
     size_t off = 0;
 
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (fd >= 0) {
-        struct cmsghdr *cm;
-
-        memset(&u, 0, sizeof(u));
-        msg.msg_control = u.b;
-        msg.msg_controllen = sizeof(u.b);
-        cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    }
     while (off < len) {
-        ssize_t r;
+        ssize_t r = send_with_fd(cfd, (const char *)buf + off, len - off, fd, 0);
 
-        iov.iov_base = (char *)buf + off;
-        iov.iov_len = len - off;
-        r = sendmsg(cfd, &msg, MSG_NOSIGNAL);
         if (r < 0 && errno == EAGAIN) {
             loop_once(d.loop, 10);
             continue;
         }
         ck_assert_int_gt(r, 0);
         off += (size_t)r;
-        msg.msg_control = NULL;     /* the fd goes with the first byte only */
-        msg.msg_controllen = 0;
+        fd = -1;                    /* the fd goes with the first byte only */
     }
 }
 
