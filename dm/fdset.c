@@ -2,15 +2,15 @@
  * way the DM opens a file. Before restriction a plain path is opened; after
  * it, only "/dev/fdset/N" works, served from fds the toolstack passed in. */
 #include "dm/fdset.h"
-#include "dm/errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "dm/errmsg.h"
 
 #define FDSET_OPAQUE_MAX 256
 #define FDSET_PREFIX     "/dev/fdset/"

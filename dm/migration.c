@@ -4,7 +4,6 @@
 #include "dm/migration.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +11,8 @@
 #include <unistd.h>
 
 #include "dm/config.h"
-#include "dm/vmstate.h"
 #include "dm/errmsg.h"
+#include "dm/vmstate.h"
 
 #define MACHINE_NAME_MAX 31
 #define MEDIA_VERSION    1u

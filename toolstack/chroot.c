@@ -1,16 +1,16 @@
 /* Chroot dir lifecycle. Paths are never followed: lstat and O_NOFOLLOW, so
  * a symlink planted in the run dir cannot redirect us. */
 #include "toolstack/chroot.h"
-#include "dm/errmsg.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "dm/errmsg.h"
 
 int chroot_dir_path(const char *run_dir, int domid, char *buf, size_t len)
 {

@@ -3,17 +3,17 @@
  * them the parser reports that it was built without libxlutil instead of
  * breaking other people's links. */
 #include "toolstack/config.h"
-#include "dm/errmsg.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libxl.h>
 #include <libxlutil.h>
+
+#include "dm/errmsg.h"
 
 
 static const char *const known_keys[] = {

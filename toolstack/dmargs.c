@@ -1,11 +1,12 @@
 /* Order of emission is libxl's (the table in libxl-compat.md §1.3). */
 #include "toolstack/dmargs.h"
-#include "dm/errmsg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "dm/errmsg.h"
 
 static int add(struct dm_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int add(struct dm_args *a, const char *fmt, ...)

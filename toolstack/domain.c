@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dm/errmsg.h"
 #include "toolstack/chroot.h"
 #include "toolstack/config.h"
 #include "toolstack/dmargs.h"
@@ -31,7 +32,6 @@
 #include "toolstack/ops.h"
 #include "toolstack/reaper.h"
 #include "toolstack/uid.h"
-#include "dm/errmsg.h"
 
 #define QMP_FD_AT      3
 #define INCOMING_FD_AT 4

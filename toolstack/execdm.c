@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +16,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "dm/errmsg.h"
 #include "toolstack/launch.h"
 #include "toolstack/reaper.h"
 #include "toolstack/uid.h"
-#include "dm/errmsg.h"
 
 #define REAPER_MS 10000
 

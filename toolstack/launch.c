@@ -2,14 +2,12 @@
  * between fork and execve; a failure is written to the error pipe as one
  * line and the child exits 127. */
 #include "toolstack/launch.h"
-#include "dm/errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +15,8 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "dm/errmsg.h"
 
 const struct launch_rlimit launch_rlimits[] = {
     { RLIMIT_FSIZE,    256 * 1024, "FSIZE" },

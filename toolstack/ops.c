@@ -6,14 +6,13 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "toolstack/config.h"
 #include "dm/errmsg.h"
+#include "toolstack/config.h"
 
 struct qmpc *ops_connect(const struct dom_rec *r, int timeout_ms, char *err, size_t errlen)
 {

@@ -3,11 +3,9 @@
  * reply that libxl would reject (no "\r\n", missing or wrong id, error without
  * desc, oversize line) is a protocol error here too. */
 #include "toolstack/qmp-client.h"
-#include "dm/errmsg.h"
 
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +14,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "dm/errmsg.h"
 
 #define QMPC_FIRST_ID    0x786c7100u       /* "xlq\0", libxl__ev_qmp_init */
 #define QMPC_MAX_RX      (1024 * 1024)     /* QMP_MAX_SIZE_RX_BUF */

@@ -3,13 +3,11 @@
  * suffices; we still loop until /proc agrees, because that is the property
  * the caller needs (no process of the uid is left to meet the next DM). */
 #include "toolstack/reaper.h"
-#include "dm/errmsg.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +15,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "dm/errmsg.h"
 
 enum { RX_OK = 0, RX_LOCK = 10, RX_SETUID = 11, RX_LEFT = 12, RX_PROC = 13 };
 

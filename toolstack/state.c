@@ -2,19 +2,19 @@
  * considers the domain alive (created last on start, removed last on
  * destroy), so a failed start leaves nothing behind. */
 #include "toolstack/state.h"
-#include "dm/errmsg.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "dm/errmsg.h"
 
 const char *state_run_dir(void)
 {

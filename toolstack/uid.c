@@ -1,16 +1,16 @@
 /* libxl__domain_get_device_model_uid and libxl__get_reaper_uid, rewritten
  * from the rules in libxl-compat.md §1.4/§1.7. */
 #include "toolstack/uid.h"
-#include "dm/errmsg.h"
 
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "dm/errmsg.h"
 
 #define DOMID_FIRST_RESERVED 0x7FF0
 
