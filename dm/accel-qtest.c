@@ -312,6 +312,12 @@ static int qt_keep_fds(struct accel *a, int *fds, int max)
     return 1;
 }
 
+/* Guest RAM is one mapping of all -m bytes, made at init. */
+static uint64_t qt_map_budget(struct accel *a)
+{
+    return a->ram_size;
+}
+
 static int64_t qt_clock_ns(struct accel *a)
 {
     return priv(a)->core.clock_ns;
@@ -346,6 +352,7 @@ const struct accel_ops accel_qtest_ops = {
     .set_dirty_log = qt_set_dirty_log,
     .set_running = qt_set_running,
     .keep_fds = qt_keep_fds,
+    .map_budget = qt_map_budget,
     .destroy = qt_destroy,
     .clock_ns = qt_clock_ns,
 };

@@ -475,6 +475,12 @@ static int xen_keep_fds(struct accel *a, int *fds, int max)
     return n;
 }
 
+/* Guest RAM is mapped lazily through the bounded mapcache, never whole. */
+static uint64_t xen_map_budget(struct accel *a)
+{
+    return xen_mapcache_budget(a->ram_size);
+}
+
 /* After xentoolcore_restrict_all a dm_op, a foreign map and an interdomain
  * bind aimed at any other domain must be refused by the kernel. The target
  * is a domid no guest can have, so an unrestricted handle would only reach
@@ -569,6 +575,7 @@ const struct accel_ops accel_xen_ops = {
     .set_dirty_log = xen_set_dirty_log,
     .set_running = xen_set_running,
     .keep_fds = xen_keep_fds,
+    .map_budget = xen_map_budget,
     .restrict_handles = xen_restrict_handles,
     .destroy = xen_destroy,
 };

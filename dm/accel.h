@@ -46,6 +46,9 @@ struct accel_ops {
     void (*set_running)(struct accel *a, bool running);
     /* fds the accelerator still needs after restriction (close-fds keep-list). */
     int (*keep_fds)(struct accel *a, int *fds, int max);
+    /* Bytes of guest memory it may have mapped at once, after init: the
+     * restriction sizes RLIMIT_AS from it. NULL: all of guest RAM. */
+    uint64_t (*map_budget)(struct accel *a);
     /* Restriction step 1: neuter privileged handles (xentoolcore_restrict_all,
      * close xenstore). NULL or 0 when there is nothing to restrict. */
     int (*restrict_handles)(struct accel *a);

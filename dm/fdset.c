@@ -5,11 +5,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "dm/errmsg.h"
 
 #define FDSET_OPAQUE_MAX 256
 #define FDSET_PREFIX     "/dev/fdset/"
@@ -30,18 +31,6 @@ static struct fdset sets[FDSET_MAX_SETS];
  * each /dev/fdset lookup) reads sets[] only, which then spans one page
  * rather than the 33 KiB the texts take. */
 static char opaque_text[FDSET_MAX_SETS][FDSET_MAX_FDS][FDSET_OPAQUE_MAX];
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static struct fdset *set_find(int id)
 {

@@ -15,8 +15,6 @@ void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(pri
  * second, then one "suppressed N" line, so a guest cannot fill the log. */
 #define LOG_GUEST_BURST 20
 void log_guest(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Count of messages dropped by rate limiting or by a failed write (EFBIG...). */
-unsigned long log_dropped(void);
 
 #define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

@@ -221,28 +221,21 @@ static int vnc_open(struct dm *d, char *err, size_t errlen)
 
 /* ---- restriction ------------------------------------------------------ */
 
+/* The DM's own fds that must outlive close-fds. The step itself adds what
+ * is not the DM's to list (restrict/steps.c): stdio, the accelerator's fds
+ * (its keep_fds op) and the fd sets. */
 static void keep_list(struct dm *d, struct restrict_ctx *r)
 {
     int fds[RESTRICT_MAX_KEEP];
     int i, n;
 
-    for (i = 0; i <= 2; i++)
-        restrict_keep_fd(r, i);
     restrict_keep_fd(r, loop_fd(d->loop));
     restrict_keep_fd(r, sig_fd);
     for (i = 0; i < d->n_qmp; i++) {
         restrict_keep_fd(r, qmp_server_listen_fd(d->qmp[i]));
         restrict_keep_fd(r, qmp_server_client_fd(d->qmp[i]));
     }
-    if (d->accel.ops && d->accel.ops->keep_fds) {
-        n = d->accel.ops->keep_fds(&d->accel, fds, RESTRICT_MAX_KEEP);
-        for (i = 0; i < n; i++)
-            restrict_keep_fd(r, fds[i]);
-    }
     n = chardev_keep_fds(fds, RESTRICT_MAX_KEEP);
-    for (i = 0; i < n; i++)
-        restrict_keep_fd(r, fds[i]);
-    n = fdset_all_fds(fds, RESTRICT_MAX_KEEP);
     for (i = 0; i < n; i++)
         restrict_keep_fd(r, fds[i]);
     n = block_keep_fds(fds, RESTRICT_MAX_KEEP);
@@ -251,6 +244,7 @@ static void keep_list(struct dm *d, struct restrict_ctx *r)
     n = d->vnc ? (int)vnc_server_fds(d->vnc, fds, RESTRICT_MAX_KEEP) : 0;
     for (i = 0; i < n; i++)
         restrict_keep_fd(r, fds[i]);
+    restrict_keep_fd(r, d->cfg.incoming_fd);
 }
 
 /* ---- the two lives: probe and device model ----------------------------- */
@@ -308,8 +302,6 @@ static int run_dm(struct dm *d)
     block_attach_loops();
     rctx.fsize_bytes = block_fsize_needed();
     keep_list(d, &rctx);
-    if (d->cfg.incoming_fd >= 0)
-        restrict_keep_fd(&rctx, d->cfg.incoming_fd);
     restrict_run(&rctx);           /* exits on any failure */
     d->restricted = true;
     /* The state stream was written by the previous DM, which may have been

@@ -4,7 +4,6 @@
 #include "dm/migration.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 
 #include "dm/bytes.h"
 #include "dm/config.h"
+#include "dm/errmsg.h"
 #include "dm/vmstate.h"
 
 #define MACHINE_NAME_MAX 31
@@ -60,19 +60,6 @@ const char *migration_machine_name(const struct xsdm_config *cfg)
     if (!cfg)
         return "none";
     return cfg->xen_platform ? "xenfv" : "pc";
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 /* ---- the built-in "media" section ---- */
@@ -389,164 +376,213 @@ static int check_frame(const uint8_t *buf, size_t len, char *err, size_t errlen)
     return 0;
 }
 
+/* A load is a sequence: frame, header, device list, sections, commit.
+ * Each step reads on from where the last stopped and fills the load; none
+ * touches live state but the last, which cannot fail. */
+struct load {
+    struct vmreader r;              /* the stream between header and trailer */
+    struct staged st[MAX_LIST];     /* the device list, in stream order */
+    unsigned n;
+    char *err;
+    size_t errlen;
+};
+
+/* The machine name: a stream only goes back into the board that wrote it. */
+static int load_header(struct load *l, const struct xsdm_config *cfg)
+{
+    const char *machine = migration_machine_name(cfg);
+    char name[MACHINE_NAME_MAX + 1];
+
+    if (!get_name(&l->r, name, MACHINE_NAME_MAX)) {
+        seterr(l->err, l->errlen, "bad machine name in the header");
+        return -1;
+    }
+    if (strcmp(name, machine)) {
+        seterr(l->err, l->errlen, "machine mismatch: stream was saved by machine '%s', this DM is '%s'",
+               name, machine);
+        return -1;
+    }
+    return 0;
+}
+
+/* One entry of the device list: a device of this DM, once, at its version. */
+static const struct vmstate_dev *load_list_entry(struct load *l, unsigned i,
+                                                 const struct vmstate_dev *const *have, int n_have,
+                                                 bool *seen)
+{
+    char name[VMSTATE_NAME_MAX + 1];
+    const struct vmstate_dev *dev;
+    uint32_t version;
+    int k;
+
+    if (!get_name(&l->r, name, VMSTATE_NAME_MAX)) {
+        seterr(l->err, l->errlen, "bad name for device %u in the device list", i);
+        return NULL;
+    }
+    version = vm_get_u32(&l->r);
+    if (l->r.err) {
+        seterr(l->err, l->errlen, "device list ends early at device %u", i);
+        return NULL;
+    }
+    for (k = 0; k < n_have && strcmp(have[k]->name, name); k++)
+        ;
+    if (k == n_have) {
+        seterr(l->err, l->errlen, "extra device: the stream has device '%s', which this DM does "
+               "not have", name);
+        return NULL;
+    }
+    dev = have[k];
+    if (seen[k]) {
+        seterr(l->err, l->errlen, "device '%s' appears twice in the device list", name);
+        return NULL;
+    }
+    seen[k] = true;
+    if (version != dev->version) {
+        seterr(l->err, l->errlen, "device '%s': stream has version %u, this DM reads version %u",
+               name, version, dev->version);
+        return NULL;
+    }
+    return dev;
+}
+
+/* The device list names exactly this DM's devices (the media section
+ * included), each once, at the version it reads. */
+static int load_device_list(struct load *l)
+{
+    const struct vmstate_dev *have[MAX_LIST];
+    bool seen[MAX_LIST] = { false };
+    int n_have = device_list(have);
+    unsigned n = vm_get_u16(&l->r);
+
+    if (l->r.err || n == 0 || n > MAX_LIST) {
+        seterr(l->err, l->errlen, "bad device count %u (1 to %d allowed)", n, MAX_LIST);
+        return -1;
+    }
+    for (l->n = 0; l->n < n; l->n++) {
+        l->st[l->n].dev = load_list_entry(l, l->n, have, n_have, seen);
+        if (!l->st[l->n].dev)
+            return -1;
+    }
+    for (int k = 0; k < n_have; k++)
+        if (!seen[k]) {
+            seterr(l->err, l->errlen, "missing device: '%s' of this DM is not in the stream",
+                   have[k]->name);
+            return -1;
+        }
+    return 0;
+}
+
+/* Section i: its header, then the device's load into a staging copy of
+ * its live state, which must use the section's bytes exactly. */
+static int load_section(struct load *l, unsigned i)
+{
+    struct vmreader *r = &l->r;
+    const struct vmstate_dev *dev = l->st[i].dev;
+    struct vmreader sr;
+    unsigned idx = vm_get_u16(r);
+    uint32_t slen = vm_get_u32(r);
+    char msg[256];
+
+    if (r->err) {
+        seterr(l->err, l->errlen, "section %u ('%s'): header runs past the end of the stream",
+               i, dev->name);
+        return -1;
+    }
+    if (idx != i) {
+        seterr(l->err, l->errlen, "section %u ('%s'): found index %u, sections must follow the "
+               "device list", i, dev->name, idx);
+        return -1;
+    }
+    if (slen > VMSTATE_MAX_SECTION) {
+        seterr(l->err, l->errlen, "oversized section '%s': %u bytes exceeds the %d-byte section "
+               "limit", dev->name, slen, VMSTATE_MAX_SECTION);
+        return -1;
+    }
+    if (slen > r->len - r->off) {
+        seterr(l->err, l->errlen, "oversized section '%s': %u bytes overruns the stream (%zu left)",
+               dev->name, slen, r->len - r->off);
+        return -1;
+    }
+    l->st[i].staging = malloc(dev->state_size ? dev->state_size : 1);
+    if (!l->st[i].staging) {
+        seterr(l->err, l->errlen, "out of memory staging device '%s'", dev->name);
+        return -1;
+    }
+    memcpy(l->st[i].staging, dev->state, dev->state_size);
+    sr.p = r->p + r->off;
+    sr.len = slen;
+    sr.off = 0;
+    sr.err = false;
+    msg[0] = '\0';
+    if (vmstate_load(dev, l->st[i].staging, &sr, msg, sizeof(msg))) {
+        seterr(l->err, l->errlen, "device '%s': %s", dev->name, msg[0] ? msg : "invalid state");
+        return -1;
+    }
+    if (sr.err) {
+        seterr(l->err, l->errlen, "device '%s': section of %u bytes is too short for its state",
+               dev->name, slen);
+        return -1;
+    }
+    if (sr.off != slen) {
+        seterr(l->err, l->errlen, "oversized section '%s': %zu unexpected bytes after its state",
+               dev->name, slen - sr.off);
+        return -1;
+    }
+    r->off += slen;
+    return 0;
+}
+
+/* One section per listed device, in list order, then the trailer. */
+static int load_sections(struct load *l)
+{
+    for (unsigned i = 0; i < l->n; i++)
+        if (load_section(l, i) < 0)
+            return -1;
+    if (l->r.off != l->r.len) {
+        seterr(l->err, l->errlen, "%zu bytes of garbage between the last section and the trailer",
+               l->r.len - l->r.off);
+        return -1;
+    }
+    return 0;
+}
+
+/* Nothing before touched live state; nothing here can fail. The media
+ * section's staging was only checked against the drives, never copied. */
+static void load_commit(struct load *l)
+{
+    for (unsigned i = 0; i < l->n; i++)
+        if (l->st[i].dev != &media_dev)
+            memcpy(l->st[i].dev->state, l->st[i].staging, l->st[i].dev->state_size);
+    for (unsigned i = 0; i < l->n; i++)
+        if (l->st[i].dev->post_load)
+            l->st[i].dev->post_load(l->st[i].dev->opaque);
+}
+
 int migration_load_buf(const struct xsdm_config *cfg, const uint8_t *buf, size_t len,
                        char *err, size_t errlen)
 {
-    const struct vmstate_dev *have[MAX_LIST];
-    struct staged st[MAX_LIST];
-    bool seen[MAX_LIST];
-    struct vmreader r;
-    char name[VMSTATE_NAME_MAX + 1];
-    char msg[256];
-    const char *machine = migration_machine_name(cfg);
-    struct media_state media_live;
-    unsigned n = 0;
-    int n_have, rc = -1;
+    struct load l = { .err = err, .errlen = errlen };
+    int rc = -1;
 
-    memset(st, 0, sizeof(st));
-    memset(seen, 0, sizeof(seen));
     if (check_frame(buf, len, err, errlen))
         goto out;
     /* Everything between the fixed header and the trailer is CRC-covered,
      * but still parsed as hostile: a valid CRC proves nothing about intent. */
-    r.p = buf;
-    r.len = len - MIGRATION_TRAILER;
-    r.off = MIGRATION_HDR_FIXED;
-    r.err = false;
-
-    if (!get_name(&r, name, MACHINE_NAME_MAX)) {
-        seterr(err, errlen, "bad machine name in the header");
+    l.r.p = buf;
+    l.r.len = len - MIGRATION_TRAILER;
+    l.r.off = MIGRATION_HDR_FIXED;
+    l.r.err = false;
+    if (load_header(&l, cfg) < 0)
         goto out;
-    }
-    if (strcmp(name, machine)) {
-        seterr(err, errlen, "machine mismatch: stream was saved by machine '%s', this DM is '%s'",
-               name, machine);
+    /* what the media section is checked against */
+    media_snapshot(cfg, &media_now);
+    if (load_device_list(&l) < 0 || load_sections(&l) < 0)
         goto out;
-    }
-
-    media_snapshot(cfg, &media_live);
-    media_now = media_live;
-    n_have = device_list(have);
-    n = vm_get_u16(&r);
-    if (r.err || n == 0 || n > MAX_LIST) {
-        seterr(err, errlen, "bad device count %u (1 to %d allowed)", n, MAX_LIST);
-        n = 0;
-        goto out;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        const struct vmstate_dev *dev = NULL;
-        uint32_t version;
-        int k;
-
-        if (!get_name(&r, name, VMSTATE_NAME_MAX)) {
-            seterr(err, errlen, "bad name for device %u in the device list", i);
-            goto out;
-        }
-        version = vm_get_u32(&r);
-        if (r.err) {
-            seterr(err, errlen, "device list ends early at device %u", i);
-            goto out;
-        }
-        for (k = 0; k < n_have; k++)
-            if (!strcmp(have[k]->name, name)) {
-                dev = have[k];
-                break;
-            }
-        if (!dev) {
-            seterr(err, errlen, "extra device: the stream has device '%s', which this DM does "
-                   "not have", name);
-            goto out;
-        }
-        if (seen[k]) {
-            seterr(err, errlen, "device '%s' appears twice in the device list", name);
-            goto out;
-        }
-        seen[k] = true;
-        if (version != dev->version) {
-            seterr(err, errlen, "device '%s': stream has version %u, this DM reads version %u",
-                   name, version, dev->version);
-            goto out;
-        }
-        st[i].dev = dev;
-    }
-    for (int k = 0; k < n_have; k++)
-        if (!seen[k]) {
-            seterr(err, errlen, "missing device: '%s' of this DM is not in the stream",
-                   have[k]->name);
-            goto out;
-        }
-
-    for (unsigned i = 0; i < n; i++) {
-        const struct vmstate_dev *dev = st[i].dev;
-        struct vmreader sr;
-        unsigned idx = vm_get_u16(&r);
-        uint32_t slen = vm_get_u32(&r);
-
-        if (r.err) {
-            seterr(err, errlen, "section %u ('%s'): header runs past the end of the stream",
-                   i, dev->name);
-            goto out;
-        }
-        if (idx != i) {
-            seterr(err, errlen, "section %u ('%s'): found index %u, sections must follow the "
-                   "device list", i, dev->name, idx);
-            goto out;
-        }
-        if (slen > VMSTATE_MAX_SECTION) {
-            seterr(err, errlen, "oversized section '%s': %u bytes exceeds the %d-byte section "
-                   "limit", dev->name, slen, VMSTATE_MAX_SECTION);
-            goto out;
-        }
-        if (slen > r.len - r.off) {
-            seterr(err, errlen, "oversized section '%s': %u bytes overruns the stream (%zu left)",
-                   dev->name, slen, r.len - r.off);
-            goto out;
-        }
-        st[i].staging = malloc(dev->state_size ? dev->state_size : 1);
-        if (!st[i].staging) {
-            seterr(err, errlen, "out of memory staging device '%s'", dev->name);
-            goto out;
-        }
-        memcpy(st[i].staging, dev->state, dev->state_size);
-        sr.p = r.p + r.off;
-        sr.len = slen;
-        sr.off = 0;
-        sr.err = false;
-        msg[0] = '\0';
-        if (vmstate_load(dev, st[i].staging, &sr, msg, sizeof(msg))) {
-            seterr(err, errlen, "device '%s': %s", dev->name,
-                   msg[0] ? msg : "invalid state");
-            goto out;
-        }
-        if (sr.err) {
-            seterr(err, errlen, "device '%s': section of %u bytes is too short for its state",
-                   dev->name, slen);
-            goto out;
-        }
-        if (sr.off != slen) {
-            seterr(err, errlen, "oversized section '%s': %zu unexpected bytes after its state",
-                   dev->name, slen - sr.off);
-            goto out;
-        }
-        r.off += slen;
-    }
-    if (r.off != r.len) {
-        seterr(err, errlen, "%zu bytes of garbage between the last section and the trailer",
-               r.len - r.off);
-        goto out;
-    }
-
-    /* Commit: nothing above touched live state; nothing below can fail. */
-    for (unsigned i = 0; i < n; i++)
-        if (st[i].dev != &media_dev)
-            memcpy(st[i].dev->state, st[i].staging, st[i].dev->state_size);
-    for (unsigned i = 0; i < n; i++)
-        if (st[i].dev->post_load)
-            st[i].dev->post_load(st[i].dev->opaque);
+    load_commit(&l);
     rc = 0;
 out:
     for (unsigned i = 0; i < MAX_LIST; i++)
-        free(st[i].staging);
+        free(l.st[i].staging);
     return rc;
 }
 

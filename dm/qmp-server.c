@@ -1,33 +1,11 @@
 /* QMP server: one client at a time per monitor, greeting on every
- * connection, capability negotiation, stream framing with a size limit,
- * SCM_RIGHTS fds attached to the request they arrived with, dispatch to the
- * command table, replies and events as QEMU shapes them ("\r\n" ended).
- *
- * Framing: as QEMU's, a stream of JSON values, not lines. Requests may come
- * back to back with no separator, split across reads, or spread over many
- * lines; whitespace between them is ignored. jansson parses the buffered
- * input (JSON_DISABLE_EOF_CHECK: one value, jerr.position = its length); a
- * request is served as soon as its last byte is in. want_parse() decides
- * when trying is worth it, so input arriving in small pieces costs linear
- * time. "Incomplete" (premature end, or a token cut by the end of the input)
- * means wait for more.
- *   Syntax error: one GenericError, then input resumes after the offending
- * token (at it, if it is a '{') and skips to the next '{' or past the next
- * newline: the next well-formed request is served; garbage that contains a
- * '{' may draw more than one error (QEMU's parser too).
- *   More than QMP_MAX_MSG bytes without a complete request: one GenericError,
- * that input and the rest up to the next newline are dropped.
+ * connection, capability negotiation, SCM_RIGHTS reception, dispatch to the
+ * command tables, replies and events as QEMU shapes them ("\r\n" ended).
  * Whatever a client sends, the connection survives unless the client stops
  * reading its replies (output cap).
  *
- * fds: the kernel returns the fds of one sendmsg() together with the bytes
- * of that sendmsg (and fd-less bytes before them), and a recvmsg() never
- * goes past a chunk that carried fds. So the fds of a read belong to the
- * request the read's last byte belongs to: the request that byte completed
- * (or that only whitespace follows in the read), or else the request still
- * being received. A read whose last byte is whitespace outside any request
- * brings fds without a command (an error); one that ends in dropped input
- * (syntax error, oversized) has its fds closed with that input. */
+ * The input framing (where a request ends, which fds it carries, how the
+ * input resynchronises after garbage) is dm/qmp-input.c's. */
 #include "dm/qmp.h"
 
 #include <errno.h>
@@ -43,6 +21,7 @@
 
 #include "dm/log.h"
 #include "dm/loop.h"
+#include "dm/qmp-input.h"
 #include "dm/qmp-version.h"
 
 #define QMP_READ_CHUNK   4096
@@ -50,41 +29,12 @@
 #define QMP_OUT_PAUSE    (64 * 1024)    /* stop reading requests above this much unsent output */
 #define QMP_LABEL_MAX    64
 
-enum skip_mode {
-    SKIP_NONE,                     /* whitespace only */
-    SKIP_RECOVER,                  /* after a syntax error: up to a '{' or past a newline */
-    SKIP_LINE,                     /* after an oversized request: past the next newline */
-};
-
-enum byte_fate { FATE_WS, FATE_REQUEST, FATE_JUNK };
-
-/* Not a parser (jansson decides everything): just enough string and nesting
- * state over the bytes of the request being received to tell when parsing
- * it could change anything, so a request arriving in small pieces is not
- * parsed again for every piece. */
-struct qmp_scan {
-    size_t pos;                    /* in[in_head, pos) was scanned */
-    int depth;                     /* '{' '[' minus '}' ']' outside strings */
-    bool in_str, esc;
-    size_t tried;                  /* request size at the last "incomplete" verdict */
-};
-
 struct qmp_conn {
     int fd;                        /* -1: no client */
     bool negotiated;
     bool paused;                   /* input not watched while output is backed up */
     bool eof;                      /* the client shut its side: close once the output is out */
-    enum skip_mode skip;           /* what to drop before the next request */
-    enum byte_fate last_fate;      /* what the last byte consumed was part of */
-    char *in;                      /* QMP_MAX_MSG bytes */
-    size_t in_head, in_len;        /* in[in_head, in_len): received, not yet consumed */
-    struct qmp_scan scan;          /* when to try jansson on in[in_head, in_len) */
-    int pending[QMP_MAX_FDS];      /* fds received for the request being received */
-    int n_pending;
-    int rfds[QMP_MAX_FDS];         /* fds of the read being fed, until a request takes them */
-    int n_rfds;
-    const char *read_rest;         /* the bytes of that read not in the buffer yet */
-    size_t read_rest_len;
+    struct qmp_input in;           /* bytes and fds to requests */
     char *out;
     size_t out_len, out_cap;
 };
@@ -331,11 +281,24 @@ static void conn_send(struct qmp_server *s, json_t *msg)
 
 static void send_error(struct qmp_server *s, json_t *id, const char *cls, const char *desc)
 {
-    json_t *m = json_object();
+    json_t *m = json_object(), *e = json_pack("{s:s,s:s}", "class", cls, "desc", desc);
 
+    /* A desc that quotes the client's bytes may not be UTF-8 (jansson's
+     * "near" quotes the first byte of a character; a truncated name may end
+     * mid-character): jansson refuses it, and the error must still go out. */
+    if (!e) {
+        char clean[512];
+        size_t i;
+
+        snprintf(clean, sizeof(clean), "%s", desc);
+        for (i = 0; clean[i]; i++)
+            if ((unsigned char)clean[i] >= 0x80)
+                clean[i] = '?';
+        e = json_pack("{s:s,s:s}", "class", cls, "desc", clean);
+    }
     if (id)
         json_object_set(m, "id", id);
-    json_object_set_new(m, "error", json_pack("{s:s,s:s}", "class", cls, "desc", desc));
+    json_object_set_new(m, "error", e);
     conn_send(s, m);
 }
 
@@ -368,43 +331,6 @@ void qmp_event(const char *name, json_t *data)
         conn_send(s, m);
     }
     json_decref(data);
-}
-
-/* ---- fds -------------------------------------------------------------- */
-
-static void close_fds(int *fds, int n)
-{
-    int i;
-
-    for (i = 0; i < n; i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
-}
-
-static void pending_add(struct qmp_server *s, const int *fds, int n)
-{
-    struct qmp_conn *c = &s->c;
-    int i;
-
-    for (i = 0; i < n; i++) {
-        if (c->n_pending < QMP_MAX_FDS) {
-            c->pending[c->n_pending++] = fds[i];
-        } else {
-            close(fds[i]);
-            log_guest("qmp %s: more than %d fds for one request, extra fd closed", s->label, QMP_MAX_FDS);
-        }
-    }
-}
-
-static void pending_drop(struct qmp_server *s, const char *why)
-{
-    struct qmp_conn *c = &s->c;
-
-    if (!c->n_pending)
-        return;
-    log_guest("qmp %s: %d received fd(s) closed: %s", s->label, c->n_pending, why);
-    close_fds(c->pending, c->n_pending);
-    c->n_pending = 0;
 }
 
 /* ---- dispatch --------------------------------------------------------- */
@@ -535,22 +461,10 @@ static void dispatch(struct qmp_server *s, json_t *root, int *fds, int n_fds)
             unclaimed++;
     if (unclaimed)
         log_debug("qmp %s: %s left %d fd(s) unclaimed, closed", s->label, cmd->name, unclaimed);
-    close_fds(req.fds, req.n_fds);
+    qmp_close_fds(req.fds, req.n_fds);
     json_decref(req.args);
 out:
-    close_fds(fds, n_fds);
-}
-
-static bool is_ws(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
-
-static bool all_ws(const char *p, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++)
-        if (!is_ws(p[i]))
-            return false;
-    return true;
+    qmp_close_fds(fds, n_fds);
 }
 
 static bool conn_alive(const struct qmp_server *s)
@@ -573,293 +487,30 @@ static void handle_value(struct qmp_server *s, json_t *root, int *fds, int n_fds
         dispatch(s, root, fds, n_fds);
         n_fds = 0;
     }
-    close_fds(fds, n_fds);
+    qmp_close_fds(fds, n_fds);
     json_decref(root);
 }
 
-/* Drop what lies between requests: whitespace, and after an error what the
- * skip mode says. Records what the last dropped byte was (fds, see feed). */
-static void skip_between(struct qmp_conn *c)
+static void input_value(void *opaque, json_t *root, int *fds, int n_fds)
 {
-    while (c->in_head < c->in_len) {
-        char ch = c->in[c->in_head];
-
-        if (c->skip == SKIP_NONE) {
-            if (!is_ws(ch))
-                break;
-            c->last_fate = FATE_WS;
-        } else {
-            /* A '{' may start the next request; a newline ends a bad line. */
-            if (c->skip == SKIP_RECOVER && ch == '{') {
-                c->skip = SKIP_NONE;
-                break;
-            }
-            if (ch == '\n')
-                c->skip = SKIP_NONE;
-            c->last_fate = FATE_JUNK;
-        }
-        c->in_head++;
-    }
+    handle_value(opaque, root, fds, n_fds);
 }
 
-static void scan_reset(struct qmp_conn *c)
+static void input_error(void *opaque, const char *desc)
 {
-    memset(&c->scan, 0, sizeof(c->scan));
-    c->scan.pos = c->in_head;
+    send_error(opaque, NULL, QMP_ERR_GENERIC, desc);
 }
 
-/* Is it worth parsing the request being received? Yes at once when a '}'
- * or ']' closes its outermost level (it is complete, or broken), at a
- * newline outside any object (a scalar or a garbage line ends), and at a
- * byte that valid JSON never has there (a raw control character, a byte
- * that is never UTF-8 such as QEMU's 0xff reset): a well-formed request is
- * answered as soon as its last byte is in. Any other '}', ']' or newline
- * (inside an object, or in a string the scan may have misread after an
- * error) counts once the request has grown by an eighth since the last try:
- * a broken request is still found, at a cost linear in its size however it
- * is cut into reads. */
-static bool want_parse(struct qmp_conn *c)
+static bool input_alive(void *opaque)
 {
-    struct qmp_scan *sc = &c->scan;
-    bool weak = false;
-
-    if (sc->pos < c->in_head)
-        sc->pos = c->in_head;
-    while (sc->pos < c->in_len) {
-        unsigned char ch = (unsigned char)c->in[sc->pos++];
-
-        if (ch == 0xC0 || ch == 0xC1 || ch >= 0xF5 || (ch < 0x20 && (sc->in_str || !is_ws((char)ch))))
-            return true;
-        if (ch == '}' || ch == ']' || ch == '\n')
-            weak = true;
-        if (sc->in_str) {
-            if (sc->esc)
-                sc->esc = false;
-            else if (ch == '\\')
-                sc->esc = true;
-            else if (ch == '"')
-                sc->in_str = false;
-        } else if (ch == '"') {
-            sc->in_str = true;
-        } else if (ch == '{' || ch == '[') {
-            sc->depth++;
-        } else if ((ch == '}' || ch == ']') && --sc->depth <= 0) {
-            return true;
-        } else if (ch == '\n' && sc->depth <= 0) {
-            return true;
-        }
-    }
-    return weak && c->in_len - c->in_head >= sc->tried + sc->tried / 8;
+    return conn_alive(opaque);
 }
 
-static size_t utf8_seq_len(unsigned char lead)
-{
-    if (lead >= 0xC2 && lead <= 0xDF)
-        return 2;
-    if (lead >= 0xE0 && lead <= 0xEF)
-        return 3;
-    if (lead >= 0xF0 && lead <= 0xF4)
-        return 4;
-    return 1;
-}
-
-/* jansson failed on in[head, head+avail): is that only because the request
- * has not all arrived? Besides "premature end of input", jansson reports a
- * token cut by the end of its input (a number "1.", a literal "tru", an
- * escape "\u00", a multi-byte UTF-8 sequence) as invalid; such an error sits
- * at the very end of the input, after a byte that is not structural. */
-static bool maybe_incomplete(const struct qmp_conn *c, const json_error_t *jerr, size_t avail)
-{
-    const unsigned char *p = (const unsigned char *)c->in + c->in_head;
-    size_t pos = jerr->position > 0 ? (size_t)jerr->position : 0;
-    unsigned char last = p[avail - 1];
-
-    switch (json_error_code(jerr)) {
-    case json_error_premature_end_of_input:
-        return true;
-    case json_error_invalid_utf8:
-        return pos < avail && avail - pos < utf8_seq_len(p[pos]);
-    default:
-        return pos >= avail && !is_ws((char)last) && last != '{' && last != '}' && last != '[' &&
-               last != ']' && last != ',' && last != ':';
-    }
-}
-
-/* A complete value of used bytes at in_head: it takes the fds pending for
- * it, and this read's fds when the read ends in it or in whitespace right
- * after it. */
-static void take_value(struct qmp_server *s, json_t *root, size_t used)
-{
-    struct qmp_conn *c = &s->c;
-    int fds[2 * QMP_MAX_FDS];
-    size_t end = c->in_head + used;
-    int n = c->n_pending, i;
-
-    memcpy(fds, c->pending, sizeof(int) * (size_t)n);
-    c->n_pending = 0;
-    /* The rest of the read: what is buffered after the value, and what a
-     * read too large for the buffer's free room has not put there yet. */
-    if (c->n_rfds && all_ws(c->in + end, c->in_len - end) && all_ws(c->read_rest, c->read_rest_len)) {
-        for (i = 0; i < c->n_rfds; i++)
-            fds[n++] = c->rfds[i];
-        c->n_rfds = 0;
-    }
-    if (n > QMP_MAX_FDS) {
-        close_fds(fds + QMP_MAX_FDS, n - QMP_MAX_FDS);
-        log_guest("qmp %s: more than %d fds for one request, extra closed", s->label, QMP_MAX_FDS);
-        n = QMP_MAX_FDS;
-    }
-    c->in_head = end;
-    scan_reset(c);
-    c->last_fate = FATE_REQUEST;
-    handle_value(s, root, fds, n);      /* may close the connection */
-}
-
-/* A syntax error: report it, drop the bad bytes and resynchronise. jansson
- * stopped just after the offending token; input resumes there, or at that
- * token if it is a '{' (a request that starts where the last one was cut
- * short), and then skips to the next '{' or past the next newline. */
-static void bad_request(struct qmp_server *s, const json_error_t *jerr, size_t avail)
-{
-    struct qmp_conn *c = &s->c;
-    size_t pos = jerr->position > 0 ? (size_t)jerr->position : 0;
-    char desc[256];
-
-    if (pos > avail)
-        pos = avail;
-    if (pos > 1 && c->in[c->in_head + pos - 1] == '{')
-        pos--;
-    if (pos == 0)
-        pos = 1;
-    pending_drop(s, "malformed request");
-    c->in_head += pos;
-    scan_reset(c);
-    c->skip = SKIP_RECOVER;
-    c->last_fate = FATE_JUNK;
-    snprintf(desc, sizeof(desc), "JSON parse error, %s", jerr->text);
-    send_error(s, NULL, QMP_ERR_GENERIC, desc);      /* last: may close the connection */
-}
-
-/* QMP_MAX_MSG bytes and still no complete request: drop it and the rest of
- * the input up to the next newline (a line-based client loses that line). */
-static void oversized(struct qmp_server *s)
-{
-    struct qmp_conn *c = &s->c;
-    char desc[128];
-
-    pending_drop(s, "oversized request");
-    c->in_head = c->in_len;
-    scan_reset(c);
-    c->skip = SKIP_LINE;
-    c->last_fate = FATE_JUNK;
-    snprintf(desc, sizeof(desc), "QMP request too large (more than %d bytes); ignored up to the next newline",
-             QMP_MAX_MSG);
-    send_error(s, NULL, QMP_ERR_GENERIC, desc);
-}
-
-/* Serve every complete request in the buffer, in order. At eof nothing more
- * will arrive: a request cut short is an error, not something to wait for. */
-static void process(struct qmp_server *s, bool eof)
-{
-    struct qmp_conn *c = &s->c;
-
-    while (conn_alive(s)) {
-        const size_t flags = JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY | JSON_REJECT_DUPLICATES;
-        json_error_t jerr;
-        json_t *root;
-        const char *nul;
-        size_t avail, len;
-
-        skip_between(c);
-        avail = c->in_len - c->in_head;
-        if (!avail) {
-            c->in_head = c->in_len = 0;
-            scan_reset(c);
-            return;
-        }
-        if (!eof && avail < QMP_MAX_MSG && !want_parse(c))
-            return;
-        /* jansson drops a NUL that follows a number or literal (and its
-         * position then lags behind the input) and reports one where a
-         * token should be as the end of the input: it parses only what
-         * precedes the first NUL, which nothing can complete. */
-        nul = memchr(c->in + c->in_head, '\0', avail);
-        len = nul ? (size_t)(nul - (c->in + c->in_head)) : avail;
-        root = json_loadb(c->in + c->in_head, len, flags, &jerr);
-        if (root) {
-            size_t used = jerr.position > 0 && (size_t)jerr.position <= len ? (size_t)jerr.position : len;
-
-            /* A number or literal at the end may go on in the next read. */
-            if (eof || nul || used < len || json_is_object(root) || json_is_array(root)) {
-                take_value(s, root, used);
-                continue;
-            }
-            json_decref(root);
-        } else if (nul && (!len || maybe_incomplete(c, &jerr, len))) {
-            jerr.position = (int)len + 1;       /* the error is the NUL: input resumes after it */
-            snprintf(jerr.text, sizeof(jerr.text), "unexpected NUL byte");
-            bad_request(s, &jerr, avail);
-            continue;
-        } else if (eof || !maybe_incomplete(c, &jerr, len)) {
-            bad_request(s, &jerr, avail);
-            continue;
-        }
-        if (avail == QMP_MAX_MSG) {
-            oversized(s);
-            continue;
-        }
-        c->scan.tried = avail;
-        return;
-    }
-}
-
-/* Feed one read's bytes; fds (n_fds) arrived with them. They belong to the
- * request the read's last byte belongs to (see the top comment). */
-static void feed(struct qmp_server *s, const char *buf, size_t len, int *fds, int n_fds)
-{
-    struct qmp_conn *c = &s->c;
-    size_t off = 0;
-
-    memcpy(c->rfds, fds, sizeof(int) * (size_t)n_fds);
-    c->n_rfds = n_fds;
-    while (off < len && conn_alive(s)) {
-        size_t n = len - off;
-
-        if (c->in_head) {
-            memmove(c->in, c->in + c->in_head, c->in_len - c->in_head);
-            c->in_len -= c->in_head;
-            c->scan.pos = c->scan.pos > c->in_head ? c->scan.pos - c->in_head : 0;
-            c->in_head = 0;
-        }
-        /* process() leaves less than QMP_MAX_MSG bytes: there is room. */
-        if (n > QMP_MAX_MSG - c->in_len)
-            n = QMP_MAX_MSG - c->in_len;
-        memcpy(c->in + c->in_len, buf + off, n);
-        c->in_len += n;
-        off += n;
-        c->read_rest = buf + off;
-        c->read_rest_len = len - off;
-        process(s, false);
-    }
-    c->read_rest = NULL;
-    c->read_rest_len = 0;
-    n_fds = c->n_rfds;
-    c->n_rfds = 0;
-    if (!n_fds)
-        return;
-    if (!conn_alive(s)) {
-        close_fds(c->rfds, n_fds);
-    } else if (c->in_head < c->in_len) {
-        pending_add(s, c->rfds, n_fds);         /* the request still being received */
-    } else if (c->last_fate == FATE_WS) {
-        close_fds(c->rfds, n_fds);
-        log_guest("qmp %s: %d fd(s) received without a command, closed", s->label, n_fds);
-        send_error(s, NULL, QMP_ERR_GENERIC, "File descriptor received without a command; closed");
-    } else {
-        close_fds(c->rfds, n_fds);
-        log_guest("qmp %s: %d fd(s) with a malformed or oversized request closed", s->label, n_fds);
-    }
-}
+static const struct qmp_input_ops input_ops = {
+    .value = input_value,
+    .error = input_error,
+    .alive = input_alive,
+};
 
 /* ---- connection ------------------------------------------------------- */
 
@@ -891,14 +542,11 @@ static void conn_close(struct qmp_server *s)
         loop_del(s->loop, c->fd);
     close(c->fd);
     c->fd = -1;
-    pending_drop(s, "client disconnected before sending the command");
-    free(c->in);
+    qmp_input_close(&c->in, "client disconnected before sending the command");
     free(c->out);
-    c->in = c->out = NULL;
-    c->in_head = c->in_len = c->out_len = c->out_cap = 0;
-    scan_reset(c);
+    c->out = NULL;
+    c->out_len = c->out_cap = 0;
     c->negotiated = c->paused = c->eof = false;
-    c->skip = SKIP_NONE;
     log_debug("qmp %s: client disconnected", s->label);
     listen_watch(s, true);
 }
@@ -947,7 +595,7 @@ static void conn_read(struct qmp_server *s)
     if (r >= 0 && (msg.msg_flags & MSG_CTRUNC))
         log_guest("qmp %s: more than %d fds in one message, the rest were dropped", s->label, QMP_MAX_FDS);
     if (r < 0) {
-        close_fds(fds, n_fds);
+        qmp_close_fds(fds, n_fds);
         conn_close(s);
         return;
     }
@@ -956,8 +604,7 @@ static void conn_read(struct qmp_server *s)
          * wrote and then shut down its side after is served; a request cut
          * short draws a parse error (best effort: the client may be gone).
          * Replies the socket has not taken yet go out before the close. */
-        c->n_rfds = 0;
-        process(s, true);
+        qmp_input_eof(&c->in);
         if (c->fd >= 0 && c->out_len) {
             c->eof = true;
             conn_update_events(s);
@@ -966,7 +613,7 @@ static void conn_read(struct qmp_server *s)
         conn_close(s);
         return;
     }
-    feed(s, buf, (size_t)r, fds, n_fds);
+    qmp_input_feed(&c->in, buf, (size_t)r, fds, n_fds);
 }
 
 static void on_client(void *opaque, int fd, uint32_t events)
@@ -1002,21 +649,14 @@ int qmp_server_attach_client(struct qmp_server *s, int conn_fd)
     fl = fcntl(conn_fd, F_GETFL);
     if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(conn_fd, F_SETFL, fl | O_NONBLOCK) < 0))
         return -1;
-    c->in = malloc(QMP_MAX_MSG);
-    if (!c->in)
+    if (qmp_input_open(&c->in, &input_ops, s, s->label) < 0)
         return -1;
     if (s->loop && loop_add(s->loop, conn_fd, EPOLLIN, on_client, s) < 0) {
-        free(c->in);
-        c->in = NULL;
+        qmp_input_close(&c->in, "cannot watch the client");
         return -1;
     }
     c->fd = conn_fd;
-    c->in_head = c->in_len = 0;
-    scan_reset(c);
-    c->n_pending = c->n_rfds = 0;
     c->negotiated = c->paused = c->eof = false;
-    c->skip = SKIP_NONE;
-    c->last_fate = FATE_WS;
     listen_watch(s, false);
     log_debug("qmp %s: client connected", s->label);
     send_greeting(s);

@@ -12,7 +12,7 @@
 #include <jansson.h>
 
 #include "dm/log.h"
-#include "dm/xen-mapcache.h"
+#include "dm/accel.h"
 #include "restrict/restrict.h"
 #include "restrict/sandbox.h"
 #include "restrict/system.h"
@@ -40,7 +40,6 @@ int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, st
                      char *err, size_t errlen)
 {
     struct stat st;
-    uint64_t ram;
     size_t seed = 0;
     bool own;
 
@@ -93,10 +92,6 @@ int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, st
         ctx->root_dev = st.st_dev;
         ctx->root_ino = st.st_ino;
     }
-    /* The guest mapping: qtest maps all -m MiB of guest RAM; Xen maps
-     * lazily through the bounded mapcache (docs/restriction.md). */
-    ram = cfg->ram_mb > (UINT64_MAX >> 20) ? UINT64_MAX : cfg->ram_mb << 20;
-    ctx->as_bytes = rlimits_as_budget(cfg->accel == ACCEL_XEN ? xen_mapcache_budget(ram) : ram);
     /* A lazy initialisation that would need a syscall outside the allowlist
      * (jansson seeds its hash from /dev/urandom) happens now, from one
      * getrandom(2) rather than jansson's open/read/close of /dev/urandom;
@@ -105,6 +100,21 @@ int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, st
         seed = 0;
     json_object_seed(seed);
     return 0;
+}
+
+uint64_t restrict_as_budget(const struct restrict_ctx *ctx)
+{
+    struct accel *a = ctx->accel;
+    uint64_t ram;
+
+    /* The accelerator knows its guest mapping (qtest: all -m MiB; Xen: the
+     * bounded mapcache, docs/restriction.md); without one, all guest RAM. */
+    if (a && a->ops && a->ops->map_budget)
+        return rlimits_as_budget(a->ops->map_budget(a));
+    if (!ctx->cfg)
+        return 0;
+    ram = ctx->cfg->ram_mb > (UINT64_MAX >> 20) ? UINT64_MAX : ctx->cfg->ram_mb << 20;
+    return rlimits_as_budget(ram);
 }
 
 void restrict_keep_fd(struct restrict_ctx *ctx, int fd)

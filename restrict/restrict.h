@@ -25,7 +25,7 @@ struct restrict_ctx {
     int keep[RESTRICT_MAX_KEEP];    /* fds that survive close-fds */
     int n_keep;
     int max_fd;                     /* highest kept fd (for RLIMIT_NOFILE) */
-    uint64_t as_bytes;              /* address-space budget for RLIMIT_AS; 0 = not set */
+    uint64_t as_bytes;              /* RLIMIT_AS set by the rlimits step; 0 = not set */
     uint64_t fsize_bytes;           /* block_fsize_needed(): images without a loop device */
     enum sandbox_mode sandbox;
     const char *done[16];           /* names of the steps run, in order (for tests) */
@@ -62,6 +62,9 @@ extern const size_t restrict_n_steps;
 int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, struct accel *a,
                      char *err, size_t errlen);
 void restrict_keep_fd(struct restrict_ctx *ctx, int fd);
+/* RLIMIT_AS for this DM: rlimits_as_budget() of what the accelerator says
+ * it may map (its map_budget op, read once it is initialised). */
+uint64_t restrict_as_budget(const struct restrict_ctx *ctx);
 /* Walk the table. Returns 0; on any failure logs the step and _exit()s. */
 int restrict_run(struct restrict_ctx *ctx);
 /* Distinct syscalls the seccomp allowlist of a qtest DM allows (the Xen

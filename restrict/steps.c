@@ -100,11 +100,11 @@ static int step_capabilities(struct restrict_ctx *ctx)
 static int step_rlimits(struct restrict_ctx *ctx)
 {
     struct rlimit_want w[RLIMITS_MAX];
-    struct rlimit_inputs in = { .max_fd = ctx->max_fd, .as_bytes = ctx->as_bytes,
-                                .fsize_bytes = ctx->fsize_bytes };
+    struct rlimit_inputs in = { .max_fd = ctx->max_fd, .fsize_bytes = ctx->fsize_bytes };
     char err[160];
     int n;
 
+    ctx->as_bytes = in.as_bytes = restrict_as_budget(ctx);
     n = rlimits_policy(&in, w, RLIMITS_MAX);
     if (rlimits_apply(w, n, err, sizeof(err)) < 0) {
         log_err("restrict: rlimits: %s", err);

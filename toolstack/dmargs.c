@@ -6,17 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "dm/errmsg.h"
 
 static int add(struct dm_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int add(struct dm_args *a, const char *fmt, ...)

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dm/errmsg.h"
 #include "toolstack/chroot.h"
 #include "toolstack/config.h"
 #include "toolstack/dmargs.h"
@@ -35,18 +36,6 @@
 #define QMP_FD_AT      3
 #define INCOMING_FD_AT 4
 #define REAPER_MS      10000
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void say(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(FILE *out, const char *fmt, ...)
@@ -273,278 +262,432 @@ static int check_disks(const struct xl_config *c, char *err, size_t errlen)
     return 0;
 }
 
-int domain_create(const struct create_opts *o, struct dom_rec *rec, char *err, size_t errlen)
-{
-    char qmp_path[STATE_PATH], qtest_path[STATE_PATH], env_domid[48], e2[256];
-    char *envp[2] = { env_domid, NULL };
+/* domain_create as a table of phases, in the order that works. Each phase
+ * is one small function over a create_ctx; on the first failure the undos
+ * of that phase and of every earlier one run, last first (so an undo looks
+ * at what its phase got done: a phase may fail half-way). The fds, the lock
+ * and the argv are released on every path by create_release(). */
+struct create_ctx {
+    const struct create_opts *o;
+    char *err;
+    size_t errlen;
+    const char *dm;
     struct xl_config cfg;
     struct dm_user user;
-    struct dm_args args = { .argc = 0 };
-    struct launch_spec ls;
-    struct dm_args_in in;
+    struct dm_args args;
     struct dom_rec r;
-    const char *dm = o->dm_path ? o->dm_path : domain_dm_path();
-    bool qtest, chroot_made = false, sockets_made = false;
-    int lock = -1, qmp_fd = -1, qtest_fd = -1, log_fd = -1, in_fd = -1, rc = -1, n;
-    pid_t pid = -1, keeper = -1;
-    char status[32];
+    bool qtest, chroot_made, sockets_made;
+    int lock, qmp_fd, qtest_fd, log_fd, in_fd;
+    pid_t pid, keeper;
+    char qmp_path[STATE_PATH], qtest_path[STATE_PATH], env_domid[48];
+};
 
-    memset(&r, 0, sizeof(r));
-    if (xlcfg_read(o->cfg_path, &cfg, err, errlen) < 0)
+/* The config parses, the state dirs exist, the DM can be run. */
+static int phase_config(struct create_ctx *c)
+{
+    if (xlcfg_read(c->o->cfg_path, &c->cfg, c->err, c->errlen) < 0 ||
+        state_init(c->err, c->errlen) < 0)
         return -1;
-    if (state_init(err, errlen) < 0)
-        return -1;
-    if (access(dm, X_OK) < 0) {
-        seterr(err, errlen, "device model %s is not executable: %s", dm, strerror(errno));
+    if (access(c->dm, X_OK) < 0) {
+        seterr(c->err, c->errlen, "device model %s is not executable: %s", c->dm, strerror(errno));
         return -1;
     }
-    lock = state_lock(err, errlen);
-    if (lock < 0)
-        return -1;
-    if (state_find(cfg.name, &r, NULL, 0) == 0) {
-        seterr(err, errlen, "a domain named '%s' already exists (domid %d)", cfg.name, r.domid);
-        goto fail;
-    }
-    memset(&r, 0, sizeof(r));
+    return 0;
+}
 
+static int phase_lock(struct create_ctx *c)
+{
+    c->lock = state_lock(c->err, c->errlen);
+    return c->lock < 0 ? -1 : 0;
+}
+
+/* The name and the domid are free; the accelerator is known. */
+static int phase_identity(struct create_ctx *c)
+{
+    const struct create_opts *o = c->o;
+    struct dom_rec *r = &c->r;
+
+    if (state_find(c->cfg.name, r, NULL, 0) == 0) {
+        seterr(c->err, c->errlen, "a domain named '%s' already exists (domid %d)", c->cfg.name, r->domid);
+        return -1;
+    }
     if (o->accel && strcmp(o->accel, "qtest") && strcmp(o->accel, "xen")) {
-        seterr(err, errlen, "unknown accelerator '%s' (qtest or xen)", o->accel);
-        goto fail;
+        seterr(c->err, c->errlen, "unknown accelerator '%s' (qtest or xen)", o->accel);
+        return -1;
     }
-    qtest = o->accel ? !strcmp(o->accel, "qtest") : access("/dev/xen", F_OK) != 0;
-    if (!qtest && o->domid <= 0) {
-        seterr(err, errlen, "on Xen, xsdmctl serves an existing domain: create it with xl "
+    c->qtest = o->accel ? !strcmp(o->accel, "qtest") : access("/dev/xen", F_OK) != 0;
+    if (!c->qtest && o->domid <= 0) {
+        seterr(c->err, c->errlen, "on Xen, xsdmctl serves an existing domain: create it with xl "
                "(device_model_override to `xsdmctl exec-dm`) or give --domid of a domain built paused");
-        goto fail;
+        return -1;
     }
-    r.domid = o->domid > 0 ? o->domid : state_free_domid();
-    if (state_load(r.domid, &r, NULL, 0) == 0) {
-        seterr(err, errlen, "domid %d is already in use", r.domid);
-        goto fail;
+    memset(r, 0, sizeof(*r));
+    r->domid = o->domid > 0 ? o->domid : state_free_domid();
+    if (state_load(r->domid, r, NULL, 0) == 0) {
+        seterr(c->err, c->errlen, "domid %d is already in use", r->domid);
+        return -1;
     }
-    memset(&r, 0, sizeof(r));
-    r.domid = o->domid > 0 ? o->domid : state_free_domid();
-    snprintf(r.name, sizeof(r.name), "%s", cfg.name);
-    snprintf(r.accel, sizeof(r.accel), "%s", qtest ? "qtest" : "xen");
-    r.qtest = qtest;
-    r.restricted = cfg.dm_restrict;
-    r.net_ns = cfg.n_vifs == 0;
-    {
-        char real[PATH_MAX];
+    memset(r, 0, sizeof(*r));
+    r->domid = o->domid > 0 ? o->domid : state_free_domid();
+    return 0;
+}
 
-        const char *c = realpath(o->cfg_path, real) ? real : o->cfg_path;
+/* What the record says about the domain before anything runs. */
+static int phase_record(struct create_ctx *c)
+{
+    struct dom_rec *r = &c->r;
+    char real[PATH_MAX];
+    const char *path;
 
-        if (strlen(c) >= sizeof(r.cfg)) {
-            seterr(err, errlen, "config path %s too long", c);
-            goto fail;
-        }
-        memcpy(r.cfg, c, strlen(c) + 1);
+    snprintf(r->name, sizeof(r->name), "%s", c->cfg.name);
+    snprintf(r->accel, sizeof(r->accel), "%s", c->qtest ? "qtest" : "xen");
+    r->qtest = c->qtest;
+    r->restricted = c->cfg.dm_restrict;
+    r->net_ns = c->cfg.n_vifs == 0;
+    path = realpath(c->o->cfg_path, real) ? real : c->o->cfg_path;
+    if (strlen(path) >= sizeof(r->cfg)) {
+        seterr(c->err, c->errlen, "config path %s too long", path);
+        return -1;
     }
-    for (int i = 0; i < cfg.n_disks; i++) {
-        char real[PATH_MAX];
+    memcpy(r->cfg, path, strlen(path) + 1);
+    for (int i = 0; i < c->cfg.n_disks; i++)
+        if (c->cfg.disks[i].target[0] && realpath(c->cfg.disks[i].target, real))
+            state_add_file(r, real, !c->cfg.disks[i].rw);
+    say(c->o->out, "domain %d '%s': accelerator %s, device model %s\n", r->domid, r->name, r->accel, c->dm);
+    return 0;
+}
 
-        if (cfg.disks[i].target[0] && realpath(cfg.disks[i].target, real))
-            state_add_file(&r, real, !cfg.disks[i].rw);
-    }
-    say(o->out, "domain %d '%s': accelerator %s, device model %s\n", r.domid, r.name, r.accel, dm);
+/* Who the DM runs as. */
+static int phase_user(struct create_ctx *c)
+{
+    struct dm_user *u = &c->user;
+    int n;
 
-    /* who the DM runs as */
-    n = uid_choose(uid_db_system(), r.domid, cfg.dm_user[0] ? cfg.dm_user : NULL, cfg.dm_restrict,
-                   o->per_domid_gid, &user, err, errlen);
+    n = uid_choose(uid_db_system(), c->r.domid, c->cfg.dm_user[0] ? c->cfg.dm_user : NULL,
+                   c->cfg.dm_restrict, c->o->per_domid_gid, u, c->err, c->errlen);
     if (n < 0)
-        goto fail;
-    if (n == 0) {
-        r.has_uid = true;
-        r.uid = user.uid;
-        r.gid = user.gid;
-        r.kill_uid = user.kill_uid;
-        say(o->out, "user: -runas %s (uid %u gid %u%s)%s\n", user.runas, (unsigned)user.uid, (unsigned)user.gid,
-            user.per_domid_gid ? ", per-domid gid" : "", user.kill_uid ? ", killed by uid" : "");
-    } else {
-        say(o->out, "warning: dm_restrict=0 and no device_model_user: the device model keeps root\n");
+        return -1;
+    if (n > 0) {
+        say(c->o->out, "warning: dm_restrict=0 and no device_model_user: the device model keeps root\n");
+        return 0;
     }
-    if (check_disks(&cfg, err, errlen) < 0)
-        goto fail;
-    if (o->restore_file) {
-        in_fd = open(o->restore_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (in_fd < 0) {
-            seterr(err, errlen, "cannot read saved state %s: %s", o->restore_file, strerror(errno));
-            goto fail;
-        }
-        {
-            char real[PATH_MAX];
+    c->r.has_uid = true;
+    c->r.uid = u->uid;
+    c->r.gid = u->gid;
+    c->r.kill_uid = u->kill_uid;
+    say(c->o->out, "user: -runas %s (uid %u gid %u%s)%s\n", u->runas, (unsigned)u->uid, (unsigned)u->gid,
+        u->per_domid_gid ? ", per-domid gid" : "", u->kill_uid ? ", killed by uid" : "");
+    return 0;
+}
 
-            if (realpath(o->restore_file, real))
-                state_add_file(&r, real, true);
-        }
-    }
+/* Every disk and the saved state open as the DM needs them. */
+static int phase_files(struct create_ctx *c)
+{
+    char real[PATH_MAX];
 
-    /* nothing of this uid may survive from before: it would meet the new DM */
-    if (reap_uid(&r, o->out, "before start", err, errlen) < 0)
-        goto fail;
-    if (cfg.dm_restrict) {
-        chroot_dir_path(state_run_dir(), r.domid, r.chroot, sizeof(r.chroot));
-        if (chroot_dir_prepare(r.chroot, err, errlen) < 0)
-            goto fail;
-        chroot_made = true;
-        say(o->out, "chroot dir %s: empty, root-owned, mode 0000\n", r.chroot);
+    if (check_disks(&c->cfg, c->err, c->errlen) < 0)
+        return -1;
+    if (!c->o->restore_file)
+        return 0;
+    c->in_fd = open(c->o->restore_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (c->in_fd < 0) {
+        seterr(c->err, c->errlen, "cannot read saved state %s: %s", c->o->restore_file, strerror(errno));
+        return -1;
     }
+    if (realpath(c->o->restore_file, real))
+        state_add_file(&c->r, real, true);
+    return 0;
+}
 
-    snprintf(r.log, sizeof(r.log), "%s/qemu-dm-%s.log", state_log_dir(), r.name);
-    log_fd = open(r.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (log_fd < 0) {
-        seterr(err, errlen, "cannot open log %s: %s", r.log, strerror(errno));
-        goto fail;
-    }
-    {
-        /* audit compares /proc/PID/fd targets, which are canonical */
-        char real[PATH_MAX];
+static int phase_reap_before(struct create_ctx *c)
+{
+    return reap_uid(&c->r, c->o->out, "before start", c->err, c->errlen);
+}
 
-        if (realpath(r.log, real) && strlen(real) < sizeof(r.log))
-            memcpy(r.log, real, strlen(real) + 1);
+static int phase_chroot(struct create_ctx *c)
+{
+    if (!c->cfg.dm_restrict)
+        return 0;
+    chroot_dir_path(state_run_dir(), c->r.domid, c->r.chroot, sizeof(c->r.chroot));
+    if (chroot_dir_prepare(c->r.chroot, c->err, c->errlen) < 0)
+        return -1;
+    c->chroot_made = true;
+    say(c->o->out, "chroot dir %s: empty, root-owned, mode 0000\n", c->r.chroot);
+    return 0;
+}
+
+static void undo_chroot(struct create_ctx *c)
+{
+    char e[256];
+
+    if (c->chroot_made)
+        chroot_dir_remove(c->r.chroot, e, sizeof(e));
+}
+
+static int phase_log(struct create_ctx *c)
+{
+    struct dom_rec *r = &c->r;
+    char real[PATH_MAX];
+
+    snprintf(r->log, sizeof(r->log), "%s/qemu-dm-%s.log", state_log_dir(), r->name);
+    c->log_fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (c->log_fd < 0) {
+        seterr(c->err, c->errlen, "cannot open log %s: %s", r->log, strerror(errno));
+        return -1;
     }
-    state_path(qmp_path, sizeof(qmp_path), "qmp-libxl", r.domid);
-    sockets_made = true;
-    qmp_fd = listen_unix(qmp_path, err, errlen);
-    if (qmp_fd < 0)
-        goto fail;
-    if (qtest) {
-        state_path(qtest_path, sizeof(qtest_path), "qtest", r.domid);
-        qtest_fd = listen_unix(qtest_path, err, errlen);
-        if (qtest_fd < 0)
-            goto fail;
-    }
+    /* audit compares /proc/PID/fd targets, which are canonical */
+    if (realpath(r->log, real) && strlen(real) < sizeof(r->log))
+        memcpy(r->log, real, strlen(real) + 1);
+    return 0;
+}
+
+static int phase_sockets(struct create_ctx *c)
+{
+    state_path(c->qmp_path, sizeof(c->qmp_path), "qmp-libxl", c->r.domid);
+    c->sockets_made = true;
+    c->qmp_fd = listen_unix(c->qmp_path, c->err, c->errlen);
+    if (c->qmp_fd < 0)
+        return -1;
+    if (!c->qtest)
+        return 0;
+    state_path(c->qtest_path, sizeof(c->qtest_path), "qtest", c->r.domid);
+    c->qtest_fd = listen_unix(c->qtest_path, c->err, c->errlen);
+    return c->qtest_fd < 0 ? -1 : 0;
+}
+
+static void undo_sockets(struct create_ctx *c)
+{
+    if (c->sockets_made)
+        unlink_sockets(c->r.domid);
+}
+
+static int phase_argv(struct create_ctx *c)
+{
+    struct dm_args_in in;
 
     memset(&in, 0, sizeof(in));
-    in.dm_path = dm;
-    in.domid = r.domid;
+    in.dm_path = c->dm;
+    in.domid = c->r.domid;
     in.qmp_fd = QMP_FD_AT;
     in.run_dir = state_run_dir();
-    in.runas = r.has_uid ? user.runas : NULL;
-    in.incoming_fd = in_fd >= 0 ? INCOMING_FD_AT : -1;
-    in.qtest_path = qtest ? qtest_path : NULL;
-    in.extra = o->dm_args;
-    if (dm_args_build(&cfg, &in, &args, err, errlen) < 0)
-        goto fail;
-    snprintf(env_domid, sizeof(env_domid), "XEN_DOMAIN_ID=%d", r.domid);
+    in.runas = c->r.has_uid ? c->user.runas : NULL;
+    in.incoming_fd = c->in_fd >= 0 ? INCOMING_FD_AT : -1;
+    in.qtest_path = c->qtest ? c->qtest_path : NULL;
+    in.extra = c->o->dm_args;
+    if (dm_args_build(&c->cfg, &in, &c->args, c->err, c->errlen) < 0)
+        return -1;
+    snprintf(c->env_domid, sizeof(c->env_domid), "XEN_DOMAIN_ID=%d", c->r.domid);
+    return 0;
+}
+
+static int phase_spawn(struct create_ctx *c)
+{
+    char *envp[2] = { c->env_domid, NULL };
+    struct launch_spec ls;
 
     memset(&ls, 0, sizeof(ls));
-    ls.path = dm;
-    ls.argv = args.argv;
+    ls.path = c->dm;
+    ls.argv = c->args.argv;
     ls.envp = envp;
-    ls.log_fd = log_fd;
-    ls.pass_fd[0] = qmp_fd;
-    ls.pass_at[0] = QMP_FD_AT;
-    ls.n_pass = 1;
-    if (in_fd >= 0) {
-        ls.pass_fd[1] = in_fd;
-        ls.pass_at[1] = INCOMING_FD_AT;
-        ls.n_pass = 2;
+    ls.log_fd = c->log_fd;
+    ls.pass_fd[ls.n_pass] = c->qmp_fd;
+    ls.pass_at[ls.n_pass++] = QMP_FD_AT;
+    if (c->in_fd >= 0) {
+        ls.pass_fd[ls.n_pass] = c->in_fd;
+        ls.pass_at[ls.n_pass++] = INCOMING_FD_AT;
     }
     ls.restrict_ns = true;
-    ls.new_net = r.net_ns;
-    say(o->out, "argv:");
-    for (int i = 0; i < args.argc; i++)
-        say(o->out, " %s", args.argv[i]);
-    say(o->out, "\n");
-    pid = launch_spawn(&ls, err, errlen);
-    if (pid < 0)
-        goto fail;
-    r.pid = pid;
-    r.start = state_proc_start(pid);
+    ls.new_net = c->r.net_ns;
+    say(c->o->out, "argv:");
+    for (int i = 0; i < c->args.argc; i++)
+        say(c->o->out, " %s", c->args.argv[i]);
+    say(c->o->out, "\n");
+    c->pid = launch_spawn(&ls, c->err, c->errlen);
+    if (c->pid < 0)
+        return -1;
+    c->r.pid = c->pid;
+    c->r.start = state_proc_start(c->pid);
     /* only the DM holds the QMP listener now: if it dies, connects fail
      * at once instead of waiting out the bound */
-    close(qmp_fd);
-    qmp_fd = -1;
-    if (in_fd >= 0) {
-        close(in_fd);
-        in_fd = -1;
+    close(c->qmp_fd);
+    c->qmp_fd = -1;
+    if (c->in_fd >= 0) {
+        close(c->in_fd);
+        c->in_fd = -1;
     }
-    if (qtest) {
-        keeper = keeper_start(qtest_fd, pid, qtest_path, err, errlen);
-        if (keeper < 0)
-            goto fail;
-        close(qtest_fd);
-        qtest_fd = -1;
-        r.keeper = keeper;
-        r.keeper_start = state_proc_start(keeper);
-    }
-    say(o->out, "started pid %d, setsid, new mount/IPC/UTS%s namespaces, rlimits FSIZE=256KiB "
+    say(c->o->out, "started pid %d, setsid, new mount/IPC/UTS%s namespaces, rlimits FSIZE=256KiB "
         "CORE=MSGQUEUE=LOCKS=MEMLOCK=0, fds 0-2 + %d%s, env %s, log %s (O_APPEND)\n",
-        (int)pid, r.net_ns ? "/network" : "", QMP_FD_AT, ls.n_pass > 1 ? " + 4" : "", env_domid, r.log);
+        (int)c->pid, c->r.net_ns ? "/network" : "", QMP_FD_AT, ls.n_pass > 1 ? " + 4" : "",
+        c->env_domid, c->r.log);
+    return 0;
+}
 
-    /* readiness as libxl sees it: query-status on the pre-opened socket */
-    if (ops_status(&r, status, sizeof(status), o->ready_timeout_ms > 0 ? o->ready_timeout_ms : 30000,
-                   e2, sizeof(e2)) < 0) {
-        char last[256];
+static void kill_and_wait(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
 
-        log_tail(r.log, last, sizeof(last));
-        seterr(err, errlen, "device model did not become ready: %s; its log %s ends: %s", e2, r.log,
-               last[0] ? last : "(empty)");
-        goto fail;
+static void undo_spawn(struct create_ctx *c)
+{
+    char e[256];
+
+    if (c->pid <= 0)
+        return;
+    kill_and_wait(c->pid);
+    if (c->r.has_uid && c->r.kill_uid)
+        reap_uid(&c->r, NULL, "after failed start", e, sizeof(e));
+}
+
+static int phase_qtest_peer(struct create_ctx *c)
+{
+    if (!c->qtest)
+        return 0;
+    c->keeper = keeper_start(c->qtest_fd, c->pid, c->qtest_path, c->err, c->errlen);
+    if (c->keeper < 0)
+        return -1;
+    close(c->qtest_fd);
+    c->qtest_fd = -1;
+    c->r.keeper = c->keeper;
+    c->r.keeper_start = state_proc_start(c->keeper);
+    return 0;
+}
+
+static void undo_qtest_peer(struct create_ctx *c)
+{
+    if (c->keeper > 0)
+        kill_and_wait(c->keeper);
+}
+
+/* Readiness as libxl sees it: query-status on the pre-opened socket. */
+static int phase_ready(struct create_ctx *c)
+{
+    const char *want = c->o->restore_file ? "paused" : "prelaunch";
+    int ms = c->o->ready_timeout_ms > 0 ? c->o->ready_timeout_ms : 30000;
+    char status[32], e[256], last[256];
+    json_t *chardevs = NULL;
+
+    if (ops_status(&c->r, status, sizeof(status), ms, e, sizeof(e)) < 0) {
+        log_tail(c->r.log, last, sizeof(last));
+        seterr(c->err, c->errlen, "device model did not become ready: %s; its log %s ends: %s", e,
+               c->r.log, last[0] ? last : "(empty)");
+        return -1;
     }
-    if (strcmp(status, o->restore_file ? "paused" : "prelaunch")) {
-        seterr(err, errlen, "device model reports status '%s', want '%s' (see %s)", status,
-               o->restore_file ? "paused" : "prelaunch", r.log);
-        goto fail;
+    if (strcmp(status, want)) {
+        seterr(c->err, c->errlen, "device model reports status '%s', want '%s' (see %s)", status,
+               want, c->r.log);
+        return -1;
     }
-    say(o->out, "QMP ready: status %s\n", status);
-    {
-        json_t *chardevs = NULL;
+    say(c->o->out, "QMP ready: status %s\n", status);
+    if (ops_command(&c->r, "query-chardev", NULL, &chardevs, c->err, c->errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < json_array_size(chardevs); i++) {
+        json_t *cd = json_array_get(chardevs, i);
+        const char *label = json_string_value(json_object_get(cd, "label"));
+        const char *fn = json_string_value(json_object_get(cd, "filename"));
 
-        if (ops_command(&r, "query-chardev", NULL, &chardevs, err, errlen) < 0)
-            goto fail;
-        for (size_t i = 0; i < json_array_size(chardevs); i++) {
-            json_t *c = json_array_get(chardevs, i);
-            const char *label = json_string_value(json_object_get(c, "label"));
-            const char *fn = json_string_value(json_object_get(c, "filename"));
+        if (label && !strncmp(label, "serial", 6))
+            say(c->o->out, "%s: %s\n", label, fn ? fn : "?");
+    }
+    json_decref(chardevs);
+    return 0;
+}
 
-            if (label && !strncmp(label, "serial", 6))
-                say(o->out, "%s: %s\n", label, fn ? fn : "?");
+static int phase_cont(struct create_ctx *c)
+{
+    char status[32];
+
+    if (c->o->paused)
+        return 0;
+    if (ops_command(&c->r, "cont", NULL, NULL, c->err, c->errlen) < 0 ||
+        ops_status(&c->r, status, sizeof(status), OPS_TIMEOUT_MS, c->err, c->errlen) < 0)
+        return -1;
+    say(c->o->out, "cont: status %s\n", status);
+    return 0;
+}
+
+static int phase_save(struct create_ctx *c)
+{
+    return state_save(&c->r, c->err, c->errlen);
+}
+
+struct create_phase {
+    const char *name;
+    int (*run)(struct create_ctx *c);
+    void (*undo)(struct create_ctx *c);     /* NULL: nothing outlives a failure */
+    const char *why;
+};
+
+static const struct create_phase create_phases[] = {
+    { "config", phase_config, NULL,
+      "nothing is taken before the config is known to parse and the DM to be runnable" },
+    { "lock", phase_lock, NULL,
+      "from here to the record every check-then-act on names, domids and uids is atomic" },
+    { "identity", phase_identity, NULL,
+      "a free name and domid, under the lock; on Xen the domain is xl's, we only serve it" },
+    { "record", phase_record, NULL,
+      "names every file the DM may hold, for audit" },
+    { "user", phase_user, NULL,
+      "the uid is chosen before reaping (reap what runs as it) and before argv (-runas)" },
+    { "files", phase_files, NULL,
+      "a disk or state file the DM could not open is a clear error now, not a dead DM later" },
+    { "reap-before", phase_reap_before, NULL,
+      "nothing of this uid may survive from before: it would meet the new DM" },
+    { "chroot", phase_chroot, undo_chroot,
+      "the empty root-owned dir must exist before the DM is told to chroot into it" },
+    { "log", phase_log, NULL,
+      "the DM's stdout/stderr; kept on failure, for diagnosis" },
+    { "sockets", phase_sockets, undo_sockets,
+      "listening before the spawn, so that a client never races the DM's start" },
+    { "argv", phase_argv, NULL,
+      "the qemu-xen argv libxl would pass, with the fd numbers the spawn places" },
+    { "spawn", phase_spawn, undo_spawn,
+      "setsid, namespaces, rlimits, the fds at fixed numbers; the undo reaps its uid too" },
+    { "qtest-peer", phase_qtest_peer, undo_qtest_peer,
+      "qtest only: the DM connects at start and needs a peer for as long as it runs" },
+    { "ready", phase_ready, NULL,
+      "readiness as libxl sees it: query-status prelaunch (or paused when restoring)" },
+    { "cont", phase_cont, NULL,
+      "unless --paused: the guest runs only once the DM answers" },
+    { "save", phase_save, NULL,
+      "last: a record exists only for a domain that started" },
+};
+
+static void create_release(struct create_ctx *c)
+{
+    int *fds[] = { &c->qmp_fd, &c->qtest_fd, &c->in_fd, &c->log_fd, &c->lock };
+
+    dm_args_free(&c->args);
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
         }
-        json_decref(chardevs);
-    }
-    if (!o->paused) {
-        if (ops_command(&r, "cont", NULL, NULL, err, errlen) < 0 ||
-            ops_status(&r, status, sizeof(status), OPS_TIMEOUT_MS, err, errlen) < 0)
-            goto fail;
-        say(o->out, "cont: status %s\n", status);
-    }
-    if (state_save(&r, err, errlen) < 0)
-        goto fail;
-    *rec = r;
-    rc = 0;
-    goto out;
+}
 
-fail:
-    if (pid > 0) {
-        kill(pid, SIGKILL);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
+int domain_create(const struct create_opts *o, struct dom_rec *rec, char *err, size_t errlen)
+{
+    struct create_ctx c = {
+        .o = o, .err = err, .errlen = errlen, .dm = o->dm_path ? o->dm_path : domain_dm_path(),
+        .lock = -1, .qmp_fd = -1, .qtest_fd = -1, .log_fd = -1, .in_fd = -1, .pid = -1, .keeper = -1,
+    };
+    size_t n = sizeof(create_phases) / sizeof(create_phases[0]), i;
+    int rc = 0;
+
+    for (i = 0; i < n; i++)
+        if (create_phases[i].run(&c) < 0)
+            break;
+    if (i < n) {
+        /* the failed phase may have got half-way: its undo runs too */
+        for (size_t j = i + 1; j-- > 0;)
+            if (create_phases[j].undo)
+                create_phases[j].undo(&c);
+        rc = -1;
+    } else {
+        *rec = c.r;
     }
-    if (keeper > 0) {
-        kill(keeper, SIGKILL);
-        while (waitpid(keeper, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
-    if (r.has_uid && r.kill_uid && pid > 0)
-        reap_uid(&r, NULL, "after failed start", e2, sizeof(e2));
-    if (chroot_made)
-        chroot_dir_remove(r.chroot, e2, sizeof(e2));
-    if (sockets_made)
-        unlink_sockets(r.domid);
-out:
-    dm_args_free(&args);
-    if (qmp_fd >= 0)
-        close(qmp_fd);
-    if (qtest_fd >= 0)
-        close(qtest_fd);
-    if (in_fd >= 0)
-        close(in_fd);
-    if (log_fd >= 0)
-        close(log_fd);
-    if (lock >= 0)
-        close(lock);
+    create_release(&c);
     return rc;
 }
 

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "dm/errmsg.h"
 #include "toolstack/launch.h"
 #include "toolstack/reaper.h"
 #include "toolstack/uid.h"
@@ -24,18 +24,6 @@
 #define REAPER_MS 10000
 
 extern char **environ;
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int add_keep(struct execdm_facts *f, const char *num, char *err, size_t errlen)
 {

@@ -8,7 +8,6 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,8 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "dm/errmsg.h"
 
 const struct launch_rlimit launch_rlimits[] = {
     { RLIMIT_FSIZE,    256 * 1024, "FSIZE" },
@@ -25,18 +26,6 @@ const struct launch_rlimit launch_rlimits[] = {
     { RLIMIT_MEMLOCK,  0,          "MEMLOCK" },
 };
 const size_t launch_n_rlimits = sizeof(launch_rlimits) / sizeof(launch_rlimits[0]);
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 int launch_new_namespaces(bool net)
 {

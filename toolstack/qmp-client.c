@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "dm/errmsg.h"
 
 #define QMPC_FIRST_ID    0x786c7100u       /* "xlq\0", libxl__ev_qmp_init */
 #define QMPC_MAX_RX      (1024 * 1024)     /* QMP_MAX_SIZE_RX_BUF */
@@ -38,19 +39,6 @@ struct qmpc {
     int timeout_ms;         /* bound for each wait inside qmpc_execute */
     int broken;             /* a protocol error makes the connection unusable */
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static long long now_ms(void)
 {

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,19 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dm/errmsg.h"
+
 enum { RX_OK = 0, RX_LOCK = 10, RX_SETUID = 11, RX_LEFT = 12, RX_PROC = 13 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* 1 if /proc/<pid>/status shows a live process with uid among its uids. */
 static int proc_has_uid(const char *pid, uid_t uid)

@@ -134,6 +134,12 @@ static void config_drive(struct xsdm_config *cfg, int index, const char *id, con
 
 int fake_machine_xenfv(struct fake_machine *f, struct xsdm_config *cfg, struct loop *l, bool cdrom)
 {
+    return fake_xenfv_build(f, &f->m, cfg, l, cdrom);
+}
+
+int fake_xenfv_build(struct fake_machine *f, struct machine *m, struct xsdm_config *cfg, struct loop *l,
+                     bool cdrom)
+{
     char path[] = "/tmp/xsdm-fake-disk-XXXXXX";
     int fd = mkstemp(path), rc = -1;
 
@@ -148,7 +154,7 @@ int fake_machine_xenfv(struct fake_machine *f, struct xsdm_config *cfg, struct l
     if (cdrom)
         config_drive(cfg, 2, "ide-5632", NULL, true);
     fake_config_null_serial(cfg);
-    rc = machine_init(&f->m, cfg, &f->acc, l);
+    rc = machine_init(m, cfg, &f->acc, l);
 out:
     close(fd);
     unlink(path);                   /* the machine's open fd keeps it */

@@ -53,5 +53,9 @@ void fake_config_null_serial(struct xsdm_config *cfg);
  * on a null backend. cfg must outlive the machine. 0, or -1 if the machine
  * could not be built. */
 int fake_machine_xenfv(struct fake_machine *f, struct xsdm_config *cfg, struct loop *l, bool cdrom);
+/* The same machine built in m (a struct dm's, for QMP) on f's accelerator;
+ * machine_free(m) takes it down. */
+int fake_xenfv_build(struct fake_machine *f, struct machine *m, struct xsdm_config *cfg, struct loop *l,
+                     bool cdrom);
 
 #endif

@@ -353,7 +353,6 @@ int qtest_quit(struct qtest *s)
 }
 
 pid_t qtest_pid(const struct qtest *s) { return s->pid; }
-const char *qtest_qmp_path(const struct qtest *s) { return s->qmp_path; }
 const char *qtest_log_path(const struct qtest *s) { return s->log_path; }
 
 struct qmpc *qtest_qmp(struct qtest *s)

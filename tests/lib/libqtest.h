@@ -34,7 +34,6 @@ int qtest_quit(struct qtest *s);
 /* Wait for the DM to exit by itself; returns the wait status, -1 on timeout. */
 int qtest_wait_exit(struct qtest *s, int timeout_ms);
 pid_t qtest_pid(const struct qtest *s);
-const char *qtest_qmp_path(const struct qtest *s);   /* where to connect for QMP */
 const char *qtest_log_path(const struct qtest *s);
 /* A fresh negotiated QMP connection (caller closes). */
 struct qmpc *qtest_qmp(struct qtest *s);

@@ -26,6 +26,7 @@
 #include "dm/loop.h"
 #include "dm/qmp.h"
 #include "dm/qmp-version.h"
+#include "tests/lib/sendfd.h"
 
 #define MAX_ROUNDS 2000          /* loop rounds before a missing reply fails the test */
 
@@ -69,43 +70,18 @@ static void teardown(void)
 /* Bytes to the server, an fd (if >= 0) riding on the first of them. */
 static void send_bytes(const void *buf, size_t len, int fd)
 {
-    union {
-        char b[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr a;
-    } u;
-    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-    struct msghdr msg;
     size_t off = 0;
 
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (fd >= 0) {
-        struct cmsghdr *cm;
-
-        memset(&u, 0, sizeof(u));
-        msg.msg_control = u.b;
-        msg.msg_controllen = sizeof(u.b);
-        cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    }
     while (off < len) {
-        ssize_t r;
+        ssize_t r = send_with_fd(cfd, (const char *)buf + off, len - off, fd, 0);
 
-        iov.iov_base = (char *)buf + off;
-        iov.iov_len = len - off;
-        r = sendmsg(cfd, &msg, MSG_NOSIGNAL);
         if (r < 0 && errno == EAGAIN) {
             loop_once(d.loop, 10);
             continue;
         }
         ck_assert_int_gt(r, 0);
         off += (size_t)r;
-        msg.msg_control = NULL;     /* the fd goes with the first byte only */
-        msg.msg_controllen = 0;
+        fd = -1;                    /* the fd goes with the first byte only */
     }
 }
 
@@ -1108,6 +1084,143 @@ START_TEST(incomplete_then_next)
 }
 END_TEST
 
+/* Input that no continuation can make valid JSON (a control byte, a byte
+ * that starts no token, a '}' or ']' closing nothing, a word that ended and
+ * is not true/false/null) is answered at once, as QEMU's streaming parser
+ * answers, not when a newline or more input arrives. A word still being
+ * written waits: jansson's message quotes it whole. */
+static void recv_return_any(void)
+{
+    json_t *m = recv_msg();
+
+    ck_assert_ptr_nonnull(m);
+    ret_of(m);
+    json_decref(m);
+}
+
+START_TEST(hopeless_input_at_once)
+{
+    static const char *const hopeless[] = {
+        "%", "\x01", "\x1f", "}", "]", "@", "'", "tx ", "nul_", "True}", "\xc3\xa9", "\x80",
+        "{\"execute\":%", "{\"execute\":\"query-\x01", "{\"execute\" \x02", "{\"execute\":nulx,",
+        "{\"execute\":\"query-status\",\"id\":[1}", "{\"execute\":\"query-status\",\"id\":{]",
+        "{\"execute\":\"query-status\" #", "{\"id\":-x}", "{\"id\":\"\\x",
+    };
+    size_t i;
+
+    greet_and_negotiate();
+    for (i = 0; i < sizeof(hopeless) / sizeof(hopeless[0]); i++) {
+        send_str(hopeless[i], -1);
+        recv_error("GenericError", "JSON parse error*");
+        assert_no_message();
+        assert_alive();
+    }
+    /* A control byte, then a NUL in the same write: the error is the first
+     * one's, as when the two arrive apart (fuzz_qmp's differential run). */
+    send_bytes("\x01\x00", 2, -1);
+    recv_error("GenericError", "JSON parse error, invalid token*");
+    assert_alive();
+    send_bytes("\x01", 1, -1);
+    recv_error("GenericError", "JSON parse error, invalid token*");
+    send_bytes("\x00", 1, -1);
+    assert_alive();
+    /* A character that cannot stand in an escape is judged whole: jansson
+     * decodes it first, and its message must not depend on the cut. */
+    send_str("{\"execute\":\"\\u0\xd0", -1);
+    assert_nothing_yet();
+    send_str("\x9a\"}", -1);
+    recv_error("GenericError", "JSON parse error, invalid escape*");
+    assert_alive();
+    /* ... and so is one that ends a word outside a string. */
+    send_str("{\"execute\" qu\xc4", -1);
+    assert_nothing_yet();
+    send_str("\x84", -1);
+    recv_error("GenericError", "JSON parse error, ':' expected near 'qu'");
+    assert_alive();
+    /* Still only a prefix: nothing until it is complete or broken. */
+    send_str("{\"execute\":\"query-status\",\"id\":nullx", -1);
+    assert_nothing_yet();
+    send_str("}", -1);
+    recv_error("GenericError", "JSON parse error, invalid token near 'nullx'");
+    send_str("{\"execute\":\"query-status\",\"id\":\"\xc3", -1);
+    assert_nothing_yet();
+    send_str("\xa9\"}", -1);
+    recv_return_any();
+    send_str("{\"execute\":\"query-status\",\"id\":-", -1);
+    assert_nothing_yet();
+    send_str("1}", -1);
+    recv_return_id(-1);
+    send_str("{\"execute\":\"query-status\",\"id\":fals", -1);
+    assert_nothing_yet();
+    send_str("e}", -1);
+    recv_return_any();
+    send_str("{\"execute\":\"query-status\",\"id\":\"%\\u00", -1);
+    assert_nothing_yet();
+    send_str("41\"}", -1);
+    recv_return_any();
+    assert_no_message();
+}
+END_TEST
+
+/* Back-to-back objects with no newline are each answered, after an error
+ * as after a good request, and whatever the reads cut them into. */
+START_TEST(back_to_back_after_errors)
+{
+    static const char *const lead[] = { "%", "}", "]", "\x01", "7", "\"s\"", "tx", "{\"execute\":%" };
+    const char *pair = "{\"execute\":\"query-status\",\"id\":1}{\"execute\":\"query-status\",\"id\":2}";
+    size_t i, k;
+
+    greet_and_negotiate();
+    for (i = 0; i < sizeof(lead) / sizeof(lead[0]); i++) {
+        send_str(lead[i], -1);
+        send_str(pair, -1);
+        recv_error("GenericError", i == 4 || i == 5 ? "QMP input must be a JSON object" : "JSON parse error*");
+        recv_return_id(1);
+        recv_return_id(2);
+        assert_no_message();
+    }
+    for (k = 0; pair[k]; k++)
+        send_bytes(pair + k, 1, -1);
+    recv_return_id(1);
+    recv_return_id(2);
+    /* Braces and brackets inside strings, a pretty-printed first object, a
+     * read that ends inside the first and holds all of the second. */
+    send_str("{\"execute\":\"query-status\",\"id\":[\"}]{\"]}\n\t{\"execute\" : \"query-status\",\r\n \"id\":2}", -1);
+    recv_return_any();
+    recv_return_id(2);
+    send_str("{\"execute\":\"query-st", -1);
+    assert_nothing_yet();
+    send_str("atus\",\"id\":1}{\"execute\":\"query-status\",\"id\":2}{\"execute\":\"query-status\",\"id\":3}", -1);
+    recv_return_id(1);
+    recv_return_id(2);
+    recv_return_id(3);
+    assert_no_message();
+}
+END_TEST
+
+/* An error whose desc quotes the client's bytes cut mid-character is still
+ * an error reply (jansson refuses a desc that is not UTF-8). */
+START_TEST(error_desc_not_utf8)
+{
+    char req[1024];
+    size_t off = 0;
+    json_t *m;
+    int i;
+
+    greet_and_negotiate();
+    off += (size_t)snprintf(req, sizeof(req), "{\"execute\":\"");
+    for (i = 0; i < 200; i++) {
+        req[off++] = (char)0xc3;
+        req[off++] = (char)0xa9;
+    }
+    snprintf(req + off, sizeof(req) - off, "\"}");
+    m = xfer(req, -1);
+    assert_error_prefix(m, "CommandNotFound", "The command ");
+    json_decref(m);
+    assert_alive();
+}
+END_TEST
+
 /* An oversized request without newlines, in many writes: one error, the
  * input is dropped up to the next newline, the session goes on. */
 START_TEST(oversize_streaming)
@@ -1591,6 +1704,9 @@ int main(void)
     tcase_add_test(tc, split_tokens);
     tcase_add_test(tc, garbage_between);
     tcase_add_test(tc, incomplete_then_next);
+    tcase_add_test(tc, hopeless_input_at_once);
+    tcase_add_test(tc, back_to_back_after_errors);
+    tcase_add_test(tc, error_desc_not_utf8);
     tcase_add_test(tc, oversize_streaming);
     tcase_add_test(tc, fd_second_of_two);
     tcase_add_test(tc, fd_whitespace_only);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dm/accel.h"
 #include "dm/iobus.h"
 #include "dm/machine.h"
 #include "dm/pci.h"
@@ -239,6 +240,13 @@ START_TEST(mapcache_budget_is_bounded)
     ck_assert_uint_eq(xen_mapcache_buckets(64ull << 30), MAPCACHE_MAX_BUCKETS);
     ck_assert_uint_eq(xen_mapcache_budget(64ull << 30), (uint64_t)MAPCACHE_MAX_BUCKETS << 20);
     ck_assert_uint_eq(xen_mapcache_budget(~0ull), (uint64_t)MAPCACHE_MAX_BUCKETS << 20);
+    /* ... and the Xen accelerator reports it (RLIMIT_AS is sized from it) */
+    {
+        struct accel a = { .ops = &accel_xen_ops, .ram_size = 4096ull << 20 };
+
+        ck_assert_uint_eq(accel_xen_ops.map_budget(&a), xen_mapcache_budget(4096ull << 20));
+        ck_assert_uint_lt(accel_xen_ops.map_budget(&a), 4096ull << 20);
+    }
 }
 END_TEST
 
