@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "dm/block.h"
+#include "dm/event.h"
 #include "dm/log.h"
-#include "dm/qmp.h"
 
 static struct dm *current;
 static int current_pid;

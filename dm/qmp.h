@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "dm/event.h"
+
 #define QMP_MAX_MSG      (64 * 1024)  /* one request; larger → GenericError, input dropped to next newline */
 #define QMP_MAX_DEPTH    8            /* JSON nesting in a request */
 #define QMP_MAX_FDS      8            /* fds queued on one connection before a command claims them */
@@ -85,9 +87,5 @@ void qmp_server_free(struct qmp_server *s);
 int qmp_server_attach_client(struct qmp_server *s, int conn_fd);
 int qmp_server_listen_fd(const struct qmp_server *s);
 int qmp_server_client_fd(const struct qmp_server *s);
-
-/* Emit an event to every connected, negotiated client of every server.
- * data may be NULL; the reference is stolen. */
-void qmp_event(const char *name, json_t *data);
 
 #endif

@@ -68,7 +68,7 @@ static const struct {
     { "dm/accel.h", C_CORE },          /* the interface devices use */
     { "dm/accel-*", C_ACCEL }, { "dm/xen-mapcache*", C_ACCEL }, { "dm/xen-ioctls*", C_ACCEL },
     { "dm/cli*", C_CORE }, { "dm/config*", C_CORE }, { "dm/dm.*", C_CORE }, { "dm/iobus*", C_CORE },
-    { "dm/irq.h", C_CORE }, { "dm/bytes.h", C_CORE }, { "dm/errmsg*", C_CORE }, { "dm/log*", C_CORE }, { "dm/loop*", C_CORE }, { "dm/main*", C_CORE },
+    { "dm/irq.h", C_CORE }, { "dm/bytes.h", C_CORE }, { "dm/errmsg*", C_CORE }, { "dm/event.h", C_CORE }, { "dm/log*", C_CORE }, { "dm/loop*", C_CORE }, { "dm/main*", C_CORE },
     { "dm/qmp*", C_QMP }, { "dm/fdset*", C_QMP },
     { "dm/chardev*", C_CHAR },
     { "dm/vnc*", C_REMOTE },
