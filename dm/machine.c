@@ -13,9 +13,11 @@
 #include "dm/log.h"
 #include "dm/loop.h"
 #include "dm/machine-devs.h"
+#include "dm/net.h"
 #include "dm/pci.h"
 #include "dm/port92.h"
 #include "dm/qmp.h"
+#include "dm/rtl8139.h"
 #include "dm/uart16550.h"
 #include "dm/vmstate.h"
 
@@ -54,6 +56,37 @@ static int open_serials(struct machine *m, const struct xsdm_config *cfg, struct
     return 0;
 }
 
+/* The NICs take the slots after the machine's own functions, in
+ * command-line order, as QEMU places -device without addr=. Each tap is
+ * opened here: as root, before restriction. */
+static int open_nics(struct machine *m, const struct xsdm_config *cfg, struct loop *l)
+{
+    unsigned slot = cfg->xen_platform ? 3 : 2;
+    char err[256];
+    int i;
+
+    for (i = 0; i < cfg->n_nics && i < CFG_MAX_NICS; i++, slot++) {
+        const struct netdev_spec *nd = cli_find_netdev(cfg, cfg->nics[i].netdev);
+        struct net_backend *nb;
+
+        if (!nd) {
+            log_err("nic%d: no netdev '%s'", i, cfg->nics[i].netdev);
+            return -1;
+        }
+        nb = net_tap_open(nd, l, err, sizeof(err));
+        if (!nb) {
+            log_err("%s", err);
+            return -1;
+        }
+        m->nic[i] = rtl8139_new(m, slot, cfg->nics[i].mac, nb);
+        if (!m->nic[i]) {
+            net_backend_free(nb);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel *a, struct loop *l)
 {
     char err[256] = "";
@@ -85,6 +118,8 @@ int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel 
         if (!m->platform)
             goto fail;
     }
+    if (open_nics(m, cfg, l) < 0)
+        goto fail;
     if (open_serials(m, cfg, l) < 0)
         goto fail;
     m->i8042 = i8042_new(m);
@@ -114,6 +149,9 @@ void machine_reset(struct machine *m)
         xen_platform_reset(m->platform);
     if (m->ide)
         ide_ctrl_reset(m->ide);
+    for (i = 0; i < CFG_MAX_NICS; i++)
+        if (m->nic[i])
+            rtl8139_reset(m->nic[i]);
     for (i = 0; i < 4; i++)
         if (m->uart[i])
             uart_reset(m->uart[i]);
@@ -139,6 +177,10 @@ void machine_free(struct machine *m)
     port92_free(m->port92);
     m->i8042 = m->port92 = NULL;
     pci_bus_unmap_all(m->pci);
+    for (i = 0; i < CFG_MAX_NICS; i++) {
+        rtl8139_free(m->nic[i]);
+        m->nic[i] = NULL;
+    }
     if (m->ide)
         ide_ctrl_free(m->ide);
     if (m->platform)

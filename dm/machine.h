@@ -5,6 +5,8 @@
  *   00:01.1 PIIX3 IDE            8086:7010  0x1f0/0x3f6 irq14, 0x170/0x376 irq15, BM BAR4
  *   00:01.3 PIIX4 ACPI PM        8086:7113  PM io 0xb000, SMBus 0xb100
  *   00:02.0 Xen platform device  5853:0001  BAR0 io 256, BAR1 mmio 16 MiB
+ *   00:03.0 (00:02.0 without the platform device) and on: the emulated
+ *           NICs in command-line order, RTL8139C+ 10ec:8139 rev 0x20
  *   ISA: 16550A COM1 0x3f8 irq4, i8042 0x60/0x64, port 0x92, PCI conf 0xcf8/0xcfc */
 #ifndef XSDM_MACHINE_H
 #define XSDM_MACHINE_H
@@ -14,6 +16,7 @@
 #include <stdint.h>
 
 #include "dm/accel.h"
+#include "dm/config.h"
 #include "dm/iobus.h"
 
 struct xsdm_config;
@@ -22,6 +25,7 @@ struct pci_bus;
 struct ide_ctrl;
 struct uart;
 struct chardev;
+struct rtl8139;
 
 enum run_state { RUN_PRELAUNCH, RUN_RUNNING, RUN_PAUSED, RUN_INMIGRATE, RUN_SHUTDOWN };
 
@@ -39,6 +43,7 @@ struct machine {
     struct ide_ctrl *ide;
     struct uart *uart[4];
     void *piix3, *piix4_pm, *platform, *i8042, *port92;
+    struct rtl8139 *nic[CFG_MAX_NICS];  /* cfg->nics[i], each owning its tap */
 };
 
 /* Device constructors, one file each; machine_init() calls them. They map

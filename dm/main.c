@@ -25,6 +25,7 @@
 #include "dm/loop.h"
 #include "dm/machine.h"
 #include "dm/migration.h"
+#include "dm/net.h"
 #include "dm/qmp-version.h"
 #include "dm/qmp.h"
 #include "restrict/restrict.h"
@@ -235,6 +236,9 @@ static void keep_list(struct dm *d, struct restrict_ctx *r)
     for (i = 0; i < n; i++)
         restrict_keep_fd(r, fds[i]);
     n = block_keep_fds(fds, RESTRICT_MAX_KEEP);
+    for (i = 0; i < n; i++)
+        restrict_keep_fd(r, fds[i]);
+    n = net_keep_fds(fds, RESTRICT_MAX_KEEP);
     for (i = 0; i < n; i++)
         restrict_keep_fd(r, fds[i]);
 }

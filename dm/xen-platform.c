@@ -8,8 +8,8 @@
  *    protocol (docs/misc/hvm-emulated-unplug): 16-bit read at 0x10 gives
  *    the magic 0x49d2, byte read at 0x12 the protocol version 1; a 16-bit
  *    write at 0x10 unplugs (bit 0 all IDE disks, bit 2 all but the primary
- *    master; CD-ROMs stay; bits 1 (NICs) and 3 (NVMe) have nothing to
- *    unplug here), 16-bit write at 0x12 records the product number, 32-bit
+ *    master; CD-ROMs stay; bit 1 all emulated NICs; bit 3 (NVMe) has
+ *    nothing to unplug here), 16-bit write at 0x12 records the product number, 32-bit
  *    write at 0x10 the build number, byte write at 0x12 is the log port.
  * Log lines are flushed at a newline or when 255 bytes are pending, with
  * non-printable bytes replaced, through the rate-limited guest log.
@@ -24,6 +24,7 @@
 #include "dm/machine-devs.h"
 #include "dm/machine.h"
 #include "dm/pci.h"
+#include "dm/rtl8139.h"
 #include "dm/vmstate.h"
 
 #define FIXED_BASE      0x10
@@ -77,6 +78,13 @@ static void log_byte(struct xen_platform *p, uint8_t c)
         log_flush(p);
 }
 
+static void unplug_nics(struct xen_platform *p)
+{
+    for (int i = 0; i < CFG_MAX_NICS; i++)
+        if (p->m->nic[i])
+            rtl8139_unplug(p->m->nic[i]);
+}
+
 static void unplug(struct xen_platform *p, uint16_t mask)
 {
     if (mask & (UNPLUG_IDE_DISKS | UNPLUG_AUX_IDE)) {
@@ -84,6 +92,10 @@ static void unplug(struct xen_platform *p, uint16_t mask)
                  mask & UNPLUG_IDE_DISKS ? "all" : "secondary");
         if (p->m->ide)
             ide_ctrl_unplug_disks(p->m->ide, !(mask & UNPLUG_IDE_DISKS));
+    }
+    if (mask & UNPLUG_NICS) {
+        log_info("xen platform: guest unplugs the emulated NICs");
+        unplug_nics(p);
     }
     p->st.unplugged |= (uint8_t)(mask & 0x0f);
 }
@@ -179,13 +191,15 @@ static int plat_load(void *staging, struct vmreader *r, char *err, size_t errlen
     return 0;
 }
 
-/* Disks the guest unplugged before the save stay unplugged. */
+/* Disks and NICs the guest unplugged before the save stay unplugged. */
 static void plat_post_load(void *opaque)
 {
     struct xen_platform *p = opaque;
 
     if ((p->st.unplugged & (UNPLUG_IDE_DISKS | UNPLUG_AUX_IDE)) && p->m->ide)
         ide_ctrl_unplug_disks(p->m->ide, !(p->st.unplugged & UNPLUG_IDE_DISKS));
+    if (p->st.unplugged & UNPLUG_NICS)
+        unplug_nics(p);
 }
 
 void *xen_platform_new(struct machine *m)
