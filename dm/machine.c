@@ -162,6 +162,13 @@ void machine_reset(struct machine *m)
     m->shutdown_requested = false;
 }
 
+void machine_resumed(struct machine *m)
+{
+    for (int i = 0; i < CFG_MAX_NICS; i++)
+        if (m->nic[i])
+            rtl8139_resume(m->nic[i]);
+}
+
 /* Device state sections go with the machine (tests build several in turn). */
 void machine_free(struct machine *m)
 {

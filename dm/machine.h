@@ -62,6 +62,9 @@ void ide_ctrl_free(struct ide_ctrl *ide);
  * before restriction). Returns 0, or -1 with a logged reason. */
 int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel *a, struct loop *l);
 void machine_reset(struct machine *m);          /* system_reset / guest reset */
+/* The run state became RUN_RUNNING (cont): devices that held input while
+ * the VM was stopped take it now. */
+void machine_resumed(struct machine *m);
 void machine_free(struct machine *m);
 
 /* PCI configuration cycles delivered directly (Xen's IOREQ_TYPE_PCI_CONFIG):

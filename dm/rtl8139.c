@@ -234,6 +234,10 @@ static enum net_rx_result rx_frame(struct rtl8139 *n, const uint8_t *f, size_t l
     enum rx_kind kind;
     bool phys;
 
+    /* A stopped VM's memory and device state must not change (its state
+     * may be being saved): hold the frame until machine_resumed(). */
+    if (n->m->state != RUN_RUNNING && !s->unplugged)
+        return NET_RX_FULL;
     if (s->unplugged || !(s->cr & CR_RE) || !bus_master(n))
         return NET_RX_DONE;                  /* receiver off: dropped, as on the wire */
     if (len < NET_ETH_HLEN || len > RX_FRAME_MAX) {
@@ -1069,6 +1073,11 @@ struct rtl8139 *rtl8139_new(struct machine *m, unsigned slot, const uint8_t mac[
 void rtl8139_reset(struct rtl8139 *n)
 {
     chip_reset(n, false);
+}
+
+void rtl8139_resume(struct rtl8139 *n)
+{
+    net_rx_kick(n->nb);
 }
 
 void rtl8139_unplug(struct rtl8139 *n)

@@ -211,6 +211,8 @@ struct rtl8139_state {
  * section as "rtl8139.<slot>". NULL if it cannot be registered. */
 struct rtl8139 *rtl8139_new(struct machine *m, unsigned slot, const uint8_t mac[6], struct net_backend *nb);
 void rtl8139_reset(struct rtl8139 *n);
+/* The VM runs again: take the frame held while it was stopped. */
+void rtl8139_resume(struct rtl8139 *n);
 /* Xen platform unplug: the guest's PV drivers took over. The NIC stops
  * decoding, raising interrupts and doing DMA, and its tap is closed. */
 void rtl8139_unplug(struct rtl8139 *n);

@@ -109,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fake_machine_init(&fm, ram, RAM_SIZE);
     memset(ram, 0, sizeof(ram));
     fm.m.loop = loop;
+    fm.m.state = RUN_RUNNING;
     fm.m.pci = pci_bus_new(&fm.m);
     if (!fm.m.pci || socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
         abort();

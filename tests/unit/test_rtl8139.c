@@ -26,6 +26,7 @@
 
 #include "dm/rtl8139.h"
 #include "tests/lib/libqtest.h"
+#include "toolstack/qmp-client.h"
 
 #define IO        0xc200u          /* BAR0 as the test programs it */
 #define MMIO      0xfebf0000u      /* BAR1 */
@@ -195,6 +196,15 @@ static struct qtest *start_with(const char *netdev)
     struct qtest_opts o = { .args = args, .extra_fd = -1, .ram_mb = 64 };
 
     return qtest_start(&o);
+}
+
+static void qmp_ok(struct qmpc *c, const char *cmd, json_t *args, int fd)
+{
+    json_t *ret = NULL;
+    char err[256] = "";
+
+    ck_assert_msg(qmpc_execute(c, cmd, args, fd, &ret, err, sizeof(err)) == 0, "%s: %s", cmd, err);
+    json_decref(ret);
 }
 
 /* libxl's argv for vif=['bridge=xenbr0'] on our tap, then what a driver's
@@ -859,6 +869,83 @@ START_TEST(tap_by_fd)
 }
 END_TEST
 
+/* Save the NIC mid-run and restore it into a new DM on the same tap: the
+ * registers and ring positions come back, and the network works at once,
+ * without a reset (guest RAM is the toolstack's to restore: rewritten here). */
+START_TEST(save_restore)
+{
+    char path[] = "/tmp/xsdm-rtl8139-state-XXXXXX", netdev[128], fdset[32], incoming[32];
+    uint8_t f[300], got[2048];
+    struct qmpc *c;
+    json_t *ret = NULL;
+    char err[256];
+    int fd;
+
+    start();
+    cplus_start(4);
+    w32(REG_MAR0, 0x12345678);
+    host_send(f, make_frame(f, nic_mac, peer_mac, 1, 300));
+    ck_assert(wait_mem32(RXRING, DESC_OWN, 0));            /* descriptor 0 used: next is 1 */
+    c = qtest_qmp(s);
+    ck_assert_ptr_nonnull(c);
+    qmp_ok(c, "stop", NULL, -1);
+    /* Stopped: a frame from the tap must not touch guest memory or the
+     * NIC's state, which is about to be saved. */
+    desc_put(RXRING, 1, DESC_OWN | RXSZ, 0, CPBUF + 0x800);
+    host_send(f, make_frame(f, nic_mac, peer_mac, 9, 300));
+    for (int i = 0; i < 100; i++)
+        ck_assert_uint_eq(desc_opts1(RXRING, 1), DESC_OWN | RXSZ);
+    fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(qmpc_execute(c, "add-fd", NULL, fd, &ret, err, sizeof(err)), 0);
+    snprintf(fdset, sizeof(fdset), "/dev/fdset/%lld", (long long)json_integer_value(json_object_get(ret, "fdset-id")));
+    json_decref(ret);
+    close(fd);
+    qmp_ok(c, "xen-save-devices-state", json_pack("{s:s, s:b}", "filename", fdset, "live", 0), -1);
+    qmpc_close(c);
+    qtest_quit(s);
+    close(pkt);
+
+    fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    snprintf(netdev, sizeof(netdev), "type=tap,id=net0,ifname=%s,br=xenbr0,script=no,downscript=no", ifname);
+    snprintf(incoming, sizeof(incoming), "fd:%d", fd);
+    {
+        const char *args[] = { "-device", "rtl8139,id=nic0,netdev=net0,mac=00:16:3e:00:00:01",
+                               "-netdev", netdev, "-incoming", incoming, NULL };
+        struct qtest_opts o = { .args = args, .extra_fd = fd, .ram_mb = 64, .paused = true };
+
+        s = qtest_start(&o);
+    }
+    close(fd);
+    unlink(path);
+    ck_assert_ptr_nonnull(s);
+    host_open();
+    c = qtest_qmp(s);
+    ck_assert_ptr_nonnull(c);
+    qmp_ok(c, "cont", NULL, -1);
+    qmpc_close(c);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, SLOT, 0, 0x10), IO | 1);
+    ck_assert_uint_eq(r16(REG_CPCR), CPCR_TXON | CPCR_RXON | CPCR_RXCSUM);
+    ck_assert_uint_eq(r32(REG_RDSAR), RXRING);
+    ck_assert_uint_eq(r32(REG_MAR0), 0x12345678);
+    ck_assert_uint_eq(r16(REG_IMR), INT_ROK | INT_TOK | INT_RER | INT_TER | INT_RXOVW);
+    for (unsigned i = 0; i < 4; i++)
+        desc_put(RXRING, i, DESC_OWN | (i == 3 ? DESC_EOR : 0) | RXSZ, 0, CPBUF + 0x800 * i);
+    host_send(f, make_frame(f, nic_mac, peer_mac, 2, 300));
+    ck_assert(wait_mem32(RXRING + 16, DESC_OWN, 0));       /* into descriptor 1 */
+    ck_assert_uint_eq(desc_opts1(RXRING, 0) & DESC_OWN, DESC_OWN);
+    make_frame(f, peer_mac, nic_mac, 3, 300);
+    qtest_memwrite(s, CPTX, f, 300);
+    desc_put(TXRING, 0, DESC_OWN | DESC_EOR | DESC_FS | DESC_LS | 300, 0, CPTX);
+    w32(REG_TSAD0, TXRING);
+    w8(REG_TPPOLL, TPPOLL_NPQ);
+    ck_assert_int_eq(host_recv(got, sizeof(got)), 300);
+    ck_assert_mem_eq(got, f, 300);
+    stop();
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("rtl8139");
@@ -877,6 +964,7 @@ int main(void)
     tcase_add_test(tc, hostile_descriptors);
     tcase_add_test(tc, platform_unplug);
     tcase_add_test(tc, tap_by_fd);
+    tcase_add_test(tc, save_restore);
     suite_add_tcase(su, tc);
     sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
