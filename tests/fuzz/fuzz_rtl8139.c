@@ -7,9 +7,11 @@
  *   4 frame from the "tap": destination kind, length (u16), pattern
  *   5 drain what the NIC sent             6 PCI config write (reg, u32)
  *   7 run the loop once                   8 Xen platform unplug
+ *   9 restore a section from the input bytes: when the loader accepts it,
+ *     it becomes the live state (as a restore does) and fuzzing goes on
  * Invariants: no crash or sanitizer report; the frames the NIC sent are
  * each at most NET_FRAME_MAX bytes; the device's state always saves into
- * a section its own loader accepts.
+ * a section its own loader accepts; any state the loader accepts is safe.
  * FUZZ_RTL8139_WRITE_SEED=DIR writes seed inputs and exits. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +94,28 @@ static void check_state_roundtrip(const char *name)
         abort();
 }
 
+/* A section from the input; applied only if the loader accepts it. */
+static const uint8_t *load_section(const char *name, const uint8_t *p, const uint8_t *end)
+{
+    const struct vmstate_dev *d = vmstate_find(name);
+    struct rtl8139_state staging;
+    size_t len = (size_t)(end - p);
+    struct vmreader r;
+    char err[128];
+
+    if (!d)
+        abort();
+    if (len > 200)
+        len = 200;
+    memcpy(&staging, d->state, sizeof(staging));
+    r = (struct vmreader){ p, len, 0, false };
+    if (d->load(&staging, &r, err, sizeof(err)) == 0) {
+        memcpy(d->state, &staging, sizeof(staging));
+        d->post_load(d->opaque);
+    }
+    return p + r.off;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint8_t dsts[4][6] = {
@@ -122,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pci_config_write(fm.m.pci, 3, 0, 0x04, 0x07, 2);
 
     while (p < end && ops++ < 2048) {
-        uint8_t op = *p++ % 9;
+        uint8_t op = *p++ % 10;
 
         switch (op) {
         case 0: {
@@ -190,6 +214,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 8:
             if (get(&p, end, 1) == 0xa5)
                 rtl8139_unplug(n);
+            break;
+        case 9:
+            p = load_section("rtl8139.3", p, end);
             break;
         }
     }
