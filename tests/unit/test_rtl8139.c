@@ -869,33 +869,14 @@ START_TEST(tap_by_fd)
 }
 END_TEST
 
-/* Save the NIC mid-run and restore it into a new DM on the same tap: the
- * registers and ring positions come back, and the network works at once,
- * without a reset (guest RAM is the toolstack's to restore: rewritten here). */
-START_TEST(save_restore)
+/* Save the stopped DM through QMP (add-fd + xen-save-devices-state), end
+ * it, and restore the state into a new DM on the same tap, running. */
+static void save_and_restore(struct qmpc *c)
 {
-    char path[] = "/tmp/xsdm-rtl8139-state-XXXXXX", netdev[128], fdset[32], incoming[32];
-    uint8_t f[300], got[2048];
-    struct qmpc *c;
+    char path[] = "/tmp/xsdm-rtl8139-state-XXXXXX", netdev[128], fdset[32], incoming[32], err[256];
     json_t *ret = NULL;
-    char err[256];
-    int fd;
+    int fd = mkstemp(path);
 
-    start();
-    cplus_start(4);
-    w32(REG_MAR0, 0x12345678);
-    host_send(f, make_frame(f, nic_mac, peer_mac, 1, 300));
-    ck_assert(wait_mem32(RXRING, DESC_OWN, 0));            /* descriptor 0 used: next is 1 */
-    c = qtest_qmp(s);
-    ck_assert_ptr_nonnull(c);
-    qmp_ok(c, "stop", NULL, -1);
-    /* Stopped: a frame from the tap must not touch guest memory or the
-     * NIC's state, which is about to be saved. */
-    desc_put(RXRING, 1, DESC_OWN | RXSZ, 0, CPBUF + 0x800);
-    host_send(f, make_frame(f, nic_mac, peer_mac, 9, 300));
-    for (int i = 0; i < 100; i++)
-        ck_assert_uint_eq(desc_opts1(RXRING, 1), DESC_OWN | RXSZ);
-    fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(qmpc_execute(c, "add-fd", NULL, fd, &ret, err, sizeof(err)), 0);
     snprintf(fdset, sizeof(fdset), "/dev/fdset/%lld", (long long)json_integer_value(json_object_get(ret, "fdset-id")));
@@ -925,6 +906,31 @@ START_TEST(save_restore)
     ck_assert_ptr_nonnull(c);
     qmp_ok(c, "cont", NULL, -1);
     qmpc_close(c);
+}
+
+/* Save the NIC mid-run and restore it into a new DM on the same tap: the
+ * registers and ring positions come back, and the network works at once,
+ * without a reset (guest RAM is the toolstack's to restore: rewritten here). */
+START_TEST(save_restore)
+{
+    uint8_t f[300], got[2048];
+    struct qmpc *c;
+
+    start();
+    cplus_start(4);
+    w32(REG_MAR0, 0x12345678);
+    host_send(f, make_frame(f, nic_mac, peer_mac, 1, 300));
+    ck_assert(wait_mem32(RXRING, DESC_OWN, 0));            /* descriptor 0 used: next is 1 */
+    c = qtest_qmp(s);
+    ck_assert_ptr_nonnull(c);
+    qmp_ok(c, "stop", NULL, -1);
+    /* Stopped: a frame from the tap must not touch guest memory or the
+     * NIC's state, which is about to be saved. */
+    desc_put(RXRING, 1, DESC_OWN | RXSZ, 0, CPBUF + 0x800);
+    host_send(f, make_frame(f, nic_mac, peer_mac, 9, 300));
+    for (int i = 0; i < 100; i++)
+        ck_assert_uint_eq(desc_opts1(RXRING, 1), DESC_OWN | RXSZ);
+    save_and_restore(c);
     ck_assert_uint_eq(qtest_pci_cfg_readl(s, SLOT, 0, 0x10), IO | 1);
     ck_assert_uint_eq(r16(REG_CPCR), CPCR_TXON | CPCR_RXON | CPCR_RXCSUM);
     ck_assert_uint_eq(r32(REG_RDSAR), RXRING);
@@ -942,6 +948,24 @@ START_TEST(save_restore)
     w8(REG_TPPOLL, TPPOLL_NPQ);
     ck_assert_int_eq(host_recv(got, sizeof(got)), 300);
     ck_assert_mem_eq(got, f, 300);
+    stop();
+}
+END_TEST
+
+/* A NIC the guest unplugged stays unplugged in the restored DM. */
+START_TEST(unplug_survives_restore)
+{
+    struct qmpc *c;
+
+    start();
+    qtest_outw(s, 0x10, 0x0002);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, SLOT, 0, 0x00), 0xffffffff);
+    c = qtest_qmp(s);
+    ck_assert_ptr_nonnull(c);
+    qmp_ok(c, "stop", NULL, -1);
+    save_and_restore(c);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, SLOT, 0, 0x00), 0xffffffff);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 2, 0, 0x00), 0x00015853);  /* the platform device is there */
     stop();
 }
 END_TEST
@@ -965,6 +989,7 @@ int main(void)
     tcase_add_test(tc, platform_unplug);
     tcase_add_test(tc, tap_by_fd);
     tcase_add_test(tc, save_restore);
+    tcase_add_test(tc, unplug_survives_restore);
     suite_add_tcase(su, tc);
     sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
