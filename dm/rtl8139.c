@@ -28,8 +28,6 @@
 #include "dm/pci.h"
 #include "dm/vmstate.h"
 
-#define PCI_CMD_IO     0x01
-#define PCI_CMD_MEM    0x02
 #define PCI_CMD_MASTER 0x04
 
 #define TX_BUF_MAX (NET_FRAME_MAX + NET_VLAN_HLEN)
