@@ -91,12 +91,16 @@ static void set_up(const char *name)
     close(sk);
 }
 
+/* The runner's tap name, set in main() before the tests fork: a test that
+ * fails half-way leaves the persistent tap to main()'s cleanup. */
+static char tap_name[IFNAMSIZ];
+
 /* A persistent tap for the DM to attach by name, as libxl asks. */
 static void tap_make_persistent(void)
 {
     int fd;
 
-    snprintf(ifname, sizeof(ifname), "xsdmt%d", (int)getpid() % 100000);
+    snprintf(ifname, sizeof(ifname), "%s", tap_name);
     fd = tun_open(ifname, 0);
     ck_assert_int_eq(ioctl(fd, TUNSETPERSIST, 1), 0);
     close(fd);
@@ -970,6 +974,22 @@ START_TEST(unplug_survives_restore)
 }
 END_TEST
 
+/* Remove the runner's persistent tap whatever the tests left. */
+static void tap_cleanup(void)
+{
+    struct ifreq ifr;
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+    if (fd < 0)
+        return;
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap_name);
+    if (ioctl(fd, TUNSETIFF, &ifr) == 0)
+        ioctl(fd, TUNSETPERSIST, 0);
+    close(fd);
+}
+
 int main(void)
 {
     Suite *su = suite_create("rtl8139");
@@ -977,6 +997,7 @@ int main(void)
     SRunner *sr;
     int nf;
 
+    snprintf(tap_name, sizeof(tap_name), "xsdmt%d", (int)getpid() % 100000);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, identity_eeprom_link);
     tcase_add_test(tc, legacy_tx_slots);
@@ -995,5 +1016,6 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     nf = srunner_ntests_failed(sr);
     srunner_free(sr);
+    tap_cleanup();
     return nf ? 1 : 0;
 }
