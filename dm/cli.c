@@ -22,8 +22,12 @@
 
 /* Advice shared by several refusals. */
 #define ADV_VGA   "emulated graphics is not supported; xl: set vga=\"none\"; libvirt: <video><model type='none'/></video>"
-#define ADV_NIC   "emulated network cards are not supported; use a PV network interface: xl: type=vif in the vif= entry; " \
-                  "libvirt: <model type='netfront'/> in the <interface>"
+#define ADV_NIC   "this emulated network card is not supported; use the RTL8139 or a PV network interface: " \
+                  "xl: model=rtl8139 (the default) or type=vif in the vif= entry; " \
+                  "libvirt: <model type='rtl8139'/> or <model type='netfront'/> in the <interface>"
+/* -net/-nic: what libxl and libvirt generate for an emulated NIC instead. */
+#define ADV_NETOPT "use -netdev tap and -device rtl8139, as libxl passes them: xl: a vif= entry; " \
+                   "libvirt: an <interface> with <model type='rtl8139'/>"
 #define ADV_SCSI  "SCSI disks are not supported; xl: use hd* (IDE) or xvd* (PV) vdevs; libvirt: <target bus='ide'/> or bus='xen'"
 #define ADV_USB   "USB is not supported; xl: remove usb=, usbdevice= and usbctrl= from the guest config; " \
                   "libvirt: <controller type='usb' model='none'/> and no USB <input>"
@@ -941,7 +945,7 @@ static const struct {
     { "cirrus-vga", ADV_VGA }, { "VGA", ADV_VGA }, { "qxl-vga", ADV_VGA }, { "qxl", ADV_VGA },
     { "virtio-vga", ADV_VGA }, { "secondary-vga", ADV_VGA }, { "bochs-display", ADV_VGA },
     { "ati-vga", ADV_VGA },
-    { "rtl8139", ADV_NIC }, { "e1000", ADV_NIC }, { "e1000e", ADV_NIC }, { "ne2k_pci", ADV_NIC },
+    { "e1000", ADV_NIC }, { "e1000e", ADV_NIC }, { "ne2k_pci", ADV_NIC },
     { "pcnet", ADV_NIC }, { "virtio-net-pci", ADV_NIC }, { "i82550", ADV_NIC }, { "i82551", ADV_NIC },
     { "i82557b", ADV_NIC }, { "i82559er", ADV_NIC }, { "vmxnet3", ADV_NIC },
     { "lsi53c895a", ADV_SCSI }, { "lsi", ADV_SCSI }, { "scsi-hd", ADV_SCSI }, { "scsi-cd", ADV_SCSI },
@@ -958,6 +962,67 @@ static const struct {
     { "virtio-serial-pci", ADV_CHAN },
     { "virtserialport", ADV_CHAN },
 };
+
+/* "00:16:3e:01:02:03" (or with '-'): a unicast address. */
+static int parse_mac(struct ctx *c, const char *v, uint8_t mac[6])
+{
+    unsigned b[6];
+    char sep[5], end;
+    int i;
+
+    if (sscanf(v, "%2x%c%2x%c%2x%c%2x%c%2x%c%2x%c", &b[0], &sep[0], &b[1], &sep[1], &b[2], &sep[2],
+               &b[3], &sep[3], &b[4], &sep[4], &b[5], &end) != 11 || strlen(v) != 17)
+        return fail(c, "mac '%s' is not of the form xx:xx:xx:xx:xx:xx", v);
+    for (i = 0; i < 5; i++)
+        if (sep[i] != ':' && sep[i] != '-')
+            return fail(c, "mac '%s' is not of the form xx:xx:xx:xx:xx:xx", v);
+    if (b[0] & 1)
+        return fail(c, "mac '%s' is a multicast address", v);
+    for (i = 0; i < 6; i++)
+        mac[i] = (uint8_t)b[i];
+    return 0;
+}
+
+/* -device rtl8139,id=nicN,netdev=netN,mac=M as libxl passes it. Without
+ * mac= QEMU's default 52:54:00:12:34:56 (+ the NIC's index) is used. */
+static int device_nic(struct ctx *c, struct kvs *k, enum nic_model model)
+{
+    struct xsdm_config *cfg = c->cfg;
+    struct nic_spec *n;
+    const char *v;
+    int i;
+
+    if (cfg->n_nics == CFG_MAX_NICS)
+        return fail(c, "too many emulated NICs (at most %d)", CFG_MAX_NICS);
+    n = &cfg->nics[cfg->n_nics];
+    memset(n, 0, sizeof(*n));
+    n->model = model;
+    if (!(v = kv_get(k, "netdev")))
+        return fail(c, "a NIC needs netdev=ID (a -netdev tap)");
+    if (copy(c, n->netdev, sizeof(n->netdev), v, "the netdev id") < 0)
+        return -1;
+    if ((v = kv_get(k, "id")) && copy(c, n->id, sizeof(n->id), v, "the device id") < 0)
+        return -1;
+    if ((v = kv_get(k, "mac"))) {
+        if (parse_mac(c, v, n->mac) < 0)
+            return -1;
+    } else {
+        static const uint8_t qemu_default[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+        memcpy(n->mac, qemu_default, 6);
+        n->mac[5] = (uint8_t)(n->mac[5] + cfg->n_nics);
+    }
+    if (kv_check_used(c, k) < 0)
+        return -1;
+    for (i = 0; i < cfg->n_nics; i++) {
+        if (!strcmp(cfg->nics[i].netdev, n->netdev))
+            return fail(c, "netdev '%s' is already used by another NIC", n->netdev);
+        if (n->id[0] && !strcmp(cfg->nics[i].id, n->id))
+            return fail(c, "duplicate device id '%s'", n->id);
+    }
+    cfg->n_nics++;
+    return 0;
+}
 
 static int opt_device(struct ctx *c, const char *a)
 {
@@ -977,6 +1042,8 @@ static int opt_device(struct ctx *c, const char *a)
     for (i = 0; i < sizeof(refused_devices) / sizeof(refused_devices[0]); i++)
         if (!strcmp(drv, refused_devices[i].driver))
             return fail(c, "%s", refused_devices[i].advice);
+    if (!strcmp(drv, "rtl8139"))
+        return device_nic(c, &k, NIC_RTL8139);
     if (strcmp(drv, "ide-cd") && strcmp(drv, "ide-hd"))
         return fail(c, "device '%s' is not supported by xsdm", drv);
 
@@ -1027,7 +1094,58 @@ static int opt_device(struct ctx *c, const char *a)
 static int opt_net(struct ctx *c, const char *a)
 {
     if (strcmp(a, "none"))
-        return fail(c, "%s", ADV_NIC);
+        return fail(c, "-net is not supported; %s", ADV_NETOPT);
+    return 0;
+}
+
+/* -netdev type=tap,id=netN,ifname=vifD.N-emu,br=B,script=no,downscript=no
+ * (libxl) or -netdev tap,id=netN,fd=F (a tap the toolstack opened). xsdm
+ * never runs scripts: script=/downscript= may only say "no". */
+static int opt_netdev(struct ctx *c, const char *a)
+{
+    struct xsdm_config *cfg = c->cfg;
+    struct netdev_spec *n;
+    struct kvs k;
+    const char *v, *keys[] = { "script", "downscript" };
+    size_t i;
+
+    if (kv_parse(c, a, "type", &k) < 0)
+        return -1;
+    if (!(v = kv_get(&k, "type")) || strcmp(v, "tap"))
+        return fail(c, "only tap netdevs are supported (-netdev tap,id=..,ifname=.. or fd=..)");
+    if (cfg->n_netdevs == CFG_MAX_NICS)
+        return fail(c, "too many netdevs (at most %d)", CFG_MAX_NICS);
+    n = &cfg->netdevs[cfg->n_netdevs];
+    memset(n, 0, sizeof(*n));
+    n->fd = -1;
+    if (!(v = kv_get(&k, "id")) || !*v)
+        return fail(c, "a netdev needs an id");
+    if (cli_find_netdev(cfg, v))
+        return fail(c, "duplicate netdev id '%s'", v);
+    if (copy(c, n->id, sizeof(n->id), v, "the netdev id") < 0)
+        return -1;
+    if ((v = kv_get(&k, "ifname")) && copy(c, n->ifname, sizeof(n->ifname), v, "the interface name") < 0)
+        return -1;
+    if ((v = kv_get(&k, "fd"))) {
+        long long fd;
+
+        if (parse_int(c, "fd", v, 0, 1 << 20, &fd) < 0)
+            return -1;
+        n->fd = (int)fd;
+    }
+    if ((v = kv_get(&k, "br")) && copy(c, n->bridge, sizeof(n->bridge), v, "the bridge name") < 0)
+        return -1;
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if ((v = kv_get(&k, keys[i])) && strcmp(v, "no"))
+            return fail(c, "%s=%s: xsdm runs no scripts; use %s=no (the toolstack's hotplug script "
+                        "configures the tap)", keys[i], v, keys[i]);
+    if (kv_check_used(c, &k) < 0)
+        return -1;
+    if (!n->ifname[0] == (n->fd < 0))
+        return fail(c, "a tap netdev needs exactly one of ifname= and fd=");
+    if (n->ifname[0] && (strchr(n->ifname, '/') || !strcmp(n->ifname, ".") || !strcmp(n->ifname, "..")))
+        return fail(c, "'%s' is not a valid interface name", n->ifname);
+    cfg->n_netdevs++;
     return 0;
 }
 
@@ -1073,8 +1191,8 @@ static const struct option options[] = {
     { "drive", opt_drive, NULL, true },
     { "device", opt_device, NULL, true },
     { "net", opt_net, NULL, true },
-    { "netdev", NULL, ADV_NIC, true },
-    { "nic", NULL, ADV_NIC, true },
+    { "netdev", opt_netdev, NULL, true },
+    { "nic", NULL, "-nic is not supported; " ADV_NETOPT, true },
     { "spice", NULL, "SPICE is not supported; set spice=0 in the guest config", true },
     { "sdl", NULL, ADV_VNC, false },
     { "k", NULL, "keyboard layouts need a display; remove keymap= from the guest config", true },
@@ -1130,6 +1248,42 @@ const struct chardev_spec *cli_find_chardev(const struct xsdm_config *cfg, const
     return NULL;
 }
 
+const struct netdev_spec *cli_find_netdev(const struct xsdm_config *cfg, const char *id)
+{
+    int i;
+
+    for (i = 0; i < cfg->n_netdevs; i++)
+        if (!strcmp(cfg->netdevs[i].id, id))
+            return &cfg->netdevs[i];
+    return NULL;
+}
+
+/* Every NIC has its netdev and every netdev its NIC (libxl passes the
+ * -device before the -netdev it names). */
+static int validate_nics(struct ctx *c)
+{
+    struct xsdm_config *cfg = c->cfg;
+    int i, j;
+
+    for (i = 0; i < cfg->n_nics; i++)
+        if (!cli_find_netdev(cfg, cfg->nics[i].netdev))
+            return fail(c, "-device %s: no -netdev with id '%s'", cfg->nics[i].id[0] ? cfg->nics[i].id : "rtl8139",
+                        cfg->nics[i].netdev);
+    for (i = 0; i < cfg->n_netdevs; i++) {
+        for (j = 0; j < cfg->n_nics; j++)
+            if (!strcmp(cfg->nics[j].netdev, cfg->netdevs[i].id))
+                break;
+        if (j == cfg->n_nics)
+            return fail(c, "-netdev id=%s: not used by any NIC (-device rtl8139,netdev=%s)",
+                        cfg->netdevs[i].id, cfg->netdevs[i].id);
+        for (j = 0; j < i; j++)
+            if (cfg->netdevs[i].ifname[0] && !strcmp(cfg->netdevs[i].ifname, cfg->netdevs[j].ifname))
+                return fail(c, "-netdev id=%s: interface %s is used twice", cfg->netdevs[i].id,
+                            cfg->netdevs[i].ifname);
+    }
+    return 0;
+}
+
 /* Cross-option checks, once everything has been read. */
 static int validate(struct ctx *c)
 {
@@ -1165,6 +1319,8 @@ static int validate(struct ctx *c)
         if (!c->pend[i].used)
             return fail(c, "-drive id=%s: not attached to a device (-device ide-cd,drive=%s)",
                         c->pend[i].d.id, c->pend[i].d.id);
+    if (validate_nics(c) < 0)
+        return -1;
     if (cfg->qtest_path[0] && !c->accel_given)
         cfg->accel = ACCEL_QTEST;
     if (cfg->accel == ACCEL_QTEST && !cfg->qtest_path[0])

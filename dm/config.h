@@ -14,6 +14,8 @@
 #define CFG_MAX_DRIVES   4     /* IDE: primary/secondary x master/slave */
 #define CFG_ID_MAX       64
 #define CFG_PATH_MAX     512
+#define CFG_MAX_NICS     4     /* emulated NICs (PCI slots after the machine's own) */
+#define CFG_IFNAME_MAX   16    /* IFNAMSIZ */
 
 enum accel_kind { ACCEL_NONE, ACCEL_XEN, ACCEL_QTEST };
 enum sandbox_mode { SANDBOX_ON, SANDBOX_LOG, SANDBOX_OFF };
@@ -69,6 +71,24 @@ struct vnc_spec {
     int fd;                        /* fd=N: inherited listening socket, else -1 */
 };
 
+/* -netdev tap,id=ID,(ifname=NAME|fd=N)[,br=..,script=no,downscript=no] */
+struct netdev_spec {
+    char id[CFG_ID_MAX];
+    char ifname[CFG_IFNAME_MAX];  /* libxl's form: create/attach this tap (root, before restriction) */
+    char bridge[CFG_ID_MAX];      /* br=: recorded only; libxl's hotplug script enslaves the tap */
+    int fd;                       /* an inherited tap fd, else -1 */
+};
+
+enum nic_model { NIC_RTL8139 };
+
+/* -device rtl8139,id=ID,netdev=NETDEV,mac=MAC */
+struct nic_spec {
+    char id[CFG_ID_MAX];
+    char netdev[CFG_ID_MAX];
+    enum nic_model model;
+    uint8_t mac[6];
+};
+
 struct xsdm_config {
     enum accel_kind accel;
     bool probe;                    /* -machine none: the Xen-master capability probe */
@@ -105,6 +125,10 @@ struct xsdm_config {
     struct serial_spec serials[CFG_MAX_SERIALS];
     int n_serials;
     struct drive_spec drives[CFG_MAX_DRIVES];  /* indexed by bus*2+unit */
+    struct netdev_spec netdevs[CFG_MAX_NICS];
+    int n_netdevs;
+    struct nic_spec nics[CFG_MAX_NICS];        /* in command-line order = PCI slot order */
+    int n_nics;
 };
 
 /* Parse argv into cfg. Returns 0, or -1 after writing one line naming the
@@ -115,5 +139,6 @@ void cli_defaults(struct xsdm_config *cfg);
  * uses it, and refuses an enabled VNC without a display device. */
 int cli_parse_vnc(const char *arg, struct vnc_spec *spec, char *err, size_t errlen);
 const struct chardev_spec *cli_find_chardev(const struct xsdm_config *cfg, const char *id);
+const struct netdev_spec *cli_find_netdev(const struct xsdm_config *cfg, const char *id);
 
 #endif

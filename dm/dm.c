@@ -61,6 +61,7 @@ void dm_cont(struct dm *d)
     case RUN_INMIGRATE:
         d->machine.state = RUN_RUNNING;
         set_running(d, true);
+        machine_resumed(&d->machine);
         qmp_event("RESUME", NULL);
         log_debug("run state: running");
         break;

@@ -14,10 +14,12 @@
 #include "dm/ide.h"
 #include "dm/log.h"
 #include "dm/loop.h"
+#include "dm/net.h"
 #include "dm/pci.h"
 #include "dm/piix3.h"
 #include "dm/piix4-pm.h"
 #include "dm/port92.h"
+#include "dm/rtl8139.h"
 #include "dm/uart16550.h"
 #include "dm/vmstate.h"
 #include "dm/xen-platform.h"
@@ -61,13 +63,25 @@ static void tray_moved(void *opaque, const char *id, bool open)
     qmp_event("DEVICE_TRAY_MOVED", json_pack("{s:s,s:s,s:b}", "device", id, "id", id, "tray-open", open));
 }
 
-/* Xen platform unplug: the emulated disks leave (NICs and NVMe: none). */
+/* Xen platform unplug: the emulated disks and NICs leave (NVMe: none). */
 static void platform_unplug(void *opaque, unsigned mask)
 {
     struct machine *m = opaque;
 
     if ((mask & (UNPLUG_IDE_DISKS | UNPLUG_AUX_IDE)) && m->ide)
         ide_ctrl_unplug_disks(m->ide, !(mask & UNPLUG_IDE_DISKS));
+    if (mask & UNPLUG_NICS)
+        for (int i = 0; i < CFG_MAX_NICS; i++)
+            rtl8139_unplug(m->nic[i]);
+}
+
+/* A NIC takes frames only while the VM runs: a stopped VM's memory and
+ * device state must not change under a save (machine_resumed() wakes it). */
+static bool vm_running(void *opaque)
+{
+    const struct machine *m = opaque;
+
+    return m->state == RUN_RUNNING;
 }
 
 
@@ -99,6 +113,48 @@ static int open_serials(struct machine *m, const struct xsdm_config *cfg, struct
         m->uart[i] = uart_new(&m->bus, i, machine_isa_irq(m, uart_irq(i)), c);
         if (!m->uart[i]) {
             log_err("serial%d: cannot create the UART", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The PCI slots of the functions whose place depends on the config: the
+ * one place that decides them. The platform device sits at 00:02.0; the
+ * NICs take the slots after the machine's own functions, in command-line
+ * order, as QEMU places -device without addr=. */
+#define PLATFORM_SLOT 2u
+
+static unsigned nic_slot(const struct xsdm_config *cfg, int i)
+{
+    unsigned first = cfg->xen_platform ? PLATFORM_SLOT + 1 : PLATFORM_SLOT;
+
+    return first + (unsigned)i;
+}
+
+/* Each tap is opened here: as root, before restriction. */
+static int open_nics(struct machine *m, const struct xsdm_config *cfg, struct loop *l)
+{
+    char err[256];
+    int i;
+
+    for (i = 0; i < cfg->n_nics && i < CFG_MAX_NICS; i++) {
+        const struct netdev_spec *nd = cli_find_netdev(cfg, cfg->nics[i].netdev);
+        struct net_backend *nb;
+
+        if (!nd) {
+            log_err("nic%d: no netdev '%s'", i, cfg->nics[i].netdev);
+            return -1;
+        }
+        nb = net_tap_open(nd, l, err, sizeof(err));
+        if (!nb) {
+            log_err("%s", err);
+            return -1;
+        }
+        m->nic[i] = rtl8139_new(&m->bus, m->pci, m->accel, nic_slot(cfg, i), cfg->nics[i].mac, nb,
+                                vm_running, m);
+        if (!m->nic[i]) {
+            net_backend_free(nb);
             return -1;
         }
     }
@@ -143,6 +199,8 @@ int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel 
         if (!m->platform)
             goto fail;
     }
+    if (open_nics(m, cfg, l) < 0)
+        goto fail;
     if (open_serials(m, cfg, l) < 0)
         goto fail;
     m->i8042 = i8042_new(&m->bus, machine_isa_irq(m, I8042_KBD_IRQ), machine_isa_irq(m, I8042_AUX_IRQ),
@@ -173,6 +231,9 @@ void machine_reset(struct machine *m)
         xen_platform_reset(m->platform);
     if (m->ide)
         ide_ctrl_reset(m->ide);
+    for (i = 0; i < CFG_MAX_NICS; i++)
+        if (m->nic[i])
+            rtl8139_reset(m->nic[i]);
     for (i = 0; i < 4; i++)
         if (m->uart[i])
             uart_reset(m->uart[i]);
@@ -181,6 +242,13 @@ void machine_reset(struct machine *m)
     if (m->port92)
         port92_reset(m->port92);
     m->shutdown_requested = false;
+}
+
+void machine_resumed(struct machine *m)
+{
+    for (int i = 0; i < CFG_MAX_NICS; i++)
+        if (m->nic[i])
+            rtl8139_resume(m->nic[i]);
 }
 
 /* Device state sections go with the machine (tests build several in turn). */
@@ -199,6 +267,10 @@ void machine_free(struct machine *m)
     m->i8042 = NULL;
     m->port92 = NULL;
     pci_bus_unmap_all(m->pci);
+    for (i = 0; i < CFG_MAX_NICS; i++) {
+        rtl8139_free(m->nic[i]);
+        m->nic[i] = NULL;
+    }
     if (m->ide)
         ide_ctrl_free(m->ide);
     if (m->platform)

@@ -5,6 +5,8 @@
  *   00:01.1 PIIX3 IDE            8086:7010  0x1f0/0x3f6 irq14, 0x170/0x376 irq15, BM BAR4
  *   00:01.3 PIIX4 ACPI PM        8086:7113  PM io 0xb000, SMBus 0xb100
  *   00:02.0 Xen platform device  5853:0001  BAR0 io 256, BAR1 mmio 16 MiB
+ *   00:03.0 (00:02.0 without the platform device) and on: the emulated
+ *           NICs in command-line order, RTL8139C+ 10ec:8139 rev 0x20
  *   ISA: 16550A COM1 0x3f8 irq4, i8042 0x60/0x64, port 0x92, PCI conf 0xcf8/0xcfc */
 #ifndef XSDM_MACHINE_H
 #define XSDM_MACHINE_H
@@ -14,6 +16,7 @@
 #include <stdint.h>
 
 #include "dm/accel.h"
+#include "dm/config.h"
 #include "dm/iobus.h"
 #include "dm/irq.h"
 
@@ -27,6 +30,7 @@ struct piix4_pm;
 struct xen_platform;
 struct i8042;
 struct port92;
+struct rtl8139;
 
 enum run_state { RUN_PRELAUNCH, RUN_RUNNING, RUN_PAUSED, RUN_INMIGRATE, RUN_SHUTDOWN };
 
@@ -48,6 +52,7 @@ struct machine {
     struct xen_platform *platform;
     struct i8042 *i8042;
     struct port92 *port92;
+    struct rtl8139 *nic[CFG_MAX_NICS];  /* cfg->nics[i], each owning its tap */
 };
 
 /* The board is the one place that knows which device is wired where:
@@ -58,6 +63,9 @@ struct machine {
  * before restriction). Returns 0, or -1 with a logged reason. */
 int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel *a, struct loop *l);
 void machine_reset(struct machine *m);          /* system_reset / guest reset */
+/* The run state became RUN_RUNNING (cont): devices that held input while
+ * the VM was stopped take it now. */
+void machine_resumed(struct machine *m);
 void machine_free(struct machine *m);
 
 /* PCI configuration cycles delivered directly (Xen's IOREQ_TYPE_PCI_CONFIG):

@@ -25,6 +25,7 @@
 #include "dm/loop.h"
 #include "dm/machine.h"
 #include "dm/migration.h"
+#include "dm/net.h"
 #include "dm/qmp-version.h"
 #include "dm/qmp.h"
 #include "dm/vnc.h"
@@ -242,6 +243,9 @@ static void keep_list(struct dm *d, struct restrict_ctx *r)
     for (i = 0; i < n; i++)
         restrict_keep_fd(r, fds[i]);
     n = d->vnc ? (int)vnc_server_fds(d->vnc, fds, RESTRICT_MAX_KEEP) : 0;
+    for (i = 0; i < n; i++)
+        restrict_keep_fd(r, fds[i]);
+    n = net_keep_fds(fds, RESTRICT_MAX_KEEP);       /* the NICs' taps */
     for (i = 0; i < n; i++)
         restrict_keep_fd(r, fds[i]);
     restrict_keep_fd(r, d->cfg.incoming_fd);

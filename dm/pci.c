@@ -29,6 +29,7 @@
 
 #define CMD_IO        0x0001
 #define CMD_MEM       0x0002
+#define CMD_MASTER    0x0004
 #define CMD_INTX_OFF  0x0400
 #define STATUS_INTX   0x0008
 
@@ -247,6 +248,14 @@ int pci_register(struct pci_bus *bus, struct pci_dev *d)
     return 0;
 }
 
+void pci_unplug(struct pci_dev *d)
+{
+    d->config[CFG_COMMAND] &= (uint8_t)~(CMD_IO | CMD_MEM | CMD_MASTER);
+    pci_update_mappings(d);
+    pci_set_irq(d, 0);
+    d->unplugged = true;
+}
+
 void pci_foreach(struct pci_bus *bus, void (*fn)(struct pci_dev *d, void *opaque), void *opaque)
 {
     int i;
@@ -268,7 +277,7 @@ uint32_t pci_config_read(struct pci_bus *bus, unsigned slot, unsigned fn, unsign
 
     if (!valid_access(reg, size))
         return 0xffffffffu;
-    if (!d)
+    if (!d || d->unplugged)
         return (uint32_t)ones(size);
     for (i = 0; i < size; i++)
         v |= (uint32_t)d->config[reg + i] << (8 * i);
@@ -285,7 +294,7 @@ void pci_config_write(struct pci_bus *bus, unsigned slot, unsigned fn, unsigned 
     struct pci_dev *d = pci_find(bus, slot, fn);
     unsigned i;
 
-    if (!d || !valid_access(reg, size))
+    if (!d || d->unplugged || !valid_access(reg, size))
         return;
     for (i = 0; i < size; i++) {
         unsigned r = reg + i;

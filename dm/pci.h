@@ -33,6 +33,7 @@ struct pci_dev {
     void *opaque;
     struct pci_bus *bus;
     bool intx_level;
+    bool unplugged;             /* gone for the guest (Xen platform unplug) */
 };
 
 /* Bus 0 with its config ports on io. The INTx pin (0 = INTA) of a function
@@ -59,6 +60,11 @@ void pci_config_write(struct pci_bus *bus, unsigned slot, unsigned fn, unsigned 
 void pci_update_mappings(struct pci_dev *d);
 /* Raise or lower the function's INTx pin (routed by the machine). */
 void pci_set_irq(struct pci_dev *d, int level);
+/* Xen platform unplug of a whole function, as qemu-xen removes it: its
+ * BARs stop decoding, INTx drops, config cycles read all-ones and writes
+ * are ignored from now on. The function stays registered (state sections
+ * keep their shape); whoever restores a stream unplugs it again. */
+void pci_unplug(struct pci_dev *d);
 /* Visit every registered function (for Xen: map_pcidev_to_ioreq_server). */
 void pci_foreach(struct pci_bus *bus, void (*fn)(struct pci_dev *d, void *opaque), void *opaque);
 

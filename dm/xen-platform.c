@@ -8,8 +8,8 @@
  *    protocol (docs/misc/hvm-emulated-unplug): 16-bit read at 0x10 gives
  *    the magic 0x49d2, byte read at 0x12 the protocol version 1; a 16-bit
  *    write at 0x10 unplugs (bit 0 all IDE disks, bit 2 all but the primary
- *    master; CD-ROMs stay; bits 1 (NICs) and 3 (NVMe) have nothing to
- *    unplug here), 16-bit write at 0x12 records the product number, 32-bit
+ *    master; CD-ROMs stay; bit 1 all emulated NICs; bit 3 (NVMe) has
+ *    nothing to unplug here), 16-bit write at 0x12 records the product number, 32-bit
  *    write at 0x10 the build number, byte write at 0x12 is the log port.
  * Log lines are flushed at a newline or when 255 bytes are pending, with
  * non-printable bytes replaced, through the rate-limited guest log.
@@ -80,6 +80,8 @@ static void unplug(struct xen_platform *p, uint16_t mask)
         log_info("xen platform: guest unplugs %s emulated IDE disks",
                  mask & UNPLUG_IDE_DISKS ? "all" : "secondary");
     }
+    if (mask & UNPLUG_NICS)
+        log_info("xen platform: guest unplugs the emulated NICs");
     if (p->unplug)
         p->unplug(p->unplug_opaque, mask & UNPLUG_ALL);
     p->st.unplugged |= (uint8_t)(mask & UNPLUG_ALL);
@@ -158,7 +160,7 @@ static const struct vm_field plat_fields[] = {
     VMF_END
 };
 
-/* Disks the guest unplugged before the save stay unplugged. */
+/* Disks and NICs the guest unplugged before the save stay unplugged. */
 static void plat_post_load(void *opaque)
 {
     struct xen_platform *p = opaque;

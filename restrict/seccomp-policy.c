@@ -48,10 +48,10 @@ struct sc_row {
 static const struct sc_row sc_table[] = {
     /* -- the event loop -------------------------------------------------- */
     ANY("epoll_wait", "the loop's only blocking call"),
-    ANY("epoll_ctl", "watches come and go: QMP clients, char backends"),
-    ANY("read", "sockets, pty, signalfd, qtest, evtchn pending ports, -incoming stream"),
-    ANY("write", "pty, log (stderr), save stream, evtchn unmask"),
-    ANY("close", "QMP connections, fds consumed by commands"),
+    ANY("epoll_ctl", "watches come and go: QMP clients, char backends, a tap paused for back-pressure"),
+    ANY("read", "sockets, pty, signalfd, qtest, evtchn pending ports, -incoming stream, tap frames in"),
+    ANY("write", "pty, log (stderr), save stream, evtchn unmask, tap frames out"),
+    ANY("close", "QMP connections, fds consumed by commands, a tap at platform unplug"),
     ANY("clock_gettime", "timers, log rate limit; the vDSO falls back to the syscall on some clocksources"),
     ANY("exit_group", "quit, SIGHUP/SIGTERM, guest poweroff; the SIGSYS reporter"),
     ANY("rt_sigreturn", "return from a signal handler"),

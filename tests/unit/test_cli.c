@@ -363,6 +363,32 @@ START_TEST(drives)
 }
 END_TEST
 
+/* libxl's vif form (§1.3 row 26: -device before -netdev) and the fd form. */
+START_TEST(nics)
+{
+    static const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x12, 0x34, 0xab };
+
+    ck_assert_msg(parse_str("-xen-domid 5 -device rtl8139,id=nic0,netdev=net0,mac=00:16:3e:12:34:AB "
+                            "-netdev type=tap,id=net0,ifname=vif5.0-emu,br=xenbr0,script=no,downscript=no "
+                            "-device rtl8139,id=nic1,netdev=net1 -netdev tap,id=net1,fd=7") == 0, "%s", err);
+    ck_assert_int_eq(cfg.n_nics, 2);
+    ck_assert_int_eq(cfg.n_netdevs, 2);
+    ck_assert_str_eq(cfg.nics[0].id, "nic0");
+    ck_assert_str_eq(cfg.nics[0].netdev, "net0");
+    ck_assert_mem_eq(cfg.nics[0].mac, mac, 6);
+    ck_assert_uint_eq(cfg.nics[1].mac[0], 0x52);             /* QEMU's default, + index */
+    ck_assert_uint_eq(cfg.nics[1].mac[5], 0x57);
+    ck_assert_str_eq(cfg.netdevs[0].ifname, "vif5.0-emu");
+    ck_assert_str_eq(cfg.netdevs[0].bridge, "xenbr0");
+    ck_assert_int_eq(cfg.netdevs[0].fd, -1);
+    ck_assert_str_eq(cfg.netdevs[1].ifname, "");
+    ck_assert_int_eq(cfg.netdevs[1].fd, 7);
+    ck_assert_ptr_nonnull(cli_find_netdev(&cfg, "net1"));
+    ck_assert_int_eq(parse_str("-xen-domid 5 -net none"), 0);
+    ck_assert_int_eq(cfg.n_nics, 0);
+}
+END_TEST
+
 struct refusal {
     const char *args;           /* appended to "-xen-domid 1" */
     const char *opt;            /* must appear in the message */
@@ -394,10 +420,6 @@ START_TEST(refusals)
         { "-sdl", "-sdl", "sdl=0" },
         { "-spice port=6000", "-spice", "spice=0" },
         { "-k en-us", "-k", "keymap" },
-        { "-device rtl8139,id=nic0,netdev=net0,mac=00:16:3e:12:34:56", "rtl8139", "type=vif" },
-        { "-netdev type=tap,id=net0,ifname=vif5.0-emu,br=xenbr0,script=no,downscript=no", "-netdev", "type=vif" },
-        { "-net nic", "-net", "type=vif" },
-        { "-device rtl8139,id=nic0", "rtl8139", "<model type='netfront'/>" },
         { "-device cirrus-vga", "cirrus-vga", "<model type='none'/>" },
         { "-vnc 127.0.0.1:0", "-vnc", "<graphics>" },
         { "-device lsi53c895a", "lsi53c895a", "bus='ide'" },
@@ -406,7 +428,24 @@ START_TEST(refusals)
         { "-device ahci,id=ahci0", "ahci", "bus='ide'" },
         { "-device xen-pci-passthrough,hostaddr=0000:00:02.0", "xen-pci-passthrough", "<hostdev>" },
         { "-device virtserialport,chardev=c", "virtserialport", "<channel>" },
-        { "-device e1000,id=nic0", "e1000", "vif" },
+        { "-net nic", "-net", "-netdev tap" },
+        { "-nic tap", "-nic", "-netdev tap" },
+        { "-device e1000,id=nic0", "e1000", "model=rtl8139" },
+        { "-device e1000,id=nic0", "e1000", "<model type='rtl8139'/>" },
+        { "-net nic", "-net", "<interface>" },
+        { "-device rtl8139,id=nic0,mac=00:16:3e:12:34:56", "rtl8139", "netdev=" },
+        { "-device rtl8139,id=nic0,netdev=net0", "net0", "-netdev" },
+        { "-device rtl8139,netdev=net0,mac=01:16:3e:12:34:56 -netdev tap,id=net0,fd=3", "mac", "multicast" },
+        { "-device rtl8139,netdev=net0,mac=00:16:3e:12:34 -netdev tap,id=net0,fd=3", "mac", "xx:xx" },
+        { "-device rtl8139,netdev=net0,mac=00:16:3e:12:34:56,vectors=3 -netdev tap,id=net0,fd=3", "vectors", "" },
+        { "-netdev tap,id=net0,ifname=vif1.0-emu", "net0", "not used by any NIC" },
+        { "-device rtl8139,netdev=net0 -netdev user,id=net0", "-netdev", "tap" },
+        { "-device rtl8139,netdev=net0 -netdev tap,id=net0", "-netdev", "ifname= and fd=" },
+        { "-device rtl8139,netdev=net0 -netdev tap,id=net0,ifname=a,fd=3", "-netdev", "ifname= and fd=" },
+        { "-device rtl8139,netdev=net0 -netdev tap,id=net0,ifname=a,script=/etc/qemu-ifup", "script", "script=no" },
+        { "-device rtl8139,netdev=net0 -netdev tap,id=net0,ifname=a,vhost=on", "vhost", "" },
+        { "-device rtl8139,netdev=net0 -netdev tap,id=net0,ifname=0123456789abcdef", "interface name", "too long" },
+        { "-device rtl8139,netdev=net0 -device rtl8139,netdev=net0 -netdev tap,id=net0,fd=3", "net0", "already used" },
         { "-drive file=/a.qcow2,if=ide,index=0,media=disk,format=qcow2,cache=writeback", "qcow2", "raw" },
         { "-drive file=/a.vhd,if=ide,index=0,media=disk,format=vpc", "vpc", "raw" },
         { "-drive file=/a,if=ide,index=0,cache=none", "cache", "writeback" },
@@ -529,6 +568,7 @@ int main(void)
     tcase_add_test(tc, serials_and_chardevs);
     tcase_add_test(tc, machine_memory_smp);
     tcase_add_test(tc, drives);
+    tcase_add_test(tc, nics);
     tcase_add_test(tc, refusals);
     tcase_add_test(tc, conflicting_duplicates);
     tcase_add_test(tc, overlong_values);

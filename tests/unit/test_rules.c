@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 enum cls { C_DEVICE, C_STORAGE, C_BOARD, C_PARSER, C_STATE, C_ACCEL, C_CORE, C_QMP, C_CHAR,
-           C_REMOTE, C_PRIV, C_TOOLSTACK, C_NONE };
+           C_REMOTE, C_NET, C_PRIV, C_TOOLSTACK, C_NONE };
 
 static const struct cls_info {
     const char *name;
@@ -47,6 +47,7 @@ static const struct cls_info {
     [C_QMP]       = { "qmp",       false, false, false },
     [C_CHAR]      = { "char backends", false, false, false },
     [C_REMOTE]    = { "remote client protocol (VNC)", true, false, false },
+    [C_NET]       = { "net backends (guest frames)", true, false, false },
     [C_PRIV]      = { "restriction", false, false, true },
     [C_TOOLSTACK] = { "toolstack", false, false, true },
     [C_NONE]      = { "unclassified", false, false, false },
@@ -59,7 +60,7 @@ static const struct {
 } classes[] = {
     { "dm/i440fx*", C_DEVICE }, { "dm/i8042*", C_DEVICE }, { "dm/pci*", C_DEVICE },
     { "dm/piix3*", C_DEVICE }, { "dm/piix4-pm*", C_DEVICE }, { "dm/port92*", C_DEVICE },
-    { "dm/uart16550*", C_DEVICE }, { "dm/xen-platform*", C_DEVICE },
+    { "dm/uart16550*", C_DEVICE }, { "dm/xen-platform*", C_DEVICE }, { "dm/rtl8139*", C_DEVICE },
     { "dm/ide*", C_STORAGE }, { "dm/ata*", C_STORAGE }, { "dm/atapi*", C_STORAGE },
     { "dm/bmdma*", C_STORAGE }, { "dm/block*", C_STORAGE },
     { "dm/machine*", C_BOARD },
@@ -72,6 +73,7 @@ static const struct {
     { "dm/qmp*", C_QMP }, { "dm/fdset*", C_QMP },
     { "dm/chardev*", C_CHAR },
     { "dm/vnc*", C_REMOTE },
+    { "dm/net*", C_NET },              /* frames the guest sends, and the host's frames it receives */
     { "dm/display*", C_CORE }, { "dm/keymap*", C_CORE },
     { "restrict/*", C_PRIV }, { "rlimits/*", C_PRIV },
     { "toolstack/*", C_TOOLSTACK },
