@@ -119,21 +119,30 @@ static int open_serials(struct machine *m, const struct xsdm_config *cfg, struct
     return 0;
 }
 
-/* The PCI slots of the functions whose place depends on the config: the
- * one place that decides them. The platform device sits at 00:02.0; the
- * NICs take the slots after the machine's own functions, in command-line
- * order, as QEMU places -device without addr=. */
-#define PLATFORM_SLOT 2u
+/* The PCI slots of the functions whose place depends on the config, the
+ * one place that decides them: after the machine's own functions (00:00,
+ * 00:01), in this order, each present one takes the next slot. The NICs
+ * come in command-line order, as QEMU places -device without addr=. */
+struct board_slots {
+    unsigned platform;                  /* 00:02.0 (xenfv) */
+    unsigned nic[CFG_MAX_NICS];         /* 00:03.0 and on (00:02.0 and on without the platform) */
+};
 
-static unsigned nic_slot(const struct xsdm_config *cfg, int i)
+static void board_slots(const struct xsdm_config *cfg, struct board_slots *s)
 {
-    unsigned first = cfg->xen_platform ? PLATFORM_SLOT + 1 : PLATFORM_SLOT;
+    unsigned next = 2;
+    int i;
 
-    return first + (unsigned)i;
+    memset(s, 0, sizeof(*s));
+    if (cfg->xen_platform)
+        s->platform = next++;
+    for (i = 0; i < cfg->n_nics && i < CFG_MAX_NICS; i++)
+        s->nic[i] = next++;
 }
 
 /* Each tap is opened here: as root, before restriction. */
-static int open_nics(struct machine *m, const struct xsdm_config *cfg, struct loop *l)
+static int open_nics(struct machine *m, const struct xsdm_config *cfg, const struct board_slots *slots,
+                     struct loop *l)
 {
     char err[256];
     int i;
@@ -151,7 +160,7 @@ static int open_nics(struct machine *m, const struct xsdm_config *cfg, struct lo
             log_err("%s", err);
             return -1;
         }
-        m->nic[i] = rtl8139_new(&m->bus, m->pci, m->accel, nic_slot(cfg, i), cfg->nics[i].mac, nb,
+        m->nic[i] = rtl8139_new(&m->bus, m->pci, m->accel, slots->nic[i], cfg->nics[i].mac, nb,
                                 vm_running, m);
         if (!m->nic[i]) {
             net_backend_free(nb);
@@ -165,6 +174,7 @@ int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel 
 {
     char err[256] = "";
     struct irq_line ide_irq[2];
+    struct board_slots slots;
 
     memset(m, 0, sizeof(*m));
     m->cfg = cfg;
@@ -173,6 +183,7 @@ int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel 
     m->state = RUN_PRELAUNCH;
     m->no_shutdown = cfg->no_shutdown;
     iobus_init(&m->bus);
+    board_slots(cfg, &slots);
     ide_irq[0] = machine_isa_irq(m, IDE_PRIMARY_IRQ);
     ide_irq[1] = machine_isa_irq(m, IDE_SECONDARY_IRQ);
 
@@ -195,11 +206,11 @@ int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel 
     if (!m->piix4_pm)
         goto fail;
     if (cfg->xen_platform) {
-        m->platform = xen_platform_new(m->pci, &m->bus, platform_unplug, m);
+        m->platform = xen_platform_new(m->pci, slots.platform, &m->bus, platform_unplug, m);
         if (!m->platform)
             goto fail;
     }
-    if (open_nics(m, cfg, l) < 0)
+    if (open_nics(m, cfg, &slots, l) < 0)
         goto fail;
     if (open_serials(m, cfg, l) < 0)
         goto fail;

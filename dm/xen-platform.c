@@ -169,7 +169,7 @@ static void plat_post_load(void *opaque)
         p->unplug(p->unplug_opaque, p->st.unplugged);
 }
 
-struct xen_platform *xen_platform_new(struct pci_bus *pci, struct iobus *bus,
+struct xen_platform *xen_platform_new(struct pci_bus *pci, unsigned slot, struct iobus *bus,
                                       xen_unplug_fn *unplug_fn, void *opaque)
 {
     struct xen_platform *p = calloc(1, sizeof(*p));
@@ -183,7 +183,7 @@ struct xen_platform *xen_platform_new(struct pci_bus *pci, struct iobus *bus,
     p->bus = bus;
     p->unplug = unplug_fn;
     p->unplug_opaque = opaque;
-    pci_dev_init(&p->dev, "xen-platform", 2, 0, 0x5853, 0x0001, 0xff8000, 0x01);
+    pci_dev_init(&p->dev, "xen-platform", slot, 0, 0x5853, 0x0001, 0xff8000, 0x01);
     p->dev.config[0x2c] = 0x53;     /* subsystem 5853:0001 */
     p->dev.config[0x2d] = 0x58;
     p->dev.config[0x2e] = 0x01;

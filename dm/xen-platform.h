@@ -1,4 +1,4 @@
-/* Xen platform PCI device 00:02.0 (dm/xen-platform.c). */
+/* Xen platform PCI device, 00:02.0 on the board (dm/xen-platform.c). */
 #ifndef XSDM_XEN_PLATFORM_H
 #define XSDM_XEN_PLATFORM_H
 
@@ -18,9 +18,9 @@ struct xen_platform;
  * when the guest unplugs, and again after a restore for what it had. */
 typedef void xen_unplug_fn(void *opaque, unsigned mask);
 
-/* The function on pci, the fixed unplug ports on bus. Registers state
- * section "xen-platform". */
-struct xen_platform *xen_platform_new(struct pci_bus *pci, struct iobus *bus,
+/* The function in slot (the board's choice) of pci, the fixed unplug
+ * ports on bus. Registers state section "xen-platform". */
+struct xen_platform *xen_platform_new(struct pci_bus *pci, unsigned slot, struct iobus *bus,
                                       xen_unplug_fn *unplug, void *opaque);
 void xen_platform_reset(struct xen_platform *p);
 void xen_platform_free(struct xen_platform *p);

@@ -974,6 +974,39 @@ START_TEST(unplug_survives_restore)
 }
 END_TEST
 
+/* The board's slot table: the platform device at 00:02.0, then the NICs
+ * in command-line order (one tap by name, one by fd). */
+START_TEST(slots_in_command_line_order)
+{
+    char netdev0[128], netdev1[64], name1[IFNAMSIZ];
+    int fd;
+
+    tap_make_persistent();
+    snprintf(name1, sizeof(name1), "xsdms%d", (int)getpid() % 100000);
+    fd = tun_open(name1, 0);
+    snprintf(netdev0, sizeof(netdev0), "type=tap,id=net0,ifname=%s,br=xenbr0,script=no,downscript=no", ifname);
+    snprintf(netdev1, sizeof(netdev1), "tap,id=net1,fd=%d", fd);
+    {
+        const char *args[] = { "-device", "rtl8139,id=nic0,netdev=net0,mac=00:16:3e:00:00:01",
+                               "-device", "rtl8139,id=nic1,netdev=net1,mac=00:16:3e:00:00:02",
+                               "-netdev", netdev0, "-netdev", netdev1, NULL };
+        struct qtest_opts o = { .args = args, .extra_fd = fd, .ram_mb = 64 };
+
+        s = qtest_start(&o);
+    }
+    ck_assert_ptr_nonnull(s);
+    close(fd);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 2, 0, 0x00), 0x00015853);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 3, 0, 0x00), 0x813910ec);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 4, 0, 0x00), 0x813910ec);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 5, 0, 0x00), 0xffffffff);
+    qtest_pci_cfg_writel(s, 4, 0, 0x10, IO);
+    qtest_pci_cfg_writew(s, 4, 0, 0x04, 0x01);
+    ck_assert_uint_eq(qtest_inb(s, IO + REG_IDR0 + 5), 0x02);    /* the second -device's MAC */
+    stop();
+}
+END_TEST
+
 /* Remove the runner's persistent tap whatever the tests left. */
 static void tap_cleanup(void)
 {
@@ -1011,6 +1044,7 @@ int main(void)
     tcase_add_test(tc, tap_by_fd);
     tcase_add_test(tc, save_restore);
     tcase_add_test(tc, unplug_survives_restore);
+    tcase_add_test(tc, slots_in_command_line_order);
     suite_add_tcase(su, tc);
     sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
