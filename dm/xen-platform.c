@@ -1,4 +1,4 @@
-/* Xen platform PCI device 00:02.0 (5853:0001 rev 1, class ff80, subsystem
+/* Xen platform PCI device 00:02.0, or 00:03.0 behind a VGA (5853:0001 rev 1, class ff80, subsystem
  * 5853:0001, INTA), as qemu-xen's hw/i386/xen/xen_platform.c presents it:
  *  - BAR0, 256 bytes of I/O: +0 platform flags (byte read/write), +8 the
  *    log port (one byte per write); everything else reads 0xff.
@@ -167,7 +167,7 @@ static void plat_post_load(void *opaque)
         p->unplug(p->unplug_opaque, p->st.unplugged);
 }
 
-struct xen_platform *xen_platform_new(struct pci_bus *pci, struct iobus *bus,
+struct xen_platform *xen_platform_new(struct pci_bus *pci, struct iobus *bus, unsigned slot,
                                       xen_unplug_fn *unplug_fn, void *opaque)
 {
     struct xen_platform *p = calloc(1, sizeof(*p));
@@ -181,7 +181,7 @@ struct xen_platform *xen_platform_new(struct pci_bus *pci, struct iobus *bus,
     p->bus = bus;
     p->unplug = unplug_fn;
     p->unplug_opaque = opaque;
-    pci_dev_init(&p->dev, "xen-platform", 2, 0, 0x5853, 0x0001, 0xff8000, 0x01);
+    pci_dev_init(&p->dev, "xen-platform", slot, 0, 0x5853, 0x0001, 0xff8000, 0x01);
     p->dev.config[0x2c] = 0x53;     /* subsystem 5853:0001 */
     p->dev.config[0x2d] = 0x58;
     p->dev.config[0x2e] = 0x01;

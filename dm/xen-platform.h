@@ -1,4 +1,4 @@
-/* Xen platform PCI device 00:02.0 (dm/xen-platform.c). */
+/* Xen platform PCI device, 00:02.0 or 00:03.0 after a VGA (dm/xen-platform.c). */
 #ifndef XSDM_XEN_PLATFORM_H
 #define XSDM_XEN_PLATFORM_H
 
@@ -18,9 +18,9 @@ struct xen_platform;
  * when the guest unplugs, and again after a restore for what it had. */
 typedef void xen_unplug_fn(void *opaque, unsigned mask);
 
-/* The function on pci, the fixed unplug ports on bus. Registers state
- * section "xen-platform". */
-struct xen_platform *xen_platform_new(struct pci_bus *pci, struct iobus *bus,
+/* The function on pci in slot (the board's choice), the fixed unplug ports
+ * on bus. Registers state section "xen-platform". */
+struct xen_platform *xen_platform_new(struct pci_bus *pci, struct iobus *bus, unsigned slot,
                                       xen_unplug_fn *unplug, void *opaque);
 void xen_platform_reset(struct xen_platform *p);
 void xen_platform_free(struct xen_platform *p);
