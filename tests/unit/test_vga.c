@@ -1,7 +1,8 @@
 /* The standard VGA (dm/vga.c). In process, on a bare fake machine: text
  * mode from a font loaded into plane 2 and a character written at 0xb8000,
- * VBE modes and the linear framebuffer, a BAR move, dirty rows and the
- * mode-change notice the console turns into DesktopSize, hostile register
+ * VBE modes and the linear framebuffer, a BAR move, dirty rows, the
+ * mode-change notice and the DesktopSize a raw RFB client then receives
+ * from the VNC server (and a current size in ServerInit), hostile register
  * values, saved state. Through the DM (qtest + -vnc): libxl's default
  * `-device cirrus-vga,vgamem_mb=8` served as the standard VGA at 00:02.0
  * with the platform device at 00:03.0, query-vnc, the same text screen seen
@@ -12,14 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "dm/display.h"
 #include "dm/iobus.h"
+#include "dm/loop.h"
 #include "dm/pci.h"
 #include "dm/vga.h"
 #include "dm/vmstate.h"
+#include "dm/vnc.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
@@ -326,6 +330,115 @@ START_TEST(mode_change_notice)
 }
 END_TEST
 
+/* ---- DesktopSize through the VNC server (in process, raw RFB client) ---- */
+
+static struct loop *vl;
+
+/* n bytes from the server, pumping its loop meanwhile. */
+static void rfb_recv(int fd, void *buf, size_t n)
+{
+    size_t have = 0;
+    int rounds = 0;
+
+    while (have < n) {
+        ssize_t r = recv(fd, (uint8_t *)buf + have, n - have, MSG_DONTWAIT);
+
+        if (r > 0) {
+            have += (size_t)r;
+            continue;
+        }
+        ck_assert_msg(rounds++ < 200, "waited for %zu of %zu bytes", have, n);
+        loop_once(vl, 10);
+    }
+}
+
+static void rfb_send(int fd, const void *buf, size_t n)
+{
+    ck_assert_int_eq(send(fd, buf, n, 0), (ssize_t)n);
+}
+
+static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* One FramebufferUpdate; its first rectangle's size and encoding; skips raw pixel data. */
+static void rfb_update(int fd, unsigned bpp, unsigned *w, unsigned *h, int32_t *enc)
+{
+    static const uint8_t req[] = { 3, 1, 0, 0, 0, 0, 0x0a, 0, 0x0a, 0 };   /* incremental, 2560x2560 */
+    uint8_t hdr[4], r[12], *skip;
+    unsigned n, i;
+
+    rfb_send(fd, req, sizeof(req));
+    rfb_recv(fd, hdr, 4);
+    ck_assert_uint_eq(hdr[0], 0);
+    n = be16(hdr + 2);
+    ck_assert_uint_ge(n, 1);
+    for (i = 0; i < n; i++) {
+        int32_t e;
+
+        rfb_recv(fd, r, 12);
+        e = (int32_t)((uint32_t)r[8] << 24 | (uint32_t)r[9] << 16 | (uint32_t)r[10] << 8 | r[11]);
+        if (i == 0) {
+            *w = be16(r + 4);
+            *h = be16(r + 6);
+            *enc = e;
+        }
+        if (e == 0) {
+            size_t len = (size_t)be16(r + 4) * be16(r + 6) * (bpp / 8);
+
+            skip = malloc(len ? len : 1);
+            rfb_recv(fd, skip, len);
+            free(skip);
+        }
+    }
+}
+
+START_TEST(desktop_size_on_mode_change)
+{
+    static const uint8_t enc[] = { 2, 0, 0, 2, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x21 };  /* raw, DesktopSize */
+    struct vnc_server *srv;
+    char err[256];
+    uint8_t buf[64], one = 1;
+    unsigned w = 0, h = 0, bpp;
+    int32_t e = 0;
+    int sv[2];
+
+    vl = loop_new();
+    ck_assert_ptr_nonnull(vl);
+    srv = vnc_server_new(vl, -1, false, "vga", err, sizeof(err));
+    ck_assert_ptr_nonnull(srv);
+    vnc_server_attach_display(srv, disp);
+    map_bars(LFB_A);
+    vbe_mode(64, 48, 32);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ck_assert_int_eq(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);     /* as an accepted client */
+    ck_assert_int_eq(vnc_server_attach_client(srv, sv[0]), 0);
+    rfb_recv(sv[1], buf, 12);
+    rfb_send(sv[1], "RFB 003.008\n", 12);
+    rfb_recv(sv[1], buf, 2);                        /* one security type: None */
+    ck_assert_uint_eq(buf[1], 1);
+    rfb_send(sv[1], &one, 1);
+    rfb_recv(sv[1], buf, 4);                        /* SecurityResult OK */
+    rfb_send(sv[1], &one, 1);                       /* ClientInit, shared */
+    rfb_recv(sv[1], buf, 24);
+    ck_assert_uint_eq(be16(buf), 64);               /* ServerInit: the VBE mode already */
+    ck_assert_uint_eq(be16(buf + 2), 48);
+    bpp = buf[4];
+    rfb_recv(sv[1], buf + 24, (size_t)buf[23]);     /* the name (short) */
+    rfb_send(sv[1], enc, sizeof(enc));
+    rfb_update(sv[1], bpp, &w, &h, &e);
+    ck_assert_int_eq(e, 0);
+    /* The guest sets another mode: the next update starts with DesktopSize. */
+    vbe_mode(128, 96, 32);
+    rfb_update(sv[1], bpp, &w, &h, &e);
+    ck_assert_int_eq(e, -223);
+    ck_assert_uint_eq(w, 128);
+    ck_assert_uint_eq(h, 96);
+    close(sv[1]);
+    vnc_server_attach_display(srv, NULL);
+    vnc_server_free(srv);
+    loop_free(vl);
+}
+END_TEST
+
 static uint16_t vbe_get(uint16_t i)
 {
     f_outw(NULL, 0x1ce, i);
@@ -539,6 +652,7 @@ static Suite *suite(void)
     tcase_add_test(t, dirty_rows);
     tcase_add_test(t, vbe_lfb_and_bar_move);
     tcase_add_test(t, mode_change_notice);
+    tcase_add_test(t, desktop_size_on_mode_change);
     tcase_add_test(t, hostile_registers);
     tcase_add_test(t, state_round_trip);
     suite_add_tcase(s, t);
