@@ -230,6 +230,73 @@ START_TEST(text_mode_glyphs)
 }
 END_TEST
 
+/* 640x480 16 colours (mode 0x12's registers), then 320x200 256 colours (0x13's). */
+START_TEST(planar_and_chain4)
+{
+    unsigned i;
+
+    f_outb(NULL, 0x3c2, 0xe3);
+    cr(&fg, 0x11, 0x00);
+    cr(&fg, 0x01, 79);
+    cr(&fg, 0x07, 0x02);
+    cr(&fg, 0x09, 0x40);
+    cr(&fg, 0x12, 0xdf);
+    cr(&fg, 0x13, 40);
+    (void)f_inb(NULL, 0x3da);
+    for (i = 0; i < 16; i++) {
+        f_outb(NULL, 0x3c0, (uint8_t)i);
+        f_outb(NULL, 0x3c0, (uint8_t)i);
+    }
+    f_outb(NULL, 0x3c0, 0x10);
+    f_outb(NULL, 0x3c0, 0x01);
+    f_outb(NULL, 0x3c0, 0x12);
+    f_outb(NULL, 0x3c0, 0x0f);
+    f_outb(NULL, 0x3c0, 0x20);
+    dac(&fg, 2, 0, 63, 0);
+    dac(&fg, 4, 63, 0, 0);
+    sr(&fg, 0x02, 0x0f);
+    sr(&fg, 0x04, 0x06);
+    gr(&fg, 0x06, 0x05);
+    /* Write mode 2, bit mask on the leftmost pixel: colour 4 there only. */
+    gr(&fg, 0x05, 0x02);
+    gr(&fg, 0x08, 0x80);
+    (void)io_read(&fm.m.bus, IO_MMIO, 0xa0000, 1);           /* latches */
+    io_write(&fm.m.bus, IO_MMIO, 0xa0000, 4, 1);
+    /* Write mode 0 with set/reset on every plane: 8 pixels of colour 2. */
+    gr(&fg, 0x05, 0x00);
+    gr(&fg, 0x00, 0x02);
+    gr(&fg, 0x01, 0x0f);
+    gr(&fg, 0x08, 0xff);
+    io_write(&fm.m.bus, IO_MMIO, 0xa0001, 0, 1);
+    refresh();
+    ck_assert_uint_eq(disp->width, 640);
+    ck_assert_uint_eq(disp->height, 480);
+    ck_assert_uint_eq(px(0, 0), RED);
+    ck_assert_uint_eq(px(1, 0), BLACK);
+    ck_assert_uint_eq(px(8, 0), GREEN);
+    ck_assert_uint_eq(px(15, 0), GREEN);
+    ck_assert_uint_eq(px(16, 0), BLACK);
+    /* Read mode 1: which pixels have colour 2. */
+    gr(&fg, 0x02, 0x02);
+    gr(&fg, 0x07, 0x0f);
+    gr(&fg, 0x05, 0x08);
+    ck_assert_uint_eq(io_read(&fm.m.bus, IO_MMIO, 0xa0001, 1), 0xff);
+    ck_assert_uint_eq(io_read(&fm.m.bus, IO_MMIO, 0xa0000, 1), 0x00);
+    /* Chain-4, 256 colours, line doubling: 320x200, byte = pixel. */
+    sr(&fg, 0x04, 0x0e);
+    gr(&fg, 0x05, 0x40);
+    cr(&fg, 0x09, 0x41);
+    cr(&fg, 0x12, 0x8f);
+    cr(&fg, 0x07, 0x1f);
+    io_write(&fm.m.bus, IO_MMIO, 0xa0000 + 320 + 2, 4, 1);
+    refresh();
+    ck_assert_uint_eq(disp->width, 320);
+    ck_assert_uint_eq(disp->height, 200);
+    ck_assert_uint_eq(px(2, 1), RED);
+    ck_assert_uint_eq(px(3, 1), BLACK);
+}
+END_TEST
+
 START_TEST(dirty_rows)
 {
     uint64_t d[DISPLAY_DIRTY_WORDS];
@@ -649,6 +716,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, pci_identity);
     tcase_add_test(t, text_mode_glyphs);
+    tcase_add_test(t, planar_and_chain4);
     tcase_add_test(t, dirty_rows);
     tcase_add_test(t, vbe_lfb_and_bar_move);
     tcase_add_test(t, mode_change_notice);
