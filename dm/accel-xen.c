@@ -272,6 +272,14 @@ static int open_and_create(struct accel *a, const struct xsdm_config *cfg, struc
         log_err("xen: -xen-domid %d is not a guest domain", cfg->domid);
         return -1;
     }
+    /* The VGA's VRAM under Xen (guest pages populated before restriction,
+     * BAR relocation, dirty-VRAM tracking) is not built yet: refused here,
+     * before anything touches the domain, rather than half working. */
+    if (cfg->display_device) {
+        log_err("xen: the standard VGA is not supported under Xen yet; xl: set vga=\"none\" "
+                "(and vnc=0); libvirt: <video><model type='none'/></video>");
+        return -1;
+    }
     x = calloc(1, sizeof(*x));
     if (!x)
         return -1;

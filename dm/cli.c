@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dm/log.h"
+#include "dm/vga.h"
 
 #define KV_MAX     16
 #define KV_KEY_MAX 32
@@ -21,7 +22,8 @@
 #define MAX_RAM_MB (1024ull * 1024)
 
 /* Advice shared by several refusals. */
-#define ADV_VGA   "emulated graphics is not supported; xl: set vga=\"none\"; libvirt: <video><model type='none'/></video>"
+#define ADV_VGA   "only the standard VGA is emulated; xl: set vga=\"stdvga\" (or \"none\"); " \
+                  "libvirt: <video><model type='vga'/></video>"
 #define ADV_NIC   "this emulated network card is not supported; use the RTL8139 or a PV network interface: " \
                   "xl: model=rtl8139 (the default) or type=vif in the vif= entry; " \
                   "libvirt: <model type='rtl8139'/> or <model type='netfront'/> in the <interface>"
@@ -33,9 +35,9 @@
                   "libvirt: <controller type='usb' model='none'/> and no USB <input>"
 #define ADV_SOUND "emulated sound is not supported; xl: remove soundhw= from the guest config; libvirt: remove <sound>"
 #define ADV_CHAN  "channels are not supported; xl: remove channel= from the guest config; libvirt: remove <channel>"
-#define ADV_VNC   "xsdm has no display; xl: set vnc=0 (and sdl=0) in the guest config; libvirt: remove <graphics>"
-#define ADV_VNC_NODEV "VNC needs a display device and xsdm emulates none yet (vga=\"none\"); " \
-                      "xl: set vnc=0 in the guest config; libvirt: remove <graphics>"
+#define ADV_VNC   "xsdm serves its display over VNC only; xl: set sdl=0 (vnc=1 works); libvirt: <graphics type='vnc'/>"
+#define ADV_VNC_NODEV "VNC needs a display device and this guest has none (vga=\"none\"); " \
+                      "xl: remove vga=\"none\" or set vnc=0; libvirt: add a <video> or remove <graphics>"
 
 struct kv {
     char key[KV_KEY_MAX];
@@ -543,8 +545,16 @@ static int opt_display(struct ctx *c, const char *a)
     return 0;
 }
 
+/* -vga: libxl passes -device instead; "std" is the same standard VGA. */
 static int opt_vga(struct ctx *c, const char *a)
 {
+    if (!strcmp(a, "std")) {
+        if (c->cfg->display_device)
+            return fail(c, "only one graphics device is supported");
+        c->cfg->display_device = true;
+        c->cfg->vga_vram_mb = VGA_VRAM_DEFAULT_MB;
+        return 0;
+    }
     if (strcmp(a, "none"))
         return fail(c, "%s", ADV_VGA);
     return 0;
@@ -942,7 +952,7 @@ static const struct {
     const char *driver;
     const char *advice;
 } refused_devices[] = {
-    { "cirrus-vga", ADV_VGA }, { "VGA", ADV_VGA }, { "qxl-vga", ADV_VGA }, { "qxl", ADV_VGA },
+    { "qxl-vga", ADV_VGA }, { "qxl", ADV_VGA },
     { "virtio-vga", ADV_VGA }, { "secondary-vga", ADV_VGA }, { "bochs-display", ADV_VGA },
     { "ati-vga", ADV_VGA },
     { "e1000", ADV_NIC }, { "e1000e", ADV_NIC }, { "ne2k_pci", ADV_NIC },
@@ -1024,6 +1034,29 @@ static int device_nic(struct ctx *c, struct kvs *k, enum nic_model model)
     return 0;
 }
 
+/* -device VGA / cirrus-vga[,vgamem_mb=N][,id=..]: the standard VGA. Cirrus
+ * is served as stdvga (its blitter is where that device's escapes lived;
+ * docs/xen.md), the firmware picks the VGA BIOS by the PCI id it finds. */
+static int device_vga(struct ctx *c, struct kvs *k, const char *drv)
+{
+    struct xsdm_config *cfg = c->cfg;
+    bool cirrus = !strcmp(drv, "cirrus-vga");
+    const char *v;
+    long long mb = cirrus ? 8 : VGA_VRAM_DEFAULT_MB;
+
+    if (cfg->display_device)
+        return fail(c, "only one graphics device is supported");
+    if ((v = kv_get(k, "vgamem_mb")) && parse_int(c, "vgamem_mb", v, VGA_VRAM_MIN_MB, VGA_VRAM_MAX_MB, &mb) < 0)
+        return -1;
+    (void)kv_get(k, "id");
+    if (kv_check_used(c, k) < 0)
+        return -1;
+    cfg->display_device = true;
+    cfg->vga_vram_mb = (unsigned)mb;
+    cfg->vga_was_cirrus = cirrus;
+    return 0;
+}
+
 static int opt_device(struct ctx *c, const char *a)
 {
     struct kvs k;
@@ -1044,6 +1077,8 @@ static int opt_device(struct ctx *c, const char *a)
             return fail(c, "%s", refused_devices[i].advice);
     if (!strcmp(drv, "rtl8139"))
         return device_nic(c, &k, NIC_RTL8139);
+    if (!strcmp(drv, "VGA") || !strcmp(drv, "cirrus-vga"))
+        return device_vga(c, &k, drv);
     if (strcmp(drv, "ide-cd") && strcmp(drv, "ide-hd"))
         return fail(c, "device '%s' is not supported by xsdm", drv);
 
@@ -1330,7 +1365,7 @@ static int validate(struct ctx *c)
     if (cfg->accel == ACCEL_XEN && !cfg->probe && cfg->domid < 0)
         return fail(c, "-xen-domid is required with the Xen accelerator");
     /* A VNC server with nothing to show would only be a black screen and a
-     * network listener: refused until a graphics device fills a display. */
+     * network listener: refused without a graphics device. */
     if (cfg->vnc.enabled && !cfg->display_device) {
         c->opt = "vnc";
         c->arg = NULL;

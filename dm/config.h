@@ -116,7 +116,9 @@ struct xsdm_config {
     int incoming_fd;               /* -incoming fd:M, else -1 */
 
     struct vnc_spec vnc;           /* -vnc */
-    bool display_device;           /* a graphics device that fills a display (none yet) */
+    bool display_device;           /* a graphics device that fills a display: the stdvga */
+    unsigned vga_vram_mb;          /* its VRAM: vgamem_mb= (default 16 for VGA, 8 for cirrus-vga) */
+    bool vga_was_cirrus;           /* -device cirrus-vga, served as stdvga (docs/xen.md) */
 
     struct chardev_spec chardevs[CFG_MAX_CHARDEVS];
     int n_chardevs;

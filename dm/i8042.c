@@ -1,6 +1,6 @@
 /* i8042 keyboard controller at 0x60/0x64: the controller commands firmware
  * and Linux use to probe and configure it, a keyboard that answers its
- * commands but never types, and an auxiliary port with nothing plugged in.
+ * commands and types what the console sends (i8042_kbd_send), and an auxiliary port with nothing plugged in.
  * The pulse-reset command (0xfe) and output-port bit 0 reboot the guest.
  *
  * Replies wait in one small queue, each byte tagged keyboard or aux; the
@@ -351,6 +351,36 @@ void i8042_reset(struct i8042 *k)
         return;
     state_reset(&k->s);
     update_irq(k);
+}
+
+unsigned i8042_kbd_set(const struct i8042 *k)
+{
+    const struct i8042_state *s;
+
+    if (!k)
+        return 0;
+    s = &k->s;
+    if (!s->kbd_scanning || (s->ctr & CTR_KBDDIS))
+        return 0;
+    /* The controller translates set 2 into set 1 for the guest. */
+    if ((s->ctr & CTR_XLATE) && s->kbd_scanset == 2)
+        return 1;
+    return s->kbd_scanset;
+}
+
+void i8042_kbd_send(struct i8042 *k, const uint8_t *bytes, size_t n)
+{
+    size_t i;
+
+    if (!k || !i8042_kbd_set(k))
+        return;
+    /* A key's bytes go in whole or not at all: half a sequence would confuse the guest. */
+    if (n > (size_t)(QUEUE_LEN - k->s.qcount)) {
+        log_guest("i8042: keyboard queue full, key dropped");
+        return;
+    }
+    for (i = 0; i < n; i++)
+        queue_put(k, bytes[i], 0);
 }
 
 bool i8042_a20(const struct i8042 *k)

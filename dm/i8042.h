@@ -3,6 +3,8 @@
 #define XSDM_I8042_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "dm/irq.h"
 
@@ -20,6 +22,12 @@ struct iobus;
 struct i8042 *i8042_new(struct iobus *bus, struct irq_line kbd_irq, struct irq_line aux_irq,
                         struct irq_line reset);
 void i8042_reset(struct i8042 *k);
+/* The scancode set the guest reads from the keyboard now (1 when the
+ * controller translates set 2), or 0 when it does not accept keys (scanning
+ * off, keyboard disabled). i8042_kbd_send() queues a key's bytes in that
+ * set, all or none (a full queue drops the key, logged). */
+unsigned i8042_kbd_set(const struct i8042 *k);
+void i8042_kbd_send(struct i8042 *k, const uint8_t *bytes, size_t n);
 /* A20 as the controller's output port (bit 1) has it. */
 bool i8042_a20(const struct i8042 *k);
 /* Unmap and free (the machine calls vmstate_unregister_all() itself). */

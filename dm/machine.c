@@ -1,17 +1,24 @@
-/* The xenfv machine with vga="none" (docs/devices.md): builds the devices
- * in slot order (which is also the order of their state sections), routes
- * interrupts, and turns guest power requests into what qemu-xen does. */
+/* The xenfv machine (docs/devices.md): builds the devices in slot order
+ * (which is also the order of their state sections), routes interrupts,
+ * connects the VGA's display and the keyboard to the console, and turns
+ * guest power requests into what qemu-xen does. */
 #include "dm/machine.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dm/chardev.h"
 #include "dm/config.h"
+#include "dm/display.h"
 #include "dm/dm.h"
 #include "dm/event.h"
 #include "dm/i440fx.h"
 #include "dm/i8042.h"
 #include "dm/ide.h"
+#include "dm/keymap.h"
 #include "dm/log.h"
 #include "dm/loop.h"
 #include "dm/net.h"
@@ -21,8 +28,13 @@
 #include "dm/port92.h"
 #include "dm/rtl8139.h"
 #include "dm/uart16550.h"
+#include "dm/vga.h"
 #include "dm/vmstate.h"
 #include "dm/xen-platform.h"
+
+/* The VGA BIOS SeaBIOS runs from the VGA's ROM BAR (Debian's seabios). */
+#define VGA_BIOS_PATH "/usr/share/seabios/vgabios-stdvga.bin"
+#define VGA_BIOS_MAX  (256 * 1024)
 
 /* ---- the wires ---- */
 
@@ -85,6 +97,81 @@ static bool vm_running(void *opaque)
 }
 
 
+/* Read the VGA BIOS before restriction (the chroot has no /usr/share).
+ * Missing: the VGA works without a ROM BAR (qtest has no firmware), logged. */
+static uint8_t *read_vga_bios(size_t *len)
+{
+    uint8_t *buf = NULL;
+    ssize_t r;
+    size_t n = 0;
+    int fd = open(VGA_BIOS_PATH, O_RDONLY | O_CLOEXEC);
+
+    *len = 0;
+    if (fd < 0) {
+        log_info("vga: %s: %s; no VGA BIOS in the ROM BAR", VGA_BIOS_PATH, strerror(errno));
+        return NULL;
+    }
+    buf = malloc(VGA_BIOS_MAX);
+    if (!buf)
+        goto out;
+    while (n < VGA_BIOS_MAX && (r = read(fd, buf + n, VGA_BIOS_MAX - n)) > 0)
+        n += (size_t)r;
+    if (n == 0 || n == VGA_BIOS_MAX) {
+        log_err("vga: %s: %s; no VGA BIOS in the ROM BAR", VGA_BIOS_PATH, n ? "too large" : "empty");
+        free(buf);
+        buf = NULL;
+        n = 0;
+    }
+out:
+    close(fd);
+    *len = n;
+    return buf;
+}
+
+static int build_vga(struct machine *m, const struct xsdm_config *cfg, unsigned slot)
+{
+    size_t len;
+    uint8_t *rom;
+
+    if (cfg->vga_was_cirrus)
+        log_info("vga: cirrus-vga requested: serving the standard VGA instead (docs/xen.md)");
+    rom = read_vga_bios(&len);
+    m->vga = vga_new(m->pci, &m->bus, slot, cfg->vga_vram_mb ? cfg->vga_vram_mb : VGA_VRAM_DEFAULT_MB,
+                     rom, len);
+    free(rom);
+    if (!m->vga) {
+        log_err("vga: cannot create the standard VGA");
+        return -1;
+    }
+    return 0;
+}
+
+/* The console's input: keys become scancodes in the set the guest reads. */
+static void console_key(void *opaque, uint32_t keysym, bool down)
+{
+    struct machine *m = opaque;
+    uint8_t codes[KEYMAP_MAX_BYTES];
+    size_t n = keymap_scancodes(keysym, down, i8042_kbd_set(m->i8042), codes);
+
+    if (n)
+        i8042_kbd_send(m->i8042, codes, n);
+}
+
+/* No PS/2 mouse on the i8042's aux port yet: pointer events are dropped. */
+static void console_pointer(void *opaque, unsigned x, unsigned y, unsigned buttons)
+{
+}
+
+struct display *machine_display(struct machine *m)
+{
+    return vga_display(m->vga);
+}
+
+struct input_sink machine_input(struct machine *m)
+{
+    return (struct input_sink){ .key = console_key, .pointer = console_pointer, .opaque = m };
+}
+
 static int open_serials(struct machine *m, const struct xsdm_config *cfg, struct loop *l)
 {
     char err[256];
@@ -120,12 +207,14 @@ static int open_serials(struct machine *m, const struct xsdm_config *cfg, struct
 }
 
 /* The PCI slots of the functions whose place depends on the config, the
- * one place that decides them: after the machine's own functions (00:00,
- * 00:01), in this order, each present one takes the next slot. The NICs
- * come in command-line order, as QEMU places -device without addr=. */
+ * one place that decides them, in qemu-xen's xenfv order: after the
+ * machine's own functions (00:00, 00:01), the VGA, the Xen platform device,
+ * then the NICs in command-line order (as QEMU places -device without
+ * addr=); each present one takes the next slot. */
 struct board_slots {
-    unsigned platform;                  /* 00:02.0 (xenfv) */
-    unsigned nic[CFG_MAX_NICS];         /* 00:03.0 and on (00:02.0 and on without the platform) */
+    unsigned vga;                       /* 00:02.0 with a display device */
+    unsigned platform;                  /* 00:02.0, 00:03.0 after a VGA */
+    unsigned nic[CFG_MAX_NICS];         /* the next slots after those */
 };
 
 static void board_slots(const struct xsdm_config *cfg, struct board_slots *s)
@@ -134,6 +223,8 @@ static void board_slots(const struct xsdm_config *cfg, struct board_slots *s)
     int i;
 
     memset(s, 0, sizeof(*s));
+    if (cfg->display_device)
+        s->vga = next++;
     if (cfg->xen_platform)
         s->platform = next++;
     for (i = 0; i < cfg->n_nics && i < CFG_MAX_NICS; i++)
@@ -205,6 +296,8 @@ int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel 
                                cfg->smp > 0 ? (unsigned)cfg->smp : 1);
     if (!m->piix4_pm)
         goto fail;
+    if (cfg->display_device && build_vga(m, cfg, slots.vga) < 0)
+        goto fail;
     if (cfg->xen_platform) {
         m->platform = xen_platform_new(m->pci, slots.platform, &m->bus, platform_unplug, m);
         if (!m->platform)
@@ -245,6 +338,8 @@ void machine_reset(struct machine *m)
     for (i = 0; i < CFG_MAX_NICS; i++)
         if (m->nic[i])
             rtl8139_reset(m->nic[i]);
+    if (m->vga)
+        vga_reset(m->vga);
     for (i = 0; i < 4; i++)
         if (m->uart[i])
             uart_reset(m->uart[i]);
@@ -286,6 +381,8 @@ void machine_free(struct machine *m)
         ide_ctrl_free(m->ide);
     if (m->platform)
         xen_platform_free(m->platform);
+    vga_free(m->vga);
+    m->vga = NULL;
     if (m->piix4_pm)
         piix4_pm_free(m->piix4_pm);
     if (m->piix3)

@@ -1,12 +1,12 @@
-/* The xenfv machine with vga="none": which devices sit where, and the one
- * entry point accelerators use to deliver guest I/O. Layout (docs/devices.md):
+/* The xenfv machine: which devices sit where, and the one entry point
+ * accelerators use to deliver guest I/O. Layout (docs/devices.md):
  *   00:00.0 i440FX host bridge   8086:1237
  *   00:01.0 PIIX3 ISA bridge     8086:7000  PIRQ route regs 0x60-0x63
  *   00:01.1 PIIX3 IDE            8086:7010  0x1f0/0x3f6 irq14, 0x170/0x376 irq15, BM BAR4
  *   00:01.3 PIIX4 ACPI PM        8086:7113  PM io 0xb000, SMBus 0xb100
- *   00:02.0 Xen platform device  5853:0001  BAR0 io 256, BAR1 mmio 16 MiB
- *   00:03.0 (00:02.0 without the platform device) and on: the emulated
- *           NICs in command-line order, RTL8139C+ 10ec:8139 rev 0x20
+ *   00:02.0 standard VGA         1234:1111  (with a display device; the next slots move up)
+ *   00:02.0 Xen platform device  5853:0001  BAR0 io 256, BAR1 mmio 16 MiB (00:03.0 with a VGA)
+ *   next slots: the emulated NICs in command-line order, RTL8139C+ 10ec:8139 rev 0x20
  *   ISA: 16550A COM1 0x3f8 irq4, i8042 0x60/0x64, port 0x92, PCI conf 0xcf8/0xcfc */
 #ifndef XSDM_MACHINE_H
 #define XSDM_MACHINE_H
@@ -31,6 +31,9 @@ struct xen_platform;
 struct i8042;
 struct port92;
 struct rtl8139;
+struct vga;
+struct display;
+struct input_sink;
 
 enum run_state { RUN_PRELAUNCH, RUN_RUNNING, RUN_PAUSED, RUN_INMIGRATE, RUN_SHUTDOWN };
 
@@ -53,6 +56,7 @@ struct machine {
     struct i8042 *i8042;
     struct port92 *port92;
     struct rtl8139 *nic[CFG_MAX_NICS];  /* cfg->nics[i], each owning its tap */
+    struct vga *vga;                    /* NULL without a display device */
 };
 
 /* The board is the one place that knows which device is wired where:
@@ -84,6 +88,11 @@ struct irq_line machine_isa_irq(struct machine *m, unsigned irq);
 struct irq_line machine_pci_intx(struct machine *m);
 /* A request line: raising it asks for why (reset buttons, S5). */
 struct irq_line machine_guest_request(struct machine *m, enum shutdown_reason why);
+
+/* The console's ends: the VGA's surface (NULL without one) and the input
+ * sink that types on the i8042 keyboard (no PS/2 mouse: pointer dropped). */
+struct display *machine_display(struct machine *m);
+struct input_sink machine_input(struct machine *m);
 
 /* Guest-requested power off / reset: honours -no-shutdown like qemu-xen. */
 void machine_request_shutdown(struct machine *m, enum shutdown_reason why);

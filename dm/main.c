@@ -207,9 +207,9 @@ static void monitors_close(struct dm *d)
     d->n_qmp = 0;
 }
 
-/* The VNC socket is bound (or adopted) now, before restriction. The board
- * attaches its graphics device's display and the keyboard/mouse sink; cli
- * refuses -vnc while no device can fill a display. */
+/* The VNC socket is bound (or adopted) now, before restriction; run_dm
+ * then attaches the board's display and keyboard sink. cli refuses -vnc
+ * without a graphics device. */
 static int vnc_open(struct dm *d, char *err, size_t errlen)
 {
     int fd = vnc_listen_open(&d->cfg.vnc, err, errlen);
@@ -298,6 +298,12 @@ static int run_dm(struct dm *d)
         goto fail;
     if (d->cfg.vnc.enabled && vnc_open(d, err, sizeof(err)) < 0)
         goto fail;
+    if (d->vnc) {
+        struct input_sink in = machine_input(&d->machine);
+
+        vnc_server_attach_display(d->vnc, machine_display(&d->machine));
+        vnc_server_set_input(d->vnc, &in);
+    }
     if (d->accel.ops->attach && d->accel.ops->attach(&d->accel, &d->machine) < 0) {
         snprintf(err, sizeof(err), "%s accelerator: attach failed", d->accel.ops->name);
         goto fail;

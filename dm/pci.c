@@ -24,6 +24,9 @@
 #define CFG_HEADER    0x0e
 #define CFG_BAR0      0x10
 #define CFG_SUBSYS    0x2c
+#define CFG_ROM       0x30
+#define ROM_ENABLE    0x01
+#define BAR_PREFETCH  0x08
 #define CFG_INT_LINE  0x3c
 #define CFG_INT_PIN   0x3d
 
@@ -117,25 +120,55 @@ void pci_dev_set_bar(struct pci_dev *d, int bar, bool io, uint32_t size, struct 
     put_le32(d->config + reg, io ? 1u : 0u);
 }
 
+void pci_dev_set_bar_prefetch(struct pci_dev *d, int bar, uint32_t size, struct io_region *r)
+{
+    pci_dev_set_bar(d, bar, false, size, r);
+    if (bar >= 0 && bar < PCI_MAX_BARS && d->bars[bar].size)
+        d->config[CFG_BAR0 + 4 * (unsigned)bar] |= BAR_PREFETCH;
+}
+
+void pci_dev_set_rom(struct pci_dev *d, uint32_t size, struct io_region *r)
+{
+    if (size < 2048 || (size & (size - 1)))
+        return;
+    d->rom.size = size;
+    d->rom.io = false;
+    d->rom.region = r;
+    put_le32(d->wmask + CFG_ROM, ~(size - 1) | ROM_ENABLE);
+    put_le32(d->config + CFG_ROM, 0);
+}
+
+/* BAR i (0-5), or the ROM BAR for i == PCI_MAX_BARS. */
+static const struct pci_bar *bar_at(const struct pci_dev *d, int i)
+{
+    return i == PCI_MAX_BARS ? &d->rom : &d->bars[i];
+}
+
 static uint32_t bar_mask(const struct pci_dev *d, int bar)
 {
-    const struct pci_bar *b = &d->bars[bar];
+    const struct pci_bar *b = bar_at(d, bar);
 
+    if (bar == PCI_MAX_BARS)
+        return ~(b->size - 1);
     return ~(b->size - 1) & (b->io ? 0xfffffffcu : 0xfffffff0u);
 }
 
-/* Where BAR i of d should decode now; false if it should not decode. */
+/* Where BAR i of d (PCI_MAX_BARS: the ROM) should decode now; false if it
+ * should not decode. */
 static bool bar_target(const struct pci_dev *d, int i, uint64_t *addr_r)
 {
-    const struct pci_bar *b = &d->bars[i];
+    const struct pci_bar *b = bar_at(d, i);
     uint16_t cmd = cfg16(d, CFG_COMMAND);
+    unsigned reg = i == PCI_MAX_BARS ? CFG_ROM : CFG_BAR0 + 4 * (unsigned)i;
     uint64_t addr;
 
     if (!b->size || !b->region)
         return false;
-    addr = cfg32(d, CFG_BAR0 + 4 * (unsigned)i) & bar_mask(d, i);
+    addr = cfg32(d, reg) & bar_mask(d, i);
     *addr_r = addr;
     if (!(cmd & (b->io ? CMD_IO : CMD_MEM)) || addr == 0)
+        return false;
+    if (i == PCI_MAX_BARS && !(cfg32(d, reg) & ROM_ENABLE))
         return false;
     /* A BAR left at its sizing pattern (all address bits set) is not
      * a real address; neither is one reaching past the top of the space. */
@@ -157,11 +190,11 @@ static void retry_refused(struct pci_bus *bus)
     for (i = 0; i < bus->saved.n; i++) {
         struct pci_dev *d = bus->devs[i];
 
-        for (j = 0; j < PCI_MAX_BARS; j++) {
+        for (j = 0; j <= PCI_MAX_BARS; j++) {
             uint64_t addr;
 
-            if (bar_target(d, j, &addr) && !d->bars[j].region->mapped)
-                (void)io_region_map(bus->io, d->bars[j].region, addr);
+            if (bar_target(d, j, &addr) && !bar_at(d, j)->region->mapped)
+                (void)io_region_map(bus->io, bar_at(d, j)->region, addr);
         }
     }
 }
@@ -174,8 +207,8 @@ void pci_update_mappings(struct pci_dev *d)
 
     if (!io)
         return;
-    for (i = 0; i < PCI_MAX_BARS; i++) {
-        struct pci_bar *b = &d->bars[i];
+    for (i = 0; i <= PCI_MAX_BARS; i++) {
+        const struct pci_bar *b = bar_at(d, i);
         uint64_t addr = 0;
         bool on = bar_target(d, i, &addr);
 
@@ -304,7 +337,8 @@ void pci_config_write(struct pci_bus *bus, unsigned slot, unsigned fn, unsigned 
         d->config[r] = (uint8_t)((d->config[r] & ~wm) | (b & wm));
         d->config[r] &= (uint8_t)~(b & w1c);
     }
-    if (overlaps(reg, size, CFG_COMMAND, 2) || overlaps(reg, size, CFG_BAR0, 24))
+    if (overlaps(reg, size, CFG_COMMAND, 2) || overlaps(reg, size, CFG_BAR0, 24) ||
+        overlaps(reg, size, CFG_ROM, 4))
         pci_update_mappings(d);
     if (overlaps(reg, size, CFG_COMMAND, 2))
         update_intx(d);
@@ -495,9 +529,9 @@ void pci_bus_unmap_all(struct pci_bus *bus)
     int i, j;
 
     for (i = 0; bus && i < bus->saved.n; i++)
-        for (j = 0; j < PCI_MAX_BARS; j++)
-            if (bus->devs[i]->bars[j].region && bus->devs[i]->bars[j].region->mapped)
-                io_region_unmap(bus->io, bus->devs[i]->bars[j].region);
+        for (j = 0; j <= PCI_MAX_BARS; j++)
+            if (bar_at(bus->devs[i], j)->region && bar_at(bus->devs[i], j)->region->mapped)
+                io_region_unmap(bus->io, bar_at(bus->devs[i], j)->region);
 }
 
 /* The functions may already be gone: only the bus's own things are touched. */

@@ -27,6 +27,7 @@ struct pci_dev {
     uint8_t wmask[256];         /* bits the guest may change */
     uint8_t w1cmask[256];       /* write-1-to-clear bits (status register) */
     struct pci_bar bars[PCI_MAX_BARS];
+    struct pci_bar rom;         /* expansion ROM BAR (0x30): MMIO, decodes when its enable bit is set */
     /* Optional: after the generic write has been applied (e.g. PIIX3 PIRQ
      * registers, IDE BM enable). reg/size as the guest wrote them. */
     void (*config_written)(struct pci_dev *d, unsigned reg, uint32_t val, unsigned size);
@@ -51,6 +52,10 @@ void pci_bus_unmap_all(struct pci_bus *bus);
 void pci_dev_init(struct pci_dev *d, const char *name, unsigned slot, unsigned fn,
                   uint16_t vendor, uint16_t device, uint32_t class_code, uint8_t revision);
 void pci_dev_set_bar(struct pci_dev *d, int bar, bool io, uint32_t size, struct io_region *r);
+/* A 32-bit memory BAR that is prefetchable (bit 3), e.g. a framebuffer. */
+void pci_dev_set_bar_prefetch(struct pci_dev *d, int bar, uint32_t size, struct io_region *r);
+/* The expansion ROM BAR (config 0x30): size a power of two >= 2 KiB. */
+void pci_dev_set_rom(struct pci_dev *d, uint32_t size, struct io_region *r);
 int pci_register(struct pci_bus *bus, struct pci_dev *d);
 struct pci_dev *pci_find(struct pci_bus *bus, unsigned slot, unsigned fn);
 /* Config access by bus/slot/fn/reg (no device: reads all-ones). */

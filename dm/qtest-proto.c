@@ -160,8 +160,15 @@ static int hexval(char c)
 
 enum where { IN_RAM, IN_MMIO, NOWHERE };
 
+/* The legacy VGA window overlays RAM, as on a PC: with a VGA present its
+ * accesses go to the device, as they would trap to the DM under Xen. */
+#define VGA_HOLE_BASE 0xa0000
+#define VGA_HOLE_END  0xc0000
+
 static enum where locate(const struct qtest_core *q, uint64_t addr, uint64_t len)
 {
+    if (q->m && q->m->vga && addr >= VGA_HOLE_BASE && addr < VGA_HOLE_END && len <= VGA_HOLE_END - addr)
+        return IN_MMIO;
     if (addr < q->ram_size && len <= q->ram_size - addr)
         return IN_RAM;
     if (addr >= q->ram_size && addr < QTEST_MMIO_LIMIT && len <= QTEST_MMIO_LIMIT - addr)

@@ -448,6 +448,10 @@ static bool promote(struct vnc_client *c)
     s->pending = NULL;
     s->active = c;
     c->state = VS_NORMAL;
+    /* The device renders on demand: bring its size up to date before
+     * ServerInit announces it, or a viewer without DesktopSize would be
+     * closed at its first update. */
+    collect_dirty(s);
     send_server_init(c);
     s->timer = loop_timer_add(s->loop, VNC_UPDATE_MS, on_timer, s);
     if (s->timer < 0)

@@ -1,4 +1,4 @@
-/* Xen platform PCI device 00:02.0 (5853:0001 rev 1, class ff80, subsystem
+/* Xen platform PCI device 00:02.0, or 00:03.0 behind a VGA (5853:0001 rev 1, class ff80, subsystem
  * 5853:0001, INTA), as qemu-xen's hw/i386/xen/xen_platform.c presents it:
  *  - BAR0, 256 bytes of I/O: +0 platform flags (byte read/write), +8 the
  *    log port (one byte per write); everything else reads 0xff.

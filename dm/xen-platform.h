@@ -1,4 +1,4 @@
-/* Xen platform PCI device, 00:02.0 on the board (dm/xen-platform.c). */
+/* Xen platform PCI device, 00:02.0 or 00:03.0 after a VGA (dm/xen-platform.c). */
 #ifndef XSDM_XEN_PLATFORM_H
 #define XSDM_XEN_PLATFORM_H
 

@@ -5,10 +5,12 @@ set -eu
 # nettle-dev, zlib1g-dev: the VNC server's DES and ZRLE (docs/design.md).
 # vncsnapshot, gvncviewer (gvnccapture), libnet-vnc-perl, libjpeg-turbo-progs,
 # netpbm: real VNC clients and image decoders for the VNC tests.
+# seabios: vgabios-stdvga.bin, the VGA BIOS in the standard VGA's ROM BAR.
 PKGS="build-essential pkg-config libxen-dev libseccomp-dev libcap-ng-dev libjansson-dev
 nettle-dev zlib1g-dev
 check libsubunit-dev xorriso clang libclang-rt-14-dev
-vncsnapshot gvncviewer libnet-vnc-perl libjpeg-turbo-progs netpbm"
+vncsnapshot gvncviewer libnet-vnc-perl libjpeg-turbo-progs netpbm
+seabios"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -412,15 +412,18 @@ static void assert_refused(const struct refusal *r, size_t n)
 START_TEST(refusals)
 {
     static const struct refusal r[] = {
-        { "-device cirrus-vga,vgamem_mb=8", "cirrus-vga", "vga=\"none\"" },
-        { "-device VGA,vgamem_mb=16", "VGA", "vga=\"none\"" },
-        { "-vga std", "-vga", "vga=\"none\"" },
+        { "-device qxl-vga,vgamem_mb=8", "qxl-vga", "vga=\"stdvga\"" },
+        { "-vga cirrus", "-vga", "vga=\"stdvga\"" },
+        { "-device VGA -device cirrus-vga", "cirrus-vga", "only one graphics device" },
+        { "-device VGA,vgamem_mb=0", "vgamem_mb", "vgamem_mb" },
+        { "-device VGA,vgamem_mb=100000", "vgamem_mb", "vgamem_mb" },
+        { "-device VGA,romfile=x", "romfile", "romfile" },
         { "-vnc 127.0.0.1:0,to=99", "-vnc", "vnc=0" },
         { "-display sdl", "-display", "sdl=0" },
         { "-sdl", "-sdl", "sdl=0" },
         { "-spice port=6000", "-spice", "spice=0" },
         { "-k en-us", "-k", "keymap" },
-        { "-device cirrus-vga", "cirrus-vga", "<model type='none'/>" },
+        { "-device qxl", "qxl", "<model type='vga'/>" },
         { "-vnc 127.0.0.1:0", "-vnc", "<graphics>" },
         { "-device lsi53c895a", "lsi53c895a", "bus='ide'" },
         { "-device usb-tablet", "usb-tablet", "model='none'" },
@@ -532,9 +535,7 @@ START_TEST(overlong_values)
 }
 END_TEST
 
-/* The complete §1.9 argv, emulated devices included, is refused at its first
- * unsupported option, naming it. */
-START_TEST(full_example_refused)
+static int parse_with_device(const char *dev)
 {
     const char *args[MAXARGS];
     int i, n = 0;
@@ -543,12 +544,27 @@ START_TEST(full_example_refused)
         args[n++] = argv_417[i];
         if (!strcmp(argv_417[i], "pty")) {
             args[n++] = "-device";
-            args[n++] = "cirrus-vga,vgamem_mb=8";
+            args[n++] = dev;
         }
     }
     args[n] = NULL;
-    ck_assert_int_eq(parse(args), -1);
-    ck_assert_ptr_nonnull(strstr(err, "-device cirrus-vga,vgamem_mb=8"));
+    return parse(args);
+}
+
+/* The complete §1.9 argv with an emulated device xsdm does not have is
+ * refused at it, naming it; with libxl's default cirrus-vga it is accepted
+ * and served as the standard VGA with the VRAM asked for. */
+START_TEST(full_example_refused)
+{
+    ck_assert_int_eq(parse_with_device("qxl-vga,vgamem_mb=8"), -1);
+    ck_assert_ptr_nonnull(strstr(err, "-device qxl-vga,vgamem_mb=8"));
+    ck_assert_int_eq(parse_with_device("cirrus-vga,vgamem_mb=8"), 0);
+    ck_assert(cfg.display_device);
+    ck_assert(cfg.vga_was_cirrus);
+    ck_assert_uint_eq(cfg.vga_vram_mb, 8);
+    ck_assert_int_eq(parse_with_device("VGA"), 0);
+    ck_assert(!cfg.vga_was_cirrus);
+    ck_assert_uint_eq(cfg.vga_vram_mb, 16);
 }
 END_TEST
 

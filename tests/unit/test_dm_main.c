@@ -309,8 +309,9 @@ END_TEST
 
 START_TEST(startup_errors)
 {
-    static const char *const bad1[] = { "-xen-domid", "1", "-device", "cirrus-vga,vgamem_mb=8", NULL };
+    static const char *const bad1[] = { "-xen-domid", "1", "-device", "qxl-vga,vgamem_mb=8", NULL };
     static const char *const bad2[] = { "-accel", "qtest", NULL };
+    static const char *const bad4[] = { "-xen-domid", "1", "-device", "VGA", NULL };
     static const char *const bad3[] = { "-machine", "none", "-chardev", "socket,id=m,fd=9,server=on,wait=off",
                                         "-mon", "chardev=m,mode=control", NULL };
     struct dm_proc p;
@@ -319,8 +320,15 @@ START_TEST(startup_errors)
     dm_start(&p, bad1);
     st = dm_wait(&p);
     ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-    ck_assert(log_contains(&p, "cirrus-vga"));
-    ck_assert(log_contains(&p, "vga=\"none\""));
+    ck_assert(log_contains(&p, "qxl-vga"));
+    ck_assert(log_contains(&p, "vga=\"stdvga\""));
+    dm_cleanup(&p);
+
+    /* The VGA under Xen is refused at start, before the domain is touched. */
+    dm_start(&p, bad4);
+    st = dm_wait(&p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    ck_assert(log_contains(&p, "not supported under Xen"));
     dm_cleanup(&p);
 
     dm_start(&p, bad2);

@@ -61,6 +61,7 @@ static const struct {
     { "dm/i440fx*", C_DEVICE }, { "dm/i8042*", C_DEVICE }, { "dm/pci*", C_DEVICE },
     { "dm/piix3*", C_DEVICE }, { "dm/piix4-pm*", C_DEVICE }, { "dm/port92*", C_DEVICE },
     { "dm/uart16550*", C_DEVICE }, { "dm/xen-platform*", C_DEVICE }, { "dm/rtl8139*", C_DEVICE },
+    { "dm/vga*", C_DEVICE },
     { "dm/ide*", C_STORAGE }, { "dm/ata*", C_STORAGE }, { "dm/atapi*", C_STORAGE },
     { "dm/bmdma*", C_STORAGE }, { "dm/block*", C_STORAGE },
     { "dm/machine*", C_BOARD },
