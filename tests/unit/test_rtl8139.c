@@ -1007,6 +1007,33 @@ START_TEST(slots_in_command_line_order)
 }
 END_TEST
 
+/* With a VGA the board keeps qemu-xen's order: VGA 00:02.0, platform
+ * 00:03.0, the NIC after them at 00:04.0. */
+START_TEST(slots_behind_a_vga)
+{
+    char netdev[64], name[IFNAMSIZ];
+    int fd;
+
+    snprintf(name, sizeof(name), "xsdmv%d", (int)getpid() % 100000);
+    fd = tun_open(name, 0);
+    snprintf(netdev, sizeof(netdev), "tap,id=net0,fd=%d", fd);
+    {
+        const char *args[] = { "-device", "rtl8139,id=nic0,netdev=net0,mac=00:16:3e:00:00:01",
+                               "-netdev", netdev, "-device", "VGA,vgamem_mb=1", NULL };
+        struct qtest_opts o = { .args = args, .extra_fd = fd, .ram_mb = 64 };
+
+        s = qtest_start(&o);
+    }
+    ck_assert_ptr_nonnull(s);
+    close(fd);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 2, 0, 0x00), 0x11111234);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 3, 0, 0x00), 0x00015853);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 4, 0, 0x00), 0x813910ec);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 5, 0, 0x00), 0xffffffff);
+    stop();
+}
+END_TEST
+
 /* Remove the runner's persistent tap whatever the tests left. */
 static void tap_cleanup(void)
 {
@@ -1045,6 +1072,7 @@ int main(void)
     tcase_add_test(tc, save_restore);
     tcase_add_test(tc, unplug_survives_restore);
     tcase_add_test(tc, slots_in_command_line_order);
+    tcase_add_test(tc, slots_behind_a_vga);
     suite_add_tcase(su, tc);
     sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
