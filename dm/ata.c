@@ -4,6 +4,7 @@
  * Every range is checked against the medium before anything moves. */
 #include "dm/ide.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "dm/block.h"
@@ -111,7 +112,8 @@ static void read_next_block(struct ide_drive *d)
     uint32_t n = s->disk_left < s->block ? (uint32_t)s->disk_left : s->block;
 
     if (!n || n > IDE_BUF_SIZE || block_read(d->blk, s->disk_off, s->buf, n) < 0) {
-        log_guest("ide: %s: read of %u bytes at %llu failed", d->id, n, (unsigned long long)s->disk_off);
+        log_guest("ide: %s: read of %u bytes at disk offset %llu failed: %s", d->id, n,
+                  (unsigned long long)s->disk_off, strerror(errno));
         ata_error(d, ER_UNC | ER_ABRT);
         return;
     }
@@ -135,7 +137,8 @@ static void write_block_done(struct ide_drive *d)
     struct ide_drive_state *s = d->s;
 
     if (block_write(d->blk, s->disk_off, s->buf, s->end) < 0 || (!s->wce && block_flush(d->blk) < 0)) {
-        log_guest("ide: %s: write of %u bytes at %llu failed", d->id, s->end, (unsigned long long)s->disk_off);
+        log_guest("ide: %s: write of %u bytes at disk offset %llu failed: %s", d->id, s->end,
+                  (unsigned long long)s->disk_off, strerror(errno));
         ata_error(d, ER_ABRT);
         return;
     }

@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "dm/block-loop.h"
 #include "dm/fdset.h"
+#include "dm/log.h"
 
 static struct block *open_blocks[BLOCK_MAX_OPEN];
 static unsigned next_node = 100;
@@ -219,6 +222,66 @@ void block_stats_add(struct block_stats *to, const struct block_stats *from)
     to->invalid_wr += from->invalid_wr;
     if (from->wr_highest > to->wr_highest)
         to->wr_highest = from->wr_highest;
+}
+
+/* A loop device keeps its own page cache: it is written back on FLUSH, on
+ * stop (dm_stop) and when the DM's fd closes, so the file's other readers
+ * (dom0 tools, a migration target) see the guest's writes from then on. */
+static int attach_loop(struct block *b)
+{
+    char msg[256];
+    struct stat st;
+    bool dio;
+    off_t end;
+    int lfd;
+
+    if (b->readonly || b->on_loop || fstat(b->fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    lfd = block_loop_attach(b->fd, &dio, msg, sizeof(msg));
+    if (lfd >= 0 && ((end = lseek(lfd, 0, SEEK_END)) < 0 || dup3(lfd, b->fd, O_CLOEXEC) < 0)) {
+        snprintf(msg, sizeof(msg), "loop device: %s", strerror(errno));
+        close(lfd);
+        lfd = -1;
+    }
+    if (lfd < 0) {
+        b->file_writes = true;
+        log_warn("%s: %s: guest writes go to the file, and RLIMIT_FSIZE becomes its size where "
+                 "the hard limit allows (docs/restriction.md)", b->filename, msg);
+        return -1;
+    }
+    close(lfd);                 /* b->fd is the loop device now, same number */
+    b->on_loop = true;
+    /* The loop device ends at the last whole 512-byte sector. */
+    b->size = (uint64_t)end;
+    log_info("%s: served through a loop device (%s I/O)", b->filename, dio ? "direct" : "buffered");
+    return 0;
+}
+
+int block_attach_loops(void)
+{
+    int rc = 0;
+
+    for (int i = 0; i < BLOCK_MAX_OPEN; i++)
+        if (open_blocks[i] && attach_loop(open_blocks[i]) < 0)
+            rc = -1;
+    return rc;
+}
+
+void block_flush_all(void)
+{
+    for (int i = 0; i < BLOCK_MAX_OPEN; i++)
+        if (open_blocks[i] && !open_blocks[i]->readonly && block_flush(open_blocks[i]) < 0)
+            log_warn("%s: flush: %s", open_blocks[i]->filename, strerror(errno));
+}
+
+uint64_t block_fsize_needed(void)
+{
+    uint64_t need = 0;
+
+    for (int i = 0; i < BLOCK_MAX_OPEN; i++)
+        if (open_blocks[i] && open_blocks[i]->file_writes && open_blocks[i]->size > need)
+            need = open_blocks[i]->size;
+    return need;
 }
 
 int block_keep_fds(int *fds, int max)

@@ -31,6 +31,8 @@ struct block {
     uint64_t size;                  /* bytes, as found at open */
     char filename[CFG_PATH_MAX];    /* as given (query-block "file") */
     unsigned node;                  /* query-block "node-name": #block<node> */
+    bool on_loop;                   /* a writable file served through a loop device */
+    bool file_writes;               /* guest writes go to a regular file: RLIMIT_FSIZE binds */
     struct block_stats st;
 };
 
@@ -50,6 +52,19 @@ static inline uint64_t block_sectors(const struct block *b, unsigned sector_size
 {
     return b && sector_size ? b->size / sector_size : 0;
 }
+
+/* Before restriction (dm/main.c): serve every writable regular-file image
+ * through a loop device (dm/block-loop.h), in place (same fd number), so
+ * RLIMIT_FSIZE does not apply to the guest's writes. Returns 0, or -1 if
+ * some image stays a plain file (logged; see block_fsize_needed()). */
+int block_attach_loops(void);
+/* Write back every writable image (QEMU flushes all drives on stop). */
+void block_flush_all(void);
+
+/* The largest open image whose guest writes go to a regular file (no loop
+ * device could be attached): what RLIMIT_FSIZE must allow for the guest's
+ * writes to reach it. 0 if none. */
+uint64_t block_fsize_needed(void);
 
 /* fds of every open image (the restriction step's close-fds keep-list).
  * Returns how many were written (at most max). */

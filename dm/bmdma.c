@@ -7,6 +7,7 @@
  * past RAM or one that is rewritten under us ends in an error status. */
 #include "dm/ide.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "dm/accel.h"
@@ -58,6 +59,8 @@ static int move_chunk(struct ide_drive *d, uint64_t gpa, uint32_t n, uint8_t *er
         }
         if (!d->blk || (s->cdrom && !ide_drive_has_medium(d)) ||
             block_read(d->blk, s->disk_off, bounce, n) < 0) {
+            log_guest("ide: %s: DMA read of %u bytes at disk offset %llu: %s", d->id, n,
+                      (unsigned long long)s->disk_off, d->blk ? strerror(errno) : "no medium");
             *err_r = ER_UNC | ER_ABRT;
             return -1;
         }
@@ -67,6 +70,8 @@ static int move_chunk(struct ide_drive *d, uint64_t gpa, uint32_t n, uint8_t *er
         if (s->src != SRC_DISK || accel_mem_read(a, gpa, bounce, n) < 0)
             return -1;
         if (!d->blk || block_write(d->blk, s->disk_off, bounce, n) < 0) {
+            log_guest("ide: %s: DMA write of %u bytes at disk offset %llu: %s", d->id, n,
+                      (unsigned long long)s->disk_off, d->blk ? strerror(errno) : "no medium");
             *err_r = ER_ABRT;
             return -1;
         }

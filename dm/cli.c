@@ -20,12 +20,15 @@
 #define MAX_RAM_MB (1024ull * 1024)
 
 /* Advice shared by several refusals. */
-#define ADV_VGA   "emulated graphics is not supported; set vga=\"none\" in the guest config"
-#define ADV_NIC   "emulated network cards are not supported; use a PV network interface (type=vif in the vif= entry)"
-#define ADV_SCSI  "SCSI disks are not supported; use hd* (IDE) or xvd* (PV) vdevs"
-#define ADV_USB   "USB is not supported; remove usb=, usbdevice= and usbctrl= from the guest config"
-#define ADV_SOUND "emulated sound is not supported; remove soundhw= from the guest config"
-#define ADV_VNC   "xsdm has no display; set vnc=0 (and sdl=0) in the guest config"
+#define ADV_VGA   "emulated graphics is not supported; xl: set vga=\"none\"; libvirt: <video><model type='none'/></video>"
+#define ADV_NIC   "emulated network cards are not supported; use a PV network interface: xl: type=vif in the vif= entry; " \
+                  "libvirt: <model type='netfront'/> in the <interface>"
+#define ADV_SCSI  "SCSI disks are not supported; xl: use hd* (IDE) or xvd* (PV) vdevs; libvirt: <target bus='ide'/> or bus='xen'"
+#define ADV_USB   "USB is not supported; xl: remove usb=, usbdevice= and usbctrl= from the guest config; " \
+                  "libvirt: <controller type='usb' model='none'/> and no USB <input>"
+#define ADV_SOUND "emulated sound is not supported; xl: remove soundhw= from the guest config; libvirt: remove <sound>"
+#define ADV_CHAN  "channels are not supported; xl: remove channel= from the guest config; libvirt: remove <channel>"
+#define ADV_VNC   "xsdm has no display; xl: set vnc=0 (and sdl=0) in the guest config; libvirt: remove <graphics>"
 
 struct kv {
     char key[KV_KEY_MAX];
@@ -636,6 +639,14 @@ static int opt_sandbox(struct ctx *c, const char *a)
     return kv_check_used(c, &k);
 }
 
+/* xsdm's own: whether to restrict as under dm_restrict=1 when the toolstack
+ * gave no -chroot/-runas (libvirt, xl without dm_restrict). Off only for
+ * debugging (docs/xsdm.1). */
+static int opt_confine(struct ctx *c, const char *a)
+{
+    return parse_bool(c, "confine", a, &c->cfg->confine);
+}
+
 static int opt_incoming(struct ctx *c, const char *a)
 {
     long long fd;
@@ -852,17 +863,17 @@ static const struct {
     { "i82557b", ADV_NIC }, { "i82559er", ADV_NIC }, { "vmxnet3", ADV_NIC },
     { "lsi53c895a", ADV_SCSI }, { "lsi", ADV_SCSI }, { "scsi-hd", ADV_SCSI }, { "scsi-cd", ADV_SCSI },
     { "megasas", ADV_SCSI }, { "virtio-scsi-pci", ADV_SCSI },
-    { "ahci", "AHCI is not supported; remove hdtype=\"ahci\" from the guest config (IDE is used)" },
+    { "ahci", "AHCI is not supported; xl: remove hdtype=\"ahci\" (IDE is used); libvirt: <target bus='ide'/>, not 'sata'" },
     { "piix3-usb-uhci", ADV_USB }, { "usb-ehci", ADV_USB }, { "nec-usb-xhci", ADV_USB },
     { "qemu-xhci", ADV_USB }, { "usb-tablet", ADV_USB }, { "usb-mouse", ADV_USB }, { "usb-kbd", ADV_USB },
     { "usb-host", ADV_USB }, { "usb-storage", ADV_USB },
     { "AC97", ADV_SOUND }, { "ES1370", ADV_SOUND }, { "sb16", ADV_SOUND }, { "intel-hda", ADV_SOUND },
     { "hda-duplex", ADV_SOUND }, { "cs4231a", ADV_SOUND }, { "adlib", ADV_SOUND }, { "gus", ADV_SOUND },
     { "xen-pvdevice", "the XenServer PV device is not supported; remove vendor_device=\"xenserver\"" },
-    { "xen-pci-passthrough", "PCI passthrough is not supported; remove pci= from the guest config" },
-    { "virtio-serial", "channels are not supported; remove channel= from the guest config" },
-    { "virtio-serial-pci", "channels are not supported; remove channel= from the guest config" },
-    { "virtserialport", "channels are not supported; remove channel= from the guest config" },
+    { "xen-pci-passthrough", "PCI passthrough is not supported; xl: remove pci= from the guest config; libvirt: remove <hostdev>" },
+    { "virtio-serial", ADV_CHAN },
+    { "virtio-serial-pci", ADV_CHAN },
+    { "virtserialport", ADV_CHAN },
 };
 
 static int opt_device(struct ctx *c, const char *a)
@@ -971,6 +982,7 @@ static const struct option options[] = {
     { "accel", opt_accel, NULL, true },
     { "qtest", opt_qtest, NULL, true },
     { "sandbox", opt_sandbox, NULL, true },
+    { "confine", opt_confine, NULL, true },
     { "incoming", opt_incoming, NULL, true },
     { "chroot", opt_chroot, NULL, true },
     { "runas", opt_runas, NULL, true },
@@ -1020,6 +1032,7 @@ void cli_defaults(struct xsdm_config *cfg)
     cfg->acpi = true;
     cfg->xen_platform = true;
     cfg->sandbox = SANDBOX_ON;
+    cfg->confine = true;
     cfg->incoming_fd = -1;
 }
 

@@ -77,6 +77,8 @@ struct xsdm_config {
     char runas[CFG_ID_MAX * 2];    /* -runas U / -run-with user=U, unresolved */
     bool have_runas;
     enum sandbox_mode sandbox;     /* -sandbox on|log|off (default on) */
+    bool confine;                  /* -confine on|off (default on): without -chroot/-runas,
+                                    * xsdm picks the per-domid user and an empty root itself */
 
     int incoming_fd;               /* -incoming fd:M, else -1 */
 

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include "dm/block.h"
 #include "dm/log.h"
 #include "dm/qmp.h"
 
@@ -36,6 +37,9 @@ void dm_stop(struct dm *d)
     case RUN_RUNNING:
         d->machine.state = RUN_PAUSED;
         set_running(d, false);
+        /* As QEMU's vm_stop: whoever reads the images next (a migration
+         * target, dom0 after a save) sees every completed guest write. */
+        block_flush_all();
         qmp_event("STOP", NULL);
         log_debug("run state: paused");
         break;

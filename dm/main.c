@@ -285,6 +285,9 @@ static int run_dm(struct dm *d)
         snprintf(err, sizeof(err), "%s accelerator: attach failed", d->accel.ops->name);
         goto fail;
     }
+    /* Guest writes must not meet the 256 KiB RLIMIT_FSIZE (docs/restriction.md). */
+    block_attach_loops();
+    rctx.fsize_bytes = block_fsize_needed();
     keep_list(d, &rctx);
     if (d->cfg.incoming_fd >= 0)
         restrict_keep_fd(&rctx, d->cfg.incoming_fd);

@@ -72,6 +72,96 @@ out:
     return rc;
 }
 
+/* The name of the user with this uid in a passwd(5) file: 0 found (name
+ * copied), 1 none, -1 unreadable. libxl refuses a per-domid uid that is
+ * somebody's: so do we. */
+static int lookup_uid(const char *passwd_path, uid_t uid, char *name, size_t namelen)
+{
+    struct passwd *pw;
+    FILE *f = fopen(passwd_path, "re");
+    int rc = 1;
+
+    if (!f)
+        return -1;
+    errno = 0;
+    while ((pw = fgetpwent(f)) != NULL) {
+        if (pw->pw_uid == uid) {
+            snprintf(name, namelen, "%s", pw->pw_name);
+            rc = 0;
+            break;
+        }
+    }
+    if (rc && ferror(f))
+        rc = -1;
+    fclose(f);
+    return rc;
+}
+
+int restrict_default_user(const char *passwd_path, int domid, uid_t *uid_r, gid_t *gid_r,
+                          char *how, size_t howlen, char *err, size_t errlen)
+{
+    char other[64];
+    bool shared = false;
+    uid_t base;
+    gid_t g;
+    unsigned long u;
+    int r;
+
+    /* qtest runs without -xen-domid; domain ids end below 0x7ff0. */
+    if (domid < 0)
+        domid = 0;
+    if (domid >= 0x7ff0) {
+        snprintf(err, errlen, "domain id %d is out of range", domid);
+        return -1;
+    }
+    r = restrict_lookup_user(passwd_path, RESTRICT_RANGE_BASE_USER, &base, &g);
+    if (r < 0)
+        goto unreadable;
+    if (r == 0) {
+        u = (unsigned long)base + (unsigned long)domid;
+        snprintf(how, howlen, "%s (uid %u) + domid %d, libxl's dm_restrict rule",
+                 RESTRICT_RANGE_BASE_USER, (unsigned)base, domid);
+    } else if ((r = restrict_lookup_user(passwd_path, RESTRICT_SHARED_USER, &base, &g)) == 0) {
+        u = base;
+        shared = true;
+        snprintf(how, howlen, "%s, libxl's fallback (shared by every such DM)", RESTRICT_SHARED_USER);
+    } else if (r < 0) {
+        goto unreadable;
+    } else {
+        /* Neither user exists: the uid libxl's documented setup would give
+         * (range base 131072), with a group of its own. It owns no file and
+         * no other process; the empty root gives it nothing to reach. */
+        u = RESTRICT_FALLBACK_UID_BASE + (unsigned long)domid;
+        g = (gid_t)u;
+        snprintf(how, howlen, "no %s or %s in %s: unnamed uid %lu = %u + domid %d",
+                 RESTRICT_RANGE_BASE_USER, RESTRICT_SHARED_USER, passwd_path, u,
+                 RESTRICT_FALLBACK_UID_BASE, domid);
+    }
+    if (u == 0 || g == 0 || u >= 0xffffffffUL) {
+        snprintf(err, errlen, "the device model user would be uid %lu gid %u: refusing root "
+                 "(fix %s / %s in %s)", u, (unsigned)g, RESTRICT_RANGE_BASE_USER,
+                 RESTRICT_SHARED_USER, passwd_path);
+        return -1;
+    }
+    if (!shared) {
+        r = lookup_uid(passwd_path, (uid_t)u, other, sizeof(other));
+        if (r < 0)
+            goto unreadable;
+        if (r == 0) {
+            snprintf(err, errlen, "the device model uid for domain %d would be %lu, but that is "
+                     "user '%s' in %s: move %s, or pass -runas UID:GID", domid, u, other,
+                     passwd_path, RESTRICT_RANGE_BASE_USER);
+            return -1;
+        }
+    }
+    *uid_r = (uid_t)u;
+    *gid_r = g;
+    return 0;
+unreadable:
+    snprintf(err, errlen, "reading %s: %s", passwd_path, strerror(errno));
+    return -1;
+}
+
 int restrict_parse_runas(const char *spec, uid_t *uid_r, gid_t *gid_r, char *err, size_t errlen)
 {
     const char *colon = strchr(spec, ':');

@@ -18,12 +18,31 @@
 #include "restrict/system.h"
 #include "rlimits/rlimits.h"
 
+/* Whether xsdm restricts on its own what the toolstack left open. */
+static bool confine(const struct xsdm_config *cfg)
+{
+    if (cfg->have_runas && cfg->chroot_dir[0])
+        return false;           /* dm_restrict=1: libxl chose both */
+    if (!cfg->confine) {
+        log_warn("restrict: -confine off: no per-domain user or empty root unless -runas/-chroot "
+                 "give them (debugging only)");
+        return false;
+    }
+    if (geteuid() != 0) {
+        log_warn("restrict: not started as root (uid %u): identity and root directory stay the "
+                 "caller's", (unsigned)geteuid());
+        return false;
+    }
+    return true;
+}
+
 int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, struct accel *a,
                      char *err, size_t errlen)
 {
     struct stat st;
     uint64_t ram;
     size_t seed = 0;
+    bool own;
 
     memset(ctx, 0, sizeof(*ctx));
     ctx->cfg = cfg;
@@ -35,6 +54,23 @@ int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, st
             return -1;
         ctx->have_ids = true;
     }
+    own = confine(cfg);
+    if (own && !cfg->have_runas) {
+        char how[256];
+
+        if (restrict_default_user(RESTRICT_PASSWD_FILE, cfg->domid, &ctx->uid, &ctx->gid, how,
+                                  sizeof(how), err, errlen) < 0)
+            return -1;
+        ctx->have_ids = true;
+        /* The fallback is the one an administrator should hear about. */
+        if (strstr(how, "unnamed"))
+            log_warn("restrict: no -runas: the DM becomes uid %u gid %u (%s; docs/xen.md)",
+                     (unsigned)ctx->uid, (unsigned)ctx->gid, how);
+        else
+            log_info("restrict: no -runas: the DM becomes uid %u gid %u (%s)",
+                     (unsigned)ctx->uid, (unsigned)ctx->gid, how);
+    }
+    ctx->empty_root = own && !cfg->chroot_dir[0];
     if (cfg->chroot_dir[0]) {
         if (stat(cfg->chroot_dir, &st) < 0) {
             snprintf(err, errlen, "chroot %s: %s", cfg->chroot_dir, strerror(errno));

@@ -18,13 +18,15 @@ struct accel;
 struct restrict_ctx {
     const struct xsdm_config *cfg;
     struct accel *accel;            /* step 1 calls its restrict_handles */
-    bool have_ids;                  /* -runas / user= given */
+    bool have_ids;                  /* -runas / user= given, or chosen by xsdm (confine) */
+    bool empty_root;                /* no -chroot: step chroot pivots into an empty tmpfs */
     uid_t uid;                      /* resolved by restrict_prepare(), before chroot */
     gid_t gid;
     int keep[RESTRICT_MAX_KEEP];    /* fds that survive close-fds */
     int n_keep;
     int max_fd;                     /* highest kept fd (for RLIMIT_NOFILE) */
     uint64_t as_bytes;              /* address-space budget for RLIMIT_AS; 0 = not set */
+    uint64_t fsize_bytes;           /* block_fsize_needed(): images without a loop device */
     enum sandbox_mode sandbox;
     const char *done[16];           /* names of the steps run, in order (for tests) */
     int n_done;
@@ -50,8 +52,13 @@ struct restrict_step {
 extern const struct restrict_step restrict_steps[];
 extern const size_t restrict_n_steps;
 
-/* Resolve -runas/user= (uid:gid or a user name via getpwnam) before any
- * chroot. Returns 0 or -1 with a message. */
+/* Resolve -runas/user= (uid:gid or a user name read from /etc/passwd)
+ * before any chroot. Without -runas or -chroot (libvirt, xl without
+ * dm_restrict) and unless -confine off, choose what dm_restrict=1 would
+ * have given: the per-domid user (restrict_default_user()) and an empty
+ * root (restrict_empty_root()); a DM not started as root keeps both (it
+ * cannot change them and is no more than its caller). Returns 0 or -1
+ * with a message. */
 int restrict_prepare(struct restrict_ctx *ctx, const struct xsdm_config *cfg, struct accel *a,
                      char *err, size_t errlen);
 void restrict_keep_fd(struct restrict_ctx *ctx, int fd);

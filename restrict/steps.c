@@ -66,18 +66,20 @@ static int step_chroot(struct restrict_ctx *ctx)
 {
     const char *dir = ctx->cfg ? ctx->cfg->chroot_dir : "";
 
-    if (!dir[0]) {
-        log_warn("restrict: chroot: skipped (no -chroot / -run-with chroot= given)");
-        return 1;
-    }
-    return restrict_chroot(dir, ctx->have_root_stat, ctx->root_dev, ctx->root_ino);
+    if (dir[0])
+        return restrict_chroot(dir, ctx->have_root_stat, ctx->root_dev, ctx->root_ino);
+    if (ctx->empty_root)
+        return restrict_empty_root();
+    log_warn("restrict: chroot: skipped (no -chroot / -run-with chroot=, and -confine off or "
+             "not root)");
+    return 1;
 }
 
 static int step_identity(struct restrict_ctx *ctx)
 {
     if (!ctx->have_ids) {
-        log_warn("restrict: identity: skipped (no -runas / -run-with user= given: uid stays %u)",
-                 (unsigned)getuid());
+        log_warn("restrict: identity: skipped (no -runas / -run-with user=, and -confine off or "
+                 "not root: uid stays %u)", (unsigned)getuid());
         return 1;
     }
     if (restrict_set_ids(ctx->uid, ctx->gid) < 0 || restrict_verify_ids(ctx->uid, ctx->gid) < 0)
@@ -98,7 +100,8 @@ static int step_capabilities(struct restrict_ctx *ctx)
 static int step_rlimits(struct restrict_ctx *ctx)
 {
     struct rlimit_want w[RLIMITS_MAX];
-    struct rlimit_inputs in = { .max_fd = ctx->max_fd, .as_bytes = ctx->as_bytes };
+    struct rlimit_inputs in = { .max_fd = ctx->max_fd, .as_bytes = ctx->as_bytes,
+                                .fsize_bytes = ctx->fsize_bytes };
     char err[160];
     int n;
 
@@ -138,7 +141,8 @@ const struct restrict_step restrict_steps[] = {
     { "close-fds", step_close_fds,
       "before chroot: nothing opened outside (a directory fd) may serve as a way out of the chroot" },
     { "chroot", step_chroot,
-      "needs CAP_SYS_CHROOT, so before the uid change; after it the DM cannot name a host path" },
+      "needs CAP_SYS_CHROOT (libxl's dir) or CAP_SYS_ADMIN (xsdm's own empty tmpfs root, "
+      "pivot_root), so before the uid change; after it the DM cannot name a host path" },
     { "identity", step_identity,
       "groups, then gid, then uid (each needs the privilege the next one removes); names were "
       "resolved before chroot; keep-caps so the next step can still empty the bounding set" },

@@ -11,6 +11,21 @@
 
 #define RESTRICT_PASSWD_FILE "/etc/passwd"
 
+/* libxl's device model users (libxl_internal.h) and the uid base its
+ * documentation and our bed give xen-qemuuser-range-base. */
+#define RESTRICT_RANGE_BASE_USER   "xen-qemuuser-range-base"
+#define RESTRICT_SHARED_USER       "xen-qemuuser-shared"
+#define RESTRICT_FALLBACK_UID_BASE 131072u
+
+/* The user a DM started without -runas becomes (libvirt, xl without
+ * dm_restrict), by libxl's rule: xen-qemuuser-range-base's uid + domid
+ * (its gid), else xen-qemuuser-shared, else uid = gid =
+ * RESTRICT_FALLBACK_UID_BASE + domid, unnamed. A computed uid that is some
+ * other user's, or root, is refused. how says which rule applied.
+ * 0, or -1 with err filled. */
+int restrict_default_user(const char *passwd_path, int domid, uid_t *uid_r, gid_t *gid_r,
+                          char *how, size_t howlen, char *err, size_t errlen);
+
 /* "-runas"/"user=" value: "UID:GID" (decimal, as libxl builds it for the
  * per-domid range) or a user name looked up in RESTRICT_PASSWD_FILE (call
  * before chroot). uid 0 and gid 0 are refused. 0, or -1 with err filled. */
@@ -27,6 +42,13 @@ int restrict_close_fds_except(const int *keep, int n, int *max_fd_r);
 /* chroot(dir) and chdir("/"); if check, "/" must then be the inode
  * (dev, ino) that restrict_prepare() saw at dir. */
 int restrict_chroot(const char *dir, bool check, dev_t dev, ino_t ino);
+
+/* An empty root that leaves nothing on the host: a new mount (and IPC)
+ * namespace, every mount private, an empty read-only tmpfs mounted on
+ * RESTRICT_EMPTY_ROOT_AT inside it, pivot_root into it, the old root
+ * detached. Gone with the DM's namespace when the DM exits. */
+#define RESTRICT_EMPTY_ROOT_AT "/tmp"
+int restrict_empty_root(void);
 
 /* Empty supplementary groups, then gid, then uid (real, effective, saved),
  * keeping the permitted capabilities (PR_SET_KEEPCAPS) so that the next step

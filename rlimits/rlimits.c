@@ -31,8 +31,17 @@ int rlimits_policy(const struct rlimit_inputs *in, struct rlimit_want *out, int 
     int n = 0;
     size_t i;
 
-    for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && n < max; i++)
-        out[n++] = fixed[i];
+    for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && n < max; i++) {
+        out[n] = fixed[i];
+        /* Only when no loop device could be attached (dm/block-loop.h): the
+         * guest's writes must reach the whole image; the log and the save
+         * stream are then bounded by the image size instead. */
+        if (out[n].resource == RLIMIT_FSIZE && in->fsize_bytes > out[n].value) {
+            out[n].value = (rlim_t)in->fsize_bytes;
+            out[n].why = "the largest image written as a plain file: guest writes reach all of it";
+        }
+        n++;
+    }
     if (n < max) {
         out[n].resource = RLIMIT_NOFILE;
         out[n].value = (rlim_t)(in->max_fd < 2 ? 2 : in->max_fd) + 1 + RLIMITS_NOFILE_HEADROOM;

@@ -38,6 +38,7 @@
 struct rlimit_inputs {
     int max_fd;                 /* highest fd kept across restriction (>= 2) */
     uint64_t as_bytes;          /* RLIMIT_AS budget; 0 = leave RLIMIT_AS alone */
+    uint64_t fsize_bytes;       /* largest image written as a plain file (no loop device); 0 = none */
 };
 
 struct rlimit_want {

@@ -63,6 +63,26 @@ START_TEST(policy_values)
 }
 END_TEST
 
+/* An image no loop device could take (docs/restriction.md): FSIZE becomes
+ * its size, never less than libxl's 256 KiB. */
+START_TEST(policy_fsize_for_plain_images)
+{
+    struct rlimit_want w[RLIMITS_MAX];
+    struct rlimit_inputs in = { .max_fd = 5, .fsize_bytes = 64ull << 20 };
+    const struct rlimit_want *r;
+    int n;
+
+    n = rlimits_policy(&in, w, RLIMITS_MAX);
+    r = find(w, n, RLIMIT_FSIZE);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(r->value, 64ull << 20);
+    in.fsize_bytes = 4096;
+    n = rlimits_policy(&in, w, RLIMITS_MAX);
+    r = find(w, n, RLIMIT_FSIZE);
+    ck_assert_uint_eq(r->value, RLIMITS_FSIZE_BYTES);
+}
+END_TEST
+
 START_TEST(policy_no_as_budget)
 {
     struct rlimit_want w[RLIMITS_MAX];
@@ -240,6 +260,7 @@ int main(void)
     signal(SIGXFSZ, SIG_IGN);
 
     tcase_add_test(tc, policy_values);
+    tcase_add_test(tc, policy_fsize_for_plain_images);
     tcase_add_test(tc, policy_no_as_budget);
     tcase_add_test(tc, policy_respects_max);
     tcase_add_test(tc, as_budget);
