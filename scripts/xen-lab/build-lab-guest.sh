@@ -8,8 +8,9 @@
 # The lab Linux guest, all on COM1, one line per fact:
 #   LINUX-GUEST-UP, MODULES-LOADED, LAB-SESSION <nonce> (read from the disk's 4 KiB block 2, written by
 #   dom0), PERF-PORT (20,000 reads of COM1's scratch register), PERF-DISK (64 MiB O_DIRECT = DMA),
-#   BIGWRITE-WROTE/BIGWRITE-READ for 4 KiB markers at 0, 1 MiB, 64 MiB and the disk's last MiB
-#   (O_DIRECT + fsync, read back O_DIRECT), BIGWRITE-DONE, then GUEST-TICK <n> every second.
+#   BIGWRITE-WROTE/BIGWRITE-READ for 4 KiB markers at 0, 1 MiB, 64 MiB and the last MiB of sda (a
+#   file image) and sdb (a loop device in dom0), written O_DIRECT + fsync and read back O_DIRECT,
+#   BIGWRITE-DONE, then GUEST-TICK <n> every second.
 #   A changed block 2 saying LAB-CMD-STOP ends the loop; `xl shutdown` runs /sbin/poweroff, which
 #   prints GUEST-XL-SHUTDOWN first.
 set -euo pipefail
@@ -94,16 +95,20 @@ labperf port 0x3ff 20000
 labperf read /dev/sda 67108864
 echo "PERF-DONE uptime=$(up)"
 
-S=$(blockdev --getsize64 /dev/sda)
-for off in 0 1048576 67108864 $((S - 1048576)); do
-  M="BIGWRITE-MARKER off=$off rnd=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-  { printf '%s\n' "$M"; head -c $((4095 - ${#M})) /dev/zero; } > /tmp/blk
-  if dd if=/tmp/blk of=/dev/sda bs=4096 seek=$((off / 4096)) count=1 oflag=direct conv=notrunc,fsync 2>/tmp/err
-  then echo "BIGWRITE-WROTE off=$off $M"
-  else echo "BIGWRITE-WRITE-FAILED off=$off $(tail -n1 /tmp/err)"; fi
-  R=$(blk $off)
-  if [ "$R" = "$M" ]; then echo "BIGWRITE-READ off=$off ok"
-  else echo "BIGWRITE-READ off=$off MISMATCH [$(echo "$R" | cut -c1-60)]"; fi
+# sda: a file image; sdb (when there): a loop device in dom0
+for dev in sda sdb; do
+  [ -b /dev/$dev ] || continue
+  S=$(blockdev --getsize64 /dev/$dev)
+  for off in 0 1048576 67108864 $((S - 1048576)); do
+    M="BIGWRITE-MARKER dev=$dev off=$off rnd=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    { printf '%s\n' "$M"; head -c $((4095 - ${#M})) /dev/zero; } > /tmp/blk
+    if dd if=/tmp/blk of=/dev/$dev bs=4096 seek=$((off / 4096)) count=1 oflag=direct conv=notrunc,fsync 2>/tmp/err
+    then echo "BIGWRITE-WROTE dev=$dev off=$off $M"
+    else echo "BIGWRITE-WRITE-FAILED dev=$dev off=$off $(tail -n1 /tmp/err)"; fi
+    R=$(dd if=/dev/$dev bs=4096 skip=$((off / 4096)) count=1 iflag=direct 2>/dev/null | tr -d '\000' | head -n1)
+    if [ "$R" = "$M" ]; then echo "BIGWRITE-READ dev=$dev off=$off ok"
+    else echo "BIGWRITE-READ dev=$dev off=$off MISMATCH [$(echo "$R" | cut -c1-60)]"; fi
+  done
 done
 echo "BIGWRITE-DONE uptime=$(up)"
 

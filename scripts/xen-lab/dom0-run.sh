@@ -575,7 +575,10 @@ lab_wait() {
     sleep 2
   done
 }
-lab_cfg() { # NAME IMG DM
+lab_offsets() { # DEV: where the guest writes its markers (hda: 256 MiB file, hdb: 128 MiB loop device)
+  case $1 in sda) echo 0 1048576 67108864 $((255 * 1048576));; sdb) echo 0 1048576 67108864 $((127 * 1048576));; esac
+}
+lab_cfg() { # NAME IMG DM [LOOPDEV: hdb]
   cat <<EOF
 name = "$1"
 type = "hvm"
@@ -586,7 +589,7 @@ sdl = 0
 vga = "none"
 serial = "pty"
 boot = "d"
-disk = [ "$2,raw,hda,rw", "$T/linux-lab.iso,raw,hdc,cdrom,r" ]
+disk = [ "$2,raw,hda,rw", ${4:+"\"phy:$4,hdb,w\", "}"$T/linux-lab.iso,raw,hdc,cdrom,r" ]
 vif = [ ]
 xen_platform_pci = 1
 dm_restrict = 1
@@ -599,15 +602,21 @@ EOF
 
 # lab_linux TAG DM: one Linux session on that device model (TAG qemu|xsdm, DM "" = qemu-xen)
 lab_linux() {
-  local tag=$1 dm=$2 name=lab-$1 img=/var/lib/xen/lab-$1.img t0 t1 d p d2 p2 n0 n1 n2 n3 st msecs bad ev x off m got
+  local tag=$1 dm=$2 name=lab-$1 img=/var/lib/xen/lab-$1.img img2=/var/lib/xen/lab-$1-loop.img t0 t1 d p d2 p2 n0 n1 n2 n3 st msecs bad ev x off m got dev f
   LAB_NAME=$name LAB_LOG=$R/lab-$tag-serial.log LAB_DM=""
-  rm -f $img $LAB_LOG /var/log/xen/qemu-dm-$name.log
+  rm -f $img $img2 $LAB_LOG /var/log/xen/qemu-dm-$name.log
   truncate -s 256M $img
   printf 'LAB-SESSION %s\n' "$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" | dd of=$img bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
-  lab_cfg $name $img "$dm" > $R/lab-$tag.cfg
-  msg "LAB $tag: Linux session (256 MiB file disk, serial pty)"
+  # hdb: a loop device (its 128 MiB backing file checked by dom0 like hda's image)
+  truncate -s 128M $img2
+  LAB_LOOP=$(losetup -f --show $img2 2>/dev/null) || { msg "LAB $tag: losetup failed"; LAB_LOOP=""; }
+  lab_cfg $name $img "$dm" $LAB_LOOP > $R/lab-$tag.cfg
+  msg "LAB $tag: Linux session (hda 256 MiB file, hdb loop device ${LAB_LOOP:-none}, serial pty)"
   t0=$(now)
-  if ! timeout 120 xl create $R/lab-$tag.cfg > $R/lab-$tag-xl-create.log 2>&1; then
+  # a loaded host can make libxl's 40 s limit for the vbd's block script run out: once more
+  if ! timeout 120 xl create $R/lab-$tag.cfg > $R/lab-$tag-xl-create.log 2>&1 &&
+     ! { grep -q 'block add because of timeout' $R/lab-$tag-xl-create.log && sleep 5 &&
+         timeout 120 xl create $R/lab-$tag.cfg > $R/lab-$tag-xl-create2.log 2>&1; }; then
     fail_tail $R/lab-$tag-xl-create.log; cp /var/log/xen/qemu-dm-$name.log $R/lab-$tag-dm.log 2>/dev/null
     for x in perf bigwrite pause migrate shutdown; do lab_note $x $tag bad "xl create failed" $t0; done
     return 1
@@ -640,10 +649,12 @@ lab_linux() {
   if lab_wait 900 '^BIGWRITE-DONE '; then
     lab_log | grep -a '^BIGWRITE-' > $R/lab-$tag-bigwrite.txt
     x="" bad=""
-    for off in 0 1048576 67108864 $((256 * 1048576 - 1048576)); do
-      if grep -aq "^BIGWRITE-WROTE off=$off BIGWRITE-MARKER off=$off rnd=" $R/lab-$tag-bigwrite.txt &&
-         grep -aqx "BIGWRITE-READ off=$off ok" $R/lab-$tag-bigwrite.txt; then x="$x $off:ok"
-      else x="$x $off:LOST"; bad=1; fi
+    for dev in sda sdb; do
+      for off in $(lab_offsets $dev); do
+        if grep -aq "^BIGWRITE-WROTE dev=$dev off=$off BIGWRITE-MARKER dev=$dev off=$off rnd=" $R/lab-$tag-bigwrite.txt &&
+           grep -aqx "BIGWRITE-READ dev=$dev off=$off ok" $R/lab-$tag-bigwrite.txt; then x="$x $dev@$off:ok"
+        else x="$x $dev@$off:LOST"; bad=1; fi
+      done
     done
     if [ -z "$bad" ]; then lab_note bigwrite $tag ok "guest wrote+read back:$x" $t1
     else lab_note bigwrite $tag bad "guest wrote+read back:$x" $t1; fi
@@ -710,16 +721,20 @@ lab_linux() {
   cp /var/log/xen/qemu-dm-$name.log $R/lab-$tag-dm.log 2>/dev/null
 
   # ---- bigwrite, dom0's side: each marker the guest says it wrote, at its offset in the file
+  [ -n "$LAB_LOOP" ] && { losetup -d $LAB_LOOP || msg "LAB $tag: losetup -d $LAB_LOOP failed"; }
   if [ "${LR[bigwrite-$tag]}" != "" ] && [ -s $R/lab-$tag-bigwrite.txt ]; then
     x=""
-    for off in 0 1048576 67108864 $((256 * 1048576 - 1048576)); do
-      m=$(sed -n "s/^BIGWRITE-WROTE off=$off //p" $R/lab-$tag-bigwrite.txt | head -n1)
-      got=$(dd if=$img bs=4096 skip=$((off / 4096)) count=1 2>/dev/null | tr -d '\000' | head -n1)
-      if [ -n "$m" ] && [ "$got" = "$m" ]; then x="$x $off:found"; else x="$x $off:MISSING"; LR[bigwrite-$tag]=bad; fi
+    for dev in sda sdb; do
+      f=$img; [ $dev = sdb ] && f=$img2
+      for off in $(lab_offsets $dev); do
+        m=$(sed -n "s/^BIGWRITE-WROTE dev=$dev off=$off //p" $R/lab-$tag-bigwrite.txt | head -n1)
+        got=$(dd if=$f bs=4096 skip=$((off / 4096)) count=1 2>/dev/null | tr -d '\000' | head -n1)
+        if [ -n "$m" ] && [ "$got" = "$m" ]; then x="$x $dev@$off:found"; else x="$x $dev@$off:MISSING"; LR[bigwrite-$tag]=bad; fi
+      done
     done
-    LE[bigwrite-$tag]="${LE[bigwrite-$tag]}; dom0 in the file:$x"
+    LE[bigwrite-$tag]="${LE[bigwrite-$tag]}; dom0 in the files:$x"
   fi
-  rm -f $img
+  rm -f $img $img2
 }
 
 # lab_reboot TAG DM: the GRUB guest reboots itself (on_reboot="restart"): a fresh restricted DM serves
@@ -772,6 +787,7 @@ lab_verdict() { # STAGE: one verdict, xsdm's; qemu-xen's result alongside (ancho
 
 if lab_wanted; then
   destroy_all
+  mkdir -p /run/lock                      # xenconsole locks /var/lock/xenconsole.<domid> (/run is a fresh tmpfs)
   [ -p /tmp/lab-console-in ] || mkfifo /tmp/lab-console-in
   exec 7<>/tmp/lab-console-in             # a writer that never closes: xl console never sees EOF
   msg "LAB: stages$(for s in $LAB_STAGES; do want $s && printf ' %s' $s; done): one Linux session per DM, qemu-xen first"
