@@ -6,10 +6,10 @@
 #   grub-reboot.iso BIOS GRUB: "GUEST-GRUB-REBOOT", 25 s later "GUEST-GRUB-REBOOTING" and `reboot`
 #
 # The lab Linux guest, all on COM1, one line per fact:
-#   LINUX-GUEST-UP, MODULES-LOADED, LAB-SESSION <nonce> (read from the disk's 4 KiB block 2, written by
-#   dom0), PERF-PORT (20,000 reads of COM1's scratch register), PERF-DISK (64 MiB O_DIRECT = DMA),
-#   BIGWRITE-WROTE/BIGWRITE-READ for 4 KiB markers at 0, 1 MiB, 64 MiB and the last MiB of sda (a
-#   file image) and sdb (a loop device in dom0), written O_DIRECT + fsync and read back O_DIRECT,
+#   LINUX-GUEST-UP, MODULES-LOADED, LAB-SESSION <nonce> (read from the file disk's 4 KiB block 2,
+#   written by dom0, which tags the loop disk LAB-LOOPDISK there), PERF-PORT (20,000 reads of COM1's scratch register), PERF-DISK (64 MiB O_DIRECT = DMA),
+#   BIGWRITE-WROTE/BIGWRITE-READ for 4 KiB markers at 0, 1 MiB, 64 MiB and the last MiB of the file
+#   image (dev=file) and the loop device in dom0 (dev=loop), written O_DIRECT + fsync and read back O_DIRECT,
 #   BIGWRITE-DONE, then GUEST-TICK <n> every second.
 #   A changed block 2 saying LAB-CMD-STOP ends the loop; `xl shutdown` runs /sbin/poweroff, which
 #   prints GUEST-XL-SHUTDOWN first.
@@ -83,31 +83,38 @@ for m in $(cat /lib/modules/order); do
 done
 echo "MODULES-LOADED uptime=$(up)"
 i=0
-while [ $i -lt 120 ] && [ ! -b /dev/sda ]; do sleep 0.5; i=$((i + 1)); done
-[ -b /dev/sda ] || { echo "LAB-NO-DISK"; sleep 5; poweroff -f; }
-blk() { # the 4 KiB block at byte offset $1 of /dev/sda, first line, without NULs (O_DIRECT)
-  dd if=/dev/sda bs=4096 skip=$(($1 / 4096)) count=1 iflag=direct 2>/dev/null | tr -d '\000' | head -n1
+while [ $i -lt 120 ] && ! { [ -b /dev/sda ] && [ -b /dev/sdb ]; }; do sleep 0.5; i=$((i + 1)); done
+blk() { # the 4 KiB block at byte offset $2 of /dev/$1, first line, without NULs (O_DIRECT)
+  dd if=/dev/$1 bs=4096 skip=$(($2 / 4096)) count=1 iflag=direct 2>/dev/null | tr -d '\000' | head -n1
 }
-ctl0=$(blk 8192)
-echo "LAB-SESSION ${ctl0#LAB-SESSION } uptime=$(up)"
-
-labperf port 0x3ff 20000
-labperf read /dev/sda 67108864
-echo "PERF-DONE uptime=$(up)"
-
-# sda: a file image; sdb (when there): a loop device in dom0
+# which disk is which (sd names follow probe order): dom0 tagged block 2 of each
+FILE_DEV="" LOOP_DEV=""
 for dev in sda sdb; do
   [ -b /dev/$dev ] || continue
+  case "$(blk $dev 8192)" in LAB-SESSION*) FILE_DEV=$dev;; LAB-LOOPDISK*) LOOP_DEV=$dev;; esac
+done
+[ -n "$FILE_DEV" ] || { echo "LAB-NO-DISK"; sleep 5; poweroff -f; }
+ctl0=$(blk $FILE_DEV 8192)
+echo "LAB-SESSION ${ctl0#LAB-SESSION } file=$FILE_DEV loop=$LOOP_DEV uptime=$(up)"
+
+labperf port 0x3ff 20000
+labperf read /dev/$FILE_DEV 67108864
+echo "PERF-DONE uptime=$(up)"
+
+# the file image, then the loop device
+for d in file:$FILE_DEV loop:$LOOP_DEV; do
+  tag=${d%%:*} dev=${d#*:}
+  [ -n "$dev" ] || continue
   S=$(blockdev --getsize64 /dev/$dev)
   for off in 0 1048576 67108864 $((S - 1048576)); do
-    M="BIGWRITE-MARKER dev=$dev off=$off rnd=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    M="BIGWRITE-MARKER dev=$tag off=$off rnd=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     { printf '%s\n' "$M"; head -c $((4095 - ${#M})) /dev/zero; } > /tmp/blk
     if dd if=/tmp/blk of=/dev/$dev bs=4096 seek=$((off / 4096)) count=1 oflag=direct conv=notrunc,fsync 2>/tmp/err
-    then echo "BIGWRITE-WROTE dev=$dev off=$off $M"
-    else echo "BIGWRITE-WRITE-FAILED dev=$dev off=$off $(tail -n1 /tmp/err)"; fi
-    R=$(dd if=/dev/$dev bs=4096 skip=$((off / 4096)) count=1 iflag=direct 2>/dev/null | tr -d '\000' | head -n1)
-    if [ "$R" = "$M" ]; then echo "BIGWRITE-READ dev=$dev off=$off ok"
-    else echo "BIGWRITE-READ dev=$dev off=$off MISMATCH [$(echo "$R" | cut -c1-60)]"; fi
+    then echo "BIGWRITE-WROTE dev=$tag off=$off $M"
+    else echo "BIGWRITE-WRITE-FAILED dev=$tag off=$off $(tail -n1 /tmp/err)"; fi
+    R=$(blk $dev $off)
+    if [ "$R" = "$M" ]; then echo "BIGWRITE-READ dev=$tag off=$off ok"
+    else echo "BIGWRITE-READ dev=$tag off=$off MISMATCH [$(echo "$R" | cut -c1-60)]"; fi
   done
 done
 echo "BIGWRITE-DONE uptime=$(up)"
@@ -116,7 +123,7 @@ n=0
 while [ $n -lt 3600 ]; do
   n=$((n + 1))
   echo "GUEST-TICK $n uptime=$(up)"
-  c=$(blk 8192)
+  c=$(blk $FILE_DEV 8192)
   [ "$c" != "$ctl0" ] && case "$c" in LAB-CMD-STOP*) echo "STOP-SEEN tick=$n"; break;; esac
   sleep 1
 done

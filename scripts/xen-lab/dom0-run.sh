@@ -535,10 +535,12 @@ lab_has() { lab_log | grep -aq -E "$1"; }
 lab_line() { lab_log | grep -a -E "$1" | tail -n1; }
 lab_tick() { lab_log | sed -n 's/^GUEST-TICK \([0-9]*\) .*/\1/p' | tail -n1; }
 uid_procs() { ps -eo uid=,pid=,comm= | awk -v u=$1 '$1==u{printf "%s:%s ", $2, $3}'; }
-dm_facts() { # PID DOMID: "" when the DM is restricted as under xl, else what is wrong
-  local s=/proc/$1/status bad=""
-  [ -d /proc/$1 ] || { echo "DM-pid-$1-not-running"; return; }
-  [ "$(awk '/^Seccomp:/{print $2}' $s)" = 2 ] || bad="$bad Seccomp=$(awk '/^Seccomp:/{print $2}' $s)"
+dm_facts() { # PID DOMID TAG: "" when the DM is restricted as under xl, else what is wrong (Seccomp 2 is
+  # demanded of xsdm only: qemu-xen as libxl starts it under dm_restrict runs without a filter, 0)
+  local s=/proc/$1/status bad="" sc
+  [ -n "$1" ] && [ -d /proc/$1 ] || { echo "DM-pid-[$1]-not-running"; return; }
+  sc=$(awk '/^Seccomp:/{print $2}' $s)
+  [ "$3" = qemu ] || [ "$sc" = 2 ] || bad="$bad Seccomp=$sc"
   [ "$(awk '/^Uid/{print $2}' $s)" = $((RANGE_BASE + $2)) ] || bad="$bad uid=$(awk '/^Uid/{print $2}' $s)-want-$((RANGE_BASE + $2))"
   echo "$bad"
 }
@@ -575,8 +577,8 @@ lab_wait() {
     sleep 2
   done
 }
-lab_offsets() { # DEV: where the guest writes its markers (hda: 256 MiB file, hdb: 128 MiB loop device)
-  case $1 in sda) echo 0 1048576 67108864 $((255 * 1048576));; sdb) echo 0 1048576 67108864 $((127 * 1048576));; esac
+lab_offsets() { # file|loop: where the guest writes its markers (hda: 256 MiB file, hdb: 128 MiB loop device)
+  case $1 in file) echo 0 1048576 67108864 $((255 * 1048576));; loop) echo 0 1048576 67108864 $((127 * 1048576));; esac
 }
 lab_cfg() { # NAME IMG DM [LOOPDEV: hdb]
   cat <<EOF
@@ -609,6 +611,7 @@ lab_linux() {
   printf 'LAB-SESSION %s\n' "$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" | dd of=$img bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
   # hdb: a loop device (its 128 MiB backing file checked by dom0 like hda's image)
   truncate -s 128M $img2
+  printf 'LAB-LOOPDISK\n' | dd of=$img2 bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
   LAB_LOOP=$(losetup -f --show $img2 2>/dev/null) || { msg "LAB $tag: losetup failed"; LAB_LOOP=""; }
   lab_cfg $name $img "$dm" $LAB_LOOP > $R/lab-$tag.cfg
   msg "LAB $tag: Linux session (hda 256 MiB file, hdb loop device ${LAB_LOOP:-none}, serial pty)"
@@ -619,17 +622,20 @@ lab_linux() {
          timeout 120 xl create $R/lab-$tag.cfg > $R/lab-$tag-xl-create2.log 2>&1; }; then
     fail_tail $R/lab-$tag-xl-create.log; cp /var/log/xen/qemu-dm-$name.log $R/lab-$tag-dm.log 2>/dev/null
     for x in perf bigwrite pause migrate shutdown; do lab_note $x $tag bad "xl create failed" $t0; done
+    [ -n "$LAB_LOOP" ] && losetup -d $LAB_LOOP; rm -f $img $img2
     return 1
   fi
   d=$(domid_of $name); p=$(dm_pid $d); LAB_DM=$p
   lab_console $d || msg "LAB $tag: no serial pty in xenstore for domid $d"
   # perf (d): create -> GRUB, create -> Linux userspace
-  lab_wait 600 'GRUB-LINUX: loading' && fact $tag lx_grub_secs $(since $t0)
-  if ! lab_wait ${L_TIMEOUT:-1500} '^LINUX-GUEST-UP '; then
+  if ! { lab_wait 600 'GRUB-LINUX: loading' && fact $tag lx_grub_secs $(since $t0) &&
+          lab_wait ${L_TIMEOUT:-1500} '^LINUX-GUEST-UP '; }; then
     msg "LAB $tag: $LAB_WHY"; lab_log | tail -n 20 > $R/lab-$tag-serial-tail.txt; show $R/lab-$tag-serial-tail.txt 20
     for x in perf bigwrite pause migrate shutdown; do lab_note $x $tag bad "Linux did not come up: $LAB_WHY" $t0; done
     cp /var/log/xen/qemu-dm-$name.log $R/lab-$tag-dm.log 2>/dev/null
-    lab_console_stop; timeout 60 xl destroy $name >/dev/null 2>&1; return 1
+    lab_console_stop; timeout 60 xl destroy $name >/dev/null 2>&1
+    [ -n "$LAB_LOOP" ] && losetup -d $LAB_LOOP; rm -f $img $img2
+    return 1
   fi
   fact $tag lx_up_secs $(since $t0)
   msg "LAB $tag: domid $d, DM pid $p, GRUB at $(getfact $tag lx_grub_secs)s, Linux userspace at $(getfact $tag lx_up_secs)s"
@@ -649,7 +655,7 @@ lab_linux() {
   if lab_wait 900 '^BIGWRITE-DONE '; then
     lab_log | grep -a '^BIGWRITE-' > $R/lab-$tag-bigwrite.txt
     x="" bad=""
-    for dev in sda sdb; do
+    for dev in file loop; do
       for off in $(lab_offsets $dev); do
         if grep -aq "^BIGWRITE-WROTE dev=$dev off=$off BIGWRITE-MARKER dev=$dev off=$off rnd=" $R/lab-$tag-bigwrite.txt &&
            grep -aqx "BIGWRITE-READ dev=$dev off=$off ok" $R/lab-$tag-bigwrite.txt; then x="$x $dev@$off:ok"
@@ -692,12 +698,12 @@ lab_linux() {
       xl list $d >/dev/null 2>&1 && bad="$bad old-domain-$d-still-there"
       wait_for 30 sh -c "[ ! -d /proc/$p ]" || bad="$bad old-DM-$p-alive"
       [ -n "$p2" ] && [ "$p2" != "$p" ] || bad="$bad new-DM-pid-[$p2]"
-      x=$(dm_facts "$p2" "$d2"); [ -z "$x" ] || bad="$bad new-DM:$x"
+      x=$(dm_facts "$p2" "$d2" $tag); [ -z "$x" ] || bad="$bad new-DM:$x"
       [ -n "$(uid_procs $((RANGE_BASE + d)))" ] && bad="$bad uid-$((RANGE_BASE + d))-left:$(uid_procs $((RANGE_BASE + d)))"
       lab_console_stop; LAB_DM=$p2
       lab_console $d2 || bad="$bad no-pty-after-migration"
       if wait_for 120 sh -c "[ \"\$(tr -d '\r' < $LAB_LOG | sed -n 's/^GUEST-TICK \([0-9]*\) .*/\1/p' | tail -n1)\" -gt ${n0:-0} ]"
-      then ev="tick $n0 -> $(lab_tick) after migration (${msecs}s), domid $d -> $d2, DM $p -> $p2 (Seccomp 2, uid $((RANGE_BASE + d2)))"
+      then ev="tick $n0 -> $(lab_tick) after migration (${msecs}s), domid $d -> $d2, DM $p -> $p2 (Seccomp $(awk '/^Seccomp:/{print $2}' /proc/$p2/status), uid $((RANGE_BASE + d2)))"
       else bad="$bad no-tick-after-$n0"; ev="domid $d -> $d2"; fi
       d=$d2 p=$p2
       if [ -z "$bad" ]; then lab_note migrate $tag ok "$ev" $t1; else lab_note migrate $tag bad "$bad; $ev" $t1; fi
@@ -724,8 +730,8 @@ lab_linux() {
   [ -n "$LAB_LOOP" ] && { losetup -d $LAB_LOOP || msg "LAB $tag: losetup -d $LAB_LOOP failed"; }
   if [ "${LR[bigwrite-$tag]}" != "" ] && [ -s $R/lab-$tag-bigwrite.txt ]; then
     x=""
-    for dev in sda sdb; do
-      f=$img; [ $dev = sdb ] && f=$img2
+    for dev in file loop; do
+      f=$img; [ $dev = loop ] && f=$img2
       for off in $(lab_offsets $dev); do
         m=$(sed -n "s/^BIGWRITE-WROTE dev=$dev off=$off //p" $R/lab-$tag-bigwrite.txt | head -n1)
         got=$(dd if=$f bs=4096 skip=$((off / 4096)) count=1 2>/dev/null | tr -d '\000' | head -n1)
@@ -760,7 +766,8 @@ lab_reboot() {
       wait_for 30 sh -c "[ ! -d /proc/$p1 ]" || bad="$bad old-DM-$p1-alive"
       [ -n "$p2" ] && [ "$p2" != "$p1" ] || bad="$bad new-DM-pid-[$p2]"
       wait_for 20 sh -c "grep -q '^Seccomp:.*2' /proc/$p2/status" 
-      x=$(dm_facts "$p2" "$d2"); [ -z "$x" ] || bad="$bad new-DM:$x"
+      x=$(dm_facts "$p2" "$d2" $tag); [ -z "$x" ] || bad="$bad new-DM:$x"
+      x=$(awk '/^Seccomp:/{print $2}' /proc/$p2/status 2>/dev/null)
       [ -n "$(uid_procs $((RANGE_BASE + d1)))" ] && bad="$bad uid-$((RANGE_BASE + d1))-left"
       grep -aq GUEST-GRUB-REBOOTING $ser.1 || bad="$bad old-guest-printed-no-GUEST-GRUB-REBOOTING"
       wait_for 240 grep -aq GUEST-GRUB-REBOOT $ser || bad="$bad new-domain-printed-no-GUEST-GRUB-REBOOT"
@@ -774,7 +781,7 @@ lab_reboot() {
   cat $ser.1 $ser > $R/rb-$tag-serial.log 2>/dev/null
   cp /var/log/xen/qemu-dm-$name.log $R/rb-$tag-dm.log 2>/dev/null
   timeout 60 xl destroy $name >/dev/null 2>&1
-  if [ -z "$bad" ]; then lab_note reboot $tag ok "GUEST-GRUB-REBOOTING in domid $d1 (DM $p1), GUEST-GRUB-REBOOT again in domid $d2 (DM $p2: Seccomp 2, uid $((RANGE_BASE + d2))), old DM gone; xl destroy: nothing left" $t1
+  if [ -z "$bad" ]; then lab_note reboot $tag ok "GUEST-GRUB-REBOOTING in domid $d1 (DM $p1), GUEST-GRUB-REBOOT again in domid $d2 (DM $p2: Seccomp $x, uid $((RANGE_BASE + d2))), old DM gone; xl destroy: nothing left" $t1
   else lab_note reboot $tag bad "${bad# }" $t1; fi
 }
 
