@@ -521,18 +521,15 @@ START_TEST(exec_dm_wrapper)
     close(conn);
     close(tfd);
     close(stray);
-    /* the watcher reaps the uid and removes the chroot dir once the DM is gone */
-    for (int i = 0; i < 5000; i++) {
+    /* the watcher reaps the uid and removes the chroot dir once the DM is
+     * gone: wait for it however loaded the machine is (the test case's
+     * timeout fails a watcher that never does) */
+    for (;;) {
         struct stat st;
 
         if (lstat(croot, &st) < 0)
             break;
         usleep(1000);
-    }
-    {
-        struct stat st;
-
-        ck_assert_msg(lstat(croot, &st) < 0, "chroot dir not removed after the DM died");
     }
 }
 END_TEST
