@@ -12,6 +12,7 @@
 
 #include "dm/block.h"
 #include "dm/config.h"
+#include "dm/hd-geometry.h"
 #include "dm/iobus.h"
 #include "dm/pci.h"
 
@@ -146,6 +147,7 @@ struct ide_drive {
     bool configured, configured_cdrom;  /* on the command line (stays so after an unplug) */
     uint64_t sectors;           /* disk: 512-byte sectors; CD: 2048-byte blocks */
     uint16_t cyls, heads, spt;  /* default geometry (disk) */
+    enum hd_trans bios_trans;   /* the translation the CMOS tells the firmware */
 };
 
 struct ide_channel {

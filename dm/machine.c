@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "dm/chardev.h"
+#include "dm/cmos.h"
 #include "dm/config.h"
 #include "dm/dm.h"
 #include "dm/i8042.h"
@@ -93,6 +94,14 @@ int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel 
         log_err("machine: cannot create the keyboard controller or port 0x92");
         goto fail;
     }
+    /* last: its state section follows the existing ones in the stream */
+    m->cmos = cmos_new(m);
+    if (!m->cmos) {
+        log_err("machine: cannot create the CMOS RAM");
+        goto fail;
+    }
+    if (pc_cmos_init(m) < 0)
+        goto fail;
     return 0;
 fail:
     log_err("machine: initialisation failed");
@@ -121,6 +130,7 @@ void machine_reset(struct machine *m)
         i8042_reset(m->i8042);
     if (m->port92)
         port92_reset(m->port92);
+    pc_cmos_reset(m);
     m->shutdown_requested = false;
 }
 
@@ -138,6 +148,8 @@ void machine_free(struct machine *m)
     i8042_free(m->i8042);
     port92_free(m->port92);
     m->i8042 = m->port92 = NULL;
+    cmos_free(m->cmos);
+    m->cmos = NULL;
     pci_bus_unmap_all(m->pci);
     if (m->ide)
         ide_ctrl_free(m->ide);

@@ -5,7 +5,8 @@
  *   00:01.1 PIIX3 IDE            8086:7010  0x1f0/0x3f6 irq14, 0x170/0x376 irq15, BM BAR4
  *   00:01.3 PIIX4 ACPI PM        8086:7113  PM io 0xb000, SMBus 0xb100
  *   00:02.0 Xen platform device  5853:0001  BAR0 io 256, BAR1 mmio 16 MiB
- *   ISA: 16550A COM1 0x3f8 irq4, i8042 0x60/0x64, port 0x92, PCI conf 0xcf8/0xcfc */
+ *   ISA: 16550A COM1 0x3f8 irq4, i8042 0x60/0x64, port 0x92, PCI conf 0xcf8/0xcfc,
+ *        CMOS RAM 0x70/0x71 (bytes 0x0e-0x7f: Xen's vRTC keeps the clock) */
 #ifndef XSDM_MACHINE_H
 #define XSDM_MACHINE_H
 
@@ -22,6 +23,8 @@ struct pci_bus;
 struct ide_ctrl;
 struct uart;
 struct chardev;
+struct cmos;
+struct hd_geometry;
 
 enum run_state { RUN_PRELAUNCH, RUN_RUNNING, RUN_PAUSED, RUN_INMIGRATE, RUN_SHUTDOWN };
 
@@ -39,6 +42,7 @@ struct machine {
     struct ide_ctrl *ide;
     struct uart *uart[4];
     void *piix3, *piix4_pm, *platform, *i8042, *port92;
+    struct cmos *cmos;
 };
 
 /* Device constructors, one file each; machine_init() calls them. They map
@@ -52,6 +56,15 @@ struct ide_ctrl *ide_ctrl_new(struct machine *m, const struct xsdm_config *cfg,
                               char *err, size_t errlen); /* dm/ide.c: PCI 00:01.1 + drives */
 void ide_ctrl_reset(struct ide_ctrl *ide);
 void ide_ctrl_free(struct ide_ctrl *ide);
+/* Geometry and BIOS translation of the disk at index 0-3 (bus*2+unit), for
+ * the CMOS: 0, or -1 if no disk with a medium sits there (CD-ROMs too). */
+int ide_ctrl_disk_geometry(struct ide_ctrl *ide, int index, struct hd_geometry *g);
+
+/* The PC firmware's CMOS bytes (dm/pc-cmos.c), as qemu-xen fills them: memory
+ * sizes, boot order, equipment, hard disk types and geometry. pc_cmos_init
+ * refuses (-1, logged) a boot order the firmware cannot be given. */
+int pc_cmos_init(struct machine *m);
+void pc_cmos_reset(struct machine *m);
 
 /* Build every device from cfg (opens disk images and char backends: call
  * before restriction). Returns 0, or -1 with a logged reason. */
