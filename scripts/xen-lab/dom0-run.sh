@@ -1,12 +1,16 @@
 #!/bin/bash
 # dom0-run.sh - the stages, run inside the bed's dom0 as /test/run.sh (by dom0-init.sh).
 # Every stage prints "LAB: [uptime] STAGE <id> PASS|FAIL|SKIP secs=<s> <evidence>" on the console
+# exactly once; a PASS needs every piece of evidence the line names, each a line the guest printed
 # (e2e.sh turns those into the table and the "N passed, N failed" line); bulky evidence goes to
 # /test/results. Every wait has a timeout. Stage ids:
 #   1  reference: GRUB ISO HVM guest on qemu-xen, dm_restrict=1, serial file
 #   2  xsdm, dm_restrict=1, GRUB ISO: GRUB prints on serial="file:..." and on serial="pty"
 #   9  xl -> xsdmctl exec-dm wrapper (device_model_override) -> xsdm, GRUB ISO: guest output plus the
 #      wrapper's work (reaper before start, UTS/net namespaces, clean env and fds, watcher cleanup)
+#   disks  hda (bootable GRUB disk) + hdb + hdc (GRUB CD), boot="c" and boot="d", qemu-xen then xsdm:
+#      the device that booted (its GRUB's greeting), the BIOS drives GRUB lists and the CMOS bytes
+#      (GRUB's cmosdump) must match qemu-xen's; qemu-xen must boot the disk for c and the CD for d
 #   3  xsdm, Linux guest ISO: ata_piix finds CD + disk, reads a file from each, writes the disk
 #   6  depriv-fd-checker against the running xsdm (fds stolen with pidfd_getfd)
 #   7  xsdm's /proc facts under xl
@@ -303,7 +307,20 @@ fi
 # For boot="c" and boot="d", qemu-xen first (the reference), then xsdm: the greeting on the serial
 # says which device SeaBIOS booted, GRUB's `ls` the BIOS drives it sees, `cmosdump` the CMOS bytes
 # the firmware read (what the DM serves behind ports 0x70/0x71 beyond Xen's own RTC bytes 0-13).
-disks_cfg() { # $1 name $2 boot $3 dm ("" = qemu-xen)
+# The two disks are loop devices the stage sets up, handed to the PV backend by a minimal hotplug
+# script: the stock `block` script's file handling (losetup, sharing checks) needs more than libxl's
+# 40 s hotplug limit on a loaded bed, twice per domain here. Stage 3 keeps the stock file path.
+FASTBLK=/etc/xen/scripts/xsdm-lab-phy
+cat > $FASTBLK <<'EOF'
+#!/bin/sh
+# libxl hotplug script for a loop device: tell blkback which device it is (block-common's write_dev)
+[ "$1" = add ] || exit 0
+dev=$(xenstore-read "$XENBUS_PATH/params") || exit 1
+xenstore-write "$XENBUS_PATH/physical-device" "$(stat -L -c %t:%T "$dev")" \
+  "$XENBUS_PATH/physical-device-path" "$dev"
+EOF
+chmod 755 $FASTBLK
+disks_cfg() { # $1 name $2 boot $3 dm ("" = qemu-xen) $4 $5 hda, hdb loop devices
   cat <<EOF
 name = "$1"
 type = "hvm"
@@ -314,7 +331,8 @@ sdl = 0
 vga = "none"
 serial = "file:/var/log/xen/$1-serial.log"
 boot = "$2"
-disk = [ "/var/lib/xen/$1-hda.img,raw,hda,rw", "/var/lib/xen/$1-hdb.img,raw,hdb,rw", "$T/cd-grub.iso,raw,hdc,cdrom,r" ]
+disk = [ "format=raw, vdev=hda, access=rw, script=$FASTBLK, target=$4",
+         "format=raw, vdev=hdb, access=rw, script=$FASTBLK, target=$5", "$T/cd-grub.iso,raw,hdc,cdrom,r" ]
 vif = [ ]
 on_poweroff = "destroy"
 on_reboot = "destroy"
@@ -330,7 +348,8 @@ disks_boot() {
   ser=/var/log/xen/$name-serial.log
   rm -f $ser /var/log/xen/qemu-dm-$name.log
   cp $T/disk-grub.img /var/lib/xen/$name-hda.img; cp $T/disk2.img /var/lib/xen/$name-hdb.img
-  disks_cfg $name $boot "$dm" > $R/$name.cfg
+  l1=$(losetup -f --show /var/lib/xen/$name-hda.img); l2=$(losetup -f --show /var/lib/xen/$name-hdb.img)
+  disks_cfg $name $boot "$dm" "$l1" "$l2" > $R/$name.cfg
   DBOOT=none DLS="" t0=$(now)
   # a loaded host can make libxl's 40 s hotplug limit run out for the vbd's block script: once more
   if ! timeout 120 xl create $R/$name.cfg > $R/$name-xl-create.log 2>&1 &&
@@ -353,6 +372,7 @@ disks_boot() {
   fi
   cp /var/log/xen/qemu-dm-$name.log $R/$name-dm.log 2>/dev/null
   timeout 60 xl destroy $name >/dev/null 2>&1
+  losetup -d $l1 $l2 2>/dev/null
   rm -f /var/lib/xen/$name-hda.img /var/lib/xen/$name-hdb.img
 }
 cmos_diff() { # $1 $2 dump files: the offsets whose bytes differ ("" = identical, 16 rows each)
