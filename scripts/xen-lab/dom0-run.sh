@@ -358,7 +358,7 @@ disks_boot() {
          timeout 120 xl create $R/$name.cfg > $R/$name-xl-create2.log 2>&1; }; then
     fail_tail $R/$name-xl-create.log 4; DBOOT="xl-create-failed"
   else
-    wait_for 150 grep -aq '^GUEST-DISKS-END' $ser
+    wait_for 150 grep -aq 'GUEST-DISKS-END' $ser     # GRUB starts its lines with CR: no ^
     # GRUB clears the screen first (ANSI sequences): drop them so that lines compare whole
     tr -d '\r' < $ser 2>/dev/null | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' > $R/$name-serial.log
     grep -aqx GUEST-DISK-GRUB $R/$name-serial.log && DBOOT=disk
