@@ -99,7 +99,7 @@ struct xsdm_config {
     char name[CFG_ID_MAX];         /* -name */
     uint64_t ram_mb;               /* -m */
     int smp, maxcpus;              /* -smp N,maxcpus=M */
-    char boot_order[16];           /* -boot order= */
+    char boot_order[16];           /* -boot order= (letters a-p; dm/pc-cmos.c takes a b c d, refuses n) */
     bool acpi;                     /* false with -no-acpi */
     bool xen_platform;             /* -machine xenfv (true) or pc,accel=xen (false) */
     uint64_t max_ram_below_4g;     /* -machine ...,max-ram-below-4g= (0 = default) */

@@ -569,13 +569,43 @@ static void chan_post_load(void *opaque)
 
 /* ---- construction ----------------------------------------------------- */
 
+/* As QEMU guesses it (dm/hd-geometry.c): from the MBR's partition table
+ * when it gives one, else from the size. The CMOS tells the firmware the
+ * same geometry and translation (ide_ctrl_disk_geometry()). */
 static void guess_geometry(struct ide_drive *d)
 {
-    uint64_t cyls = d->sectors / (16 * 63);
+    uint8_t mbr[IDE_SECTOR];
+    bool have_mbr = false;
+    struct hd_geometry g;
 
-    d->heads = 16;
-    d->spt = 63;
-    d->cyls = (uint16_t)(cyls > 16383 ? 16383 : cyls ? cyls : 1);
+    if (!d->s->cdrom && d->blk && d->sectors > 0) {
+        /* our read, not the guest's: query-blockstats counts the guest's */
+        struct block_stats st = d->blk->st;
+
+        have_mbr = block_read(d->blk, 0, mbr, sizeof(mbr)) == 0;
+        d->blk->st = st;
+    }
+    hd_geometry_guess(have_mbr ? mbr : NULL, d->sectors, &g);
+    d->cyls = g.cyls;
+    d->heads = g.heads;
+    d->spt = g.spt;
+    d->bios_trans = g.trans;
+}
+
+int ide_ctrl_disk_geometry(struct ide_ctrl *ide, int index, struct hd_geometry *g)
+{
+    struct ide_drive *d;
+
+    if (!ide || index < 0 || index >= CFG_MAX_DRIVES)
+        return -1;
+    d = ide_drive_at(ide, index);
+    if (!d || !d->configured || d->configured_cdrom || !d->blk)
+        return -1;
+    g->cyls = d->cyls;
+    g->heads = d->heads;
+    g->spt = d->spt;
+    g->trans = d->bios_trans;
+    return 0;
 }
 
 static int drive_init(struct ide_ctrl *ide, int index, const struct drive_spec *ds,

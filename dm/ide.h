@@ -12,6 +12,7 @@
 
 #include "dm/block.h"
 #include "dm/config.h"
+#include "dm/hd-geometry.h"
 #include "dm/ide-regs.h"
 #include "dm/iobus.h"
 #include "dm/irq.h"
@@ -98,6 +99,7 @@ struct ide_drive {
     bool configured, configured_cdrom;  /* on the command line (stays so after an unplug) */
     uint64_t sectors;           /* disk: 512-byte sectors; CD: 2048-byte blocks */
     uint16_t cyls, heads, spt;  /* default geometry (disk) */
+    enum hd_trans bios_trans;   /* the translation the CMOS tells the firmware */
 };
 
 struct ide_channel {
@@ -149,6 +151,9 @@ void ide_pio_window(struct ide_drive *d, enum ide_xfer x, uint32_t len);
 void ide_xfer_stop(struct ide_drive *d);
 struct ide_drive *ide_find_drive(struct ide_ctrl *ide, const char *id);
 struct ide_drive *ide_drive_at(struct ide_ctrl *ide, int index);
+/* Geometry and BIOS translation of the disk at index 0-3 (bus*2+unit), for
+ * the CMOS: 0, or -1 if no disk with a medium sits there (CD-ROMs too). */
+int ide_ctrl_disk_geometry(struct ide_ctrl *ide, int index, struct hd_geometry *g);
 /* Media (QMP and guest). eject: 0, -1 not removable, -2 locked (eject
  * request queued for the guest). insert takes ownership of blk. */
 int ide_media_eject(struct ide_drive *d, bool force);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dm/chardev.h"
+#include "dm/cmos.h"
 #include "dm/config.h"
 #include "dm/display.h"
 #include "dm/dm.h"
@@ -314,6 +315,14 @@ int machine_init(struct machine *m, const struct xsdm_config *cfg, struct accel 
         log_err("machine: cannot create the keyboard controller or port 0x92");
         goto fail;
     }
+    /* last: its state section follows the existing ones in the stream */
+    m->cmos = cmos_new(&m->bus);
+    if (!m->cmos) {
+        log_err("machine: cannot create the CMOS RAM");
+        goto fail;
+    }
+    if (pc_cmos_init(m) < 0)
+        goto fail;
     return 0;
 fail:
     log_err("machine: initialisation failed");
@@ -347,6 +356,7 @@ void machine_reset(struct machine *m)
         i8042_reset(m->i8042);
     if (m->port92)
         port92_reset(m->port92);
+    pc_cmos_reset(m);
     m->shutdown_requested = false;
 }
 
@@ -372,6 +382,8 @@ void machine_free(struct machine *m)
     port92_free(m->port92);
     m->i8042 = NULL;
     m->port92 = NULL;
+    cmos_free(m->cmos);
+    m->cmos = NULL;
     pci_bus_unmap_all(m->pci);
     for (i = 0; i < CFG_MAX_NICS; i++) {
         rtl8139_free(m->nic[i]);

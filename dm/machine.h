@@ -7,7 +7,8 @@
  *   00:02.0 standard VGA         1234:1111  (with a display device; the next slots move up)
  *   00:02.0 Xen platform device  5853:0001  BAR0 io 256, BAR1 mmio 16 MiB (00:03.0 with a VGA)
  *   next slots: the emulated NICs in command-line order, RTL8139C+ 10ec:8139 rev 0x20
- *   ISA: 16550A COM1 0x3f8 irq4, i8042 0x60/0x64, port 0x92, PCI conf 0xcf8/0xcfc */
+ *   ISA: 16550A COM1 0x3f8 irq4, i8042 0x60/0x64, port 0x92, PCI conf 0xcf8/0xcfc,
+ *        CMOS RAM 0x70/0x71 (bytes 0x0e-0x7f: Xen's vRTC keeps the clock) */
 #ifndef XSDM_MACHINE_H
 #define XSDM_MACHINE_H
 
@@ -34,6 +35,7 @@ struct rtl8139;
 struct vga;
 struct display;
 struct input_sink;
+struct cmos;
 
 enum run_state { RUN_PRELAUNCH, RUN_RUNNING, RUN_PAUSED, RUN_INMIGRATE, RUN_SHUTDOWN };
 
@@ -57,11 +59,18 @@ struct machine {
     struct port92 *port92;
     struct rtl8139 *nic[CFG_MAX_NICS];  /* cfg->nics[i], each owning its tap */
     struct vga *vga;                    /* NULL without a display device */
+    struct cmos *cmos;
 };
 
 /* The board is the one place that knows which device is wired where:
  * machine_init() builds each device (one file each) with the lines below,
  * and nothing in a device calls back into the machine. */
+
+/* The PC firmware's CMOS bytes (dm/pc-cmos.c, board code), as qemu-xen fills
+ * them: memory sizes, boot order, equipment, hard disk types and geometry.
+ * pc_cmos_init refuses (-1, logged) a boot order the firmware cannot be given. */
+int pc_cmos_init(struct machine *m);
+void pc_cmos_reset(struct machine *m);
 
 /* Build every device from cfg (opens disk images and char backends: call
  * before restriction). Returns 0, or -1 with a logged reason. */

@@ -15,7 +15,7 @@
 
 #include "dm/bytes.h"
 
-#define VMSTATE_MAX_DEVS 16
+#define VMSTATE_MAX_DEVS 24   /* the board at its largest (4 serials, 4 NICs, VGA, CMOS) has 17 sections */
 
 struct vmwriter {
     uint8_t *buf;

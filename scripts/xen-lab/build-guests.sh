@@ -5,6 +5,12 @@
 #   linux.iso            BIOS GRUB -> Debian kernel + busybox initrd whose /init is below
 #   linux-verbose.iso    the same without `quiet`: the kernel log on COM1 (L_ISO=linux-verbose.iso)
 #   linux-cd2.iso        data ISO with /marker.txt "LINUX-ISO-2 ..." for `xl cd-insert`
+#   disk-grub.img        a bootable 8 MiB *disk* (GRUB's boot.img in the MBR, core.img after it) for the
+#                        `disks` stage: prints GUEST-DISK-GRUB, then the BIOS drives GRUB sees
+#                        (GRUB-LS:), the CMOS (cmosdump) and GUEST-DISKS-END
+#   cd-grub.iso          the same GRUB as a CD, greeting GUEST-CD-GRUB
+#   disk2.img            a plain 16 MiB second disk (hdb) for the `disks` stage
+# PARTS=disks builds only these three (cheap: e2e.sh does it when they are missing).
 #
 # The Linux guest, all on COM1 (one line per fact, prefixed for grep):
 #   LINUX-GUEST-UP, insmod of ata_piix/sd/sr/isofs (+ dependencies), BLOCKDEVS, LSPCI lines,
@@ -25,6 +31,50 @@ MODULES=${LINUX_MODULES:-ata_piix sd_mod sr_mod cdrom isofs}
 mkdir -p "$OUT/guest"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
+
+# ---- the `disks` stage: which device SeaBIOS booted shows in the greeting; GRUB then prints the
+# BIOS drives it sees and the CMOS bytes the firmware read (both DMs' dumps are compared).
+disks_cfg() { # $1 greeting: GRUB's commands (simple ones: the disk's GRUB runs them without `normal`)
+  cat <<EOF
+serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1
+terminal_input serial console
+terminal_output serial console
+echo "$1"
+echo -n "GRUB-LS: "
+ls
+echo "CMOS-BEGIN"
+cmosdump
+echo "CMOS-END"
+echo "GUEST-DISKS-END $1"
+EOF
+}
+DISKS_MODS="biosdisk serial terminal echo ls cmosdump sleep"
+# hda: GRUB installed the classic way on an 8 MiB disk: boot.img in the MBR (its first 440 bytes,
+# loading sector 1), core.img from sector 1 with the commands above built in, and a partition table
+# laid out for 64 heads x 32 sectors (what partitioning tools under a translating BIOS write) so
+# that the firmware's disk geometry and translation are exercised too.
+mkdir -p "$W/disks"
+disks_cfg GUEST-DISK-GRUB > "$W/disks/early.cfg"
+grub-mkimage -O i386-pc -o "$W/disks/core.img" -c "$W/disks/early.cfg" -p '(hd0)/boot/grub' $DISKS_MODS
+D=$OUT/guest/disk-grub.img
+rm -f "$D"; truncate -s 8M "$D"
+dd if=/usr/lib/grub/i386-pc/boot.img of="$D" bs=440 count=1 conv=notrunc 2>/dev/null
+# partition 1: type 0x83, CHS end 63/32 (cyl 7), LBA 2048 + 14336 sectors; then the MBR signature
+printf '\x00\x00\x21\x02\x83\x3f\x20\x07\x00\x08\x00\x00\x00\x38\x00\x00' |
+  dd of="$D" bs=1 seek=446 conv=notrunc 2>/dev/null
+printf '\x55\xaa' | dd of="$D" bs=1 seek=510 conv=notrunc 2>/dev/null
+[ "$(stat -c %s "$W/disks/core.img")" -lt $((2047 * 512)) ] || { echo "core.img too big for the gap" >&2; exit 1; }
+dd if="$W/disks/core.img" of="$D" bs=512 seek=1 conv=notrunc 2>/dev/null
+# hdc: the same GRUB on a CD (El Torito), greeting GUEST-CD-GRUB
+mkdir -p "$W/disks-cd/boot/grub"
+disks_cfg GUEST-CD-GRUB > "$W/disks-cd/boot/grub/grub.cfg"
+grub-mkrescue -o "$OUT/guest/cd-grub.iso" "$W/disks-cd" --modules="$DISKS_MODS iso9660" \
+  --locales= --fonts= --themes= > "$W/disks-cd.log" 2>&1 || { cat "$W/disks-cd.log" >&2; exit 1; }
+# hdb: a plain disk
+rm -f "$OUT/guest/disk2.img"
+truncate -s 16M "$OUT/guest/disk2.img"
+printf 'XSDM-DISK2\n' | dd of="$OUT/guest/disk2.img" conv=notrunc 2>/dev/null
+[ "${PARTS:-all}" = disks ] && { ls -la "$OUT/guest"; exit 0; }
 
 grub_iso() { # $1 output, $2 tag
   local d=$W/grub-$2

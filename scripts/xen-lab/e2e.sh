@@ -5,21 +5,25 @@
 #
 # Usage: scripts/xen-lab/e2e.sh /abs/build/dir        (make e2e passes it; xsdm and xsdmctl are in it)
 # Env:   OUT      image/output dir (default /var/tmp/xsdm-xen-lab; built by build-image.sh if absent)
-#        TESTS    stages to run (default "1 2 3 4 5 6 7 8 9 bigwrite perf pause migrate reboot"; 4-7 need 3,
-#                 8 needs 1 and 2; 9 needs $1/xsdmctl; the named ones run on both DMs, qemu-xen first)
+#        TESTS    stages to run (default "1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot";
+#                 4-7 need 3, 8 needs 1 and 2; 9 needs $1/xsdmctl; stage 3 also reports its poweroff
+#                 as "3p"; the named ones run on both DMs, qemu-xen first)
 #        TIMEOUT  wall-clock limit of the outer QEMU in seconds (default 2400)
 #        STALL    stop the outer QEMU when its console has been silent this long (default 660 s)
 #        SMP MEM CPU  outer machine (defaults: 1 CPU when a Linux stage runs, else 2; 3072 MiB;
 #                 qemu64,+svm,+npt: Debian's Xen needs NPT for HVM)
 #        XSDM_LOG=debug  passed to xsdm in dom0
 #        L_TIMEOUT (1500 s: stage 3 boot limit), L_ISO (linux.iso; linux-verbose.iso = kernel log on COM1)
-# Exit:  0 all selected stages passed, 1 a stage failed, 2 infrastructure failure (image, outer boot,
-#        dom0), which is never counted as a pass.
+# Exit:  0  every selected stage printed exactly one PASS (and nothing else);
+#        1  anything else once dom0 is up: a FAIL or SKIP, a selected stage with no verdict, a stage
+#           that was not selected, a dom0 that stopped mid-run (timeout, stall, crash);
+#        2  the bed never came up: image build, outer boot, dom0 or its Xen daemons never up.
+#           .ci/run retries the bed once on 2 and fails if it still cannot come up.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-}
 OUT=${OUT:-/var/tmp/xsdm-xen-lab}
-TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 bigwrite perf pause migrate reboot}
+TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot}
 TIMEOUT=${TIMEOUT:-2400}
 STALL=${STALL:-660}
 CPU=${CPU:-qemu64,+svm,+npt}
@@ -29,14 +33,65 @@ DOM0_MEM=${DOM0_MEM:-1024M}
 case " $TESTS " in *" 3 "*|*" 4 "*|*" 5 "*|*" 6 "*|*" 7 "*|*" bigwrite "*|*" perf "*|*" pause "*|*" migrate "*|*" reboot "*) SMP=${SMP:-1};; esac
 SMP=${SMP:-2}
 
-infra() { # infrastructure failure: never a pass
-  echo "e2e: INFRASTRUCTURE FAILURE: $*"
+infra() { # the bed never came up: never a pass (exit 2; .ci/run retries once)
+  echo "e2e: INFRASTRUCTURE FAILURE: the bed did not come up: $*"
   echo "0 passed, 0 failed (infrastructure failure: $*)"
   exit 2
 }
+broken() { # a failure of what is under test or of the run itself, before any stage ran
+  echo "e2e: FAILED: $*"
+  echo "0 passed, 1 failed ($*)"
+  exit 1
+}
 
-[ "$(id -u)" = 0 ] || infra "needs root (image build, debugfs, outer QEMU)"
-[ -n "$BUILD" ] && [ -x "$BUILD/xsdm" ] || infra "no xsdm binary: usage: $0 /abs/build/dir (with xsdm in it)"
+# ---- verdict (also `e2e.sh --judge RUNDIR`: judge a finished run again from its console.log)
+verdict() {
+  grep -q 'LAB: .*dom0 userspace up' "$RUN/console.log" || infra "dom0 never reached userspace (see $RUN/console.log)"
+  grep -q 'LAB: .*BED-UP' "$RUN/console.log" || infra "dom0 is up but Xen's toolstack is not (xenstored/xl info, see $RUN/console.log)"
+  VERDICT_RE='LAB: \[[0-9. ]+\] STAGE [^ ]+ (PASS|FAIL|SKIP) secs='
+  {
+    echo "run: $RUN  (outer wall ${WALL}s, smp=$SMP mem=$MEM)"
+    printf '%-6s %-5s %8s  %s\n' stage verdict seconds evidence
+    grep -a -E "$VERDICT_RE" "$RUN/console.log" |
+      sed -E 's/.*STAGE ([^ ]+) (PASS|FAIL|SKIP) secs=([0-9.]+) ?(.*)/\1|\2|\3|\4/' |
+      while IFS='|' read -r s v t e; do printf '%-6s %-5s %8s  %s\n' "$s" "$v" "$t" "$e"; done
+    if [ -s "$RUN/results/table.txt" ]; then echo; cat "$RUN/results/table.txt"; fi
+  } | tee "$RUN/summary.txt"
+  # Exactly the selected stages, each with exactly one verdict, and that verdict PASS. Stage 3 also
+  # owns "3p" (the guest's poweroff).
+  expect=""
+  for t in $TESTS; do expect="$expect $t"; [ "$t" = 3 ] && expect="$expect 3p"; done
+  grep -a -E "$VERDICT_RE" "$RUN/console.log" | sed -E 's/.*STAGE ([^ ]+) (PASS|FAIL|SKIP) .*/\1 \2/' > "$RUN/verdicts.txt"
+  np=0 nf=0 problems=""
+  for t in $expect; do
+    v=$(awk -v t="$t" '$1==t{print $2}' "$RUN/verdicts.txt" | xargs)
+    case "$v" in
+    PASS) np=$((np + 1));;
+    "") nf=$((nf + 1)); problems="$problems; stage $t printed no verdict";;
+    *) nf=$((nf + 1)); problems="$problems; stage $t: $v";;
+    esac
+  done
+  for t in $(awk '{print $1}' "$RUN/verdicts.txt" | sort -u); do
+    case " $expect " in *" $t "*) ;; *) nf=$((nf + 1)); problems="$problems; stage $t ran but was not selected";; esac
+  done
+  if ! grep -q 'LAB: .*ALL-STAGES-DONE' "$RUN/console.log"; then
+    if [ $stalled = 1 ]; then why="outer machine stalled: console silent for ${STALL}s"
+    elif [ "$QRC" = 124 ]; then why="outer QEMU timed out after ${TIMEOUT}s"
+    else why="dom0 stage script did not finish (qemu rc=$QRC)"; fi
+    nf=$((nf + 1)); problems="$problems; dom0 stopped mid-run: $why"
+  fi
+  [ -z "$problems" ] || echo "e2e: FAILED:${problems#;}"
+  echo "$np passed, $nf failed"
+  [ -z "$problems" ] && [ "$nf" = 0 ] && [ "$np" -gt 0 ]
+}
+
+if [ "${1:-}" = --judge ]; then
+  JUDGE=1 RUN=${2:?usage: $0 --judge RUNDIR}; TESTS=$(cat "$RUN/tests" 2>/dev/null || echo "$TESTS")
+  stalled=0 QRC=judged WALL=? SMP=${SMP:-?}
+  verdict; exit $?
+fi
+[ -n "${JUDGE:-}" ] || [ "$(id -u)" = 0 ] || infra "needs root (image build, debugfs, outer QEMU)"
+[ -n "$BUILD" ] && [ -x "$BUILD/xsdm" ] || broken "no xsdm binary: usage: $0 /abs/build/dir (with xsdm in it)"
 if [ ! -e "$OUT/.image-built" ] || [ "${REBUILD:-0}" = 1 ]; then
   echo "e2e: building the image in $OUT"
   OUT=$OUT "$HERE/build-image.sh" || infra "build-image.sh failed"
@@ -45,13 +100,22 @@ fi
 if [ "$(cat "$OUT/guest/lab.stamp" 2>/dev/null)" != "$(cat "$HERE/build-lab-guest.sh" "$HERE/guest-perf.c" | md5sum | cut -d' ' -f1)" ]; then
   OUT=$OUT "$HERE/build-lab-guest.sh" > /dev/null || infra "build-lab-guest.sh failed"
 fi
-for f in guest/linux-lab.iso guest/grub-reboot.iso xen vmlinuz initrd.img dom0.img guest/grub.iso guest/grub2.iso guest/linux.iso guest/linux-cd2.iso; do
+# media added after an image was built: build just those (no need to rebuild dom0)
+for f in guest/disk-grub.img guest/cd-grub.iso guest/disk2.img; do
+  [ -e "$OUT/$f" ] && continue
+  echo "e2e: building the disks-stage media in $OUT/guest"
+  OUT=$OUT PARTS=disks "$HERE/build-guests.sh" > /dev/null || infra "build-guests.sh (disks media) failed"
+  break
+done
+for f in xen vmlinuz initrd.img dom0.img guest/grub.iso guest/grub2.iso guest/linux.iso guest/linux-cd2.iso \
+         guest/linux-lab.iso guest/grub-reboot.iso guest/disk-grub.img guest/cd-grub.iso guest/disk2.img; do
   [ -e "$OUT/$f" ] || infra "missing $OUT/$f (REBUILD=1 to rebuild)"
 done
 command -v qemu-system-x86_64 >/dev/null && command -v debugfs >/dev/null || infra "qemu-system-x86_64/debugfs missing"
 
 RUN=$OUT/runs/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RUN"
+echo "$TESTS" > "$RUN/tests"
 echo "e2e: run dir $RUN; stages: $TESTS"
 
 # ---- test disk (/dev/vdb in dom0): stage script, xsdm, media, knobs; results come back on it
@@ -62,7 +126,7 @@ install -m 0755 "$BUILD/xsdm" "$TD/xsdm"
 # stage 9 runs xsdmctl as xl's device_model_override wrapper (it finds xsdm beside itself in dom0)
 if [ -x "$BUILD/xsdmctl" ]; then install -m 0755 "$BUILD/xsdmctl" "$TD/xsdmctl"
 else echo "e2e: no $BUILD/xsdmctl: stage 9 will fail"; fi
-cp "$OUT"/guest/*.iso "$TD/"
+cp "$OUT"/guest/*.iso "$OUT"/guest/*.img "$TD/"
 echo "$TESTS" > "$TD/tests"
 { echo "XSDM_LOG=${XSDM_LOG:-}"; echo "L_TIMEOUT=${L_TIMEOUT:-1500}"; echo "L_ISO=${L_ISO:-linux.iso}"; } > "$TD/env"
 mkdir -p "$TD/results"
@@ -106,26 +170,4 @@ WALL=$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.0f", b-a}')
 debugfs -R "rdump /results $RUN" "$RUN/test.img" >/dev/null 2>&1 || echo "e2e: could not copy results from the test disk"
 ln -sfn "$RUN" "$OUT/runs/latest"
 
-# ---- verdict
-grep -q 'LAB: .*dom0 userspace up' "$RUN/console.log" || infra "dom0 never reached userspace (see $RUN/console.log)"
-grep -q 'LAB: .*xen daemons up' "$RUN/console.log" || infra "xenstored/xenconsoled did not start in dom0"
-{
-  echo "run: $RUN  (outer wall ${WALL}s, smp=$SMP mem=$MEM)"
-  printf '%-6s %-5s %8s  %s\n' stage verdict seconds evidence
-  grep -a -E 'LAB: \[[0-9. ]+\] STAGE [^ ]+ (PASS|FAIL|SKIP)' "$RUN/console.log" |
-    sed -E 's/.*STAGE ([^ ]+) (PASS|FAIL|SKIP) secs=([0-9.]+) ?(.*)/\1|\2|\3|\4/' |
-    while IFS='|' read -r s v t e; do printf '%-6s %-5s %8s  %s\n' "$s" "$v" "$t" "$e"; done
-  if [ -s "$RUN/results/table.txt" ]; then echo; cat "$RUN/results/table.txt"; fi
-} | tee "$RUN/summary.txt"
-np=$(grep -a -c -E 'LAB: \[[0-9. ]+\] STAGE [^ ]+ PASS' "$RUN/console.log")
-nf=$(grep -a -c -E 'LAB: \[[0-9. ]+\] STAGE [^ ]+ FAIL' "$RUN/console.log")
-if ! grep -q 'LAB: .*ALL-STAGES-DONE' "$RUN/console.log"; then
-  if [ $stalled = 1 ]; then why="outer machine stalled: console silent for ${STALL}s"
-  elif [ "$QRC" = 124 ]; then why="outer QEMU timed out after ${TIMEOUT}s"
-  else why="dom0 stage script did not finish (qemu rc=$QRC)"; fi
-  echo "e2e: $why"
-  echo "$np passed, $nf failed (incomplete: $why)"
-  exit 2
-fi
-echo "$np passed, $nf failed"
-[ "$nf" = 0 ] && [ "$np" -gt 0 ]
+verdict

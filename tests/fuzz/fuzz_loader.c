@@ -125,6 +125,7 @@ static void setup_once(void)
     cfg.incoming_fd = -1;
     cfg.domid = -1;
     cfg.ram_mb = 1;
+    snprintf(cfg.boot_order, sizeof(cfg.boot_order), "cda");   /* libxl's default */
     image(&cfg.drives[0], 0, MEDIA_DISK, 64 * 512);
     image(&cfg.drives[2], 2, MEDIA_CDROM, 16 * 2048);
     snprintf(cfg.chardevs[0].id, sizeof(cfg.chardevs[0].id), "fz-null");

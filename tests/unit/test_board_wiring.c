@@ -15,7 +15,7 @@
 
 /* Files that may know the board (by name: folders may change). */
 static const char *const board_side[] = {
-    "machine.c", "machine.h", "dm.c", "dm.h", "main.c",
+    "machine.c", "machine.h", "pc-cmos.c", "dm.c", "dm.h", "main.c",
     "accel-qtest.c", "accel-xen.c", "xen-ioreq.c", "qtest-proto.c",
     "migration-fd.c", "qmp-core.c", "qmp-block.c", "qmp-migration.c", "qmp-vnc.c",
 };

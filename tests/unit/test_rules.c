@@ -61,10 +61,10 @@ static const struct {
     { "dm/i440fx*", C_DEVICE }, { "dm/i8042*", C_DEVICE }, { "dm/pci*", C_DEVICE },
     { "dm/piix3*", C_DEVICE }, { "dm/piix4-pm*", C_DEVICE }, { "dm/port92*", C_DEVICE },
     { "dm/uart16550*", C_DEVICE }, { "dm/xen-platform*", C_DEVICE }, { "dm/rtl8139*", C_DEVICE },
-    { "dm/vga*", C_DEVICE },
+    { "dm/vga*", C_DEVICE }, { "dm/cmos*", C_DEVICE },
     { "dm/ide*", C_STORAGE }, { "dm/ata*", C_STORAGE }, { "dm/atapi*", C_STORAGE },
-    { "dm/bmdma*", C_STORAGE }, { "dm/block*", C_STORAGE },
-    { "dm/machine*", C_BOARD },
+    { "dm/bmdma*", C_STORAGE }, { "dm/block*", C_STORAGE }, { "dm/hd-geometry*", C_STORAGE },
+    { "dm/machine*", C_BOARD }, { "dm/pc-cmos*", C_BOARD },
     { "dm/qtest-proto*", C_PARSER }, { "dm/xen-ioreq*", C_PARSER },
     { "dm/vmstate*", C_STATE }, { "dm/migration*", C_STATE },
     { "dm/accel.h", C_CORE },          /* the interface devices use */

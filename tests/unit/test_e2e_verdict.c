@@ -1,0 +1,121 @@
+/* The real-Xen bed's verdict (scripts/xen-lab/e2e.sh --judge RUNDIR) on
+ * planted console logs: it passes only when every selected stage printed
+ * exactly one PASS and dom0 finished; a FAIL, a SKIP, a missing verdict, a
+ * second verdict, an unselected stage or a dom0 that stopped mid-run is a
+ * failure (exit 1); only a bed that never came up is exit 2 (which .ci/run
+ * retries once and then fails on). */
+#include <check.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *const up =
+    "[   15.6] LAB: [11.11] dom0 userspace up, kernel 6.1.0\n"
+    "[   18.5] LAB: [13.99] BED-UP\n";
+static const char *const done = "[  300.0] LAB: [290.00] ALL-STAGES-DONE\n";
+
+/* Judge a run of TESTS (NULL: e2e.sh's default list) whose console holds the
+ * given stage lines; the exit status. */
+static int judge(const char *tests, bool bed_up, const char *stages, bool finished)
+{
+    char dir[] = "/tmp/xsdm-verdict-XXXXXX", path[256], cmd[512];
+    FILE *f;
+    int st;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    if (tests) {
+        snprintf(path, sizeof(path), "%s/tests", dir);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "%s\n", tests);
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "%s/console.log", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s%s%s", bed_up ? up : "[   15.6] LAB: [11.11] dom0 userspace up, kernel 6.1.0\n", stages,
+            finished ? done : "");
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "env -u TESTS bash %s/scripts/xen-lab/e2e.sh --judge %s >/dev/null 2>&1; rc=$?; rm -rf %s; exit $rc",
+             SRC_DIR, dir, dir);
+    st = system(cmd);
+    ck_assert(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+#define S(id, v) "[  100.0] LAB: [90.00] STAGE " id " " v " secs=12.3 evidence\n"
+
+START_TEST(test_all_selected_pass)
+{
+    ck_assert_int_eq(judge("1 2 disks", true, S("1", "PASS") S("2", "PASS") S("disks", "PASS"), true), 0);
+    /* stage 3 owns 3p */
+    ck_assert_int_eq(judge("3", true, S("3", "PASS") S("3p", "PASS"), true), 0);
+}
+END_TEST
+
+START_TEST(test_failures_are_exit_1)
+{
+    ck_assert_int_eq(judge("1 2", true, S("1", "PASS") S("2", "FAIL"), true), 1);
+    ck_assert_int_eq(judge("1 2", true, S("1", "PASS") S("2", "SKIP"), true), 1);
+    ck_assert_int_eq(judge("1 2", true, S("1", "PASS"), true), 1);                 /* no verdict */
+    ck_assert_int_eq(judge("3", true, S("3", "PASS"), true), 1);                   /* 3p missing */
+    ck_assert_int_eq(judge("1", true, S("1", "PASS") S("1", "FAIL"), true), 1);    /* two verdicts */
+    ck_assert_int_eq(judge("1", true, S("1", "PASS") S("1", "PASS"), true), 1);
+    ck_assert_int_eq(judge("1", true, S("1", "PASS") S("2", "PASS"), true), 1);    /* not selected */
+    ck_assert_int_eq(judge("1 2", true, S("1", "PASS") S("2", "PASS"), false), 1); /* dom0 stopped */
+    ck_assert_int_eq(judge("1", true, S("1", "FAIL"), false), 1);
+    /* a line that merely mentions PASS is no verdict */
+    ck_assert_int_eq(judge("1", true, "[  100.0] LAB|   STAGE 1 PASS secs=1 echoed\n", true), 1);
+}
+END_TEST
+
+/* The lab stages (one verdict each, decided by xsdm): qemu-xen failing as the
+ * reference is an "anchor limitation" in the evidence, not a failure. */
+#define LAB(id, v, q) "[  200.0] LAB: [190.00] STAGE " id " " v " secs=80.1 xsdm: guest printed it | " q "\n"
+#define ANCHOR_FAILED "qemu-xen (anchor limitation): no [^PERF-DONE ] from the guest in 900s"
+#define DEFAULT_ALL \
+    S("1", "PASS") S("2", "PASS") S("9", "PASS") S("disks", "PASS") S("3", "PASS") S("6", "PASS") \
+    S("7", "PASS") S("4", "PASS") S("5", "PASS") S("3p", "PASS") S("8", "PASS") \
+    LAB("bigwrite", "PASS", "qemu-xen: ok") LAB("reboot", "PASS", "qemu-xen: ok") \
+    LAB("pause", "PASS", "qemu-xen: ok") LAB("migrate", "PASS", "qemu-xen: ok")
+
+START_TEST(test_lab_stages_and_anchor_limitation)
+{
+    ck_assert_int_eq(judge("perf", true, LAB("perf", "PASS", ANCHOR_FAILED), true), 0);
+    ck_assert_int_eq(judge("perf", true, LAB("perf", "FAIL", "qemu-xen: ok"), true), 1);
+    ck_assert_int_eq(judge("perf", true, LAB("perf", "FAIL", ANCHOR_FAILED), true), 1);
+    /* the default list is both sides' stages: every one of them, each once */
+    ck_assert_int_eq(judge(NULL, true, DEFAULT_ALL LAB("perf", "PASS", ANCHOR_FAILED), true), 0);
+    ck_assert_int_eq(judge(NULL, true, DEFAULT_ALL, true), 1);                     /* perf missing */
+    ck_assert_int_eq(judge(NULL, true, DEFAULT_ALL LAB("perf", "PASS", "") LAB("perf", "PASS", ""), true), 1);
+}
+END_TEST
+
+START_TEST(test_bed_not_up_is_exit_2)
+{
+    ck_assert_int_eq(judge("1", false, "", false), 2);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *su = suite_create("e2e_verdict");
+    TCase *tc = tcase_create("judge");
+    SRunner *sr;
+    int nfail;
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_all_selected_pass);
+    tcase_add_test(tc, test_failures_are_exit_1);
+    tcase_add_test(tc, test_lab_stages_and_anchor_limitation);
+    tcase_add_test(tc, test_bed_not_up_is_exit_2);
+    suite_add_tcase(su, tc);
+    sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    nfail = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nfail ? EXIT_FAILURE : EXIT_SUCCESS;
+}
