@@ -1,6 +1,6 @@
 # xsdm — secure device model for Xen HVM guests.
 # Sources are found by directory, so adding a file needs no Makefile edit:
-#   dm/*.c restrict/*.c rlimits/*.c  -> build/libxsdm.a  (dm/main.c -> build/xsdm)
+#   dm/*.c dm/*/*.c restrict/*.c rlimits/*.c  -> build/libxsdm.a  (dm/main.c -> build/xsdm)
 #   toolstack/*.c                    -> build/libxsdmctl.a (toolstack/main.c -> build/xsdmctl)
 #   tests/lib/*.c                    -> build/libtestutil.a
 #   tests/unit/test_*.c              -> one check binary each, run by `make check`
@@ -27,7 +27,7 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
             -Wshadow -Wformat=2 -Wvla -I. -DXSDM_LIBEXEC='"$(LIBEXEC)"' $(HARDEN) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack $(EXTRA_LDFLAGS)
 
-DM_SRCS   := $(filter-out dm/main.c,$(wildcard dm/*.c)) $(wildcard restrict/*.c) $(wildcard rlimits/*.c)
+DM_SRCS   := $(filter-out dm/main.c,$(wildcard dm/*.c dm/*/*.c)) $(wildcard restrict/*.c) $(wildcard rlimits/*.c)
 CTL_SRCS  := $(filter-out toolstack/main.c,$(wildcard toolstack/*.c))
 TLIB_SRCS := $(wildcard tests/lib/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -141,7 +141,7 @@ asan:
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" HARDEN="-fPIE -fstack-protector-strong" check
 
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -DXSDM_FUZZ -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(DM_SRCS) $(GEN_SRCS) $(TLIB_SRCS) $(wildcard dm/*.h restrict/*.h rlimits/*.h tests/lib/*.h tests/unit/*.h)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(DM_SRCS) $(GEN_SRCS) $(TLIB_SRCS) $(wildcard dm/*.h dm/*/*.h restrict/*.h rlimits/*.h tests/lib/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(DM_SRCS) $(GEN_SRCS) $(TLIB_SRCS) $(PKG_LIBS)
 fuzz: deps

@@ -8,7 +8,7 @@
 
 #include <cap-ng.h>
 
-#include "dm/log.h"
+#include "dm/core/log.h"
 #include "restrict/system.h"
 
 static int last_cap(void)

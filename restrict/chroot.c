@@ -9,7 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "dm/log.h"
+#include "dm/core/log.h"
 #include "restrict/system.h"
 
 int restrict_chroot(const char *dir, bool check, dev_t dev, ino_t ino)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dm/log.h"
+#include "dm/core/log.h"
 #include "restrict/system.h"
 
 #define FDS_MAX_KEEP 512

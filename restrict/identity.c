@@ -16,7 +16,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "dm/log.h"
+#include "dm/core/log.h"
 #include "restrict/system.h"
 
 /* Decimal id, no sign, no spaces, below (id_t)-1 (which means "unchanged"). */

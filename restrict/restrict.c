@@ -11,8 +11,8 @@
 
 #include <jansson.h>
 
-#include "dm/log.h"
-#include "dm/accel.h"
+#include "dm/core/accel.h"
+#include "dm/core/log.h"
 #include "restrict/restrict.h"
 #include "restrict/sandbox.h"
 #include "restrict/system.h"

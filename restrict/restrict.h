@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "dm/config.h"
+#include "dm/core/config.h"
 
 struct accel;
 

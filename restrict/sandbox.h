@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dm/config.h"
+#include "dm/core/config.h"
 
 /* Which table rows apply. The Xen rows (ioctl on privcmd/evtchn) are only
  * part of the filter of a DM on the Xen accelerator. */

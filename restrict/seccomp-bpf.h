@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <linux/filter.h>
 
-#include "dm/config.h"
+#include "dm/core/config.h"
 #include "restrict/sandbox.h"
 
 struct seccomp_prebuilt {

@@ -8,7 +8,7 @@
 
 #include <seccomp.h>
 
-#include "dm/config.h"
+#include "dm/core/config.h"
 #include "restrict/sandbox.h"
 
 /* libseccomp's API level for the build: 3 is the first with SCMP_ACT_LOG and

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 
-#include "restrict/seccomp-bpf.h"
 #include "restrict/sandbox.h"
+#include "restrict/seccomp-bpf.h"
 
 const struct seccomp_prebuilt *seccomp_prebuilt_find(enum sandbox_mode mode, enum seccomp_policy p)
 {

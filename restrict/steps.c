@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dm/accel.h"
-#include "dm/fdset.h"
-#include "dm/log.h"
+#include "dm/core/accel.h"
+#include "dm/core/fdset.h"
+#include "dm/core/log.h"
 #include "restrict/restrict.h"
 #include "restrict/sandbox.h"
 #include "restrict/system.h"

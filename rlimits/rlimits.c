@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dm/config.h"
-#include "dm/fdset.h"
-#include "dm/qmp.h"
+#include "dm/core/config.h"
+#include "dm/core/fdset.h"
+#include "dm/qmp/qmp.h"
 
-/* The headroom constants restate limits owned by dm/fdset.h and dm/qmp.h;
+/* The headroom constants restate limits owned by dm/core/fdset.h and dm/qmp/qmp.h;
  * if those grow, the build fails here instead of add-fd failing at run time. */
 _Static_assert(RLIMITS_NOFILE_FDSETS >= FDSET_MAX_SETS * FDSET_MAX_FDS, "NOFILE headroom: fd sets");
 _Static_assert(RLIMITS_NOFILE_QMP >= CFG_MAX_MONITORS * (1 + QMP_MAX_FDS), "NOFILE headroom: QMP");
@@ -33,7 +33,7 @@ int rlimits_policy(const struct rlimit_inputs *in, struct rlimit_want *out, int 
 
     for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && n < max; i++) {
         out[n] = fixed[i];
-        /* Only when no loop device could be attached (dm/block-loop.h): the
+        /* Only when no loop device could be attached (dm/storage/block-loop.h): the
          * guest's writes must reach the whole image; the log and the save
          * stream are then bounded by the image size instead. */
         if (out[n].resource == RLIMIT_FSIZE && in->fsize_bytes > out[n].value) {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Disk write/read throughput of a raw file image used as a plain file (what
 # xsdm did before issue 14) against the same file behind a loop device with
-# direct I/O (what xsdm does now for writable file images, dm/block-loop.c).
+# direct I/O (what xsdm does now for writable file images, dm/storage/block-loop.c).
 # A benchmark, not a test: it prints a table and never fails on a number.
 # Needs root (losetup). Usage: sh scripts/bench-loop.sh [MiB] [dir]
 set -eu

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dm/errmsg.h"
+#include "dm/core/errmsg.h"
 
 int chroot_dir_path(const char *run_dir, int domid, char *buf, size_t len)
 {

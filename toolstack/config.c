@@ -13,7 +13,7 @@
 #include <libxl.h>
 #include <libxlutil.h>
 
-#include "dm/errmsg.h"
+#include "dm/core/errmsg.h"
 
 
 static const char *const known_keys[] = {

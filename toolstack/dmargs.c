@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/errmsg.h"
+#include "dm/core/errmsg.h"
 
 static int add(struct dm_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int add(struct dm_args *a, const char *fmt, ...)

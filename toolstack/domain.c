@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dm/errmsg.h"
+#include "dm/core/errmsg.h"
 #include "toolstack/chroot.h"
 #include "toolstack/config.h"
 #include "toolstack/dmargs.h"

@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "dm/errmsg.h"
+#include "dm/core/errmsg.h"
 #include "toolstack/launch.h"
 #include "toolstack/reaper.h"
 #include "toolstack/uid.h"

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dm/errmsg.h"
+#include "dm/core/errmsg.h"
 
 const struct launch_rlimit launch_rlimits[] = {
     { RLIMIT_FSIZE,    256 * 1024, "FSIZE" },

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dm/errmsg.h"
+#include "dm/core/errmsg.h"
 #include "toolstack/config.h"
 
 struct qmpc *ops_connect(const struct dom_rec *r, int timeout_ms, char *err, size_t errlen)

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dm/errmsg.h"
+#include "dm/core/errmsg.h"
 
 #define QMPC_FIRST_ID    0x786c7100u       /* "xlq\0", libxl__ev_qmp_init */
 #define QMPC_MAX_RX      (1024 * 1024)     /* QMP_MAX_SIZE_RX_BUF */

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dm/errmsg.h"
+#include "dm/core/errmsg.h"
 
 enum { RX_OK = 0, RX_LOCK = 10, RX_SETUID = 11, RX_LEFT = 12, RX_PROC = 13 };
 

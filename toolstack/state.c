@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dm/errmsg.h"
+#include "dm/core/errmsg.h"
 
 const char *state_run_dir(void)
 {

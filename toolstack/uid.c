@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/errmsg.h"
+#include "dm/core/errmsg.h"
 
 #define DOMID_FIRST_RESERVED 0x7FF0
 

@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/config.h"
-#include "dm/ide-regs.h"
-#include "dm/loop.h"
-#include "dm/machine.h"
+#include "dm/board/machine.h"
+#include "dm/core/config.h"
+#include "dm/core/loop.h"
+#include "dm/storage/ide-regs.h"
 #include "tests/lib/fakemachine.h"
 
 #define RAM_SIZE (1u << 20)

@@ -1,4 +1,4 @@
-/* libFuzzer over the device-state loader (dm/migration.c) and every
+/* libFuzzer over the device-state loader (dm/state/migration.c) and every
  * device's field table: the real xenfv machine (PCI, both IDE channels with a
  * disk and a CD-ROM, PM, platform, COM1, i8042, port 92) is built in
  * process on a fake accelerator, plus two synthetic devices. Input byte 0
@@ -16,14 +16,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "dm/accel.h"
-#include "dm/bytes.h"
-#include "dm/config.h"
-#include "dm/ide-regs.h"
-#include "dm/loop.h"
-#include "dm/machine.h"
-#include "dm/migration.h"
-#include "dm/vmstate.h"
+#include "dm/board/machine.h"
+#include "dm/core/accel.h"
+#include "dm/core/bytes.h"
+#include "dm/core/config.h"
+#include "dm/core/loop.h"
+#include "dm/core/vmstate.h"
+#include "dm/state/migration.h"
+#include "dm/storage/ide-regs.h"
 
 struct fz_pio {
     uint8_t buf[2048];

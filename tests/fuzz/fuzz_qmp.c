@@ -23,12 +23,12 @@
 
 #include <jansson.h>
 
-#include "dm/config.h"
-#include "dm/dm.h"
-#include "dm/fdset.h"
-#include "dm/loop.h"
-#include "dm/machine.h"
-#include "dm/qmp.h"
+#include "dm/board/dm.h"
+#include "dm/board/machine.h"
+#include "dm/core/config.h"
+#include "dm/core/fdset.h"
+#include "dm/core/loop.h"
+#include "dm/qmp/qmp.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/sendfd.h"
 

@@ -1,6 +1,6 @@
-/* libFuzzer over the qtest protocol server (dm/qtest-proto.c) driving the
+/* libFuzzer over the qtest protocol server (dm/accel/qtest-proto.c) driving the
  * whole xenfv machine, as the -qtest socket does: the input is split into
- * lines at '\n' (each cut to QTEST_MAX_LINE, like dm/accel-qtest.c) and
+ * lines at '\n' (each cut to QTEST_MAX_LINE, like dm/accel/accel-qtest.c) and
  * every line is executed against 1 MiB of guest RAM with the machine
  * attached, so port, MMIO and RAM commands reach every device. The
  * machine is built once and reset before every input; the pending output
@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/accel.h"
-#include "dm/config.h"
-#include "dm/loop.h"
-#include "dm/machine.h"
-#include "dm/qtest-proto.h"
+#include "dm/accel/qtest-proto.h"
+#include "dm/board/machine.h"
+#include "dm/core/accel.h"
+#include "dm/core/config.h"
+#include "dm/core/loop.h"
 #include "tests/lib/fakemachine.h"
 
 #define RAM_SIZE (1u << 20)
@@ -24,7 +24,7 @@ static struct loop *loop;
 static struct qtest_core core;
 static char *line;
 
-/* Interrupts and time go through the protocol core, as in dm/accel-qtest.c. */
+/* Interrupts and time go through the protocol core, as in dm/accel/accel-qtest.c. */
 static void fz_isa_irq(struct accel *a, unsigned irq, int level)
 {
     if (irq >= 16)

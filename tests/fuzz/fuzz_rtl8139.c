@@ -19,12 +19,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dm/loop.h"
-#include "dm/machine.h"
-#include "dm/net.h"
-#include "dm/pci.h"
-#include "dm/rtl8139.h"
-#include "dm/vmstate.h"
+#include "dm/board/machine.h"
+#include "dm/core/loop.h"
+#include "dm/core/pci.h"
+#include "dm/core/vmstate.h"
+#include "dm/devices/rtl8139.h"
+#include "dm/net/net.h"
 #include "tests/lib/fakemachine.h"
 
 #define RAM_SIZE (1u << 20)

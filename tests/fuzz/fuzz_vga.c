@@ -1,4 +1,4 @@
-/* libFuzzer over the standard VGA (dm/vga.c): built once in-process on a
+/* libFuzzer over the standard VGA (dm/devices/vga.c): built once in-process on a
  * bare fake machine with 1 MiB of VRAM and its BARs mapped (LFB at
  * 0xe0000000, registers at 0xe1000000, ROM at 0xe2000000), reset before
  * every input, then the input is a sequence of guest operations:
@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/display.h"
-#include "dm/iobus.h"
-#include "dm/pci.h"
-#include "dm/vga.h"
+#include "dm/core/iobus.h"
+#include "dm/core/pci.h"
+#include "dm/devices/vga.h"
+#include "dm/display/display.h"
 #include "tests/lib/fakemachine.h"
 
 #define SLOT   2

@@ -1,4 +1,4 @@
-/* libFuzzer over the RFB server's client side (dm/vnc.c): the handshake and
+/* libFuzzer over the RFB server's client side (dm/display/vnc.c): the handshake and
  * every client message, as bytes arriving on a viewer's socket. Input:
  *   byte 0: bit 0 VNC authentication (else None), bits 1-7 chunk size - 1
  *   byte 1: bit n set: before chunk n the display changes mode (DesktopSize)
@@ -13,11 +13,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dm/display.h"
-#include "dm/log.h"
-#include "dm/loop.h"
-#include "dm/vnc-int.h"
-#include "dm/vnc.h"
+#include "dm/core/log.h"
+#include "dm/core/loop.h"
+#include "dm/display/display.h"
+#include "dm/display/vnc-int.h"
+#include "dm/display/vnc.h"
 
 static struct loop *loop;
 static uint32_t fb[96 * 64];

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dm/config.h"
-#include "dm/iobus.h"
-#include "dm/vmstate.h"
+#include "dm/core/config.h"
+#include "dm/core/iobus.h"
+#include "dm/core/vmstate.h"
 
 static int fake_mem_read(struct accel *a, uint64_t gpa, void *buf, size_t len)
 {

@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dm/accel.h"
-#include "dm/machine.h"
+#include "dm/board/machine.h"
+#include "dm/core/accel.h"
 
 struct xsdm_config;
 struct loop;

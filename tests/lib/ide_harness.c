@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dm/log.h"
+#include "dm/core/log.h"
 
 struct harness *H;
 

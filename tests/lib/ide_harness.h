@@ -2,7 +2,7 @@
  * function on a bare machine (PCI bus, no other devices) with a fake
  * accelerator whose guest RAM is a plain array and whose interrupt lines
  * are recorded, so every guest access is a direct io_read()/io_write().
- * Registers and opcodes are the protocol's names (dm/ide-regs.h): a test
+ * Registers and opcodes are the protocol's names (dm/storage/ide-regs.h): a test
  * reads as the sequence a driver would send. One harness at a time (H). */
 #ifndef XSDM_TEST_IDE_HARNESS_H
 #define XSDM_TEST_IDE_HARNESS_H
@@ -13,16 +13,16 @@
 
 #include <jansson.h>
 
-#include "dm/accel.h"
-#include "dm/config.h"
-#include "dm/dm.h"
-#include "dm/ide.h"
-#include "dm/ide-regs.h"
-#include "dm/iobus.h"
-#include "dm/machine.h"
-#include "dm/pci.h"
-#include "dm/qmp.h"
-#include "dm/vmstate.h"
+#include "dm/board/dm.h"
+#include "dm/board/machine.h"
+#include "dm/core/accel.h"
+#include "dm/core/config.h"
+#include "dm/core/iobus.h"
+#include "dm/core/pci.h"
+#include "dm/core/vmstate.h"
+#include "dm/qmp/qmp.h"
+#include "dm/storage/ide-regs.h"
+#include "dm/storage/ide.h"
 
 #define H_RAM_SIZE   (1u << 20)
 #define H_BM_BASE    0xc000

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/vmstate.h"
+#include "dm/core/vmstate.h"
 
 size_t vmsection_save(const char *name, uint8_t *buf, size_t cap)
 {

@@ -1,5 +1,5 @@
 /* One device's state section in isolation, for device tests: save it,
- * load it into a staging copy (as dm/migration.c does, extra bytes
+ * load it into a staging copy (as dm/state/migration.c does, extra bytes
  * refused), and find a field in a saved payload by its name in the
  * device's field table. No libcheck here: the fuzzers may link it. */
 #ifndef XSDM_TEST_VMSECTION_H

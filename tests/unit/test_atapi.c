@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dm/bytes.h"
-#include "dm/fdset.h"
+#include "dm/core/bytes.h"
+#include "dm/core/fdset.h"
 #include "tests/lib/ide_harness.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"

@@ -1,4 +1,4 @@
-/* Raw image backends (dm/block.c): open by path before restriction and by
+/* Raw image backends (dm/storage/block.c): open by path before restriction and by
  * /dev/fdset/N after, formats other than raw refused, range and read-only
  * checks, flush, the keep-list of fds, and the counters. */
 #include <check.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dm/block.h"
-#include "dm/fdset.h"
+#include "dm/core/fdset.h"
+#include "dm/storage/block.h"
 
 static char path[64];
 

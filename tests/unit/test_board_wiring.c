@@ -1,8 +1,8 @@
 /* Devices do not call the machine: only the board and the code that runs
- * it (accelerators, main, QMP, the stream) may include dm/machine.h or
- * dm/dm.h, directly or through another header. Every other file under dm/
+ * it (accelerators, main, QMP, the stream) may include dm/board/machine.h or
+ * dm/board/dm.h, directly or through another header. Every other file under dm/
  * (the devices, storage, the core) reaches the board only through the
- * lines and callbacks it was built with (dm/irq.h). The scan covers every
+ * lines and callbacks it was built with (dm/core/irq.h). The scan covers every
  * .c and .h below dm/, so a new device file is checked without a list. */
 #include <check.h>
 #include <ftw.h>
@@ -19,7 +19,7 @@ static const char *const board_side[] = {
     "accel-qtest.c", "accel-xen.c", "xen-ioreq.c", "qtest-proto.c",
     "migration-fd.c", "qmp-core.c", "qmp-block.c", "qmp-migration.c", "qmp-vnc.c",
 };
-static const char *const board_headers[] = { "dm/machine.h", "dm/dm.h" };
+static const char *const board_headers[] = { "dm/board/machine.h", "dm/board/dm.h" };
 
 static char files[MAX_FILES][512];
 static int n_files;

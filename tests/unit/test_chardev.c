@@ -14,9 +14,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "dm/chardev.h"
-#include "dm/loop.h"
-#include "dm/qmp.h"
+#include "dm/core/chardev.h"
+#include "dm/core/loop.h"
+#include "dm/qmp/qmp.h"
 
 static char tmpdir[64];
 static char err[256];

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dm/config.h"
+#include "dm/core/config.h"
 
 #define MAXARGS 96
 

@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "rlimits/rlimits.h"
-#include "tests/lib/libqtest.h"
 #include "tests/lib/ide_harness.h"
+#include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
 
 #define IMG_MIB     8

@@ -2,7 +2,7 @@
  *   - docs/restriction.md's syscall table is sc_table[] (name, policy,
  *     argument rule), and the counts it and README.md state are the table's;
  *   - docs/qmp.md has one "### name" section per QMP command of the tables
- *     (test-only commands in their own section, found in dm/qmp-testhooks.c);
+ *     (test-only commands in their own section, found in dm/qmp/qmp-testhooks.c);
  *   - docs/design.md's module map names every source file of dm/, restrict/,
  *     rlimits/ and toolstack/, and every name in it exists;
  *   - the docs cite the project's own docs/libxl-compat.md, nothing outside
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dm/qmp.h"
+#include "dm/qmp/qmp.h"
 #include "restrict/sandbox.h"
 
 static char *slurp(const char *rel)
@@ -162,7 +162,7 @@ END_TEST
 
 START_TEST(qmp_doc_lists_every_command)
 {
-    char *doc = slurp("docs/qmp.md"), *hooks = slurp("dm/qmp-testhooks.c");
+    char *doc = slurp("docs/qmp.md"), *hooks = slurp("dm/qmp/qmp-testhooks.c");
     const char *p, *testonly = strstr(doc, "\n## Test-only");
     const struct qmp_command *cmd;
     char want[160];
@@ -184,7 +184,7 @@ START_TEST(qmp_doc_lists_every_command)
         clean(name, sizeof(name), p + 5, (size_t)(e - p - 5));
         if (p > testonly) {
             snprintf(want, sizeof(want), "{ \"%s\",", name);
-            ck_assert_msg(strstr(hooks, want), "qmp.md: test-only '%s' is not in dm/qmp-testhooks.c", name);
+            ck_assert_msg(strstr(hooks, want), "qmp.md: test-only '%s' is not in dm/qmp/qmp-testhooks.c", name);
             continue;
         }
         for (i = 0; (cmd = qmp_command_at(i)) && !found; i++)
@@ -232,7 +232,7 @@ START_TEST(design_map_names_every_file)
     static const char *const dirs[] = { "dm", "restrict", "rlimits", "toolstack", "tests" };
     static char globs[256][128];
     char *doc = slurp("docs/design.md");
-    const char *p = table_after(doc, "| area | files | owns |");
+    const char *p = table_after(doc, "| folder | files | owns |");
     char c[3][512], path[512];
     int n_globs = 0, g, f;
     size_t i;

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dm/fdset.h"
+#include "dm/core/fdset.h"
 
 static char path[64];
 static char err[512];

@@ -1,10 +1,10 @@
-/* Disk geometry and BIOS translation guessed as QEMU does (dm/hd-geometry.c):
+/* Disk geometry and BIOS translation guessed as QEMU does (dm/storage/hd-geometry.c):
  * each branch, with the values QEMU's hd_geometry_guess() gives. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/hd-geometry.h"
+#include "dm/storage/hd-geometry.h"
 
 /* An MBR whose partition 1 ends at head h, sector s (nr_sects non-zero). */
 static const uint8_t *mbr_with(unsigned h, unsigned s)

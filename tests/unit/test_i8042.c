@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/i8042.h"
-#include "dm/iobus.h"
-#include "dm/machine.h"
-#include "dm/port92.h"
-#include "dm/vmstate.h"
+#include "dm/board/machine.h"
+#include "dm/core/iobus.h"
+#include "dm/core/vmstate.h"
+#include "dm/devices/i8042.h"
+#include "dm/devices/port92.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/vmsection.h"
 

@@ -21,8 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dm/ide-regs.h"
-#include "dm/migration.h"
+#include "dm/state/migration.h"
+#include "dm/storage/ide-regs.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
 

@@ -1,4 +1,4 @@
-/* dm/net-offload.c on its own: checksums against an independent
+/* dm/net/net-offload.c on its own: checksums against an independent
  * reference, TCP segmentation (sizes, sequence numbers, ids, flags), and
  * hostile headers (lengths past the frame, tiny MSS, wrong protocol)
  * refused without emitting anything. CRC-32 and the multicast hash on
@@ -6,7 +6,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "dm/net-offload.h"
+#include "dm/net/net-offload.h"
 
 struct sink {
     int n;

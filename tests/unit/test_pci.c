@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/chardev.h"
-#include "dm/config.h"
-#include "dm/machine.h"
-#include "dm/pci.h"
+#include "dm/board/machine.h"
+#include "dm/core/chardev.h"
+#include "dm/core/config.h"
+#include "dm/core/pci.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"

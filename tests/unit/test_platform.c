@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dm/ide-regs.h"
+#include "dm/storage/ide-regs.h"
 #include "tests/lib/libqtest.h"
 
 static bool log_contains(struct qtest *s, const char *needle)

@@ -20,12 +20,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "dm/config.h"
-#include "dm/dm.h"
-#include "dm/fdset.h"
-#include "dm/loop.h"
-#include "dm/qmp.h"
-#include "dm/qmp-version.h"
+#include "dm/board/dm.h"
+#include "dm/core/config.h"
+#include "dm/core/fdset.h"
+#include "dm/core/loop.h"
+#include "dm/qmp/qmp-version.h"
+#include "dm/qmp/qmp.h"
 #include "tests/lib/sendfd.h"
 
 #define MAX_ROUNDS 2000          /* loop rounds before a missing reply fails the test */

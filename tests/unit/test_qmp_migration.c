@@ -18,11 +18,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dm/dm.h"
-#include "dm/loop.h"
-#include "dm/migration.h"
-#include "dm/qmp.h"
-#include "dm/vmstate.h"
+#include "dm/board/dm.h"
+#include "dm/core/loop.h"
+#include "dm/core/vmstate.h"
+#include "dm/qmp/qmp.h"
+#include "dm/state/migration.h"
 #include "toolstack/qmp-client.h"
 
 #define TMO 10000

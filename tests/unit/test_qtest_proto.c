@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/qtest-proto.h"
+#include "dm/accel/qtest-proto.h"
 #include "tests/lib/libqtest.h"
 
 static struct qtest_core q;

@@ -22,9 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dm/accel.h"
-#include "dm/config.h"
-#include "dm/fdset.h"
+#include "dm/core/accel.h"
+#include "dm/core/config.h"
+#include "dm/core/fdset.h"
 #include "restrict/restrict.h"
 #include "restrict/system.h"
 #include "rlimits/rlimits.h"

@@ -12,8 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dm/fdset.h"
-#include "dm/qmp.h"
+#include "dm/core/fdset.h"
+#include "dm/qmp/qmp.h"
 #include "rlimits/rlimits.h"
 
 static const struct rlimit_want *find(const struct rlimit_want *w, int n, int res)

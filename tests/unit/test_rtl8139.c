@@ -24,7 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dm/rtl8139.h"
+#include "dm/devices/rtl8139.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
 

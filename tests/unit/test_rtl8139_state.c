@@ -7,10 +7,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "dm/bytes.h"
-#include "dm/pci.h"
-#include "dm/rtl8139.h"
-#include "dm/vmstate.h"
+#include "dm/core/bytes.h"
+#include "dm/core/pci.h"
+#include "dm/core/vmstate.h"
+#include "dm/devices/rtl8139.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/vmsection.h"
 

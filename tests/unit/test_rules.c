@@ -3,7 +3,7 @@
  *      handling, state loader) includes no privileged header and calls no
  *      privileged library (Xen control, seccomp, capabilities);
  *   R2 guest-facing code outside the accelerator reaches guest memory only
- *      through the accelerator's memory ops (dm/accel.h): no mapcache or
+ *      through the accelerator's memory ops (dm/core/accel.h): no mapcache or
  *      foreign-memory call, no accelerator-internal header;
  *   R3 privileged code (restrict/, rlimits/, toolstack/) parses no guest
  *      data: it includes no header of a guest-facing file;
@@ -58,24 +58,18 @@ static const struct {
     const char *glob;
     enum cls cls;
 } classes[] = {
-    { "dm/i440fx*", C_DEVICE }, { "dm/i8042*", C_DEVICE }, { "dm/pci*", C_DEVICE },
-    { "dm/piix3*", C_DEVICE }, { "dm/piix4-pm*", C_DEVICE }, { "dm/port92*", C_DEVICE },
-    { "dm/uart16550*", C_DEVICE }, { "dm/xen-platform*", C_DEVICE }, { "dm/rtl8139*", C_DEVICE },
-    { "dm/vga*", C_DEVICE }, { "dm/cmos*", C_DEVICE },
-    { "dm/ide*", C_STORAGE }, { "dm/ata*", C_STORAGE }, { "dm/atapi*", C_STORAGE },
-    { "dm/bmdma*", C_STORAGE }, { "dm/block*", C_STORAGE }, { "dm/hd-geometry*", C_STORAGE },
-    { "dm/machine*", C_BOARD }, { "dm/pc-cmos*", C_BOARD },
-    { "dm/qtest-proto*", C_PARSER }, { "dm/xen-ioreq*", C_PARSER },
-    { "dm/vmstate*", C_STATE }, { "dm/migration*", C_STATE },
-    { "dm/accel.h", C_CORE },          /* the interface devices use */
-    { "dm/accel-*", C_ACCEL }, { "dm/xen-mapcache*", C_ACCEL }, { "dm/xen-ioctls*", C_ACCEL },
-    { "dm/cli*", C_CORE }, { "dm/config*", C_CORE }, { "dm/dm.*", C_CORE }, { "dm/iobus*", C_CORE },
-    { "dm/irq.h", C_CORE }, { "dm/bytes.h", C_CORE }, { "dm/errmsg*", C_CORE }, { "dm/event.h", C_CORE }, { "dm/log*", C_CORE }, { "dm/loop*", C_CORE }, { "dm/main*", C_CORE },
-    { "dm/qmp*", C_QMP }, { "dm/fdset*", C_QMP },
-    { "dm/chardev*", C_CHAR },
-    { "dm/vnc*", C_REMOTE },
-    { "dm/net*", C_NET },              /* frames the guest sends, and the host's frames it receives */
-    { "dm/display*", C_CORE }, { "dm/keymap*", C_CORE },
+    /* first match wins */
+    { "dm/devices/*", C_DEVICE }, { "dm/core/pci*", C_DEVICE },
+    { "dm/storage/*", C_STORAGE },
+    { "dm/board/machine*", C_BOARD }, { "dm/board/pc-cmos*", C_BOARD },
+    { "dm/accel/qtest-proto*", C_PARSER }, { "dm/accel/xen-ioreq*", C_PARSER },
+    { "dm/accel/*", C_ACCEL },
+    { "dm/core/vmstate*", C_STATE }, { "dm/state/*", C_STATE },
+    { "dm/core/fdset*", C_QMP }, { "dm/qmp/*", C_QMP },
+    { "dm/core/chardev*", C_CHAR },
+    { "dm/net/*", C_NET },
+    { "dm/display/vnc*", C_REMOTE },
+    { "dm/core/*", C_CORE }, { "dm/display/*", C_CORE }, { "dm/board/dm.*", C_CORE }, { "dm/main.c", C_CORE },
     { "restrict/*", C_PRIV }, { "rlimits/*", C_PRIV },
     { "toolstack/*", C_TOOLSTACK },
 };
@@ -86,7 +80,7 @@ static const char *const privileged_headers[] = {
     "xentoolcore.h", "xengnttab.h", "xencall.h", "xenguest.h", "libxl.h", "libxlutil.h",
     "xen/sys/privcmd.h", "xen/sys/evtchn.h", "xen/sys/gntdev.h",
     "seccomp.h", "linux/seccomp.h", "linux/filter.h", "cap-ng.h", "sys/capability.h", "sys/prctl.h",
-    "restrict/*", "rlimits/*", "toolstack/*", "dm/xen-ioctls.h", "dm/xen-mapcache.h",
+    "restrict/*", "rlimits/*", "toolstack/*", "dm/accel/xen-mapcache.h",
 };
 /* R1: calls only privileged code makes (identifier prefixes end in '_'). */
 static const char *const privileged_calls[] = {
@@ -328,7 +322,7 @@ static void r2_include(int f, const char *inc, bool angle, void *arg)
     enum cls c = classify(inc);
 
     if (!angle && cls_info[c].accel_memory)
-        violation(arg, "R2 %s includes accelerator-internal %s: guest memory goes through dm/accel.h",
+        violation(arg, "R2 %s includes accelerator-internal %s: guest memory goes through dm/core/accel.h",
                   files[f].rel, inc);
 }
 
@@ -535,13 +529,13 @@ static void plant_setup(void)
     snprintf(plant_root, sizeof(plant_root), "/tmp/test-rules-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(plant_root));
     /* clean files of each kind: none of them may be reported */
-    plant("dm/uart16550.c", "#include \"dm/accel.h\"\n/* #include <xenctrl.h> in a comment */\n"
+    plant("dm/devices/uart16550.c", "#include \"dm/core/accel.h\"\n/* #include <xenctrl.h> in a comment */\n"
                             "static const char *s = \"xc_interface_open(\";\n"
                             "int f(void) { return accel_mem_read(0, 0, 0, 0); }\n");
-    plant("dm/accel-xen.c", "#include <xenctrl.h>\n#include \"dm/xen-mapcache.h\"\n"
+    plant("dm/accel/accel-xen.c", "#include <xenctrl.h>\n#include \"dm/accel/xen-mapcache.h\"\n"
                             "void g(void) { xen_mapcache_map(1); }\n");
-    plant("dm/xen-mapcache.h", "int xen_mapcache_map(int);\n");
-    plant("restrict/steps.c", "#include <seccomp.h>\n#include \"dm/accel.h\"\n");
+    plant("dm/accel/xen-mapcache.h", "int xen_mapcache_map(int);\n");
+    plant("restrict/steps.c", "#include <seccomp.h>\n#include \"dm/core/accel.h\"\n");
 }
 
 static void plant_teardown(void)
@@ -573,43 +567,43 @@ END_TEST
 
 START_TEST(planted_r1_header)
 {
-    plant("dm/ide.c", "#include <xendevicemodel.h>\n");
-    expect_planted(check_r1, "R1 dm/ide.c (storage) includes privileged header xendevicemodel.h");
+    plant("dm/storage/ide.c", "#include <xendevicemodel.h>\n");
+    expect_planted(check_r1, "R1 dm/storage/ide.c (storage) includes privileged header xendevicemodel.h");
 }
 END_TEST
 
 START_TEST(planted_r1_call)
 {
-    plant("dm/xen-ioreq.c", "void h(void)\n{\n    xc_domain_pause(0, 1);\n}\n");
-    expect_planted(check_r1, "R1 dm/xen-ioreq.c:3 calls xc_");
+    plant("dm/accel/xen-ioreq.c", "void h(void)\n{\n    xc_domain_pause(0, 1);\n}\n");
+    expect_planted(check_r1, "R1 dm/accel/xen-ioreq.c:3 calls xc_");
 }
 END_TEST
 
 START_TEST(planted_r1_project_header)
 {
-    plant("dm/migration.c", "#include \"restrict/sandbox.h\"\n");
+    plant("dm/state/migration.c", "#include \"restrict/sandbox.h\"\n");
     expect_planted(check_r1, "includes privileged header restrict/sandbox.h");
 }
 END_TEST
 
 START_TEST(planted_r2_call)
 {
-    plant("dm/bmdma.c", "void d(void) { void *p = xenforeignmemory_map (0, 1); }\n");
-    expect_planted(check_r2, "R2 dm/bmdma.c:1 calls xenforeignmemory_");
+    plant("dm/storage/bmdma.c", "void d(void) { void *p = xenforeignmemory_map (0, 1); }\n");
+    expect_planted(check_r2, "R2 dm/storage/bmdma.c:1 calls xenforeignmemory_");
 }
 END_TEST
 
 START_TEST(planted_r2_header)
 {
-    plant("dm/pci.c", "#include \"dm/qtest-proto.h\"\n");
-    expect_planted(check_r2, "R2 dm/pci.c includes accelerator-internal dm/qtest-proto.h");
+    plant("dm/core/pci.c", "#include \"dm/accel/qtest-proto.h\"\n");
+    expect_planted(check_r2, "R2 dm/core/pci.c includes accelerator-internal dm/accel/qtest-proto.h");
 }
 END_TEST
 
 START_TEST(planted_r3)
 {
-    plant("toolstack/state.c", "#include \"dm/ide.h\"\n");
-    expect_planted(check_r3, "R3 privileged toolstack/state.c includes dm/ide.h (storage)");
+    plant("toolstack/state.c", "#include \"dm/storage/ide.h\"\n");
+    expect_planted(check_r3, "R3 privileged toolstack/state.c includes dm/storage/ide.h (storage)");
 }
 END_TEST
 

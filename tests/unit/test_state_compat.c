@@ -9,7 +9,7 @@
  * first drive's error register, which READ SECTORS now clears at the start
  * of the command as QEMU does (was 0x01, the diagnostic code left by reset;
  * CRC 0x586a6520 before that change, the same 2546 bytes).
- * One section has since been added, none changed: `cmos` (dm/cmos.c), the
+ * One section has since been added, none changed: `cmos` (dm/devices/cmos.c), the
  * last before `media`, 144 bytes with its header (2546 bytes, CRC32C
  * 0x45aa060a without it). Its bytes depend on the host clock's century. */
 #include <check.h>
@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/config.h"
-#include "dm/iobus.h"
-#include "dm/loop.h"
-#include "dm/migration.h"
-#include "dm/vmstate.h"
+#include "dm/core/config.h"
+#include "dm/core/iobus.h"
+#include "dm/core/loop.h"
+#include "dm/core/vmstate.h"
+#include "dm/state/migration.h"
 #include "tests/lib/fakemachine.h"
 
 #define GOLDEN_LEN 2690u

@@ -12,12 +12,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "dm/chardev.h"
-#include "dm/iobus.h"
-#include "dm/loop.h"
-#include "dm/machine.h"
-#include "dm/uart16550.h"
-#include "dm/vmstate.h"
+#include "dm/board/machine.h"
+#include "dm/core/chardev.h"
+#include "dm/core/iobus.h"
+#include "dm/core/loop.h"
+#include "dm/core/vmstate.h"
+#include "dm/devices/uart16550.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/libqtest.h"
 #include "tests/lib/vmsection.h"

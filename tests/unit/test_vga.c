@@ -1,4 +1,4 @@
-/* The standard VGA (dm/vga.c). In process, on a bare fake machine: text
+/* The standard VGA (dm/devices/vga.c). In process, on a bare fake machine: text
  * mode from a font loaded into plane 2 and a character written at 0xb8000,
  * VBE modes and the linear framebuffer, a BAR move, dirty rows, the
  * mode-change notice and the DesktopSize a raw RFB client then receives
@@ -17,13 +17,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dm/display.h"
-#include "dm/iobus.h"
-#include "dm/loop.h"
-#include "dm/pci.h"
-#include "dm/vga.h"
-#include "dm/vmstate.h"
-#include "dm/vnc.h"
+#include "dm/core/iobus.h"
+#include "dm/core/loop.h"
+#include "dm/core/pci.h"
+#include "dm/core/vmstate.h"
+#include "dm/devices/vga.h"
+#include "dm/display/display.h"
+#include "dm/display/vnc.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"

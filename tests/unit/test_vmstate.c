@@ -15,10 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dm/bytes.h"
-#include "dm/config.h"
-#include "dm/migration.h"
-#include "dm/vmstate.h"
+#include "dm/core/bytes.h"
+#include "dm/core/config.h"
+#include "dm/core/vmstate.h"
+#include "dm/state/migration.h"
 
 /* ---- synthetic devices ---- */
 

@@ -21,15 +21,15 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "dm/config.h"
-#include "dm/display.h"
-#include "dm/dm.h"
-#include "dm/keymap.h"
-#include "dm/log.h"
-#include "dm/loop.h"
-#include "dm/qmp.h"
-#include "dm/vnc-int.h"
-#include "dm/vnc.h"
+#include "dm/board/dm.h"
+#include "dm/core/config.h"
+#include "dm/core/log.h"
+#include "dm/core/loop.h"
+#include "dm/display/display.h"
+#include "dm/display/keymap.h"
+#include "dm/display/vnc-int.h"
+#include "dm/display/vnc.h"
+#include "dm/qmp/qmp.h"
 
 #define MAX_ROUNDS 400          /* loop rounds (of <= 10 ms) before missing data fails the test */
 #define W 100

@@ -19,11 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dm/config.h"
-#include "dm/display.h"
-#include "dm/log.h"
-#include "dm/loop.h"
-#include "dm/vnc.h"
+#include "dm/core/config.h"
+#include "dm/core/log.h"
+#include "dm/core/loop.h"
+#include "dm/display/display.h"
+#include "dm/display/vnc.h"
 #include "restrict/sandbox.h"
 
 #define W 320

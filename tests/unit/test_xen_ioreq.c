@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/accel.h"
-#include "dm/iobus.h"
-#include "dm/machine.h"
-#include "dm/pci.h"
-#include "dm/xen-ioreq.h"
-#include "dm/xen-mapcache.h"
+#include "dm/accel/xen-ioreq.h"
+#include "dm/accel/xen-mapcache.h"
+#include "dm/board/machine.h"
+#include "dm/core/accel.h"
+#include "dm/core/iobus.h"
+#include "dm/core/pci.h"
 
 /* ---- fake guest memory: RAM_BYTES, pfns in [HOLE_FIRST, HOLE_END) absent -- */
 
