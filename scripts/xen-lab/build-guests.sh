@@ -139,4 +139,6 @@ mkdir -p "$W/cd2"
 echo "LINUX-ISO-2 inserted by xl cd-insert" > "$W/cd2/marker.txt"
 xorriso -as mkisofs -quiet -V XSDMCD2 -o "$OUT/guest/linux-cd2.iso" "$W/cd2" > "$W/cd2.log" 2>&1 \
   || { cat "$W/cd2.log" >&2; exit 1; }
+# the lab stages' media (bigwrite, perf, pause, migrate, reboot)
+OUT=$OUT "$(dirname "$0")/build-lab-guest.sh" > /dev/null
 ls -la "$OUT/guest"

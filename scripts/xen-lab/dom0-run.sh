@@ -17,7 +17,7 @@
 T=/test
 R=$T/results
 mkdir -p $R
-TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8 9")
+TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8 9 bigwrite perf pause migrate reboot")
 [ -r $T/env ] && . $T/env
 XSDM=/usr/lib/xsdm/xsdm
 RANGE_BASE=$(id -u xen-qemuuser-range-base 2>/dev/null)
@@ -515,6 +515,325 @@ if want 8; then
   done
   if [ -z "$missing" ]; then end PASS "rss_kb $(getfact qemu rss_kb)/$(getfact xsdm rss_kb) threads $(getfact qemu threads)/$(getfact xsdm threads) fds $(getfact qemu fds)/$(getfact xsdm fds) grub_s $(getfact qemu grub_secs)/$(getfact xsdm grub_secs)"
   else end FAIL "missing:$missing"; fi
+fi
+
+# ============================================================ lab stages: bigwrite perf pause migrate reboot
+# One Linux boot per device model, qemu-xen first (the reference), then xsdm, carries bigwrite, perf,
+# pause and migrate, and ends with `xl shutdown`; reboot runs on a small GRUB ISO. Each stage prints
+# one verdict, decided by xsdm; qemu-xen's result is in the evidence, marked "anchor limitation"
+# where qemu-xen itself fails. Every fact in the evidence is a line the guest printed (read through
+# `xl console` on serial="pty", or its serial file), or what dom0 found on the disk the guest wrote.
+LAB_STAGES="bigwrite perf pause migrate reboot"
+lab_wanted() { local s; for s in $LAB_STAGES; do want $s && return 0; done; return 1; }
+declare -A LR=() LE=() LSECS=()           # LR[stage-tag] = ok|bad, LE[stage-tag] = evidence
+lab_note() { # STAGE TAG ok|bad EVIDENCE T0: one DM's result; the stage's secs add up over both DMs
+  LR[$1-$2]=$3; LE[$1-$2]=$4
+  LSECS[$1]=$(awk -v a="${LSECS[$1]:-0}" -v b="$(since $5)" 'BEGIN{printf "%.1f", a+b}')
+}
+lab_log() { tr -d '\r' < $LAB_LOG 2>/dev/null; }
+lab_has() { lab_log | grep -aq -E "$1"; }
+lab_line() { lab_log | grep -a -E "$1" | tail -n1; }
+lab_tick() { lab_log | sed -n 's/^GUEST-TICK \([0-9]*\) .*/\1/p' | tail -n1; }
+uid_procs() { ps -eo uid=,pid=,comm= | awk -v u=$1 '$1==u{printf "%s:%s ", $2, $3}'; }
+dm_facts() { # PID DOMID TAG: "" when the DM is restricted as under xl, else what is wrong (Seccomp 2 is
+  # demanded of xsdm only: qemu-xen as libxl starts it under dm_restrict runs without a filter, 0)
+  local s=/proc/$1/status bad="" sc
+  [ -n "$1" ] && [ -d /proc/$1 ] || { echo "DM-pid-[$1]-not-running"; return; }
+  sc=$(awk '/^Seccomp:/{print $2}' $s)
+  [ "$3" = qemu ] || [ "$sc" = 2 ] || bad="$bad Seccomp=$sc"
+  [ "$(awk '/^Uid/{print $2}' $s)" = $((RANGE_BASE + $2)) ] || bad="$bad uid=$(awk '/^Uid/{print $2}' $s)-want-$((RANGE_BASE + $2))"
+  echo "$bad"
+}
+# lab_console DOMID: read the guest's serial pty with `xl console` (appended to $LAB_LOG), in background
+LAB_CONPID="" LAB_TTY=""
+lab_console() {
+  local i=0
+  LAB_TTY=""
+  while [ $i -lt 30 ] && [ -z "$LAB_TTY" ]; do
+    LAB_TTY=$(xenstore-read /local/domain/$1/serial/0/tty 2>/dev/null) || { LAB_TTY=""; sleep 1; }; i=$((i + 1))
+  done
+  [ -n "$LAB_TTY" ] && [ -c "$LAB_TTY" ] || return 1
+  # raw, no echo: the guest's own output must not come back to it as input
+  stty -F $LAB_TTY raw -echo 2>/dev/null
+  timeout 3600 xl console -t serial $1 < /tmp/lab-console-in >> $LAB_LOG 2>> $R/lab-console.err &
+  LAB_CONPID=$!
+}
+lab_console_stop() { [ -n "$LAB_CONPID" ] && { kill $LAB_CONPID 2>/dev/null; wait $LAB_CONPID 2>/dev/null; }; LAB_CONPID=""; }
+# lab_wait SECS REGEX: until the guest printed REGEX; 1 on timeout, domain or DM gone (LAB_WHY says)
+lab_wait() {
+  local s=$(date +%s) hb=0 el d st
+  LAB_WHY=""
+  while ! lab_has "$2"; do
+    el=$(( $(date +%s) - s ))
+    [ $el -ge $1 ] && { LAB_WHY="no [$2] from the guest in $1s"; return 1; }
+    d=$(domid_of $LAB_NAME)
+    [ -z "$d" ] && { LAB_WHY="domain gone waiting for [$2]"; return 1; }
+    st=$(xl list $d 2>/dev/null | awk 'NR==2{print $5}')
+    case "$st" in *c*) LAB_WHY="domain crashed waiting for [$2]"; return 1;; esac
+    [ -n "$LAB_DM" ] && [ ! -d /proc/$LAB_DM ] && { LAB_WHY="device model pid $LAB_DM exited waiting for [$2]"; return 1; }
+    if [ $(( el / 60 )) != $hb ]; then   # a heartbeat: the outer watchdog stops a silent console
+      hb=$(( el / 60 )); msg "$LAB_NAME: +${el}s waiting for [$2]; serial $(stat -c %s $LAB_LOG 2>/dev/null)B, last: $(lab_log | tail -n1 | cut -c1-80)"
+    fi
+    sleep 2
+  done
+}
+lab_offsets() { # file|loop: where the guest writes its markers (hda: 256 MiB file, hdb: 128 MiB loop device)
+  case $1 in file) echo 0 1048576 67108864 $((255 * 1048576));; loop) echo 0 1048576 67108864 $((127 * 1048576));; esac
+}
+lab_cfg() { # NAME IMG DM [LOOPDEV: hdb]
+  cat <<EOF
+name = "$1"
+type = "hvm"
+memory = 128
+vcpus = 1
+vnc = 0
+sdl = 0
+vga = "none"
+serial = "pty"
+boot = "d"
+disk = [ "$2,raw,hda,rw", ${4:+"\"phy:$4,hdb,w\", "}"$T/linux-lab.iso,raw,hdc,cdrom,r" ]
+vif = [ ]
+xen_platform_pci = 1
+dm_restrict = 1
+on_poweroff = "destroy"
+on_reboot = "destroy"
+on_crash = "preserve"
+EOF
+  [ -n "$3" ] && echo "device_model_override = \"$3\""
+}
+
+# lab_linux TAG DM: one Linux session on that device model (TAG qemu|xsdm, DM "" = qemu-xen)
+lab_linux() {
+  local tag=$1 dm=$2 name=lab-$1 img=/var/lib/xen/lab-$1.img img2=/var/lib/xen/lab-$1-loop.img t0 t1 d p d2 p2 n0 n1 n2 n3 st msecs bad ev x off m got dev f
+  LAB_NAME=$name LAB_LOG=$R/lab-$tag-serial.log LAB_DM=""
+  rm -f $img $img2 $LAB_LOG /var/log/xen/qemu-dm-$name.log
+  truncate -s 256M $img
+  printf 'LAB-SESSION %s\n' "$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" | dd of=$img bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
+  # hdb: a loop device (its 128 MiB backing file checked by dom0 like hda's image)
+  truncate -s 128M $img2
+  printf 'LAB-LOOPDISK\n' | dd of=$img2 bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
+  LAB_LOOP=$(losetup -f --show $img2 2>/dev/null) || { msg "LAB $tag: losetup failed"; LAB_LOOP=""; }
+  lab_cfg $name $img "$dm" $LAB_LOOP > $R/lab-$tag.cfg
+  msg "LAB $tag: Linux session (hda 256 MiB file, hdb loop device ${LAB_LOOP:-none}, serial pty)"
+  t0=$(now)
+  # a loaded host can make libxl's 40 s limit for the vbd's block script run out: once more
+  if ! timeout 120 xl create $R/lab-$tag.cfg > $R/lab-$tag-xl-create.log 2>&1 &&
+     ! { grep -q 'block add because of timeout' $R/lab-$tag-xl-create.log && sleep 5 &&
+         timeout 120 xl create $R/lab-$tag.cfg > $R/lab-$tag-xl-create2.log 2>&1; }; then
+    fail_tail $R/lab-$tag-xl-create.log; cp /var/log/xen/qemu-dm-$name.log $R/lab-$tag-dm.log 2>/dev/null
+    for x in perf bigwrite pause migrate shutdown; do lab_note $x $tag bad "xl create failed" $t0; done
+    [ -n "$LAB_LOOP" ] && losetup -d $LAB_LOOP; rm -f $img $img2
+    return 1
+  fi
+  d=$(domid_of $name); p=$(dm_pid $d); LAB_DM=$p
+  lab_console $d || msg "LAB $tag: no serial pty in xenstore for domid $d"
+  # perf (d): create -> GRUB, create -> Linux userspace
+  if ! { lab_wait 600 'GRUB-LINUX: loading' && fact $tag lx_grub_secs $(since $t0) &&
+          lab_wait ${L_TIMEOUT:-1500} '^LINUX-GUEST-UP '; }; then
+    msg "LAB $tag: $LAB_WHY"; lab_log | tail -n 20 > $R/lab-$tag-serial-tail.txt; show $R/lab-$tag-serial-tail.txt 20
+    for x in perf bigwrite pause migrate shutdown; do lab_note $x $tag bad "Linux did not come up: $LAB_WHY" $t0; done
+    cp /var/log/xen/qemu-dm-$name.log $R/lab-$tag-dm.log 2>/dev/null
+    lab_console_stop; timeout 60 xl destroy $name >/dev/null 2>&1
+    [ -n "$LAB_LOOP" ] && losetup -d $LAB_LOOP; rm -f $img $img2
+    return 1
+  fi
+  fact $tag lx_up_secs $(since $t0)
+  msg "LAB $tag: domid $d, DM pid $p, GRUB at $(getfact $tag lx_grub_secs)s, Linux userspace at $(getfact $tag lx_up_secs)s"
+
+  # ---- perf (a) port round trips, (b) 64 MiB by DMA
+  t1=$(now)
+  if lab_wait 900 '^PERF-DONE '; then
+    x=$(lab_line '^PERF-PORT port='); fact $tag lx_port_us $(echo "$x" | sed -n 's/.* us_per_read=\([0-9.]*\).*/\1/p')
+    m=$(lab_line '^PERF-DISK dev='); fact $tag lx_dma_MBps $(echo "$m" | sed -n 's/.* MBps=\([0-9.]*\).*/\1/p')
+    if [ -n "$(getfact $tag lx_port_us)" ] && [ -n "$(getfact $tag lx_dma_MBps)" ]; then
+      lab_note perf $tag ok "[$x] [$m]" $t1
+    else lab_note perf $tag bad "guest printed [$x] [$m] $(lab_line '^PERF-.*FAILED')" $t1; fi
+  else lab_note perf $tag bad "$LAB_WHY" $t1; fi
+
+  # ---- bigwrite: the guest's markers, written and read back by the guest (dom0 looks after poweroff)
+  t1=$(now)
+  if lab_wait 900 '^BIGWRITE-DONE '; then
+    lab_log | grep -a '^BIGWRITE-' > $R/lab-$tag-bigwrite.txt
+    x="" bad=""
+    for dev in file loop; do
+      for off in $(lab_offsets $dev); do
+        if grep -aq "^BIGWRITE-WROTE dev=$dev off=$off BIGWRITE-MARKER dev=$dev off=$off rnd=" $R/lab-$tag-bigwrite.txt &&
+           grep -aqx "BIGWRITE-READ dev=$dev off=$off ok" $R/lab-$tag-bigwrite.txt; then x="$x $dev@$off:ok"
+        else x="$x $dev@$off:LOST"; bad=1; fi
+      done
+    done
+    if [ -z "$bad" ]; then lab_note bigwrite $tag ok "guest wrote+read back:$x" $t1
+    else lab_note bigwrite $tag bad "guest wrote+read back:$x" $t1; fi
+  else lab_note bigwrite $tag bad "$LAB_WHY" $t1; fi
+
+  # ---- pause: the counter stops while paused and goes on after unpause (seen through xl console)
+  if want pause; then
+    t1=$(now)
+    if lab_wait 120 '^GUEST-TICK 3 '; then
+      n0=$(lab_tick)
+      timeout 60 xl pause $name > $R/lab-$tag-pause.log 2>&1 || msg "LAB $tag: xl pause failed"
+      sleep 3; n1=$(lab_tick)
+      st=$(xl list $name 2>/dev/null | awk 'NR==2{print $5}')
+      sleep 10; n2=$(lab_tick)
+      timeout 60 xl unpause $name >> $R/lab-$tag-pause.log 2>&1 || msg "LAB $tag: xl unpause failed"
+      wait_for 60 sh -c "[ \"\$(tr -d '\r' < $LAB_LOG | sed -n 's/^GUEST-TICK \([0-9]*\) .*/\1/p' | tail -n1)\" -gt ${n2:-0} ]"
+      n3=$(lab_tick)
+      ev="tick $n0 before xl pause, $n1 -> $n2 over 10s paused (state $st), $n3 after unpause (xl console, pty $LAB_TTY)"
+      if [ "$n1" = "$n2" ] && [ "${n3:-0}" -gt "${n2:-0}" ] && case "$st" in *p*) true;; *) false;; esac
+      then lab_note pause $tag ok "$ev" $t1; else lab_note pause $tag bad "$ev" $t1; fi
+    else lab_note pause $tag bad "$LAB_WHY" $t1; fi
+  fi
+
+  # ---- migrate to this host: the receiving xl runs as a local command (-s "": HOST is the command)
+  if want migrate; then
+    t1=$(now)
+    n0=$(lab_tick)
+    if ! timeout 600 xl migrate -s "" $name "xl migrate-receive" > $R/lab-$tag-migrate.log 2>&1; then
+      fail_tail $R/lab-$tag-migrate.log 6
+      lab_note migrate $tag bad "xl migrate failed at tick $n0" $t1
+    else
+      msecs=$(since $t1)
+      d2=$(domid_of $name); p2=$(dm_pid $d2); bad=""
+      [ -n "$d2" ] && [ "$d2" != "$d" ] || bad="$bad domid-[$d2]-after-migration"
+      xl list $d >/dev/null 2>&1 && bad="$bad old-domain-$d-still-there"
+      wait_for 30 sh -c "[ ! -d /proc/$p ]" || bad="$bad old-DM-$p-alive"
+      [ -n "$p2" ] && [ "$p2" != "$p" ] || bad="$bad new-DM-pid-[$p2]"
+      x=$(dm_facts "$p2" "$d2" $tag); [ -z "$x" ] || bad="$bad new-DM:$x"
+      [ -n "$(uid_procs $((RANGE_BASE + d)))" ] && bad="$bad uid-$((RANGE_BASE + d))-left:$(uid_procs $((RANGE_BASE + d)))"
+      lab_console_stop; LAB_DM=$p2
+      lab_console $d2 || bad="$bad no-pty-after-migration"
+      if wait_for 120 sh -c "[ \"\$(tr -d '\r' < $LAB_LOG | sed -n 's/^GUEST-TICK \([0-9]*\) .*/\1/p' | tail -n1)\" -gt ${n0:-0} ]"
+      then ev="tick $n0 -> $(lab_tick) after migration (${msecs}s), domid $d -> $d2, DM $p -> $p2 (Seccomp $(awk '/^Seccomp:/{print $2}' /proc/$p2/status), uid $((RANGE_BASE + d2)))"
+      else bad="$bad no-tick-after-$n0"; ev="domid $d -> $d2"; fi
+      d=$d2 p=$p2
+      if [ -z "$bad" ]; then lab_note migrate $tag ok "$ev" $t1; else lab_note migrate $tag bad "$bad; $ev" $t1; fi
+    fi
+    cp /var/log/xen/qemu-dm-$name.log $R/lab-$tag-dm-migrated.log 2>/dev/null
+  fi
+
+  # ---- xl shutdown: the guest's /sbin/poweroff runs; nothing of the domain's left (the reboot stage)
+  t1=$(now); d=$(domid_of $name); p=$(dm_pid $d); bad=""
+  if [ -z "$d" ]; then lab_note shutdown $tag bad "no domain to shut down" $t1
+  else
+    timeout 180 xl shutdown -w $name > $R/lab-$tag-shutdown.log 2>&1 || { bad="$bad xl-shutdown-failed"; fail_tail $R/lab-$tag-shutdown.log 3; }
+    wait_for 60 sh -c "! xl domid $name" || bad="$bad domain-still-listed"
+    [ -n "$p" ] && { wait_for 30 sh -c "[ ! -d /proc/$p ]" || bad="$bad DM-$p-alive"; }
+    wait_for 30 sh -c "[ -z \"\$(ps -eo uid= | awk -v u=$((RANGE_BASE + d)) '\$1==u')\" ]" || bad="$bad uid-$((RANGE_BASE + d)):$(uid_procs $((RANGE_BASE + d)))"
+    lab_has '^GUEST-XL-SHUTDOWN ' || bad="$bad guest-printed-no-GUEST-XL-SHUTDOWN"
+    if [ -z "$bad" ]; then lab_note shutdown $tag ok "xl shutdown: guest printed GUEST-XL-SHUTDOWN, domain, DM $p and uid $((RANGE_BASE + d)) gone" $t1
+    else timeout 60 xl destroy $name >/dev/null 2>&1; lab_note shutdown $tag bad "$bad" $t1; fi
+  fi
+  lab_console_stop
+  cp /var/log/xen/qemu-dm-$name.log $R/lab-$tag-dm.log 2>/dev/null
+
+  # ---- bigwrite, dom0's side: each marker the guest says it wrote, at its offset in the file
+  [ -n "$LAB_LOOP" ] && { losetup -d $LAB_LOOP || msg "LAB $tag: losetup -d $LAB_LOOP failed"; }
+  if [ "${LR[bigwrite-$tag]}" != "" ] && [ -s $R/lab-$tag-bigwrite.txt ]; then
+    x=""
+    for dev in file loop; do
+      f=$img; [ $dev = loop ] && f=$img2
+      for off in $(lab_offsets $dev); do
+        m=$(sed -n "s/^BIGWRITE-WROTE dev=$dev off=$off //p" $R/lab-$tag-bigwrite.txt | head -n1)
+        got=$(dd if=$f bs=4096 skip=$((off / 4096)) count=1 2>/dev/null | tr -d '\000' | head -n1)
+        if [ -n "$m" ] && [ "$got" = "$m" ]; then x="$x $dev@$off:found"; else x="$x $dev@$off:MISSING"; LR[bigwrite-$tag]=bad; fi
+      done
+    done
+    LE[bigwrite-$tag]="${LE[bigwrite-$tag]}; dom0 in the files:$x"
+  fi
+  rm -f $img $img2
+}
+
+# lab_reboot TAG DM: the GRUB guest reboots itself (on_reboot="restart"): a fresh restricted DM serves
+# the new domain (its GRUB prints again), the old DM is gone; xl destroy leaves nothing behind
+lab_reboot() {
+  local tag=$1 dm=$2 name=rb-$1 ser=/var/log/xen/rb-$1-serial.log t1 d1 p1 d2 p2 bad="" x
+  rm -f $ser $ser.1 /var/log/xen/qemu-dm-$name.log
+  sed -e "s|^serial = .*|serial = \"file:$ser\"|" -e 's|^memory = .*|memory = 64|' -e 's|^on_reboot = .*|on_reboot = "restart"|' \
+      -e "s|^disk = .*|disk = [ \"$T/grub-reboot.iso,raw,hdc,cdrom,r\" ]|" -e 's|^xen_platform_pci = .*||' \
+      <(lab_cfg $name /dev/null "$dm") > $R/rb-$tag.cfg
+  t1=$(now)
+  if ! timeout 120 xl create $R/rb-$tag.cfg > $R/rb-$tag-xl-create.log 2>&1; then
+    fail_tail $R/rb-$tag-xl-create.log; lab_note reboot $tag bad "xl create failed" $t1; return 1
+  fi
+  d1=$(domid_of $name); p1=$(dm_pid $d1)
+  if ! wait_for 240 grep -aq GUEST-GRUB-REBOOT $ser; then bad="$bad first-boot:no-GUEST-GRUB-REBOOT"
+  else
+    mv $ser $ser.1      # the old DM keeps writing there; the new DM opens $ser afresh
+    if ! wait_for 180 sh -c "d=\$(xl domid $name 2>/dev/null) && [ \"\$d\" != $d1 ]"; then bad="$bad no-restart(domid-$d1)"
+    else
+      d2=$(domid_of $name); wait_for 30 sh -c "[ -n \"\$(xenstore-read /local/domain/$d2/image/device-model-pid 2>/dev/null)\" ]"
+      p2=$(dm_pid $d2)
+      wait_for 30 sh -c "[ ! -d /proc/$p1 ]" || bad="$bad old-DM-$p1-alive"
+      [ -n "$p2" ] && [ "$p2" != "$p1" ] || bad="$bad new-DM-pid-[$p2]"
+      wait_for 20 sh -c "grep -q '^Seccomp:.*2' /proc/$p2/status" 
+      x=$(dm_facts "$p2" "$d2" $tag); [ -z "$x" ] || bad="$bad new-DM:$x"
+      x=$(awk '/^Seccomp:/{print $2}' /proc/$p2/status 2>/dev/null)
+      [ -n "$(uid_procs $((RANGE_BASE + d1)))" ] && bad="$bad uid-$((RANGE_BASE + d1))-left"
+      grep -aq GUEST-GRUB-REBOOTING $ser.1 || bad="$bad old-guest-printed-no-GUEST-GRUB-REBOOTING"
+      wait_for 240 grep -aq GUEST-GRUB-REBOOT $ser || bad="$bad new-domain-printed-no-GUEST-GRUB-REBOOT"
+      proc_dump $p2 $R/rb-$tag-proc.txt
+      timeout 60 xl destroy $name > $R/rb-$tag-destroy.log 2>&1 || bad="$bad xl-destroy-failed"
+      wait_for 30 sh -c "! xl domid $name" || bad="$bad domain-still-listed"
+      wait_for 30 sh -c "[ ! -d /proc/$p2 ]" || bad="$bad DM-$p2-alive-after-destroy"
+      wait_for 30 sh -c "[ -z \"\$(ps -eo uid= | awk -v u=$((RANGE_BASE + d2)) '\$1==u')\" ]" || bad="$bad uid-$((RANGE_BASE + d2))-left:$(uid_procs $((RANGE_BASE + d2)))"
+    fi
+  fi
+  cat $ser.1 $ser > $R/rb-$tag-serial.log 2>/dev/null
+  cp /var/log/xen/qemu-dm-$name.log $R/rb-$tag-dm.log 2>/dev/null
+  timeout 60 xl destroy $name >/dev/null 2>&1
+  if [ -z "$bad" ]; then lab_note reboot $tag ok "GUEST-GRUB-REBOOTING in domid $d1 (DM $p1), GUEST-GRUB-REBOOT again in domid $d2 (DM $p2: Seccomp $x, uid $((RANGE_BASE + d2))), old DM gone; xl destroy: nothing left" $t1
+  else lab_note reboot $tag bad "${bad# }" $t1; fi
+}
+
+lab_verdict() { # STAGE: one verdict, xsdm's; qemu-xen's result alongside (anchor limitation if it failed)
+  local s=$1 q="qemu-xen: ${LE[$1-qemu]:-not run}" v=FAIL
+  [ "${LR[$s-qemu]}" = ok ] || q="qemu-xen (anchor limitation): ${LE[$s-qemu]:-not run}"
+  [ "${LR[$s-xsdm]}" = ok ] && v=PASS
+  msg "STAGE $s $v secs=${LSECS[$s]:-0} xsdm: ${LE[$s-xsdm]:-not run} | $q"
+}
+
+if lab_wanted; then
+  destroy_all
+  mkdir -p /run/lock                      # xenconsole locks /var/lock/xenconsole.<domid> (/run is a fresh tmpfs)
+  [ -p /tmp/lab-console-in ] || mkfifo /tmp/lab-console-in
+  exec 7<>/tmp/lab-console-in             # a writer that never closes: xl console never sees EOF
+  msg "LAB: stages$(for s in $LAB_STAGES; do want $s && printf ' %s' $s; done): one Linux session per DM, qemu-xen first"
+  if [ $XSDM_OK != 1 ]; then
+    for s in $LAB_STAGES; do want $s && msg "STAGE $s FAIL secs=0 xsdm not runnable in dom0"; done
+  else
+    L0=$(now)
+    if want bigwrite || want perf || want pause || want migrate || want reboot; then
+      lab_linux qemu ""
+      destroy_all
+      lab_linux xsdm $DM_OVERRIDE
+      destroy_all
+    fi
+    if want reboot; then
+      lab_reboot qemu ""
+      lab_reboot xsdm $DM_OVERRIDE
+      # the stage is both: the guest-initiated reboot and the Linux session's `xl shutdown`
+      for t in qemu xsdm; do
+        LE[reboot-$t]="${LE[reboot-$t]}; ${LE[shutdown-$t]}"
+        [ "${LR[shutdown-$t]}" = ok ] || LR[reboot-$t]=bad
+      done
+      LSECS[reboot]=$(awk -v a="${LSECS[reboot]:-0}" -v b="${LSECS[shutdown]:-0}" 'BEGIN{printf "%.1f", a+b}')
+    fi
+    for s in $LAB_STAGES; do want $s && lab_verdict $s; done
+    {
+      echo
+      printf '%-34s %14s %14s\n' "Linux guest, dm_restrict=1" qemu-xen xsdm
+      printf '%-34s %14s %14s\n' "xl create -> GRUB (s)" "$(getfact qemu lx_grub_secs)" "$(getfact xsdm lx_grub_secs)"
+      printf '%-34s %14s %14s\n' "xl create -> Linux userspace (s)" "$(getfact qemu lx_up_secs)" "$(getfact xsdm lx_up_secs)"
+      printf '%-34s %14s %14s\n' "port 0x3ff read, 20000x (us each)" "$(getfact qemu lx_port_us)" "$(getfact xsdm lx_port_us)"
+      printf '%-34s %14s %14s\n' "64 MiB O_DIRECT disk read (MB/s)" "$(getfact qemu lx_dma_MBps)" "$(getfact xsdm lx_dma_MBps)"
+      for s in $LAB_STAGES; do
+        want $s && printf '%-34s %14s %14s\n' "stage $s" "${LR[$s-qemu]:--}" "${LR[$s-xsdm]:--}"
+      done
+      echo "(lab stages: $(since $L0)s of bed time for both DMs)"
+    } >> $R/table.txt
+    show $R/table.txt 40
+  fi
+  exec 7>&-
 fi
 
 destroy_all

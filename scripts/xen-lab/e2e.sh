@@ -5,7 +5,8 @@
 #
 # Usage: scripts/xen-lab/e2e.sh /abs/build/dir        (make e2e passes it; xsdm and xsdmctl are in it)
 # Env:   OUT      image/output dir (default /var/tmp/xsdm-xen-lab; built by build-image.sh if absent)
-#        TESTS    stages to run (default "1 2 3 4 5 6 7 8 9"; 4-7 need 3, 8 needs 1 and 2; 9 needs $1/xsdmctl)
+#        TESTS    stages to run (default "1 2 3 4 5 6 7 8 9 bigwrite perf pause migrate reboot"; 4-7 need 3,
+#                 8 needs 1 and 2; 9 needs $1/xsdmctl; the named ones run on both DMs, qemu-xen first)
 #        TIMEOUT  wall-clock limit of the outer QEMU in seconds (default 2400)
 #        STALL    stop the outer QEMU when its console has been silent this long (default 660 s)
 #        SMP MEM CPU  outer machine (defaults: 1 CPU when a Linux stage runs, else 2; 3072 MiB;
@@ -18,14 +19,14 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-}
 OUT=${OUT:-/var/tmp/xsdm-xen-lab}
-TESTS=${TESTS:-1 2 3 4 5 6 7 8 9}
+TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 bigwrite perf pause migrate reboot}
 TIMEOUT=${TIMEOUT:-2400}
 STALL=${STALL:-660}
 CPU=${CPU:-qemu64,+svm,+npt}
 MEM=${MEM:-3072}
 DOM0_MEM=${DOM0_MEM:-1024M}
 # With two emulated CPUs a Linux HVM guest saw spurious triple faults in the reference bed.
-case " $TESTS " in *" 3 "*|*" 4 "*|*" 5 "*|*" 6 "*|*" 7 "*) SMP=${SMP:-1};; esac
+case " $TESTS " in *" 3 "*|*" 4 "*|*" 5 "*|*" 6 "*|*" 7 "*|*" bigwrite "*|*" perf "*|*" pause "*|*" migrate "*|*" reboot "*) SMP=${SMP:-1};; esac
 SMP=${SMP:-2}
 
 infra() { # infrastructure failure: never a pass
@@ -40,7 +41,11 @@ if [ ! -e "$OUT/.image-built" ] || [ "${REBUILD:-0}" = 1 ]; then
   echo "e2e: building the image in $OUT"
   OUT=$OUT "$HERE/build-image.sh" || infra "build-image.sh failed"
 fi
-for f in xen vmlinuz initrd.img dom0.img guest/grub.iso guest/grub2.iso guest/linux.iso guest/linux-cd2.iso; do
+# the lab stages' media (build-lab-guest.sh) are rebuilt alone when their sources changed
+if [ "$(cat "$OUT/guest/lab.stamp" 2>/dev/null)" != "$(cat "$HERE/build-lab-guest.sh" "$HERE/guest-perf.c" | md5sum | cut -d' ' -f1)" ]; then
+  OUT=$OUT "$HERE/build-lab-guest.sh" > /dev/null || infra "build-lab-guest.sh failed"
+fi
+for f in guest/linux-lab.iso guest/grub-reboot.iso xen vmlinuz initrd.img dom0.img guest/grub.iso guest/grub2.iso guest/linux.iso guest/linux-cd2.iso; do
   [ -e "$OUT/$f" ] || infra "missing $OUT/$f (REBUILD=1 to rebuild)"
 done
 command -v qemu-system-x86_64 >/dev/null && command -v debugfs >/dev/null || infra "qemu-system-x86_64/debugfs missing"
