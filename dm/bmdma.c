@@ -157,7 +157,7 @@ static void dma_no_master(struct ide_drive *d)
  * consecutive entries (consecutive on the medium) with one read or write of
  * the bounce buffer: Linux hands one page per entry, and under Xen each
  * syscall is what a DMA costs. */
-#define DMA_RUN_MAX 64
+#define DMA_RUN_MAX 64              /* pages: the bounce buffer's 256 KiB */
 
 struct dma_run {
     struct prd ent[DMA_RUN_MAX];    /* addr and the bytes of it to move */

@@ -474,17 +474,17 @@ static void expect_clean_dma_read(uint32_t lba)
  * read or write per bounce buffer's worth of consecutive entries, not one
  * per entry (each is a syscall, and under Xen a syscall is what a DMA
  * costs); the pages still get their own bytes, in table order. */
-#define RUN_PAGES 32                    /* 128 KiB: two bounce buffers' worth */
-#define RUN_PAGE(i) (0x40000u + (uint32_t)(RUN_PAGES - 1 - (i)) * 0x2000u)
+#define RUN_PAGES 128                   /* 512 KiB: two bounce buffers' worth */
+#define RUN_PAGE(i) (0x40000u + (uint32_t)(RUN_PAGES - 1 - (i)) * 0x1000u)
 
 START_TEST(test_dma_runs_batched)
 {
     struct block *blk = H->ide->ch[0].drive[0].blk;
     uint64_t ops0 = blk->st.rd_ops, wops0 = blk->st.wr_ops;
-    const uint64_t lba = 512;
+    const uint64_t lba = 256, wlba = 1000;
     uint8_t *back = malloc(RUN_PAGES * 4096);
 
-    memset(H->ram + 0x40000, 0, 0x40000);
+    memset(H->ram + 0x40000, 0, RUN_PAGES * 0x1000);
     for (int i = 0; i < RUN_PAGES; i++)
         h_prd(TABLE, i, RUN_PAGE(i), 4096, i == RUN_PAGES - 1);
     h_bm_setup(0, TABLE, true);
@@ -502,15 +502,15 @@ START_TEST(test_dma_runs_batched)
     for (int i = 0; i < RUN_PAGES; i++)
         memset(H->ram + RUN_PAGE(i), 0x10 + i, 4096);
     h_bm_setup(0, TABLE, false);
-    h_lba48(0, 0, 2 * lba, RUN_PAGES * 8);
+    h_lba48(0, 0, wlba, RUN_PAGES * 8);
     h_command(0, ATA_CMD_WRITE_DMA_EXT);
     h_bm_start(0, false);
     expect_done(false);
     ck_assert_uint_eq(blk->st.wr_ops - wops0, RUN_PAGES * 4096 / sizeof(H->ide->bounce));
-    disk_pread(back, RUN_PAGES * 4096, 2 * lba * 512);
+    disk_pread(back, RUN_PAGES * 4096, wlba * 512);
     for (int i = 0; i < RUN_PAGES; i++)
         ck_assert_msg(!memcmp(back + i * 4096, H->ram + RUN_PAGE(i), 4096), "page %d", i);
-    check_disk_untouched((2 * lba + RUN_PAGES * 8) * 512, 512);
+    check_disk_untouched((wlba + RUN_PAGES * 8) * 512, 512);
     h_bm_stop(0);
     free(back);
 }
