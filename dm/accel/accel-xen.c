@@ -53,7 +53,6 @@ int xc_interface_close(xc_interface *xch);
 
 #define XEN_PAGE_SIZE       4096
 #define XEN_MAX_VCPUS       (XEN_PAGE_SIZE / sizeof(ioreq_t))
-#define BUFIOREQ_TICK_MS    100         /* qemu-xen's BUFFER_IO_MAX_DELAY */
 #define XEN_MAX_FDS         16
 #define FD_SCAN_MAX         1024
 
@@ -200,14 +199,13 @@ static void drain_buffered(struct xen_accel *x)
         xen_bufioreq_drain(&x->env, x->buf_page);
 }
 
-static void on_tick(void *opaque)
-{
-    drain_buffered(opaque);
-}
-
 /* One pending port per wakeup (the epoll watch is level-triggered, so
  * further pending ports wake us again). Buffered writes were queued before
- * the synchronous request that made Xen notify us: they are served first. */
+ * the synchronous request that made Xen notify us: they are served first.
+ * Xen notifies the buffered port after every write it queues, so nothing
+ * polls the page on a timer: with no timer the loop reads no clock and
+ * epoll_wait arms no kernel timer, and a round trip costs four syscalls
+ * (epoll_wait, read of the pending port, unmask write, notify ioctl). */
 static void on_evtchn(void *opaque, int fd, uint32_t events)
 {
     struct xen_accel *x = opaque;
@@ -410,7 +408,6 @@ static int xen_attach(struct accel *a, struct machine *m)
         log_err("xen: cannot watch the event channel fd");
         return -1;
     }
-    loop_set_tick(x->loop, BUFIOREQ_TICK_MS, on_tick, x);
     /* libxl waits for this key only when it did not pre-open QMP (no
      * dm_restrict); a restricted DM is asked "query-status" instead. */
     if (!x->domid_restrict && x->xsh) {

@@ -153,13 +153,99 @@ static void dma_no_master(struct ide_drive *d)
     ata_dma_done(d, true, 0);
 }
 
+/* PRD entries whose data has not moved yet. A disk transfer moves a run of
+ * consecutive entries (consecutive on the medium) with one read or write of
+ * the bounce buffer: Linux hands one page per entry, and under Xen each
+ * syscall is what a DMA costs. */
+#define DMA_RUN_MAX 64              /* pages: the bounce buffer's 256 KiB */
+
+struct dma_run {
+    struct prd ent[DMA_RUN_MAX];    /* addr and the bytes of it to move */
+    unsigned n;
+    uint32_t bytes;
+};
+
+static bool run_full(const struct dma_run *run, uint32_t chunk)
+{
+    return run->n == DMA_RUN_MAX || chunk > sizeof(((struct ide_ctrl *)0)->bounce) - run->bytes;
+}
+
+/* Entry by entry, as when nothing is batched: this also finds (and logs)
+ * the entry a failed batch stumbled on. */
+static int run_one_by_one(struct ide_channel *ch, struct ide_drive *d, const struct dma_run *run)
+{
+    uint8_t err = ER_ABRT;
+    unsigned i;
+
+    for (i = 0; i < run->n; i++) {
+        if (move_chunk(d, run->ent[i].addr, run->ent[i].len, &err) < 0) {
+            log_guest("ide: DMA of %u bytes at 0x%x failed", run->ent[i].len, run->ent[i].addr);
+            dma_fail(ch, d, err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Move the run's data; on failure the transfer is ended (dma_fail) and -1
+ * returned. A batch that fails before touching anything is replayed entry
+ * by entry, so the guest sees the same partial result and error as if
+ * every entry had moved on its own. */
+static int run_flush_disk(struct ide_channel *ch, struct ide_drive *d, const struct dma_run *run)
+{
+    struct ide_ctrl *ide = ch->ctrl;
+    struct ide_drive_state *s = d->s;
+    uint8_t *bounce = ide->bounce;
+    uint32_t off = 0;
+    unsigned i;
+
+    if (s->xfer == XF_DMA_IN) {
+        if (!d->blk || (s->cdrom && !ide_drive_has_medium(d)) ||
+            block_read(d->blk, s->disk_off, bounce, run->bytes) < 0)
+            return run_one_by_one(ch, d, run);
+        for (i = 0; i < run->n; i++) {
+            if (accel_mem_write(ide->accel, run->ent[i].addr, bounce + off, run->ent[i].len) < 0) {
+                log_guest("ide: DMA of %u bytes at 0x%x failed", run->ent[i].len, run->ent[i].addr);
+                dma_fail(ch, d, ER_ABRT);
+                return -1;
+            }
+            off += run->ent[i].len;
+            s->disk_off += run->ent[i].len;
+            s->disk_left -= run->ent[i].len;
+        }
+        return 0;
+    }
+    for (i = 0; i < run->n; i++) {
+        if (accel_mem_read(ide->accel, run->ent[i].addr, bounce + off, run->ent[i].len) < 0)
+            return run_one_by_one(ch, d, run);
+        off += run->ent[i].len;
+    }
+    if (!d->blk || block_write(d->blk, s->disk_off, bounce, run->bytes) < 0)
+        return run_one_by_one(ch, d, run);
+    s->disk_off += run->bytes;
+    s->disk_left -= run->bytes;
+    return 0;
+}
+
+static int run_flush(struct ide_channel *ch, struct ide_drive *d, struct dma_run *run)
+{
+    int r;
+
+    if (!run->n)
+        return 0;
+    r = run->n > 1 && d->s->src == SRC_DISK ? run_flush_disk(ch, d, run) : run_one_by_one(ch, d, run);
+    run->n = 0;
+    run->bytes = 0;
+    return r;
+}
+
 static void dma_run(struct ide_channel *ch, struct ide_drive *d)
 {
     struct ide_ctrl *ide = ch->ctrl;
     struct bmdma_state *bm = &ch->s.bm;
     uint64_t at = bm->prd;
     struct prd e = { 0, 0, false };
-    uint8_t err = ER_ABRT;
+    struct dma_run run = { .n = 0, .bytes = 0 };
     bool exact_eot = false;
     unsigned n;
 
@@ -183,29 +269,35 @@ static void dma_run(struct ide_channel *ch, struct ide_drive *d)
     case PRD_COVERS:
         break;
     }
-    for (n = 0; bytes_left(d->s) > 0; n++) {
-        uint64_t left = bytes_left(d->s);
+    for (n = 0; bytes_left(d->s) > run.bytes; n++) {
+        uint64_t left = bytes_left(d->s) - run.bytes;
         uint32_t chunk;
 
         /* The guest may rewrite the table while we walk it. */
         if (n >= PRD_MAX_ENTRIES || e.eot) {
-            dma_short(ch, d);
+            if (run_flush(ch, d, &run) == 0)
+                dma_short(ch, d);
             return;
         }
         if (prd_fetch(ide, at, &e) < 0) {
+            if (run_flush(ch, d, &run) < 0)
+                return;
             log_guest("ide: PRD entry at 0x%llx is outside guest RAM", (unsigned long long)at);
             dma_fail(ch, d, ER_ABRT);
             return;
         }
         chunk = left < e.len ? (uint32_t)left : e.len;
-        if (move_chunk(d, e.addr, chunk, &err) < 0) {
-            log_guest("ide: DMA of %u bytes at 0x%x failed", chunk, e.addr);
-            dma_fail(ch, d, err);
+        if (run_full(&run, chunk) && run_flush(ch, d, &run) < 0)
             return;
-        }
+        run.ent[run.n].addr = e.addr;
+        run.ent[run.n].len = chunk;
+        run.n++;
+        run.bytes += chunk;
         exact_eot = e.eot && chunk == e.len;
         at += PRD_ENTRY_SIZE;
     }
+    if (run_flush(ch, d, &run) < 0)
+        return;
     /* A table longer than the transfer leaves ACTIVE set, as on the PIIX. */
     if (exact_eot)
         bm->status &= (uint8_t)~BM_ST_ACTIVE;

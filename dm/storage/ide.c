@@ -636,7 +636,7 @@ static int drive_init(struct ide_ctrl *ide, int index, const struct drive_spec *
     return 0;
 }
 
-/* The controller holds 128 KiB of transfer buffers (four drives' PIO
+/* The controller holds 320 KiB of transfer buffers (four drives' PIO
  * windows and the DMA bounce buffer). Fresh anonymous pages are zero and
  * cost nothing until touched, where calloc() may clear them all at start-up
  * (one page fault each, and resident ever after, though a guest may never

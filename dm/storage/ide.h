@@ -124,7 +124,7 @@ struct ide_ctrl {
     struct pci_dev pci;
     struct io_region bm_io;
     struct ide_channel ch[2];
-    uint8_t bounce[65536];      /* one PRD entry's worth */
+    uint8_t bounce[256 * 1024]; /* a run of PRD entries (one entry is up to 64 KiB) */
 };
 
 /* ---- dm/storage/ide.c ---- */

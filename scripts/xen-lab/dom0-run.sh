@@ -735,6 +735,21 @@ EOF
   [ -n "$3" ] && echo "device_model_override = \"$3\""
 }
 
+# perf_counters PID: "time syscr syscw ctxsw dm_ticks dom0: user sys idle steal" at this moment
+perf_counters() {
+  printf '%s %s %s %s %s\n' "$(now)" "$(awk '/^syscr/{r=$2}/^syscw/{w=$2}END{print r+0, w+0}' /proc/$1/io 2>/dev/null)" \
+    "$(awk '/ctxt_switches/{s+=$2}END{print s+0}' /proc/$1/status 2>/dev/null)" "$(awk '{print $14+$15}' /proc/$1/stat 2>/dev/null)" \
+    "$(awk '/^cpu /{print $2+$3, $4+$7+$8, $5+$6, $9}' /proc/stat)"
+}
+# perf_delta C0 C1 PERF-PORT-LINE: the counters per port read (reads in the window from its us_per_read)
+perf_delta() {
+  echo "$1 $2" | awk -v us="$(echo "$3" | sed -n 's/.* us_per_read=\([0-9.]*\).*/\1/p')" '{
+    n = us > 0 ? ($10 - $1) * 1e6 / us : 0; if (n < 1) n = 1
+    printf "window %.1fs ~%d reads; per read: read-syscalls %.2f write-syscalls %.2f ctxsw %.2f; DM cpu %.0f%%; dom0 user %.0f%% sys %.0f%% idle %.0f%% steal %.0f%%",
+      $10 - $1, n, ($11 - $2) / n, ($12 - $3) / n, ($13 - $4) / n, ($14 - $5) / ($10 - $1), 
+      ($15 - $6) / ($10 - $1), ($16 - $7) / ($10 - $1), ($17 - $8) / ($10 - $1), ($18 - $9) / ($10 - $1) }'
+}
+
 # lab_linux TAG DM: one Linux session on that device model (TAG qemu|xsdm, DM "" = qemu-xen)
 lab_linux() {
   local tag=$1 dm=$2 name=lab-$1 img=/var/lib/xen/lab-$1.img img2=/var/lib/xen/lab-$1-loop.img t0 t1 d p d2 p2 n0 n1 n2 n3 st msecs bad ev x off m got dev f
@@ -775,6 +790,10 @@ lab_linux() {
 
   # ---- perf (a) port round trips, (b) 64 MiB by DMA
   t1=$(now)
+  # where the port phase's time goes: the DM's syscalls and switches, dom0's CPU (read, never stopped)
+  lab_wait 300 '^LAB-SESSION ' && c0="$(perf_counters $p)"
+  lab_wait 900 '^PERF-PORT ' && c1="$(perf_counters $p)" &&
+    fact $tag lx_port_counters "$(perf_delta "$c0" "$c1" "$(lab_line '^PERF-PORT port=')")"
   if lab_wait 900 '^PERF-DONE '; then
     x=$(lab_line '^PERF-PORT port='); fact $tag lx_port_us $(echo "$x" | sed -n 's/.* us_per_read=\([0-9.]*\).*/\1/p')
     m=$(lab_line '^PERF-DISK dev='); fact $tag lx_dma_MBps $(echo "$m" | sed -n 's/.* MBps=\([0-9.]*\).*/\1/p')
@@ -959,6 +978,7 @@ if lab_wanted; then
       printf '%-34s %14s %14s\n' "xl create -> Linux userspace (s)" "$(getfact qemu lx_up_secs)" "$(getfact xsdm lx_up_secs)"
       printf '%-34s %14s %14s\n' "port 0x3ff read, 20000x (us each)" "$(getfact qemu lx_port_us)" "$(getfact xsdm lx_port_us)"
       printf '%-34s %14s %14s\n' "64 MiB O_DIRECT disk read (MB/s)" "$(getfact qemu lx_dma_MBps)" "$(getfact xsdm lx_dma_MBps)"
+      for x in qemu xsdm; do printf '  %s port phase: %s\n' $x "$(getfact $x lx_port_counters)"; done
       for s in $LAB_STAGES; do
         want $s && printf '%-34s %14s %14s\n' "stage $s" "${LR[$s-qemu]:--}" "${LR[$s-xsdm]:--}"
       done

@@ -470,6 +470,93 @@ static void expect_clean_dma_read(uint32_t lba)
     h_bm_stop(0);
 }
 
+/* Linux hands the bus master one page per PRD entry. The medium sees one
+ * read or write per bounce buffer's worth of consecutive entries, not one
+ * per entry (each is a syscall, and under Xen a syscall is what a DMA
+ * costs); the pages still get their own bytes, in table order. */
+#define RUN_PAGES 128                   /* 512 KiB: two bounce buffers' worth */
+#define RUN_PAGE(i) (0x40000u + (uint32_t)(RUN_PAGES - 1 - (i)) * 0x1000u)
+
+START_TEST(test_dma_runs_batched)
+{
+    struct block *blk = H->ide->ch[0].drive[0].blk;
+    uint64_t ops0 = blk->st.rd_ops, wops0 = blk->st.wr_ops;
+    const uint64_t lba = 256, wlba = 1000;
+    uint8_t *back = malloc(RUN_PAGES * 4096);
+
+    memset(H->ram + 0x40000, 0, RUN_PAGES * 0x1000);
+    for (int i = 0; i < RUN_PAGES; i++)
+        h_prd(TABLE, i, RUN_PAGE(i), 4096, i == RUN_PAGES - 1);
+    h_bm_setup(0, TABLE, true);
+    h_lba48(0, 0, lba, RUN_PAGES * 8);
+    h_command(0, ATA_CMD_READ_DMA_EXT);
+    h_bm_start(0, true);
+    expect_done(false);
+    for (int i = 0; i < RUN_PAGES; i++)
+        for (unsigned s = 0; s < 8; s++)
+            check_sector(H->ram + RUN_PAGE(i) + 512 * s, lba + (unsigned)i * 8 + s);
+    ck_assert_uint_eq(blk->st.rd_ops - ops0, RUN_PAGES * 4096 / sizeof(H->ide->bounce));
+    h_bm_stop(0);
+
+    /* Back out to the medium further on, the same way. */
+    for (int i = 0; i < RUN_PAGES; i++)
+        memset(H->ram + RUN_PAGE(i), 0x10 + i, 4096);
+    h_bm_setup(0, TABLE, false);
+    h_lba48(0, 0, wlba, RUN_PAGES * 8);
+    h_command(0, ATA_CMD_WRITE_DMA_EXT);
+    h_bm_start(0, false);
+    expect_done(false);
+    ck_assert_uint_eq(blk->st.wr_ops - wops0, RUN_PAGES * 4096 / sizeof(H->ide->bounce));
+    disk_pread(back, RUN_PAGES * 4096, wlba * 512);
+    for (int i = 0; i < RUN_PAGES; i++)
+        ck_assert_msg(!memcmp(back + i * 4096, H->ram + RUN_PAGE(i), 4096), "page %d", i);
+    check_disk_untouched((wlba + RUN_PAGES * 8) * 512, 512);
+    h_bm_stop(0);
+    free(back);
+}
+END_TEST
+
+/* An entry outside RAM in the middle of a run: the entries before it moved
+ * (their pages, or their sectors on the medium), none after it did, and
+ * the transfer ends in a memory error, as when every entry moves alone. */
+START_TEST(test_dma_fault_mid_run)
+{
+    const uint32_t lba = 600;
+
+    memset(H->ram + 0x10000, 0, 0x10000);
+    for (int i = 0; i < 8; i++)
+        h_prd(TABLE, i, i == 5 ? H_RAM_SIZE - 256 : 0x10000 + (uint32_t)i * 0x1000, 512, i == 7);
+    h_bm_setup(0, TABLE, true);
+    h_bm_start(0, true);
+    read_dma(lba, 8);
+    expect_dma_error();
+    for (int i = 0; i < 8; i++) {
+        if (i < 5)
+            check_sector(H->ram + 0x10000 + i * 0x1000, lba + (unsigned)i);
+        else if (i > 5)
+            ck_assert_uint_eq(H->ram[0x10000 + i * 0x1000], 0);
+    }
+
+    for (int i = 0; i < 8; i++)
+        if (i != 5)
+            memset(H->ram + 0x10000 + i * 0x1000, 0xc0 + i, 512);
+    h_bm_setup(0, TABLE, false);
+    h_bm_start(0, false);
+    write_dma(lba, 8);
+    expect_dma_error();
+    for (int i = 0; i < 8; i++) {
+        uint8_t b[512];
+
+        disk_pread(b, sizeof(b), (lba + (unsigned)i) * 512ull);
+        if (i < 5)
+            ck_assert_mem_eq(b, H->ram + 0x10000 + i * 0x1000, 512);
+        else
+            check_disk_untouched((lba + (unsigned)i) * 512ull, 512);
+    }
+    expect_clean_dma_read(9);
+}
+END_TEST
+
 START_TEST(test_hostile_prd)
 {
     /* The table itself outside RAM. */
@@ -970,6 +1057,8 @@ int main(void)
     tcase_add_test(tc, test_dma_write_scattered);
     tcase_add_test(tc, test_dma_write_and_long_prd);
     tcase_add_test(tc, test_hostile_prd);
+    tcase_add_test(tc, test_dma_runs_batched);
+    tcase_add_test(tc, test_dma_fault_mid_run);
     tcase_add_test(tc, test_short_prd);
     tcase_add_test(tc, test_dma_without_bus_master);
     tcase_add_test(tc, test_dma_error_does_not_stick);
