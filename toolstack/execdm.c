@@ -125,16 +125,17 @@ static int reap(const struct execdm_facts *f, uid_t target, char *err, size_t er
     return reaper_kill_uid(lock, reaper, target, REAPER_MS, err, errlen);
 }
 
-/* After the DM (our parent once we exec) is gone: reap and rmdir. */
-static void watcher(const struct execdm_facts *f, bool have_uid, uid_t target, pid_t dm)
+/* After the DM (our parent once it execs) is gone: reap and rmdir. pidfd
+ * was opened on the parent before the fork: asking getppid() here instead
+ * races with a DM that exits before this child first runs (it returned 1,
+ * and the watcher then waited for init for ever). */
+static void watcher(const struct execdm_facts *f, bool have_uid, uid_t target, int pidfd)
 {
     struct pollfd p;
     char e[256];
-    int pidfd;
 
     setsid();
     prctl(PR_SET_NAME, "xsdm-dm-watch");
-    pidfd = (int)syscall(SYS_pidfd_open, dm, 0);
     {
         int keep[1] = { pidfd };
         int nullfd = open("/dev/null", O_RDWR);
@@ -168,6 +169,7 @@ int execdm_run(int argc, char **argv, const char *dm_path, char *err, size_t err
     uid_t target = 0;
     bool have_uid;
     pid_t pid;
+    int self;
 
     if (argc < 1) {
         seterr(err, errlen, "exec-dm: no device model argv");
@@ -180,13 +182,19 @@ int execdm_run(int argc, char **argv, const char *dm_path, char *err, size_t err
     if (have_uid && reap(&f, target, err, errlen) < 0)
         return -1;
 
+    /* close-on-exec: the DM does not inherit it, the watcher keeps it */
+    self = (int)syscall(SYS_pidfd_open, getpid(), 0);
     pid = fork();
     if (pid < 0) {
         seterr(err, errlen, "exec-dm: fork: %s", strerror(errno));
+        if (self >= 0)
+            close(self);
         return -1;
     }
     if (pid == 0)
-        watcher(&f, have_uid, target, getppid());
+        watcher(&f, have_uid, target, self);
+    if (self >= 0)
+        close(self);
 
     if (launch_new_namespaces(!f.has_nic) < 0) {
         seterr(err, errlen, "exec-dm: unshare: %s", strerror(errno));
