@@ -553,10 +553,17 @@ if want 7 && need_linux 7; then
   nofile=$(awk '/^Max open files/{print $4}' $L); [ "$nofile" != unlimited ] && [ "$nofile" -le 1024 ] || bad="$bad NOFILE=$nofile"
   as=$(awk '/^Max address space/{print $4}' $L); [ "$as" != unlimited ] || bad="$bad AS=unlimited"
   # fds: nothing that reaches xenstore, grants or the host filesystem beyond the configured files
-  odd=$(ls -l /proc/$LP/fd | awk 'NR>1{print $NF}' | grep -v -E '^(/dev/null|/dev/xen/privcmd|/dev/xen/evtchn|/dev/pts/[0-9]+|/dev/ptmx|socket:.*|pipe:.*|anon_inode:.*|/var/log/xen/.*|/var/lib/xen/lguest.img|/test/.*\.iso)$' | tr '\n' ' ')
-  [ -z "$odd" ] || bad="$bad unexpected-fds=[$odd]"
+  # (a writable file image is served through a loop device: only one whose backing file is $LIMG)
+  loops="" odd=""
+  for f in $(ls -l /proc/$LP/fd | awk 'NR>1{print $NF}' | grep -v -E '^(/dev/null|/dev/xen/privcmd|/dev/xen/evtchn|/dev/pts/[0-9]+|/dev/ptmx|socket:.*|pipe:.*|anon_inode:.*|/var/log/xen/.*|/var/lib/xen/lguest.img|/test/.*\.iso)$'); do
+    case $f in
+    /dev/loop[0-9]*) if [ "$(cat /sys/block/${f#/dev/}/loop/backing_file 2>/dev/null)" = $LIMG ]; then loops="$loops $f"; continue; fi;;
+    esac
+    odd="$odd $f"
+  done
+  [ -z "$odd" ] || bad="$bad unexpected-fds=[${odd# }]"
   fds=$(nfds $LP)
-  facts="uid=$uid Seccomp=2 NoNewPrivs=1 caps=0 threads=1 fds=$fds NOFILE=$nofile AS=$as"
+  facts="uid=$uid Seccomp=2 NoNewPrivs=1 caps=0 threads=1 fds=$fds NOFILE=$nofile AS=$as${loops:+ lguest.img-via$loops}"
   if [ -z "$bad" ]; then end PASS "$facts"; else show $R/s7-proc.txt 30; end FAIL "$bad"; fi
 fi
 
@@ -616,7 +623,10 @@ if want 3 && { [ $LUP != 1 ] || [ -z "$(domid_of $LNAME)" ]; }; then
   msg "STAGE 3p FAIL secs=0 the Linux guest of stage 3 is not running"
 elif want 3; then
   begin 3p "Linux guest powers off: domain gone, disk write visible in dom0"
-  printf 'LCTL-STOP\n' | dd of=$LIMG bs=512 seek=2 conv=notrunc 2>/dev/null
+  # xsdm serves a writable file image through a loop device, which keeps its own page cache: a write
+  # to the file would stay unseen by the guest; through the same loop device it is what the guest reads
+  ldev=$(losetup -j $LIMG 2>/dev/null | cut -d: -f1 | head -n1)
+  printf 'LCTL-STOP\n' | dd of=${ldev:-$LIMG} bs=512 seek=2 conv=notrunc,fsync 2>/dev/null
   sync
   gone=no
   if wait_for 300 lhas LINUX-GUEST-DONE && wait_for 120 sh -c "! xl domid $LNAME"; then gone=yes; fi
