@@ -23,7 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dm/storage/ide-regs.h"
 #include "tests/lib/libqtest.h"
+#include "tests/lib/loopdev.h"
 #include "toolstack/qmp-client.h"
 
 #define DOMID    "7"
@@ -196,6 +198,9 @@ static void check_empty_root(pid_t pid)
     ck_assert_str_ne(its, mine);
 }
 
+#define CMD 0x1f0                /* primary channel: command block */
+#define CTL 0x3f6                /* primary channel: control block */
+
 /* A guest write past libxl's 256 KiB FSIZE, by PIO, at 1 MiB. */
 static void guest_write(struct qtest *s, uint32_t lba, const char *text)
 {
@@ -203,41 +208,16 @@ static void guest_write(struct qtest *s, uint32_t lba, const char *text)
 
     snprintf((char *)buf, sizeof(buf), "%s", text);
     qtest_pci_cfg_writew(s, 1, 1, 0x04, 0x0001);     /* I/O decode */
-    qtest_outb(s, 0x1f6, (uint8_t)(0xe0 | ((lba >> 24) & 0x0f)));
-    qtest_outb(s, 0x1f2, 1);
-    qtest_outb(s, 0x1f3, (uint8_t)lba);
-    qtest_outb(s, 0x1f4, (uint8_t)(lba >> 8));
-    qtest_outb(s, 0x1f5, (uint8_t)(lba >> 16));
-    qtest_outb(s, 0x1f7, 0x30);
-    ck_assert(qtest_inb(s, 0x3f6) & 0x08);
+    qtest_outb(s, CMD + ATA_REG_DEVICE, (uint8_t)(DEV_OBS | DEV_LBA | ((lba >> 24) & 0x0f)));
+    qtest_outb(s, CMD + ATA_REG_NSECTOR, 1);
+    qtest_outb(s, CMD + ATA_REG_LBA_LOW, (uint8_t)lba);
+    qtest_outb(s, CMD + ATA_REG_LBA_MID, (uint8_t)(lba >> 8));
+    qtest_outb(s, CMD + ATA_REG_LBA_HIGH, (uint8_t)(lba >> 16));
+    qtest_outb(s, CMD + ATA_REG_COMMAND, ATA_CMD_WRITE_SECTORS);
+    ck_assert(qtest_inb(s, CTL + ATA_REG_ALTSTATUS) & ST_DRQ);
     for (int i = 0; i < 512; i += 2)
-        qtest_outw(s, 0x1f0, (uint16_t)(buf[i] | buf[i + 1] << 8));
-    ck_assert_uint_eq(qtest_inb(s, 0x1f7) & 0x89, 0);
-}
-
-static bool loop_backs_image(void)
-{
-    char path[300], back[600];
-    struct dirent *de;
-    DIR *d = opendir("/sys/block");
-    bool found = false;
-
-    ck_assert_ptr_nonnull(d);
-    while (!found && (de = readdir(d))) {
-        int fd;
-        ssize_t n;
-
-        snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file", de->d_name);
-        /* unbound loop devices have no backing_file; one may go meanwhile */
-        if (strncmp(de->d_name, "loop", 4) || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-            continue;
-        n = read(fd, back, sizeof(back) - 1);
-        close(fd);
-        back[n > 0 ? n : 0] = 0;
-        found = strstr(back, img) != NULL;
-    }
-    closedir(d);
-    return found;
+        qtest_outw(s, CMD + ATA_REG_DATA, (uint16_t)(buf[i] | buf[i + 1] << 8));
+    ck_assert_uint_eq(qtest_inb(s, CMD + ATA_REG_STATUS) & (ST_BSY | ST_DRQ | ST_ERR), 0);
 }
 
 /* Exit on libxl's SIGHUP; afterwards our mount table is what it was, and
@@ -270,9 +250,7 @@ static void stop_and_check_host(struct qtest *s, const char *marker)
     closedir(d);
     /* the image's loop device went with the DM (autoclear; the kernel may
      * finish the detach just after the exit) */
-    for (int i = 0; i < 500 && loop_backs_image(); i++)
-        usleep(10000);
-    ck_assert_msg(!loop_backs_image(), "a loop device still backs %s", img);
+    ck_assert_msg(loop_gone(img), "a loop device still backs %s", img);
     fd = open(img, O_RDONLY);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(pread(fd, got, sizeof(got), 1 << 20), (ssize_t)sizeof(got));

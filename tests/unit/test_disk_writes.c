@@ -22,6 +22,7 @@
 #include "rlimits/rlimits.h"
 #include "tests/lib/ide_harness.h"
 #include "tests/lib/libqtest.h"
+#include "tests/lib/loopdev.h"
 #include "toolstack/qmp-client.h"
 
 #define IMG_MIB     8
@@ -31,14 +32,6 @@
 #define ALT         0x3f6
 #define PRD_GPA     0x10000
 #define BUF_GPA     0x20000
-#define ST_ERR      0x01
-#define ST_DRQ      0x08
-#define ST_BSY      0x80
-#define ATA_WRITE_SECTORS 0x30
-#define ATA_READ_SECTORS  0x20
-#define ATA_WRITE_DMA     0xca
-#define BM_CMD_START      0x01
-#define BM_ST_ERROR       0x02
 
 static char tmpdir[] = "/tmp/test_disk_writes.XXXXXX";
 static char img_path[512], root_dir[512], drive_arg[700];
@@ -84,17 +77,17 @@ static uint8_t wait_idle(struct qtest *s)
             qtest_clock_step(s, 100000);
     }
     ck_assert_msg(!(st & ST_BSY), "drive stays busy");
-    return qtest_inb(s, CMD + 7);      /* status: acknowledges the interrupt */
+    return qtest_inb(s, CMD + ATA_REG_STATUS);      /* status: acknowledges the interrupt */
 }
 
 static void taskfile(struct qtest *s, uint32_t lba, uint8_t cmd)
 {
-    qtest_outb(s, CMD + 6, (uint8_t)(0xe0 | ((lba >> 24) & 0x0f)));
-    qtest_outb(s, CMD + 2, 1);
-    qtest_outb(s, CMD + 3, (uint8_t)lba);
-    qtest_outb(s, CMD + 4, (uint8_t)(lba >> 8));
-    qtest_outb(s, CMD + 5, (uint8_t)(lba >> 16));
-    qtest_outb(s, CMD + 7, cmd);
+    qtest_outb(s, CMD + ATA_REG_DEVICE, (uint8_t)(DEV_OBS | DEV_LBA | ((lba >> 24) & 0x0f)));
+    qtest_outb(s, CMD + ATA_REG_NSECTOR, 1);
+    qtest_outb(s, CMD + ATA_REG_LBA_LOW, (uint8_t)lba);
+    qtest_outb(s, CMD + ATA_REG_LBA_MID, (uint8_t)(lba >> 8));
+    qtest_outb(s, CMD + ATA_REG_LBA_HIGH, (uint8_t)(lba >> 16));
+    qtest_outb(s, CMD + ATA_REG_COMMAND, cmd);
 }
 
 /* One sector by DMA; returns the drive status (ERR on failure). */
@@ -104,15 +97,15 @@ static uint8_t dma_write(struct qtest *s, uint32_t lba, const uint8_t *buf)
 
     qtest_memwrite(s, BUF_GPA, buf, 512);
     qtest_writel(s, PRD_GPA, BUF_GPA);
-    qtest_writel(s, PRD_GPA + 4, 0x80000000u | 512);
-    qtest_outb(s, BM_BASE, 0);                       /* stop; direction: to the disk */
-    qtest_outb(s, BM_BASE + 2, 0x06);                /* clear error and interrupt */
-    qtest_outl(s, BM_BASE + 4, PRD_GPA);
-    taskfile(s, lba, ATA_WRITE_DMA);
-    qtest_outb(s, BM_BASE, BM_CMD_START);
+    qtest_writel(s, PRD_GPA + 4, ((uint32_t)PRD_EOT << 24) | 512);
+    qtest_outb(s, BM_BASE + BM_REG_CMD, 0);           /* stop; direction: to the disk */
+    qtest_outb(s, BM_BASE + BM_REG_STATUS, BM_ST_ERROR | BM_ST_INTR); /* clear error and interrupt */
+    qtest_outl(s, BM_BASE + BM_REG_PRD, PRD_GPA);
+    taskfile(s, lba, ATA_CMD_WRITE_DMA);
+    qtest_outb(s, BM_BASE + BM_REG_CMD, BM_CMD_START);
     st = wait_idle(s);
-    bm = qtest_inb(s, BM_BASE + 2);
-    qtest_outb(s, BM_BASE, 0);
+    bm = qtest_inb(s, BM_BASE + BM_REG_STATUS);
+    qtest_outb(s, BM_BASE + BM_REG_CMD, 0);
     return (st & ST_ERR) || (bm & BM_ST_ERROR) ? (uint8_t)(st | ST_ERR) : st;
 }
 
@@ -120,21 +113,21 @@ static uint8_t pio_write(struct qtest *s, uint32_t lba, const uint8_t *buf)
 {
     uint8_t st;
 
-    taskfile(s, lba, ATA_WRITE_SECTORS);
+    taskfile(s, lba, ATA_CMD_WRITE_SECTORS);
     st = wait_idle(s);
     if (!(st & ST_DRQ))
         return st;
     for (int i = 0; i < 512; i += 2)
-        qtest_outw(s, CMD, (uint16_t)(buf[i] | buf[i + 1] << 8));
+        qtest_outw(s, CMD + ATA_REG_DATA, (uint16_t)(buf[i] | buf[i + 1] << 8));
     return wait_idle(s);
 }
 
 static void pio_read(struct qtest *s, uint32_t lba, uint8_t *buf)
 {
-    taskfile(s, lba, ATA_READ_SECTORS);
+    taskfile(s, lba, ATA_CMD_READ_SECTORS);
     ck_assert_uint_eq(wait_idle(s) & (ST_ERR | ST_DRQ), ST_DRQ);
     for (int i = 0; i < 512; i += 2) {
-        uint16_t w = qtest_inw(s, CMD);
+        uint16_t w = qtest_inw(s, CMD + ATA_REG_DATA);
 
         buf[i] = (uint8_t)w;
         buf[i + 1] = (uint8_t)(w >> 8);
@@ -152,39 +145,11 @@ static void slurp(const char *path, char *buf, size_t len)
     buf[n > 0 ? n : 0] = 0;
 }
 
-/* Whether a loop device is still attached to the image. */
-static bool loop_backs_image(void)
-{
-    char path[300], back[600];
-    struct dirent *de;
-    DIR *d = opendir("/sys/block");
-    bool found = false;
-
-    ck_assert_ptr_nonnull(d);
-    while (!found && (de = readdir(d))) {
-        int fd;
-        ssize_t n;
-
-        snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file", de->d_name);
-        /* unbound loop devices have no backing_file; one may go meanwhile */
-        if (strncmp(de->d_name, "loop", 4) || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-            continue;
-        n = read(fd, back, sizeof(back) - 1);
-        close(fd);
-        back[n > 0 ? n : 0] = 0;
-        found = strstr(back, img_path) != NULL;
-    }
-    closedir(d);
-    return found;
-}
-
 /* No loop device is left attached to the image once the DM is gone
  * (autoclear; the kernel may finish the detach just after the exit). */
 static void no_loop_left(void)
 {
-    for (int i = 0; i < 500 && loop_backs_image(); i++)
-        usleep(10000);
-    ck_assert_msg(!loop_backs_image(), "a loop device still backs %s", img_path);
+    ck_assert_msg(loop_gone(img_path), "a loop device still backs %s", img_path);
 }
 
 static const struct { uint32_t lba; char how; } writes[] = {
@@ -289,14 +254,14 @@ START_TEST(failed_write_is_logged)
     dup2(fd, 2);
 
     h_lba28(0, 0, 1000, 1);
-    h_outb(H_PRI_CMD + 7, ATA_WRITE_SECTORS);
+    h_outb(H_PRI_CMD + ATA_REG_COMMAND, ATA_CMD_WRITE_SECTORS);
     h_pio_write(0, buf, sizeof(buf));
     ck_assert(h_status(0) & ST_ERR);
     memcpy(H->ram + 0x10000, buf, sizeof(buf));
     h_prd(0x1000, 0, 0x10000, 512, true);
     h_bm_setup(0, 0x1000, false);
     h_lba28(0, 0, 1001, 1);
-    h_outb(H_PRI_CMD + 7, ATA_WRITE_DMA);
+    h_outb(H_PRI_CMD + ATA_REG_COMMAND, ATA_CMD_WRITE_DMA);
     h_bm_start(0, false);
     ck_assert(h_status(0) & ST_ERR);
 
