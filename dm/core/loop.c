@@ -26,10 +26,6 @@ struct loop {
     int epfd;
     bool quit;
     int code;
-    int tick_ms;
-    void (*tick_cb)(void *opaque);
-    void *tick_opaque;
-    struct timespec next_tick;
     struct watch w[LOOP_MAX_WATCHES];
     struct timer t[LOOP_MAX_TIMERS];
 };
@@ -130,15 +126,6 @@ static void ts_add_ms(struct timespec *t, int ms)
     }
 }
 
-void loop_set_tick(struct loop *l, int ms, void (*cb)(void *opaque), void *opaque)
-{
-    l->tick_ms = ms > 0 ? ms : 0;
-    l->tick_cb = cb;
-    l->tick_opaque = opaque;
-    clock_gettime(CLOCK_MONOTONIC, &l->next_tick);
-    ts_add_ms(&l->next_tick, l->tick_ms);
-}
-
 static long ms_until(const struct timespec *due, const struct timespec *now)
 {
     long ns = (due->tv_sec - now->tv_sec) * 1000000000L + (due->tv_nsec - now->tv_nsec);
@@ -166,10 +153,10 @@ static bool any_timer(const struct loop *l)
     for (i = 0; i < LOOP_MAX_TIMERS; i++)
         if (l->t[i].ms)
             return true;
-    return l->tick_ms != 0;
+    return false;
 }
 
-static int tick_timeout(struct loop *l, int timeout_ms)
+static int timer_timeout(struct loop *l, int timeout_ms)
 {
     struct timespec now;
     int i;
@@ -177,15 +164,13 @@ static int tick_timeout(struct loop *l, int timeout_ms)
     if (!any_timer(l))
         return timeout_ms;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (l->tick_ms)
-        timeout_ms = min_timeout(timeout_ms, ms_until(&l->next_tick, &now));
     for (i = 0; i < LOOP_MAX_TIMERS; i++)
         if (l->t[i].ms)
             timeout_ms = min_timeout(timeout_ms, ms_until(&l->t[i].next, &now));
     return timeout_ms;
 }
 
-static void run_tick(struct loop *l)
+static void run_timers(struct loop *l)
 {
     struct timespec now;
     int i;
@@ -193,11 +178,6 @@ static void run_tick(struct loop *l)
     if (!any_timer(l))
         return;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (l->tick_ms && is_due(&l->next_tick, &now)) {
-        l->next_tick = now;
-        ts_add_ms(&l->next_tick, l->tick_ms);
-        l->tick_cb(l->tick_opaque);
-    }
     for (i = 0; i < LOOP_MAX_TIMERS && !l->quit; i++) {
         struct timer *t = &l->t[i];
 
@@ -243,7 +223,7 @@ int loop_once(struct loop *l, int timeout_ms)
     struct epoll_event evs[16];
     int n, i;
 
-    n = epoll_wait(l->epfd, evs, 16, tick_timeout(l, timeout_ms));
+    n = epoll_wait(l->epfd, evs, 16, timer_timeout(l, timeout_ms));
     if (n < 0) {
         if (errno == EINTR)
             return 0;
@@ -257,7 +237,7 @@ int loop_once(struct loop *l, int timeout_ms)
         if (w->fd >= 0 && w->cb)
             w->cb(w->opaque, w->fd, evs[i].events);
     }
-    run_tick(l);
+    run_timers(l);
     return n;
 }
 

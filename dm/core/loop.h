@@ -19,10 +19,8 @@ void loop_free(struct loop *l);
 int loop_add(struct loop *l, int fd, uint32_t events, loop_cb *cb, void *opaque);
 int loop_mod(struct loop *l, int fd, uint32_t events);
 void loop_del(struct loop *l, int fd);
-/* A periodic tick (e.g. Xen's 100 ms buffered-ioreq drain); 0 ms disables. */
-void loop_set_tick(struct loop *l, int ms, void (*cb)(void *opaque), void *opaque);
-/* Periodic timers beside the tick, for subsystems that pace themselves
- * (the VNC server's update rate). Returns an id >= 0, or -ENOSPC/-EINVAL;
+/* Periodic timers, for subsystems that pace themselves (the VNC server's
+ * update rate); with none armed, a loop round reads no clock. Returns an id >= 0, or -ENOSPC/-EINVAL;
  * loop_timer_del() with an id from loop_timer_add() (or -1: no-op). */
 int loop_timer_add(struct loop *l, int ms, void (*cb)(void *opaque), void *opaque);
 void loop_timer_del(struct loop *l, int id);
