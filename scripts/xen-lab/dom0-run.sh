@@ -68,6 +68,11 @@ if ! timeout 60 xl info > $R/xl-info.txt 2>&1 || ! xenstore-read -s / >/dev/null
   msg "BED-DOWN: xl info or xenstored not answering"; show $R/xl-info.txt 10; exit 1
 fi
 msg "BED-UP"
+# The outer watchdog (e2e.sh STALL) ends a run whose console is silent, to catch a frozen outer
+# machine. A stage may wait silently for minutes (qemu-xen's anchor runs hit every timeout of the
+# reboot stage: xl shutdown -w, xl destroy, wait_for), so dom0 says it is alive every 2 minutes.
+( while sleep 120; do msg "alive: domains [$(timeout 10 xl list 2>/dev/null | awk 'NR>2{printf " %s", $1}') ]"; done ) &
+HEARTBEAT=$!
 grep -E '^(xen_version|virt_caps)' $R/xl-info.txt | sed 's/^/LAB|   /'
 
 # ---- xsdm in dom0: the host-built binary, its libraries from Debian
@@ -1001,4 +1006,5 @@ fi
 
 destroy_all
 cp -r /var/log/xen $R/var-log-xen 2>/dev/null
+kill $HEARTBEAT 2>/dev/null
 msg "ALL-STAGES-DONE"

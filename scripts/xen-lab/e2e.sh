@@ -9,7 +9,7 @@
 #                 4-7 need 3, 8 needs 1 and 2; 9 needs $1/xsdmctl; stage 3 also reports its poweroff
 #                 as "3p"; the named ones run on both DMs, qemu-xen first)
 #        TIMEOUT  wall-clock limit of the outer QEMU in seconds (default 2400)
-#        STALL    stop the outer QEMU when its console has been silent this long (default 660 s)
+#        STALL    stop the outer QEMU when its console has been silent this long (default 420 s; dom0 prints a heartbeat every 120 s)
 #        SMP MEM CPU  outer machine (defaults: 1 CPU when a Linux stage runs, else 2; 3072 MiB;
 #                 qemu64,+svm,+npt: Debian's Xen needs NPT for HVM)
 #        XSDM_LOG=debug  passed to xsdm in dom0
@@ -25,7 +25,7 @@ BUILD=${1:-}
 OUT=${OUT:-/var/tmp/xsdm-xen-lab}
 TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot}
 TIMEOUT=${TIMEOUT:-2400}
-STALL=${STALL:-660}
+STALL=${STALL:-420}
 CPU=${CPU:-qemu64,+svm,+npt}
 MEM=${MEM:-3072}
 DOM0_MEM=${DOM0_MEM:-1024M}
@@ -157,7 +157,7 @@ while kill -0 $QPID 2>/dev/null; do
   if [ -z "$done_at" ] && grep -q 'LAB-DONE' "$RUN/console.log" 2>/dev/null; then done_at=$(date +%s); fi
   if [ -n "$done_at" ] && [ $(( $(date +%s) - done_at )) -gt 60 ]; then kill $QPID 2>/dev/null; fi
   # a frozen outer machine (seen once: TCG vCPU idle for good, console silent) ends the run early;
-  # no stage waits silently longer than 600 s (xl save/restore), so STALL must stay above that
+  # dom0-run.sh prints a heartbeat every 120 s whatever a stage waits for, so silence means frozen
   n=$(stat -c %s "$RUN/console.log" 2>/dev/null || echo 0)
   if [ "$n" != "$csize" ]; then csize=$n; grew_at=$(date +%s)
   elif [ $(( $(date +%s) - grew_at )) -gt "$STALL" ]; then stalled=1; kill $QPID 2>/dev/null; fi
