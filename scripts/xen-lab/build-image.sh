@@ -52,7 +52,12 @@ fi
 # dom0: Xen toolstack + reference DM + what xsdm links (libxen* come with xen-utils-4.17).
 DOM0_PKGS="linux-image-amd64 initramfs-tools xen-hypervisor-4.17-amd64 xen-utils-4.17
   xenstore-utils qemu-system-xen seabios procps iproute2 kmod e2fsprogs util-linux psmisc
-  strace libseccomp2 libcap-ng0 libjansson4"
+  strace libseccomp2 libcap-ng0 libjansson4
+  bridge-utils netcat-openbsd iputils-ping gvncviewer"
+# the network stages: xenbr0 for libxl's vif-bridge hotplug, nc and ping as the guest's peer;
+# the vnc stage: gvnccapture (gtk-vnc's headless client) writes each DM's screen as a PNG.
+# A changed list installs what is new into the existing root (the stamp names the list).
+PKG_STAMP=.stamp-packages-$(echo $DOM0_PKGS | md5sum | cut -c1-12)
 
 binds=""
 unbind() { local m; for m in $binds; do umount "$ROOT/$m" 2>/dev/null || true; done; binds=""; }
@@ -67,7 +72,7 @@ if [ ! -e "$ROOT/.stamp-debootstrap" ]; then
   touch "$ROOT/.stamp-debootstrap"
 fi
 
-if [ ! -e "$ROOT/.stamp-packages" ]; then
+if [ ! -e "$ROOT/$PKG_STAMP" ]; then
   say "dom0 packages"
   {
     echo "deb $MIRROR bookworm main"
@@ -85,7 +90,7 @@ if [ ! -e "$ROOT/.stamp-packages" ]; then
       apt-get install -y --no-install-recommends $(echo $DOM0_PKGS) && apt-get clean" \
     > "$OUT/dom0-apt.log" 2>&1 || { unbind; tail -20 "$OUT/dom0-apt.log" >&2; die "dom0 apt failed"; }
   unbind
-  touch "$ROOT/.stamp-packages"
+  rm -f "$ROOT"/.stamp-packages*; touch "$ROOT/$PKG_STAMP"
 fi
 
 KVER=$(ls "$ROOT/lib/modules" | sort -V | tail -n1)
@@ -122,6 +127,6 @@ say "dom0.img ($IMG_SIZE)"
 rm -f "$OUT/dom0.img"
 truncate -s "$IMG_SIZE" "$OUT/dom0.img"
 mkfs.ext4 -q -F -L dom0root -d "$ROOT" "$OUT/dom0.img"
-date +%s > "$OUT/.image-built"
+{ date +%s; cat "$HERE/build-image.sh" "$HERE/dom0-init.sh" | md5sum | cut -d' ' -f1; } > "$OUT/.image-built"
 say "done"
 ls -la "$OUT/xen" "$OUT/vmlinuz" "$OUT/initrd.img" "$OUT/dom0.img" "$OUT/guest"/

@@ -92,7 +92,9 @@ if [ "${1:-}" = --judge ]; then
 fi
 [ -n "${JUDGE:-}" ] || [ "$(id -u)" = 0 ] || infra "needs root (image build, debugfs, outer QEMU)"
 [ -n "$BUILD" ] && [ -x "$BUILD/xsdm" ] || broken "no xsdm binary: usage: $0 /abs/build/dir (with xsdm in it)"
-if [ ! -e "$OUT/.image-built" ] || [ "${REBUILD:-0}" = 1 ]; then
+# the image is rebuilt when the scripts that make dom0 changed (build-image.sh keeps what it can)
+IMG_SUM=$(cat "$HERE/build-image.sh" "$HERE/dom0-init.sh" | md5sum | cut -d' ' -f1)
+if [ ! -e "$OUT/.image-built" ] || [ "${REBUILD:-0}" = 1 ] || [ "$(sed -n 2p "$OUT/.image-built")" != "$IMG_SUM" ]; then
   echo "e2e: building the image in $OUT"
   OUT=$OUT "$HERE/build-image.sh" || infra "build-image.sh failed"
 fi
