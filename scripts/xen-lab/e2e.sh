@@ -85,10 +85,23 @@ verdict() {
   [ -z "$problems" ] && [ "$nf" = 0 ] && [ "$np" -gt 0 ]
 }
 
+# judge_exit: 0 on a pass. A frozen outer machine is the bed's failure, not a stage's, when no stage
+# had failed before it and dom0's heartbeat (every 120 s) had been running: exit 2, like a bed that
+# never came up (.ci/run retries once). Anything else that is not a pass is exit 1.
+judge_exit() {
+  verdict && exit 0
+  if [ $stalled = 1 ] && ! grep -q ' FAIL$' "$RUN/verdicts.txt" && grep -q 'LAB: .*alive: domains' "$RUN/console.log"; then
+    echo "e2e: INFRASTRUCTURE FAILURE: the outer machine froze (console and dom0's heartbeat silent for ${STALL}s); no stage had failed"
+    exit 2
+  fi
+  exit 1
+}
+
 if [ "${1:-}" = --judge ]; then
   JUDGE=1 RUN=${2:?usage: $0 --judge RUNDIR}; TESTS=$(cat "$RUN/tests" 2>/dev/null || echo "$TESTS")
-  stalled=0 QRC=judged WALL=? SMP=${SMP:-?}
-  verdict; exit $?
+  stalled=0; [ -e "$RUN/stalled" ] && stalled=1
+  QRC=judged WALL=? SMP=${SMP:-?}
+  judge_exit
 fi
 [ -n "${JUDGE:-}" ] || [ "$(id -u)" = 0 ] || infra "needs root (image build, debugfs, outer QEMU)"
 [ -n "$BUILD" ] && [ -x "$BUILD/xsdm" ] || broken "no xsdm binary: usage: $0 /abs/build/dir (with xsdm in it)"
@@ -162,7 +175,7 @@ while kill -0 $QPID 2>/dev/null; do
   # dom0-run.sh prints a heartbeat every 120 s whatever a stage waits for, so silence means frozen
   n=$(stat -c %s "$RUN/console.log" 2>/dev/null || echo 0)
   if [ "$n" != "$csize" ]; then csize=$n; grew_at=$(date +%s)
-  elif [ $(( $(date +%s) - grew_at )) -gt "$STALL" ]; then stalled=1; kill $QPID 2>/dev/null; fi
+  elif [ $(( $(date +%s) - grew_at )) -gt "$STALL" ]; then stalled=1; touch "$RUN/stalled"; kill $QPID 2>/dev/null; fi
   sleep 2
 done
 wait $QPID
@@ -172,4 +185,4 @@ WALL=$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.0f", b-a}')
 debugfs -R "rdump /results $RUN" "$RUN/test.img" >/dev/null 2>&1 || echo "e2e: could not copy results from the test disk"
 ln -sfn "$RUN" "$OUT/runs/latest"
 
-verdict
+judge_exit

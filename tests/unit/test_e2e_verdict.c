@@ -2,8 +2,9 @@
  * planted console logs: it passes only when every selected stage printed
  * exactly one PASS and dom0 finished; a FAIL, a SKIP, a missing verdict, a
  * second verdict, an unselected stage or a dom0 that stopped mid-run is a
- * failure (exit 1); only a bed that never came up is exit 2 (which .ci/run
- * retries once and then fails on). */
+ * failure (exit 1); only a bed that never came up, or an outer machine that
+ * froze (console and dom0's heartbeat silent) before any stage failed, is
+ * exit 2 (which .ci/run retries once and then fails on). */
 #include <check.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +17,9 @@ static const char *const up =
     "[   15.6] LAB: [11.11] dom0 userspace up, kernel 6.1.0\n"
     "[   18.5] LAB: [13.99] BED-UP\n";
 static const char *const done = "[  300.0] LAB: [290.00] ALL-STAGES-DONE\n";
+static const char *const alive = "[  140.0] LAB: [130.00] alive: domains [ 0 1 ]\n";
+/* set: the planted run was stopped by the stall watchdog (e2e.sh leaves RUNDIR/stalled) */
+static bool stalled;
 
 /* Judge a run of TESTS (NULL: e2e.sh's default list) whose console holds the
  * given stage lines; the exit status. */
@@ -31,6 +35,12 @@ static int judge(const char *tests, bool bed_up, const char *stages, bool finish
         f = fopen(path, "w");
         ck_assert_ptr_nonnull(f);
         fprintf(f, "%s\n", tests);
+        fclose(f);
+    }
+    if (stalled) {
+        snprintf(path, sizeof(path), "%s/stalled", dir);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
         fclose(f);
     }
     snprintf(path, sizeof(path), "%s/console.log", dir);
@@ -82,6 +92,34 @@ END_TEST
     LAB("bigwrite", "PASS", "qemu-xen: ok") LAB("reboot", "PASS", "qemu-xen: ok") \
     LAB("pause", "PASS", "qemu-xen: ok") LAB("migrate", "PASS", "qemu-xen: ok")
 
+/* The watchdog stopped a run whose console went silent: with dom0's heartbeat
+ * running and no FAIL before it, the bed froze (exit 2); a FAIL before the
+ * freeze, or a run without the heartbeat, stays a failure (exit 1). */
+START_TEST(test_frozen_machine)
+{
+    stalled = true;
+    ck_assert_int_eq(judge("1 2", true, S("1", "PASS"), false), 1); /* no heartbeat */
+    ck_assert_int_eq(judge("1 2", true, S("1", "PASS") S("2", "FAIL"), false), 1);
+    ck_assert_int_eq(judge("1 2", true, S("1", "FAIL"), false), 1);
+    {
+        char log[512];
+
+        snprintf(log, sizeof(log), "%s%s", S("1", "PASS"), alive);
+        ck_assert_int_eq(judge("1 2", true, log, false), 2);
+        snprintf(log, sizeof(log), "%s%s", S("1", "FAIL"), alive);
+        ck_assert_int_eq(judge("1 2", true, log, false), 1);
+    }
+    stalled = false;
+    {
+        char log[512];
+
+        /* the same console without the watchdog's mark: dom0 stopped, exit 1 */
+        snprintf(log, sizeof(log), "%s%s", S("1", "PASS"), alive);
+        ck_assert_int_eq(judge("1 2", true, log, false), 1);
+    }
+}
+END_TEST
+
 START_TEST(test_lab_stages_and_anchor_limitation)
 {
     ck_assert_int_eq(judge("perf", true, LAB("perf", "PASS", ANCHOR_FAILED), true), 0);
@@ -112,6 +150,7 @@ int main(void)
     tcase_add_test(tc, test_failures_are_exit_1);
     tcase_add_test(tc, test_lab_stages_and_anchor_limitation);
     tcase_add_test(tc, test_bed_not_up_is_exit_2);
+    tcase_add_test(tc, test_frozen_machine);
     suite_add_tcase(su, tc);
     sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
