@@ -609,12 +609,53 @@ static void unknown(struct qtest_core *q, const char *word)
     out_fmt(q, "FAIL Unknown command '%s'\n", safe);
 }
 
+static void cmd_unsupported(struct qtest_core *q, char **w, int n)
+{
+    (void)n;
+    out_fmt(q, "FAIL %s is not supported\n", w[0]);
+}
+
+static void cmd_endianness(struct qtest_core *q, char **w, int n)
+{
+    (void)w;
+    (void)n;
+    out_fmt(q, "OK little\n");
+}
+
+/* Sized commands are a stem plus a width letter (b w l q); ports have no q. */
+static const struct sized_cmd {
+    const char *stem;
+    void (*run)(struct qtest_core *q, char **w, int n, unsigned size);
+    bool ports;
+} sized_cmds[] = {
+    { "out",   cmd_out,     true },
+    { "in",    cmd_in,      true },
+    { "write", cmd_write_n, false },
+    { "read",  cmd_read_n,  false },
+};
+
+static const struct plain_cmd {
+    const char *name;
+    void (*run)(struct qtest_core *q, char **w, int n);
+} plain_cmds[] = {
+    { "read",              cmd_read },
+    { "write",             cmd_write },
+    { "memset",            cmd_memset },
+    { "b64read",           cmd_b64read },
+    { "b64write",          cmd_b64write },
+    { "clock_step",        cmd_clock_step },
+    { "clock_set",         cmd_clock_set },
+    { "irq_intercept_in",  cmd_intercept },
+    { "irq_intercept_out", cmd_unsupported },   /* xsdm's IRQs are lines, not GPIOs */
+    { "set_irq_in",        cmd_unsupported },
+    { "endianness",        cmd_endianness },
+};
+
 void qtest_core_line(struct qtest_core *q, char *line)
 {
     char *w[MAX_WORDS];
     int n = split(line, w);
-    const char *c;
-    size_t len;
+    size_t i, len;
 
     if (n < 0) {
         out_fmt(q, "FAIL too many arguments\n");
@@ -624,36 +665,25 @@ void qtest_core_line(struct qtest_core *q, char *line)
         unknown(q, "");
         return;
     }
-    c = w[0];
-    len = strlen(c);
-    if (len == 4 && !strncmp(c, "out", 3) && width_of(c[3]) && c[3] != 'q')
-        cmd_out(q, w, n, width_of(c[3]));
-    else if (len == 3 && !strncmp(c, "in", 2) && width_of(c[2]) && c[2] != 'q')
-        cmd_in(q, w, n, width_of(c[2]));
-    else if (len == 6 && !strncmp(c, "write", 5) && width_of(c[5]))
-        cmd_write_n(q, w, n, width_of(c[5]));
-    else if (len == 5 && !strncmp(c, "read", 4) && width_of(c[4]))
-        cmd_read_n(q, w, n, width_of(c[4]));
-    else if (!strcmp(c, "read"))
-        cmd_read(q, w, n);
-    else if (!strcmp(c, "write"))
-        cmd_write(q, w, n);
-    else if (!strcmp(c, "memset"))
-        cmd_memset(q, w, n);
-    else if (!strcmp(c, "b64read"))
-        cmd_b64read(q, w, n);
-    else if (!strcmp(c, "b64write"))
-        cmd_b64write(q, w, n);
-    else if (!strcmp(c, "clock_step"))
-        cmd_clock_step(q, w, n);
-    else if (!strcmp(c, "clock_set"))
-        cmd_clock_set(q, w, n);
-    else if (!strcmp(c, "irq_intercept_in"))
-        cmd_intercept(q, w, n);
-    else if (!strcmp(c, "irq_intercept_out") || !strcmp(c, "set_irq_in"))
-        out_fmt(q, "FAIL %s is not supported\n", c);
-    else if (!strcmp(c, "endianness"))
-        out_fmt(q, "OK little\n");
-    else
-        unknown(q, c);
+    len = strlen(w[0]);
+    for (i = 0; i < sizeof(sized_cmds) / sizeof(sized_cmds[0]); i++) {
+        const struct sized_cmd *c = &sized_cmds[i];
+        size_t sl = strlen(c->stem);
+        unsigned size;
+
+        if (len != sl + 1 || strncmp(w[0], c->stem, sl))
+            continue;
+        size = width_of(w[0][sl]);
+        if (size && !(c->ports && size == 8)) {
+            c->run(q, w, n, size);
+            return;
+        }
+    }
+    for (i = 0; i < sizeof(plain_cmds) / sizeof(plain_cmds[0]); i++) {
+        if (!strcmp(w[0], plain_cmds[i].name)) {
+            plain_cmds[i].run(q, w, n);
+            return;
+        }
+    }
+    unknown(q, w[0]);
 }
