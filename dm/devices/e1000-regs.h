@@ -204,6 +204,11 @@ enum e1000_phy_reg {
 /* RXCSUM */
 #define RXCSUM_WRITABLE 0x000003ffu
 
+/* PBA: packet buffer split in KiB */
+#define PBA_RXA       0x0000003fu
+#define PBA_TXA_SHIFT 16
+#define PBA_TOTAL_KB  64u
+
 /* RAH */
 #define RAH_AV      0x80000000u     /* address valid */
 #define RAH_WRITABLE 0x8003ffffu     /* AV, address select, bytes 4-5 */

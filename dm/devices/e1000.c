@@ -280,7 +280,7 @@ static void chip_reset(struct e1000 *n)
     s->unplugged = unplugged;
     s->ctrl = CTRL_SLU | CTRL_FD | CTRL_ASDE;
     s->ledctl = 0x07068302;
-    s->pba = 0x00100030;                /* 48 KiB receive, 16 KiB transmit packet buffer */
+    s->pba = 48;                        /* KiB of the packet buffer for receive, 16 for transmit */
     s->vet = 0x8100;
     s->tipg = 0x00602008;
     s->ra[0] = (uint32_t)n->mac[0] | n->mac[1] << 8 | n->mac[2] << 16 | (uint32_t)n->mac[3] << 24;
@@ -571,9 +571,16 @@ static bool tx_frame(struct e1000 *n, const struct txd *d, int count)
         const struct e1000_tx_ctx *c = &s->ctx;
 
         /* The TCP/UDP checksum first: the IP header's does not cover it. */
-        if ((first->upper & TXD_POPTS_TXSM) &&
-            net_csum_insert(n->txbuf, total, c->tucss + shift, c->tucse ? c->tucse + shift : 0, c->tucso + shift) < 0)
-            return false;
+        if (first->upper & TXD_POPTS_TXSM) {
+            size_t at = c->tucso + shift;
+
+            if (net_csum_insert(n->txbuf, total, c->tucss + shift, c->tucse ? c->tucse + shift : 0, at) < 0)
+                return false;
+            /* UDP sends a computed 0 as 0xffff (0 means "none"); the same
+             * value in ones' complement for anything else. */
+            if (!(c->tucmd & TXC_TUCMD_TCP) && !n->txbuf[at] && !n->txbuf[at + 1])
+                put_be16(n->txbuf + at, 0xffff);
+        }
         if ((first->upper & TXD_POPTS_IXSM) &&
             net_csum_insert(n->txbuf, total, c->ipcss + shift, c->ipcse ? c->ipcse + shift : 0, c->ipcso + shift) < 0)
             return false;
@@ -733,6 +740,15 @@ static uint32_t r_stat(struct e1000 *n, unsigned idx)
     return v;
 }
 
+/* PBA: the driver sets the receive share; transmit gets the rest of 64 KiB. */
+static uint32_t r_pba(struct e1000 *n, unsigned idx)
+{
+    uint32_t rx = n->st.pba & PBA_RXA;
+
+    (void)idx;
+    return rx | (PBA_TOTAL_KB - rx) << PBA_TXA_SHIFT;
+}
+
 static void w_ra(struct e1000 *n, unsigned idx, uint32_t v) { n->st.ra[idx] = idx & 1 ? v & RAH_WRITABLE : v; }
 
 #define S(f) offsetof(struct e1000_state, f)
@@ -755,7 +771,7 @@ static const struct reg regs[] = {
     PLAIN(E1K_RCTL, rctl, RCTL_WRITABLE),
     PLAIN(E1K_FCTTV, fcttv, 0xffff), PLAIN(E1K_TXCW, txcw, 0xc00301e0u), PLAIN(E1K_RXCW, rxcw, 0),
     { E1K_TCTL, 1, S(tctl), 0, NULL, w_tctl },
-    PLAIN(E1K_TIPG, tipg, 0x3fffffffu), PLAIN(E1K_LEDCTL, ledctl, 0xffffffffu), PLAIN(E1K_PBA, pba, 0xffff003fu),
+    PLAIN(E1K_TIPG, tipg, 0x3fffffffu), PLAIN(E1K_LEDCTL, ledctl, 0xffffffffu), { E1K_PBA, 1, S(pba), PBA_RXA, r_pba, NULL },
     PLAIN(E1K_FCRTL, fcrtl, 0x8000fff8u), PLAIN(E1K_FCRTH, fcrth, 0xfff8),
     PLAIN(E1K_RDBAL, rdbal, RING_BASE_LO_MASK), PLAIN(E1K_RDBAH, rdbah, 0xffffffffu),
     PLAIN(E1K_RDLEN, rdlen, RING_LEN_MASK), PLAIN(E1K_RDH, rdh, RING_IDX_MASK), PLAIN(E1K_RDT, rdt, RING_IDX_MASK),
@@ -896,7 +912,7 @@ static const struct vm_field nic_fields[] = {
     F(eecd, VM_BITS(EECD_SK | EECD_CS | EECD_DI | EECD_REQ)), F(eerd), F(fla, VM_MAX(0)), F(mdic),
     F(fcal), F(fcah, VM_MAX(0xffff)), F(fct, VM_MAX(0xffff)), F(vet, VM_MAX(0xffff)), F(fcttv, VM_MAX(0xffff)),
     F(txcw, VM_BITS(0xc00301e0u)), F(rxcw, VM_MAX(0)), F(tipg, VM_BITS(0x3fffffffu)), F(ledctl),
-    F(pba, VM_BITS(0xffff003fu)), F(fcrtl, VM_BITS(0x8000fff8u)), F(fcrth, VM_BITS(0xfff8)),
+    F(pba, VM_BITS(PBA_RXA)), F(fcrtl, VM_BITS(0x8000fff8u)), F(fcrth, VM_BITS(0xfff8)),
     F(icr, VM_BITS(ICR_MASK)), F(itr, VM_MAX(0xffff)), F(ims, VM_BITS(ICR_MASK)),
     F(rctl, VM_BITS(RCTL_WRITABLE)), F(tctl), F(rxcsum, VM_BITS(RXCSUM_WRITABLE)),
     F(rdbal, VM_BITS(RING_BASE_LO_MASK)), F(rdbah), F(rdlen, VM_BITS(RING_LEN_MASK)),

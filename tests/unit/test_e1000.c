@@ -281,6 +281,17 @@ static bool wait_mem8(uint64_t addr, uint8_t mask, uint8_t want)
     return false;
 }
 
+/* The DM counted an event in a statistics register (they clear when read). */
+static bool wait_stat(uint32_t off)
+{
+    for (int i = 0; i < 5000; i++) {
+        if (rd(E1K_STATS + off))
+            return true;
+        usleep(1000);
+    }
+    return false;
+}
+
 /* Linux's microwire read: request, standby, opcode + address, 16 bits in. */
 static void ee_clock(uint32_t *eecd, bool high)
 {
@@ -410,6 +421,7 @@ START_TEST(identity_eeprom_link)
     ck_assert_uint_eq(eeprom_read(0x0d), E1000_DEVICE);
     wr(E1K_EERD, EERD_START | 1u << EERD_ADDR_SHIFT);
     ck_assert_uint_eq(rd(E1K_EERD), EERD_DONE | 1u << EERD_ADDR_SHIFT | 0x003eu << EERD_DATA_SHIFT);
+    ck_assert_uint_eq(rd(E1K_PBA), 0x00100030);                         /* 48 KiB RX, 16 KiB TX */
     /* The reset loaded RAL0/RAH0 from the EEPROM. */
     ck_assert_uint_eq(rd(E1K_RA), 0x003e1600);
     ck_assert_uint_eq(rd(E1K_RA + 4), RAH_AV | 0x0100);
@@ -626,7 +638,7 @@ START_TEST(rx_full_stalls_and_resumes)
     for (i = 0; i < 6; i++)
         host_send(f[i], make_frame(f[i], nic_mac, peer_mac, i + 1, 400));
     ck_assert(wait_mem8(RXRING + 16 * 2 + 12, RXD_STAT_DD, RXD_STAT_DD));
-    usleep(200000);
+    ck_assert(wait_stat(0xa0));         /* the 4th met a full ring (RNBC) */
     ck_assert_uint_eq(rd(E1K_RDH), 3);
     ck_assert_uint_eq(qtest_readb(s, RXRING + 16 * 3 + 12), 0);
     qtest_memread(s, RXBUF + 0x800 * 3, buf, 512);
@@ -646,6 +658,88 @@ START_TEST(rx_full_stalls_and_resumes)
         ck_assert_mem_eq(buf, f[i], 400);
     }
     ck_assert_uint_eq(rd(E1K_RDH), 6);
+    stop();
+}
+END_TEST
+
+/* The next frame the NIC sent with the VLAN tag the host kernel took out
+ * of it (packet auxdata); 0 tci if it had none. */
+static ssize_t host_recv_tagged(uint8_t *buf, size_t cap, uint16_t *tci)
+{
+    for (;;) {
+        struct pollfd p = { .fd = pkt, .events = POLLIN };
+        union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(struct tpacket_auxdata))]; } ctl;
+        struct iovec iov = { buf, cap };
+        struct sockaddr_ll from;
+        struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
+                            .msg_control = &ctl, .msg_controllen = sizeof(ctl) };
+        ssize_t r;
+
+        if (poll(&p, 1, 5000) <= 0)
+            return -1;
+        r = recvmsg(pkt, &m, 0);
+        if (r < 14 || from.sll_pkttype == PACKET_OUTGOING || memcmp(buf + 6, nic_mac, 6))
+            continue;
+        *tci = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+            struct tpacket_auxdata aux;
+
+            if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA)
+                continue;
+            memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+            if (aux.tp_status & TP_STATUS_VLAN_VALID)
+                *tci = aux.tp_vlan_tci;
+        }
+        return r;
+    }
+}
+
+/* CTRL.VME: the tag of a VLE descriptor goes on the wire; a tagged frame
+ * arrives untagged with VP and its tag in special; RCTL.VFE filters tagged
+ * frames by VFTA. */
+START_TEST(vlan_insert_strip_filter)
+{
+    uint8_t f[1600], t[1600], got[2048], buf[1600];
+    int one = 1;
+    uint16_t tci;
+    size_t len;
+
+    start();
+    ck_assert_int_eq(setsockopt(pkt, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)), 0);
+    tx_start();
+    rx_start(0);
+    wr(E1K_CTRL, rd(E1K_CTRL) | CTRL_VME);
+    len = make_frame(f, peer_mac, nic_mac, 1, 300);
+    qtest_memwrite(s, TXBUF, f, len);
+    tx_queue(TXBUF, TXD_CMD_EOP | TXD_CMD_RS | TXD_CMD_VLE | (uint32_t)len, 0x0123u << TXD_SPECIAL_SHIFT);
+    tx_kick();
+    ck_assert_int_eq(host_recv_tagged(got, sizeof(got), &tci), (ssize_t)len);
+    ck_assert_uint_eq(tci, 0x0123);
+    ck_assert_mem_eq(got, f, len);
+    /* A tagged frame (vid 0x45) comes in without its tag. */
+    len = make_frame(f, nic_mac, peer_mac, 2, 300);
+    memcpy(t, f, 12);
+    memcpy(t + 12, "\x81\x00\x00\x45", 4);
+    memcpy(t + 16, f + 12, len - 12);
+    host_send(t, len + 4);
+    ck_assert(wait_mem8(RXRING + 12, RXD_STAT_DD, RXD_STAT_DD));
+    ck_assert_uint_eq(qtest_readb(s, RXRING + 12) & RXD_STAT_VP, RXD_STAT_VP);
+    ck_assert_uint_eq(qtest_readl(s, RXRING + 12) >> 16, 0x0045);
+    ck_assert_uint_eq(qtest_readl(s, RXRING + 8) & 0xffff, len + 4);
+    qtest_memread(s, RXBUF, buf, len);
+    ck_assert_mem_eq(buf, f, len);
+    /* VFE without vid 0x45 in the table: dropped; with it: taken. */
+    wr(E1K_RCTL, RCTL_EN | RCTL_BAM | RCTL_VFE);
+    t[14 + 4] = 3;
+    host_send(t, len + 4);
+    host_send(f, make_frame(f, nic_mac, peer_mac, 5, 300));    /* untagged: not filtered */
+    ck_assert(wait_mem8(RXRING + 16 + 12, RXD_STAT_DD, RXD_STAT_DD));
+    ck_assert_uint_eq(qtest_readb(s, RXBUF + 0x800 + 14), 5);
+    wr(E1K_VFTA + 4 * (0x45 >> 5), 1u << (0x45 & 31));
+    t[14 + 4] = 4;
+    host_send(t, len + 4);
+    ck_assert(wait_mem8(RXRING + 32 + 12, RXD_STAT_DD, RXD_STAT_DD));
+    ck_assert_uint_eq(qtest_readb(s, RXBUF + 0x1000 + 14), 4);
     stop();
 }
 END_TEST
@@ -709,11 +803,11 @@ START_TEST(hostile_descriptors)
     rx_start(0);
     wr(E1K_RDLEN, 0);
     host_send(f, make_frame(f, nic_mac, peer_mac, 2, 100));
-    usleep(100000);
+    ck_assert(wait_stat(0x10));
     wr(E1K_RDLEN, NRX * 16);
     wr(E1K_RDH, 100);
     host_send(f, make_frame(f, nic_mac, peer_mac, 3, 100));
-    usleep(100000);
+    ck_assert(wait_stat(0x10));
     ck_assert_uint_eq(rd(E1K_RDH), 100);
     /* A buffer outside RAM: the descriptor comes back with an error. */
     wr(E1K_RDH, 0);
@@ -727,6 +821,7 @@ START_TEST(hostile_descriptors)
     set_mtu(4000);
     wr(E1K_RCTL, RCTL_EN | RCTL_BAM | RCTL_LPE | 3u << RCTL_BSIZE_SHIFT);
     host_send(big, make_frame(big, nic_mac, peer_mac, 5, 2100));
+    ck_assert(wait_stat(0x10));
     /* And the next frame lands after it, in descriptor 1. */
     host_send(f, make_frame(f, nic_mac, peer_mac, 6, 100));
     ck_assert(wait_mem8(RXRING + 16 + 12, RXD_STAT_DD, RXD_STAT_DD));
@@ -927,6 +1022,7 @@ int main(void)
     tcase_add_test(tc, tx_offloads);
     tcase_add_test(tc, rx_frames_and_filter);
     tcase_add_test(tc, rx_full_stalls_and_resumes);
+    tcase_add_test(tc, vlan_insert_strip_filter);
     tcase_add_test(tc, hostile_descriptors);
     tcase_add_test(tc, save_restore);
     tcase_add_test(tc, platform_unplug);
