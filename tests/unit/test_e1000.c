@@ -536,6 +536,18 @@ START_TEST(tx_offloads)
     ck_assert_uint_ne(got[40] | got[41], 0);
     ck_assert_uint_eq(csum_ref(got + 34, 8 + 333, pseudo_ref(got + 14, 17, 8 + 333)), 0xffff);
     ck_assert_mem_eq(got + 42, f + 42, 333);
+    /* A UDP datagram whose checksum computes to 0 goes out with 0xffff (0
+     * would mean "no checksum"): the first payload word makes the sum 0xffff. */
+    f[42] = f[43] = 0;
+    ps = (uint16_t)~csum_ref(f + 34, 8 + 333, 0);
+    f[42] = (uint8_t)(ps >> 8);
+    f[43] = (uint8_t)ps;
+    qtest_memwrite(s, TXBUF, f, len);
+    tx_queue(TXBUF, TXD_CMD_DEXT | TXD_DTYP_DATA | TXD_CMD_EOP | TXD_CMD_RS | (uint32_t)len, TXD_POPTS_TXSM);
+    tx_kick();
+    ck_assert_int_eq(host_recv(got, sizeof(got)), (ssize_t)len);
+    ck_assert_uint_eq(got[40] << 8 | got[41], 0xffff);
+    ck_assert_uint_eq(csum_ref(got + 34, 8 + 333, pseudo_ref(got + 14, 17, 8 + 333)), 0xffff);
     /* TCP through a legacy descriptor: IC, CSS 34, CSO 50. */
     len = make_ipv4(f, 6, 200);
     ps = csum_ref(f + 14, 0, pseudo_ref(f + 14, 6, 20 + 200));
