@@ -63,7 +63,7 @@ static const struct boot_device {
     { 'b', 1, NULL },
     { 'c', 2, NULL },   /* first hard disk */
     { 'd', 3, NULL },   /* CD-ROM */
-    { 'n', 4, "network boot needs a NIC with a boot ROM, and xsdm's RTL8139 has none: "
+    { 'n', 4, "network boot needs a NIC with a boot ROM, and xsdm's NICs (rtl8139, e1000) have none: "
               "use boot=\"c\" or boot=\"d\"" },
 };
 
