@@ -60,6 +60,9 @@ struct machine {
     struct rtl8139 *nic[CFG_MAX_NICS];  /* cfg->nics[i], each owning its tap */
     struct vga *vga;                    /* NULL without a display device */
     struct cmos *cmos;
+    /* The console pointer as last seen: PS/2 mice move relatively. */
+    unsigned ptr_x, ptr_y, ptr_buttons;
+    bool ptr_known;
 };
 
 /* The board is the one place that knows which device is wired where:
