@@ -3,7 +3,9 @@
 # driven by xsdmctl, with the facts that prove each step.
 #   create (generated ISO) -> audit -> cd-insert of a second ISO by fd -> save
 #   -> destroy -> restore -> audit -> destroy
-# Needs root and xorriso. Usage: sh scripts/demo.sh BUILD_DIR
+#   then a screenshot of the qtest machine's VGA text screen, taken over VNC
+#   by gvnccapture (BUILD_DIR/demo-screen, scripts/demo-screen.c)
+# Needs root, xorriso, gvnccapture and pngtopnm. Usage: sh scripts/demo.sh BUILD_DIR
 set -eu
 
 BUILD=$(cd "${1:-build}" && pwd)
@@ -15,6 +17,9 @@ DEMO=/tmp/xsdm-demo
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (xsdmctl makes namespaces and changes uids)"; exit 1; }
 [ -x "$CTL" ] && [ -x "$BUILD/xsdm" ] || { echo "demo: build first (make BUILD=$BUILD all)"; exit 1; }
 command -v xorriso >/dev/null || { echo "demo: xorriso is needed to make the ISOs"; exit 1; }
+command -v gvnccapture >/dev/null && command -v pngtopnm >/dev/null ||
+    { echo "demo: gvnccapture (gvncviewer) and pngtopnm (netpbm) take the screenshot: sh scripts/install-deps.sh"; exit 1; }
+[ -x "$BUILD/demo-screen" ] || { echo "demo: build the screenshot tool first (make BUILD=$BUILD $BUILD/demo-screen)"; exit 1; }
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 fact() { printf '   fact: %s\n' "$*"; }
@@ -100,6 +105,10 @@ step "destroy"
 "$CTL" destroy demo
 fact "live processes of uid $uid: $(live_of "$uid")"
 fact "run dir now: $(ls "$XSDM_RUN_DIR" | tr '\n' ' ')"
+step "screenshot: the qtest machine's VGA text screen, over VNC"
+"$BUILD/demo-screen" "$DEMO/screen.png" 2>"$DEMO/screen.log" || { cat "$DEMO/screen.log"; exit 1; }
+fact "the PNG: $DEMO/screen.png (open it in any image viewer)"
+
 trap - EXIT
 echo
 echo "demo: done"
