@@ -58,6 +58,14 @@ facts() {
     for ns in mnt ipc uts net; do
         fact "ns $ns: DM $(readlink /proc/$pid/ns/$ns), ours $(readlink /proc/self/ns/$ns)"
     done
+    for fd in /proc/$pid/fd/*; do
+        case "$(readlink "$fd")" in socket:*)
+            ino=$(readlink "$fd" | tr -dc 0-9)
+            # the listening TCP socket: in our namespace's table, though the DM's namespace is another
+            port=$(awk -v i="$ino" '$10 == i && $4 == "0A" { split($2, a, ":"); print a[2] }' /proc/self/net/tcp)
+            [ -n "$port" ] && fact "DM fd ${fd##*/}: the VNC listener xsdmctl bound, 127.0.0.1:$((0x$port)) in our network namespace"
+        esac
+    done
     fact "root: $(stat -L -c '%n inode %i' /proc/$pid/root) = $(stat -c '%n inode %i mode %a' "$XSDM_RUN_DIR/qemu-root-1")"
     fact "limits: $(grep -E 'file size|core file|locked memory|file locks|msgqueue' /proc/$pid/limits | awk '{printf "%s ", $0}' | tr -s ' ')"
 }
