@@ -640,7 +640,11 @@ static int phase_vnc_qmp(struct create_ctx *c)
     if (v->passwd[0]) {
         json_t *args = json_pack("{s:s}", "password", v->passwd);
 
-        if (!args || ops_command(&c->r, "change-vnc-password", args, NULL, c->err, c->errlen) < 0)
+        if (!args) {
+            seterr(c->err, c->errlen, "out of memory");
+            return -1;
+        }
+        if (ops_command(&c->r, "change-vnc-password", args, NULL, c->err, c->errlen) < 0)
             return -1;
     }
     if (ops_command(&c->r, "query-vnc", NULL, &ret, c->err, c->errlen) < 0)

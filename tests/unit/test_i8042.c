@@ -505,7 +505,7 @@ END_TEST
 START_TEST(mouse_hostile_keeps_keyboard)
 {
     uint32_t x = 0x1234567u;
-    uint8_t key[2] = { 0x1c, 0xf0 };
+    uint8_t key[3] = { 0x1c, 0xf0, 0x1c };   /* 'a' in set 2: make, then break */
     int i;
 
     for (i = 0; i < 200000; i++) {
