@@ -117,6 +117,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtestutil.a $(BUILD)/libxsdmctl.a $(
 	  -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libtestutil.a $(BUILD)/libxsdmctl.a $(WHOLE) \
 	  $(CTL_LIBS) $(PKG_LIBS) $(TEST_LIBS)
 
+# `make demo`'s screenshot tool (scripts/demo-screen.c): a qtest driver, linked as the tests are.
+$(BUILD)/demo-screen: scripts/demo-screen.c $(BUILD)/libtestutil.a $(BUILD)/libxsdmctl.a $(BUILD)/libxsdm.a
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -DBUILD_DIR='"$(abspath $(BUILD))"' -DSRC_DIR='"$(CURDIR)"' \
+	  $(LDFLAGS) -o $@ $< $(BUILD)/libtestutil.a $(BUILD)/libxsdmctl.a $(WHOLE) \
+	  $(CTL_LIBS) $(PKG_LIBS) $(TEST_LIBS)
+
 $(BUILD)/obj/empty.o:
 	@mkdir -p $(dir $@)
 	echo 'typedef int xsdm_empty_unit;' | $(CC) -x c -c - -o $@
@@ -156,6 +162,7 @@ bench: all
 	sh scripts/bench.sh $(BUILD)
 
 demo: all
+	@$(MAKE) --no-print-directory $(BUILD)/demo-screen
 	sh scripts/demo.sh $(BUILD)
 
 e2e: all

@@ -3,7 +3,9 @@
 # driven by xsdmctl, with the facts that prove each step.
 #   create (generated ISO) -> audit -> cd-insert of a second ISO by fd -> save
 #   -> destroy -> restore -> audit -> destroy
-# Needs root and xorriso. Usage: sh scripts/demo.sh BUILD_DIR
+#   then a screenshot of the qtest machine's VGA text screen, taken over VNC
+#   by gvnccapture (BUILD_DIR/demo-screen, scripts/demo-screen.c)
+# Needs root, xorriso, gvnccapture and pngtopnm. Usage: sh scripts/demo.sh BUILD_DIR
 set -eu
 
 BUILD=$(cd "${1:-build}" && pwd)
@@ -15,6 +17,9 @@ DEMO=/tmp/xsdm-demo
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (xsdmctl makes namespaces and changes uids)"; exit 1; }
 [ -x "$CTL" ] && [ -x "$BUILD/xsdm" ] || { echo "demo: build first (make BUILD=$BUILD all)"; exit 1; }
 command -v xorriso >/dev/null || { echo "demo: xorriso is needed to make the ISOs"; exit 1; }
+command -v gvnccapture >/dev/null && command -v pngtopnm >/dev/null ||
+    { echo "demo: gvnccapture (gvncviewer) and pngtopnm (netpbm) take the screenshot: sh scripts/install-deps.sh"; exit 1; }
+[ -x "$BUILD/demo-screen" ] || { echo "demo: build the screenshot tool first (make BUILD=$BUILD $BUILD/demo-screen)"; exit 1; }
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 fact() { printf '   fact: %s\n' "$*"; }
@@ -52,6 +57,14 @@ facts() {
     fact "$(grep -E '^(Uid|Gid|Groups|CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/$pid/status | tr '\t\n' '  ')"
     for ns in mnt ipc uts net; do
         fact "ns $ns: DM $(readlink /proc/$pid/ns/$ns), ours $(readlink /proc/self/ns/$ns)"
+    done
+    for fd in /proc/$pid/fd/*; do
+        case "$(readlink "$fd")" in socket:*)
+            ino=$(readlink "$fd" | tr -dc 0-9)
+            # the listening TCP socket: in our namespace's table, though the DM's namespace is another
+            port=$(awk -v i="$ino" '$10 == i && $4 == "0A" { split($2, a, ":"); print a[2] }' /proc/self/net/tcp)
+            [ -n "$port" ] && fact "DM fd ${fd##*/}: the VNC listener xsdmctl bound, 127.0.0.1:$((0x$port)) in our network namespace"
+        esac
     done
     fact "root: $(stat -L -c '%n inode %i' /proc/$pid/root) = $(stat -c '%n inode %i mode %a' "$XSDM_RUN_DIR/qemu-root-1")"
     fact "limits: $(grep -E 'file size|core file|locked memory|file locks|msgqueue' /proc/$pid/limits | awk '{printf "%s ", $0}' | tr -s ' ')"
@@ -100,6 +113,10 @@ step "destroy"
 "$CTL" destroy demo
 fact "live processes of uid $uid: $(live_of "$uid")"
 fact "run dir now: $(ls "$XSDM_RUN_DIR" | tr '\n' ' ')"
+step "screenshot: the qtest machine's VGA text screen, over VNC"
+"$BUILD/demo-screen" "$DEMO/screen.png" 2>"$DEMO/screen.log" || { cat "$DEMO/screen.log"; exit 1; }
+fact "the PNG: $DEMO/screen.png (open it in any image viewer)"
+
 trap - EXIT
 echo
 echo "demo: done"

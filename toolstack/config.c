@@ -4,6 +4,7 @@
  * breaking other people's links. */
 #include "toolstack/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,11 +15,13 @@
 #include <libxlutil.h>
 
 #include "dm/core/errmsg.h"
+#include "toolstack/vncsock.h"
 
 
 static const char *const known_keys[] = {
     "name", "type", "builder", "memory", "vcpus", "disk", "serial", "boot", "dm_restrict",
     "device_model_user", "device_model_version", "vga", "videoram", "vif", "vnc", "sdl",
+    "vnclisten", "vncdisplay", "vncunused", "vncpasswd",
     "on_poweroff", "on_reboot", "on_crash",    /* xl's business: checked, not used by the DM */
     NULL,
 };
@@ -86,7 +89,8 @@ static int check_keys(const char *d, size_t len, const char *name, char *err, si
             if (!known(key)) {
                 seterr(err, errlen, "%s:%d: unsupported key '%s' (xsdmctl understands: name type builder "
                        "memory vcpus disk serial boot dm_restrict device_model_user device_model_version "
-                       "vga videoram vif vnc sdl on_poweroff on_reboot on_crash)", name, line, key);
+                       "vga videoram vif vnc vnclisten vncdisplay vncunused vncpasswd sdl on_poweroff "
+                       "on_reboot on_crash)", name, line, key);
                 return -1;
             }
         }
@@ -309,6 +313,99 @@ static int parse_list_or_string(XLU_Config *x, const char *key, char out[][XLCFG
     return 0;
 }
 
+/* vnclisten: "ADDR" or "ADDR:D", ADDR numeric IPv4 or "[IPv6]" (libxl
+ * takes a listen value with a ':' as address and display together). */
+static int parse_vnclisten(const char *s, struct xl_vnc *v, bool *has_display, const char *name,
+                           char *err, size_t errlen)
+{
+    unsigned char buf[16];
+    const char *colon, *addr_end;
+    size_t n;
+
+    *has_display = false;
+    if (s[0] == '[') {
+        addr_end = strchr(s, ']');
+        if (!addr_end) {
+            seterr(err, errlen, "%s: vnclisten '%s': missing ']'", name, s);
+            return -1;
+        }
+        colon = addr_end[1] == ':' ? addr_end + 1 : NULL;
+        if (addr_end[1] && !colon) {
+            seterr(err, errlen, "%s: vnclisten '%s': expected [ADDRESS] or [ADDRESS]:DISPLAY", name, s);
+            return -1;
+        }
+        s++;
+    } else {
+        colon = strchr(s, ':');
+        if (colon && strchr(colon + 1, ':')) {
+            seterr(err, errlen, "%s: vnclisten '%s': write an IPv6 address in brackets, as [::1]", name, s);
+            return -1;
+        }
+        addr_end = colon ? colon : s + strlen(s);
+    }
+    n = (size_t)(addr_end - s);
+    if (n >= sizeof(v->listen)) {
+        seterr(err, errlen, "%s: vnclisten too long", name);
+        return -1;
+    }
+    memcpy(v->listen, s, n);
+    v->listen[n] = 0;
+    /* Numeric only: the DM resolves no names, and one name may stand for several addresses. */
+    if (inet_pton(AF_INET, v->listen, buf) != 1 && inet_pton(AF_INET6, v->listen, buf) != 1) {
+        seterr(err, errlen, "%s: vnclisten '%s' must be a numeric IPv4 address or [IPv6] address, "
+               "not a host name", name, v->listen);
+        return -1;
+    }
+    if (colon) {
+        char *end;
+        long d;
+
+        errno = 0;
+        d = strtol(colon + 1, &end, 10);
+        if (errno || end == colon + 1 || *end || d < 0 || d > VNCSOCK_FIND_TO) {
+            seterr(err, errlen, "%s: vnclisten '%s': display must be 0-%d", name, colon + 1, VNCSOCK_FIND_TO);
+            return -1;
+        }
+        v->display = (int)d;
+        *has_display = true;
+    }
+    return 0;
+}
+
+static int parse_vnc(XLU_Config *x, struct xl_config *c, const char *name, char *err, size_t errlen)
+{
+    struct xl_vnc *v = &c->vnc;
+    char listen[XLCFG_STR] = "";
+    bool has_display = false;
+    long on = 0, d = -1, unused = -1;
+
+    snprintf(v->listen, sizeof(v->listen), "127.0.0.1");
+    v->findunused = true;
+    if (get_long(x, "vnc", &on, 0, 1, name, err, errlen) < 0 ||
+        get_str(x, "vnclisten", listen, sizeof(listen), name, err, errlen) < 0 ||
+        get_long(x, "vncdisplay", &d, 0, VNCSOCK_FIND_TO, name, err, errlen) < 0 ||
+        get_long(x, "vncunused", &unused, 0, 1, name, err, errlen) < 0 ||
+        get_str(x, "vncpasswd", v->passwd, sizeof(v->passwd), name, err, errlen) < 0)
+        return -1;
+    v->enabled = on;
+    if (listen[0] && parse_vnclisten(listen, v, &has_display, name, err, errlen) < 0)
+        return -1;
+    if (d >= 0) {
+        v->display = (int)d;
+        has_display = true;
+    }
+    /* xl: a display given means that display, unless vncunused says search. */
+    v->findunused = unused >= 0 ? unused == 1 : !has_display;
+    if (!v->enabled)
+        return 0;
+    if (!strcmp(c->vga, "none")) {
+        seterr(err, errlen, "%s: vnc=1 needs a display device: remove vga=\"none\" (stdvga, or the "
+               "default cirrus, served as stdvga) or set vnc=0", name);
+        return -1;
+    }
+    return 0;
+}
+
 int xlcfg_parse(const char *data, size_t len, const char *name, struct xl_config *c, char *err, size_t errlen)
 {
     char tmp[XLCFG_STR], vifs[XLCFG_MAX_VIFS][XLCFG_STR];
@@ -418,13 +515,8 @@ int xlcfg_parse(const char *data, size_t len, const char *name, struct xl_config
         seterr(err, errlen, "%s: videoram %ld MiB leaves no guest memory", name, c->videoram_mb);
         goto out;
     }
-    v = 0;
-    if (get_long(x, "vnc", &v, 0, 1, name, err, errlen) < 0)
+    if (parse_vnc(x, c, name, err, errlen) < 0)
         goto out;
-    if (v) {
-        seterr(err, errlen, "%s: vnc=1 unsupported: xsdm has no display server (use vnc=0)", name);
-        goto out;
-    }
     {
         static const char *const acts[] = { "destroy", "restart", "rename-restart", "preserve",
                                              "coredump-destroy", "coredump-restart", "soft-reset", NULL };

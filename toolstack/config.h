@@ -28,6 +28,15 @@ struct xl_vif {
     char model[XLCFG_STR];
 };
 
+/* vnc=1 with xl's keys. xsdmctl binds the socket and passes it by fd. */
+struct xl_vnc {
+    bool enabled;             /* vnc (default 0 here; xl's default is 1) */
+    char listen[XLCFG_STR];   /* vnclisten: numeric IPv4, or IPv6 in [brackets]; default 127.0.0.1 */
+    int display;              /* vncdisplay, or the ":D" of vnclisten; default 0 */
+    bool findunused;          /* vncunused (default 1; 0 once a display is given, as xl) */
+    char passwd[XLCFG_STR];   /* vncpasswd; "" = no password */
+};
+
 struct xl_config {
     char name[XLCFG_STR];
     long memory_mb;
@@ -37,7 +46,7 @@ struct xl_config {
     char dm_user[XLCFG_STR];
     char vga[16];             /* cirrus (default), stdvga, none */
     long videoram_mb;
-    bool vnc;
+    struct xl_vnc vnc;
     char serials[XLCFG_MAX_SERIALS][XLCFG_STR];
     int n_serials;
     struct xl_disk disks[XLCFG_MAX_DISKS];

@@ -27,6 +27,20 @@ static int add(struct dm_args *a, const char *fmt, ...)
     return 0;
 }
 
+static int add_vnc(struct dm_args *a, const struct xl_config *c, const struct dm_args_in *in)
+{
+    const struct xl_vnc *v = &c->vnc;
+    const char *pw = v->passwd[0] ? ",password=on" : "";
+    bool v6 = strchr(v->listen, ':') != NULL;
+
+    if (!v->enabled)
+        return add(a, "-vnc") | add(a, "none");
+    if (in->vnc_fd >= 0)
+        return add(a, "-vnc") | add(a, "fd=%d%s", in->vnc_fd, pw);
+    return add(a, "-vnc") | add(a, "%s%s%s:%d%s%s", v6 ? "[" : "", v->listen, v6 ? "]" : "", v->display, pw,
+                                v->findunused ? ",to=99" : "");
+}
+
 void dm_args_free(struct dm_args *a)
 {
     for (int i = 0; i < a->argc; i++)
@@ -53,7 +67,7 @@ int dm_args_build(const struct xl_config *c, const struct dm_args_in *in, struct
     r |= add(a, "-nodefaults");
     r |= add(a, "-no-user-config");
     r |= add(a, "-name") | add(a, "%s", c->name);
-    r |= add(a, "-vnc") | add(a, "none");
+    r |= add_vnc(a, c, in);
     r |= add(a, "-display") | add(a, "none");
     for (int i = 0; i < c->n_serials; i++)
         r |= add(a, "-serial") | add(a, "%s", c->serials[i]);

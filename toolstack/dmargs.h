@@ -24,6 +24,8 @@ struct dm_args_in {
     int incoming_fd;           /* -incoming fd:M, -1 = none */
     const char *qtest_path;    /* appends -accel qtest -qtest unix:PATH; NULL = Xen */
     const char *const *extra; /* device_model_args (NULL-terminated), may be NULL */
+    int vnc_fd;                /* vnc=1: the listening socket as inherited (-vnc fd=N);
+                                * -1 = libxl's form, <listen>:<display>[,password=on][,to=99] */
 };
 
 int dm_args_build(const struct xl_config *c, const struct dm_args_in *in, struct dm_args *out,

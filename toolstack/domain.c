@@ -32,9 +32,11 @@
 #include "toolstack/ops.h"
 #include "toolstack/reaper.h"
 #include "toolstack/uid.h"
+#include "toolstack/vncsock.h"
 
 #define QMP_FD_AT      3
 #define INCOMING_FD_AT 4
+#define VNC_FD_AT      5
 #define REAPER_MS      10000
 
 static void say(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -278,6 +280,7 @@ struct create_ctx {
     struct dom_rec r;
     bool qtest, chroot_made, sockets_made;
     int lock, qmp_fd, qtest_fd, log_fd, in_fd;
+    struct vncsock vnc;             /* vnc=1: the listener we bound, fd -1 once passed */
     pid_t pid, keeper;
     char qmp_path[STATE_PATH], qtest_path[STATE_PATH], env_domid[48];
 };
@@ -455,6 +458,23 @@ static int phase_sockets(struct create_ctx *c)
     return c->qtest_fd < 0 ? -1 : 0;
 }
 
+/* vnc=1: the console socket, bound here in our network namespace (the DM
+ * may get a new, empty one) and passed as -vnc fd=N. */
+static int phase_vnc(struct create_ctx *c)
+{
+    const struct xl_vnc *v = &c->cfg.vnc;
+
+    if (!v->enabled)
+        return 0;
+    if (vncsock_bind(v->listen, v->display, v->findunused ? VNCSOCK_FIND_TO : v->display, &c->vnc,
+                     c->err, c->errlen) < 0)
+        return -1;
+    say(c->o->out, "vnc: bound %s%s%s:%d (display %d), passed to the DM as fd %d\n",
+        strchr(v->listen, ':') ? "[" : "", v->listen, strchr(v->listen, ':') ? "]" : "",
+        VNCSOCK_BASE_PORT + c->vnc.display, c->vnc.display, VNC_FD_AT);
+    return 0;
+}
+
 static void undo_sockets(struct create_ctx *c)
 {
     if (c->sockets_made)
@@ -474,6 +494,7 @@ static int phase_argv(struct create_ctx *c)
     in.incoming_fd = c->in_fd >= 0 ? INCOMING_FD_AT : -1;
     in.qtest_path = c->qtest ? c->qtest_path : NULL;
     in.extra = c->o->dm_args;
+    in.vnc_fd = c->vnc.fd >= 0 ? VNC_FD_AT : -1;
     if (dm_args_build(&c->cfg, &in, &c->args, c->err, c->errlen) < 0)
         return -1;
     snprintf(c->env_domid, sizeof(c->env_domid), "XEN_DOMAIN_ID=%d", c->r.domid);
@@ -484,6 +505,8 @@ static int phase_spawn(struct create_ctx *c)
 {
     char *envp[2] = { c->env_domid, NULL };
     struct launch_spec ls;
+    char fds[64] = "";
+    size_t fds_len = 0;
 
     memset(&ls, 0, sizeof(ls));
     ls.path = c->dm;
@@ -495,6 +518,10 @@ static int phase_spawn(struct create_ctx *c)
     if (c->in_fd >= 0) {
         ls.pass_fd[ls.n_pass] = c->in_fd;
         ls.pass_at[ls.n_pass++] = INCOMING_FD_AT;
+    }
+    if (c->vnc.fd >= 0) {
+        ls.pass_fd[ls.n_pass] = c->vnc.fd;
+        ls.pass_at[ls.n_pass++] = VNC_FD_AT;
     }
     ls.restrict_ns = true;
     ls.new_net = c->r.net_ns;
@@ -515,10 +542,15 @@ static int phase_spawn(struct create_ctx *c)
         close(c->in_fd);
         c->in_fd = -1;
     }
+    if (c->vnc.fd >= 0) {
+        close(c->vnc.fd);       /* the DM's alone, like the QMP listener */
+        c->vnc.fd = -1;
+    }
+    for (int i = 0; i < ls.n_pass; i++)
+        fds_len += (size_t)snprintf(fds + fds_len, sizeof(fds) - fds_len, " + %d", ls.pass_at[i]);
     say(c->o->out, "started pid %d, setsid, new mount/IPC/UTS%s namespaces, rlimits FSIZE=256KiB "
-        "CORE=MSGQUEUE=LOCKS=MEMLOCK=0, fds 0-2 + %d%s, env %s, log %s (O_APPEND)\n",
-        (int)c->pid, c->r.net_ns ? "/network" : "", QMP_FD_AT, ls.n_pass > 1 ? " + 4" : "",
-        c->env_domid, c->r.log);
+        "CORE=MSGQUEUE=LOCKS=MEMLOCK=0, fds 0-2%s, env %s, log %s (O_APPEND)\n",
+        (int)c->pid, c->r.net_ns ? "/network" : "", fds, c->env_domid, c->r.log);
     return 0;
 }
 
@@ -594,6 +626,42 @@ static int phase_ready(struct create_ctx *c)
     return 0;
 }
 
+/* As libxl after start: the password (change-vnc-password), then
+ * query-vnc, whose host and service it writes to console/vnc-listen and
+ * console/vnc-port; a DM that cannot answer fails the create, as there. */
+static int phase_vnc_qmp(struct create_ctx *c)
+{
+    const struct xl_vnc *v = &c->cfg.vnc;
+    json_t *ret = NULL;
+    const char *host, *service;
+
+    if (!v->enabled)
+        return 0;
+    if (v->passwd[0]) {
+        json_t *args = json_pack("{s:s}", "password", v->passwd);
+
+        if (!args) {
+            seterr(c->err, c->errlen, "out of memory");
+            return -1;
+        }
+        if (ops_command(&c->r, "change-vnc-password", args, NULL, c->err, c->errlen) < 0)
+            return -1;
+    }
+    if (ops_command(&c->r, "query-vnc", NULL, &ret, c->err, c->errlen) < 0)
+        return -1;
+    host = json_string_value(json_object_get(ret, "host"));
+    service = json_string_value(json_object_get(ret, "service"));
+    if (!json_is_true(json_object_get(ret, "enabled")) || !host || !service) {
+        seterr(c->err, c->errlen, "query-vnc: the device model serves no VNC (see %s)", c->r.log);
+        json_decref(ret);
+        return -1;
+    }
+    say(c->o->out, "query-vnc: console/vnc-listen %s, console/vnc-port %s%s\n", host, service,
+        v->passwd[0] ? ", password set" : "");
+    json_decref(ret);
+    return 0;
+}
+
 static int phase_cont(struct create_ctx *c)
 {
     char status[32];
@@ -640,6 +708,8 @@ static const struct create_phase create_phases[] = {
       "the DM's stdout/stderr; kept on failure, for diagnosis" },
     { "sockets", phase_sockets, undo_sockets,
       "listening before the spawn, so that a client never races the DM's start" },
+    { "vnc", phase_vnc, NULL,
+      "vnc=1: bound here, in our network namespace, before the DM gets its own empty one" },
     { "argv", phase_argv, NULL,
       "the qemu-xen argv libxl would pass, with the fd numbers the spawn places" },
     { "spawn", phase_spawn, undo_spawn,
@@ -648,6 +718,8 @@ static const struct create_phase create_phases[] = {
       "qtest only: the DM connects at start and needs a peer for as long as it runs" },
     { "ready", phase_ready, NULL,
       "readiness as libxl sees it: query-status prelaunch (or paused when restoring)" },
+    { "vnc-qmp", phase_vnc_qmp, NULL,
+      "vnc=1: the password before the guest runs, and query-vnc answered as libxl needs it" },
     { "cont", phase_cont, NULL,
       "unless --paused: the guest runs only once the DM answers" },
     { "save", phase_save, NULL,
@@ -656,7 +728,7 @@ static const struct create_phase create_phases[] = {
 
 static void create_release(struct create_ctx *c)
 {
-    int *fds[] = { &c->qmp_fd, &c->qtest_fd, &c->in_fd, &c->log_fd, &c->lock };
+    int *fds[] = { &c->qmp_fd, &c->qtest_fd, &c->in_fd, &c->log_fd, &c->lock, &c->vnc.fd };
 
     dm_args_free(&c->args);
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
@@ -671,6 +743,7 @@ int domain_create(const struct create_opts *o, struct dom_rec *rec, char *err, s
     struct create_ctx c = {
         .o = o, .err = err, .errlen = errlen, .dm = o->dm_path ? o->dm_path : domain_dm_path(),
         .lock = -1, .qmp_fd = -1, .qtest_fd = -1, .log_fd = -1, .in_fd = -1, .pid = -1, .keeper = -1,
+        .vnc = { .fd = -1, .display = -1 },
     };
     size_t n = sizeof(create_phases) / sizeof(create_phases[0]), i;
     int rc = 0;

@@ -20,6 +20,7 @@
 #include "toolstack/launch.h"
 #include "toolstack/reaper.h"
 #include "toolstack/uid.h"
+#include "toolstack/vncsock.h"
 
 #define REAPER_MS 10000
 
@@ -69,6 +70,9 @@ int execdm_scan(int argc, char **argv, struct execdm_facts *f, char *err, size_t
         } else if (!strcmp(a, "-incoming") && v) {
             if (!strncmp(v, "fd:", 3) && add_keep(f, v + 3, err, errlen) < 0)
                 return -1;
+        } else if (!strcmp(a, "-vnc") && v) {
+            if (!strncmp(v, "fd=", 3) && add_keep(f, v + 3, err, errlen) < 0)
+                return -1;
         } else if (!strcmp(a, "-netdev") && v) {
             f->has_nic = true;
         } else if (!strcmp(a, "-net") && v && strcmp(v, "none")) {
@@ -78,6 +82,37 @@ int execdm_scan(int argc, char **argv, struct execdm_facts *f, char *err, size_t
         }
         i++;
     }
+    return 0;
+}
+
+int execdm_pass_vnc(int argc, char **argv, struct execdm_facts *f, char *err, size_t errlen)
+{
+    static char arg[64];        /* argv[] points here until the execve */
+    struct vncsock s;
+    bool changed;
+    int at = -1;
+
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "-vnc")) {
+            if (at >= 0) {
+                seterr(err, errlen, "exec-dm: more than one -vnc");
+                return -1;
+            }
+            at = i + 1;
+        }
+    if (at < 0)
+        return 0;
+    if (vncsock_rewrite(argv[at], arg, sizeof(arg), &changed, &s, err, errlen) < 0)
+        return -1;
+    if (!changed)
+        return 0;
+    if (f->n_keep >= EXECDM_MAX_KEEP || fcntl(s.fd, F_SETFD, 0) < 0) {
+        seterr(err, errlen, "exec-dm: cannot pass the VNC socket");
+        close(s.fd);
+        return -1;
+    }
+    f->keep[f->n_keep++] = s.fd;
+    argv[at] = arg;
     return 0;
 }
 
@@ -175,7 +210,8 @@ int execdm_run(int argc, char **argv, const char *dm_path, char *err, size_t err
         seterr(err, errlen, "exec-dm: no device model argv");
         return -1;
     }
-    if (execdm_scan(argc, argv, &f, err, errlen) < 0)
+    if (execdm_scan(argc, argv, &f, err, errlen) < 0 ||
+        execdm_pass_vnc(argc, argv, &f, err, errlen) < 0)
         return -1;
     have_uid = target_uid(f.runas, &target) == 1;
     /* before start: nothing of this uid may be left to meet the new DM */

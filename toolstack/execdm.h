@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define EXECDM_MAX_KEEP 4
+#define EXECDM_MAX_KEEP 5
 
 /* What the wrapper needs from libxl's argv. */
 struct execdm_facts {
@@ -16,12 +16,17 @@ struct execdm_facts {
     const char *runas;              /* -runas U or -run-with user=U */
     const char *chroot;             /* -chroot DIR or -run-with chroot=DIR */
     bool has_nic;                   /* -netdev / -net other than none */
-    int keep[EXECDM_MAX_KEEP];      /* inherited fds: chardev fd=N, -incoming fd:M */
+    int keep[EXECDM_MAX_KEEP];      /* inherited fds: chardev fd=N, -incoming fd:M, -vnc fd=V */
     int n_keep;
 };
 
 /* argv[0] is the DM path libxl used; 0, or -1 with err. */
 int execdm_scan(int argc, char **argv, struct execdm_facts *f, char *err, size_t errlen);
+/* libxl's `-vnc <listen>:<display>[,password=on][,to=99]`: bind it here, in
+ * the network namespace libxl runs us in, and rewrite argv to -vnc fd=N
+ * (kept in f), so the DM can serve VNC from a new, empty network
+ * namespace. "-vnc none" and fd=N are left alone. 0, or -1 with err. */
+int execdm_pass_vnc(int argc, char **argv, struct execdm_facts *f, char *err, size_t errlen);
 /* Runs the whole wrapper; returns only on failure (message in err). */
 int execdm_run(int argc, char **argv, const char *dm_path, char *err, size_t errlen);
 

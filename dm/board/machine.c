@@ -1,6 +1,6 @@
 /* The xenfv machine (docs/devices.md): builds the devices in slot order
  * (which is also the order of their state sections), routes interrupts,
- * connects the VGA's display and the keyboard to the console, and turns
+ * connects the VGA's display, the keyboard and the mouse to the console, and turns
  * guest power requests into what qemu-xen does. */
 #include "dm/board/machine.h"
 
@@ -21,6 +21,7 @@
 #include "dm/devices/cmos.h"
 #include "dm/devices/i440fx.h"
 #include "dm/devices/i8042.h"
+#include "dm/devices/ps2-mouse.h"
 #include "dm/devices/piix3.h"
 #include "dm/devices/piix4-pm.h"
 #include "dm/devices/port92.h"
@@ -161,9 +162,37 @@ static void console_key(void *opaque, uint32_t keysym, bool down)
         i8042_kbd_send(m->i8042, codes, n);
 }
 
-/* No PS/2 mouse on the i8042's aux port yet: pointer events are dropped. */
+/* The console's absolute pointer becomes PS/2 motion: the difference from
+ * the last position (screen y grows down, PS/2 y up), the buttons, and one
+ * wheel count per press of a wheel button. The first event only sets the
+ * position. The guest's own acceleration means its cursor need not land
+ * where the viewer's is (docs/devices.md). */
 static void console_pointer(void *opaque, unsigned x, unsigned y, unsigned buttons)
 {
+    struct machine *m = opaque;
+    unsigned pressed = buttons & ~m->ptr_buttons;
+    unsigned ps2 = 0;
+    int dx = 0, dy = 0, dz = 0;
+
+    if (m->ptr_known) {
+        dx = (int)x - (int)m->ptr_x;
+        dy = (int)m->ptr_y - (int)y;
+    }
+    if (pressed & INPUT_BTN_WHEEL_UP)
+        dz--;
+    if (pressed & INPUT_BTN_WHEEL_DOWN)
+        dz++;
+    if (buttons & INPUT_BTN_LEFT)
+        ps2 |= PS2M_PKT_LEFT;
+    if (buttons & INPUT_BTN_MIDDLE)
+        ps2 |= PS2M_PKT_MIDDLE;
+    if (buttons & INPUT_BTN_RIGHT)
+        ps2 |= PS2M_PKT_RIGHT;
+    m->ptr_x = x;
+    m->ptr_y = y;
+    m->ptr_buttons = buttons;
+    m->ptr_known = true;
+    i8042_mouse_move(m->i8042, dx, dy, dz, ps2);
 }
 
 struct display *machine_display(struct machine *m)

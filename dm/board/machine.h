@@ -63,6 +63,9 @@ struct machine {
     struct e1000 *e1000[CFG_MAX_NICS];  /* cfg->nics[i] if an e1000 */
     struct vga *vga;                    /* NULL without a display device */
     struct cmos *cmos;
+    /* The console pointer as last seen: PS/2 mice move relatively. */
+    unsigned ptr_x, ptr_y, ptr_buttons;
+    bool ptr_known;
 };
 
 /* The board is the one place that knows which device is wired where:

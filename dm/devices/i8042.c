@@ -1,6 +1,8 @@
 /* i8042 keyboard controller at 0x60/0x64: the controller commands firmware
  * and Linux use to probe and configure it, a keyboard that answers its
- * commands and types what the console sends (i8042_kbd_send), and an auxiliary port with nothing plugged in.
+ * commands and types what the console sends (i8042_kbd_send), and a PS/2
+ * mouse on the auxiliary port (dm/devices/ps2-mouse.c) that moves as the
+ * console's pointer does (i8042_mouse_move).
  * The pulse-reset command (0xfe) and output-port bit 0 reboot the guest.
  *
  * Replies wait in one small queue, each byte tagged keyboard or aux; the
@@ -16,6 +18,7 @@
 #include "dm/core/irq.h"
 #include "dm/core/log.h"
 #include "dm/core/vmstate.h"
+#include "dm/devices/ps2-mouse.h"
 
 /* Status register */
 #define STAT_OBF      0x01
@@ -49,9 +52,9 @@
 #define KBD_ACK     0xfa
 #define KBD_BAT_OK  0xaa
 #define KBD_ECHO    0xee
-#define AUX_NO_DEV  0xfe
 
-#define I8042_STATE_VERSION 1
+/* 2: the mouse on the aux port (mouse[0]) */
+#define I8042_STATE_VERSION 2
 
 struct i8042_state {
     uint8_t status;             /* STAT_KEPT bits only */
@@ -66,6 +69,7 @@ struct i8042_state {
     uint8_t qflags[QUEUE_LEN];
     uint8_t qhead;              /* < QUEUE_LEN */
     uint8_t qcount;             /* <= QUEUE_LEN */
+    struct ps2_mouse_state mouse[1];
 };
 
 struct i8042 {
@@ -105,6 +109,45 @@ static void queue_put(struct i8042 *k, uint8_t v, uint8_t flags)
     update_irq(k);
 }
 
+static unsigned queue_room(void *opaque)
+{
+    struct i8042 *k = opaque;
+
+    return QUEUE_LEN - k->s.qcount;
+}
+
+static void aux_put(void *opaque, uint8_t v)
+{
+    queue_put(opaque, v, Q_AUX);
+}
+
+static struct ps2_port aux_port(struct i8042 *k)
+{
+    return (struct ps2_port){ .room = queue_room, .put = aux_put, .opaque = k };
+}
+
+static bool aux_queued(const struct i8042_state *s)
+{
+    unsigned i;
+
+    for (i = 0; i < s->qcount; i++)
+        if (s->qflags[(s->qhead + i) % QUEUE_LEN] & Q_AUX)
+            return true;
+    return false;
+}
+
+/* Let the mouse send a packet of pending motion: one packet in the queue at
+ * a time, so motion coalesces while the guest is busy and the keyboard
+ * always finds room; none while the aux clock is disabled. */
+static void aux_flush(struct i8042 *k)
+{
+    struct ps2_port p = aux_port(k);
+
+    if ((k->s.ctr & CTR_AUXDIS) || aux_queued(&k->s))
+        return;
+    ps2_mouse_flush(&k->s.mouse[0], &p);
+}
+
 static uint8_t read_data(struct i8042 *k)
 {
     struct i8042_state *s = &k->s;
@@ -120,6 +163,7 @@ static uint8_t read_data(struct i8042 *k)
             irq_lower(&k->aux_irq);
         k->irq_kbd = k->irq_aux = 0;
         update_irq(k);
+        aux_flush(k);
     }
     return s->last_out;
 }
@@ -220,6 +264,7 @@ static void data_write(struct i8042 *k, uint8_t v)
 {
     struct i8042_state *s = &k->s;
     uint8_t cmd = s->pending_cmd;
+    struct ps2_port aux = aux_port(k);
 
     s->status &= ~STAT_CMD;
     s->pending_cmd = 0;
@@ -231,6 +276,7 @@ static void data_write(struct i8042 *k, uint8_t v)
         s->ctr = v;
         s->status = (uint8_t)((s->status & ~STAT_SYS) | (v & CTR_SYS));
         update_irq(k);
+        aux_flush(k);
         break;
     case 0xd1:
         write_outport(k, v);
@@ -241,8 +287,9 @@ static void data_write(struct i8042 *k, uint8_t v)
     case 0xd3:                  /* as if the aux device sent it */
         queue_put(k, v, Q_AUX);
         break;
-    case 0xd4:                  /* to the aux device: none attached, time out */
-        queue_put(k, AUX_NO_DEV, Q_AUX | Q_TIMEOUT);
+    case 0xd4:                  /* to the mouse */
+        ps2_mouse_write(&s->mouse[0], v, &aux);
+        aux_flush(k);
         break;
     default:                    /* 0x61-0x7f: controller RAM, not kept */
         break;
@@ -278,6 +325,7 @@ static void command_write(struct i8042 *k, uint8_t v)
         break;
     case 0xa8:
         s->ctr &= ~CTR_AUXDIS;
+        aux_flush(k);
         break;
     case 0xa9:                  /* aux interface test: passed */
     case 0xab:                  /* keyboard interface test: passed */
@@ -343,6 +391,7 @@ static void state_reset(struct i8042_state *s)
     s->ctr = CTR_KBDINT | CTR_AUXINT;
     s->outport = 0xcf;          /* reset line inactive, A20 on, clock/data lines high */
     kbd_defaults(s);
+    ps2_mouse_reset(&s->mouse[0]);
 }
 
 void i8042_reset(struct i8042 *k)
@@ -383,6 +432,14 @@ void i8042_kbd_send(struct i8042 *k, const uint8_t *bytes, size_t n)
         queue_put(k, bytes[i], 0);
 }
 
+void i8042_mouse_move(struct i8042 *k, int dx, int dy, int dz, unsigned buttons)
+{
+    if (!k)
+        return;
+    ps2_mouse_move(&k->s.mouse[0], dx, dy, dz, buttons);
+    aux_flush(k);
+}
+
 bool i8042_a20(const struct i8042 *k)
 {
     return k && (k->s.outport & OUT_A20);
@@ -418,6 +475,7 @@ static const struct vm_field i8042_fields[] = {
     VMF_ARRAY(struct i8042_state, qflags, VM_BITS(Q_FLAGS)),
     VMF_UINT(struct i8042_state, qhead, VM_MAX(QUEUE_LEN - 1)),
     VMF_UINT(struct i8042_state, qcount, VM_MAX(QUEUE_LEN)),
+    VMF_STRUCTS(struct i8042_state, mouse, ps2_mouse_fields),
     VMF_END
 };
 

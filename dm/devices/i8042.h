@@ -1,4 +1,4 @@
-/* i8042 keyboard controller (dm/devices/i8042.c). */
+/* i8042 keyboard controller with a PS/2 mouse on its aux port (dm/devices/i8042.c). */
 #ifndef XSDM_I8042_H
 #define XSDM_I8042_H
 
@@ -28,6 +28,10 @@ void i8042_reset(struct i8042 *k);
  * set, all or none (a full queue drops the key, logged). */
 unsigned i8042_kbd_set(const struct i8042 *k);
 void i8042_kbd_send(struct i8042 *k, const uint8_t *bytes, size_t n);
+/* The console's pointer moved: dx right, dy up, dz wheel (negative: up),
+ * buttons held as PS2M_BUTTONS (dm/devices/ps2-mouse.h). The mouse sums the
+ * motion and sends packets on IRQ 12 while the guest has reporting on. */
+void i8042_mouse_move(struct i8042 *k, int dx, int dy, int dz, unsigned buttons);
 /* A20 as the controller's output port (bit 1) has it. */
 bool i8042_a20(const struct i8042 *k);
 /* Unmap and free (the machine calls vmstate_unregister_all() itself). */

@@ -66,6 +66,12 @@ static inline bool display_row_dirty(const uint64_t *bits, unsigned y)
  * absolute position on the surface; buttons: bit 0 left, 1 middle, 2 right,
  * 3/4 wheel up/down (RFB PointerEvent). The board routes keys through
  * keymap_scancodes() to the i8042 and pointer motion to the PS/2 mouse. */
+#define INPUT_BTN_LEFT       0x01
+#define INPUT_BTN_MIDDLE     0x02
+#define INPUT_BTN_RIGHT      0x04
+#define INPUT_BTN_WHEEL_UP   0x08     /* pressed once per notch */
+#define INPUT_BTN_WHEEL_DOWN 0x10
+
 struct input_sink {
     void (*key)(void *opaque, uint32_t keysym, bool down);
     void (*pointer)(void *opaque, unsigned x, unsigned y, unsigned buttons);

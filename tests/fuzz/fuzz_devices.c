@@ -6,10 +6,12 @@
  *   2 MMIO write (addr u32, value u64)     3 MMIO read (addr u32)
  *   4 config write (slot, fn, reg u8s, value u32)   5 config read
  *   6 RAM write (addr u20, 8 bytes): PRD tables and DMA buffers
- *   7 write to a port from a table of the machine's interesting ports
+ *   7 write to a port from a table of the machine's interesting ports;
+ *     with width 8: a console pointer event instead (x u16, y u16, buttons
+ *     u8), as the VNC server delivers it, so the PS/2 mouse sends packets
  * Devices: PCI config, i440FX, PIIX3 (PIRQ, RCR), PIIX3 IDE with a 1 MiB
  * raw disk and an empty CD-ROM, BMDMA, PIIX4 PM/SMBus/GPE, Xen platform,
- * UART on a null backend, i8042, port 0x92.
+ * UART on a null backend, i8042 with its PS/2 mouse, port 0x92.
  * FUZZ_DEVICES_WRITE_SEED=DIR writes the seed inputs and exits. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include "dm/board/machine.h"
 #include "dm/core/config.h"
 #include "dm/core/loop.h"
+#include "dm/display/display.h"
 #include "dm/storage/ide-regs.h"
 #include "tests/lib/fakemachine.h"
 
@@ -121,6 +124,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         default: {
+            if (width == 8) {
+                struct input_sink in = machine_input(&fm.m);
+                unsigned x = (unsigned)get(&p, end, 2), y = (unsigned)get(&p, end, 2);
+
+                in.pointer(in.opaque, x, y, (unsigned)get(&p, end, 1));
+                break;
+            }
             uint16_t port = ports[get(&p, end, 1) % (sizeof(ports) / sizeof(ports[0]))];
             io_write(&fm.m.bus, IO_PIO, port, get(&p, end, 4), pio_width);
             break;
@@ -232,4 +242,31 @@ static void write_seeds(const char *dir)
     pio_w(&s, 1, 0xb004, 0x2001);
     pio_w(&s, 0, 0xcf9, 0x06);
     save(dir, "misc", &s);
+
+    /* The mouse as Linux sets it up (reset, IntelliMouse knock, enable),
+     * pointer events, reads of its packets, then aux traffic beyond. */
+    s.n = 0;
+    static const uint8_t mouse_cmds[] = { 0xff, 0xf3, 200, 0xf3, 100, 0xf3, 80, 0xf2, 0xe8, 3, 0xf4 };
+    for (size_t i = 0; i < sizeof(mouse_cmds); i++) {
+        pio_w(&s, 0, 0x64, 0xd4);
+        pio_w(&s, 0, 0x60, mouse_cmds[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        put(&s, 7 | 3 << 3, 1);
+        put(&s, 100 + 40 * i, 2);
+        put(&s, 100 - 7 * i, 2);
+        put(&s, i == 1 ? 0x01 : 0x10, 1);
+    }
+    for (int i = 0; i < 12; i++) {
+        put(&s, 1, 1);
+        put(&s, 0x60, 2);
+    }
+    pio_w(&s, 0, 0x64, 0xd4);
+    pio_w(&s, 0, 0x60, 0xe9);
+    pio_w(&s, 0, 0x64, 0xd4);
+    pio_w(&s, 0, 0x60, 0xf0);
+    pio_w(&s, 0, 0x64, 0xd4);
+    pio_w(&s, 0, 0x60, 0xeb);
+    pio_w(&s, 0, 0x64, 0xa7);
+    save(dir, "mouse", &s);
 }

@@ -160,7 +160,17 @@ START_TEST(bad_values)
         { "memory=64\n", "'name' is required" },
         { "name=\"a b\"\n", "may only hold" },
         { "name=\"a\"\ntype=\"pv\"\n", "type 'pv'" },
-        { "name=\"a\"\nvnc=1\n", "vnc=1" },
+        { "name=\"a\"\nvga=\"none\"\nvnc=1\n", "vnc=1 needs a display device" },
+        { "name=\"a\"\nvnc=1\nvnclisten=\"localhost\"\n", "not a host name" },
+        { "name=\"a\"\nvnc=1\nvnclisten=\"::1\"\n", "in brackets" },
+        { "name=\"a\"\nvnc=1\nvnclisten=\"[::1\"\n", "missing ']'" },
+        { "name=\"a\"\nvnc=1\nvnclisten=\"[::1]x\"\n", "[ADDRESS]:DISPLAY" },
+        { "name=\"a\"\nvnc=1\nvnclisten=\"127.0.0.1:x\"\n", "display must be 0-99" },
+        { "name=\"a\"\nvnc=1\nvnclisten=\"127.0.0.1:100\"\n", "display must be 0-99" },
+        { "name=\"a\"\nvnc=1\nvncdisplay=100\n", "'vncdisplay'" },
+        { "name=\"a\"\nvnc=1\nvncunused=2\n", "'vncunused'" },
+        { "name=\"a\"\nvnc=2\n", "'vnc'" },
+        { "name=\"a\"\nvnc=1\nvncviewer=1\n", "unsupported key 'vncviewer'" },
         { "name=\"a\"\nvga=\"qxl\"\n", "vga 'qxl'" },
         { "name=\"a\"\nmemory=\"lots\"\n", "'memory'" },
         { "name=\"a\"\ndisk=['vdev=xvda,target=/x']\n", "xvda" },
@@ -178,6 +188,73 @@ START_TEST(bad_values)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ck_assert_msg(parse(cases[i].text, &c) == -1, "accepted: %s", cases[i].text);
         ck_assert_msg(strstr(err, cases[i].want), "for %s: err '%s' lacks '%s'", cases[i].text, err, cases[i].want);
+    }
+}
+END_TEST
+
+/* xl.cfg's VNC keys, and the -vnc argument they make: fd=N when xsdmctl
+ * passes the socket, libxl's own form otherwise. */
+START_TEST(vnc_keys)
+{
+    static const struct {
+        const char *text, *host;
+        int display;
+        bool findunused;
+        const char *passwd, *libxl_form, *fd_form;
+    } cases[] = {
+        { "vnc=1\n", "127.0.0.1", 0, true, "", "127.0.0.1:0,to=99", "fd=5" },
+        { "vnc=1\nvncdisplay=3\n", "127.0.0.1", 3, false, "", "127.0.0.1:3", "fd=5" },
+        { "vnc=1\nvncdisplay=3\nvncunused=1\n", "127.0.0.1", 3, true, "", "127.0.0.1:3,to=99", "fd=5" },
+        { "vnc=1\nvnclisten=\"0.0.0.0\"\n", "0.0.0.0", 0, true, "", "0.0.0.0:0,to=99", "fd=5" },
+        { "vnc=1\nvnclisten=\"10.0.0.1:7\"\n", "10.0.0.1", 7, false, "", "10.0.0.1:7", "fd=5" },
+        { "vnc=1\nvnclisten=\"[::1]\"\nvncunused=0\n", "::1", 0, false, "", "[::1]:0", "fd=5" },
+        { "vnc=1\nvnclisten=\"[::1]:2\"\n", "::1", 2, false, "", "[::1]:2", "fd=5" },
+        { "vnc=1\nvncpasswd=\"secret\"\n", "127.0.0.1", 0, true, "secret", "127.0.0.1:0,password=on,to=99",
+          "fd=5,password=on" },
+        { "vnc=1\nvncpasswd=\"\"\n", "127.0.0.1", 0, true, "", "127.0.0.1:0,to=99", "fd=5" },
+    };
+    struct dm_args_in in = { .dm_path = "xsdm", .domid = 2, .qmp_fd = 3, .run_dir = "/r", .incoming_fd = -1 };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct xl_config c;
+        struct dm_args a;
+        char text[256];
+        int at = -1;
+
+        snprintf(text, sizeof(text), "name=\"v\"\nmemory=64\n%s", cases[i].text);
+        ck_assert_msg(parse(text, &c) == 0, "case %zu: %s", i, err);
+        ck_assert(c.vnc.enabled);
+        ck_assert_str_eq(c.vnc.listen, cases[i].host);
+        ck_assert_int_eq(c.vnc.display, cases[i].display);
+        ck_assert_int_eq(c.vnc.findunused, cases[i].findunused);
+        ck_assert_str_eq(c.vnc.passwd, cases[i].passwd);
+        for (int k = 0; k < 2; k++) {
+            in.vnc_fd = k ? 5 : -1;
+            ck_assert_int_eq(dm_args_build(&c, &in, &a, err, sizeof(err)), 0);
+            for (int j = 0; j + 1 < a.argc; j++)
+                if (!strcmp(a.argv[j], "-vnc"))
+                    at = j + 1;
+            ck_assert_int_gt(at, 0);
+            ck_assert_str_eq(a.argv[at], k ? cases[i].fd_form : cases[i].libxl_form);
+            ck_assert_str_eq(a.argv[at + 1], "-display");     /* libxl's place: right after -name */
+            ck_assert_str_eq(a.argv[at - 2], "v");
+            dm_args_free(&a);
+        }
+    }
+    /* Off (the default here): -vnc none whatever the other keys say, as xl. */
+    {
+        struct xl_config c;
+        struct dm_args a;
+
+        ck_assert_msg(parse("name=\"v\"\nvga=\"none\"\nvnclisten=\"0.0.0.0\"\nvncpasswd=\"x\"\n", &c) == 0,
+                      "%s", err);
+        ck_assert(!c.vnc.enabled);
+        in.vnc_fd = 5;
+        ck_assert_int_eq(dm_args_build(&c, &in, &a, err, sizeof(err)), 0);
+        for (int j = 0; j + 1 < a.argc; j++)
+            if (!strcmp(a.argv[j], "-vnc"))
+                ck_assert_str_eq(a.argv[j + 1], "none");
+        dm_args_free(&a);
     }
 }
 END_TEST
@@ -223,6 +300,7 @@ int main(void)
     tcase_add_test(tc, syntax_error_reported);
     tcase_add_test(tc, bad_values);
     tcase_add_test(tc, vdev_numbers);
+    tcase_add_test(tc, vnc_keys);
     tcase_add_test(tc, missing_file);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

@@ -14,11 +14,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "toolstack/qmp-client.h"
 #include "toolstack/reaper.h"
+#include "toolstack/vncsock.h"
 
 #define CTL  BUILD_DIR "/xsdmctl"
 #define DM   BUILD_DIR "/xsdm"
@@ -411,6 +414,91 @@ START_TEST(bad_inputs_leave_nothing)
 }
 END_TEST
 
+/* The namespace link of pid (0: ourselves). */
+static void ns_of(pid_t pid, const char *ns, char *buf, size_t len)
+{
+    char p[64];
+    ssize_t n;
+
+    if (pid)
+        snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)pid, ns);
+    else
+        snprintf(p, sizeof(p), "/proc/self/ns/%s", ns);
+    n = readlink(p, buf, len - 1);
+    ck_assert_int_gt(n, 0);
+    buf[n] = 0;
+}
+
+/* A real viewer (CPAN's Net::VNC) logs in and reads a pixel; its exit status. */
+static int netvnc(int port, const char *password)
+{
+    char cmd[512], line[256] = "";
+    FILE *p;
+    int st;
+
+    snprintf(cmd, sizeof(cmd), "perl %s/tests/data/vnc/netvnc-client.pl %d %s pixel 0 0 2>&1", SRC_DIR, port,
+             password);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    if (!fgets(line, sizeof(line), p))
+        line[0] = 0;
+    st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* vnc=1: xsdmctl binds the socket in its own network namespace and passes
+ * it; the DM, in a new empty one (no vif), serves VNC on it, answers
+ * query-vnc with that address (what libxl writes to xenstore) and has the
+ * password libxl would set. */
+START_TEST(vnc_socket_passed)
+{
+    char text[512], want[96], ns1[64], ns2[64];
+    const char *p;
+    int port, listen_port;
+    pid_t pid;
+
+    snprintf(text, sizeof(text),
+             "name = \"t1\"\ntype = \"hvm\"\nmemory = 64\nserial = \"pty\"\nboot = \"d\"\ndm_restrict = 1\n"
+             "vnc = 1\nvnclisten = \"127.0.0.1\"\nvncdisplay = 50\nvncunused = 1\nvncpasswd = \"pw-%d\"\n"
+             "disk = [ 'format=raw,vdev=hdc,access=ro,devtype=cdrom,target=%s' ]\n", (int)getpid() % 1000, iso1);
+    write_file(cfg, text);
+    create_ok("");
+    p = strstr(out, "vnc: bound 127.0.0.1:");
+    ck_assert_msg(p != NULL, "no vnc line in:\n%s", out);
+    listen_port = atoi(p + strlen("vnc: bound 127.0.0.1:"));
+    ck_assert_int_ge(listen_port, 5950);
+    ck_assert_msg(strstr(out, "-vnc fd=5,password=on"), "argv:\n%s", out);
+    ck_assert_msg(strstr(out, "-device cirrus-vga,vgamem_mb=8"), "argv:\n%s", out);
+    p = strstr(out, "query-vnc: console/vnc-listen 127.0.0.1, console/vnc-port ");
+    ck_assert_msg(p != NULL, "no query-vnc line in:\n%s", out);
+    port = atoi(p + strlen("query-vnc: console/vnc-listen 127.0.0.1, console/vnc-port "));
+    ck_assert_int_eq(port, listen_port);
+    pid = dm_pid();
+    ns_of(pid, "net", ns1, sizeof(ns1));
+    ns_of(0, "net", ns2, sizeof(ns2));
+    ck_assert_msg(strcmp(ns1, ns2), "the DM shares our network namespace");
+    /* The DM holds the listener (a socket fd 5); we do not. */
+    snprintf(want, sizeof(want), "/proc/%d/fd/5", (int)pid);
+    ck_assert_int_gt(readlink(want, text, sizeof(text) - 1), 0);
+    ck_assert(!strncmp(text, "socket:", 7));
+    /* A viewer in our namespace reaches it: with the password, and not without. */
+    snprintf(want, sizeof(want), "pw-%d", (int)getpid() % 1000);
+    ck_assert_int_eq(netvnc(port, want), 0);
+    ck_assert_int_eq(netvnc(port, "wrong"), 2);
+    ck_assert_msg(ctl("audit t1") == 0, "audit failed:\n%s", out);
+    ck_assert_msg(ctl("destroy t1") == 0, "destroy:\n%s", out);
+    assert_no_state();
+    /* The port is free again: nothing of ours holds it. */
+    {
+        struct vncsock again;
+
+        ck_assert_int_eq(vncsock_bind("127.0.0.1", listen_port - 5900, listen_port - 5900, &again, text,
+                                      sizeof(text)), 0);
+        close(again.fd);
+    }
+}
+END_TEST
+
 static int listen_at(const char *path)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -426,9 +514,9 @@ static int listen_at(const char *path)
 START_TEST(exec_dm_wrapper)
 {
     char qmp[160], qt[160], croot[160], a_chardev[200], a_qtest[200], a_chroot[200], ns1[64], ns2[64], p[64];
-    char a_runas[32];
+    char a_runas[32], a_vnc[32], banner[13] = "";
     char err[256];
-    int qfd, tfd, stray, conn = -1;
+    int qfd, tfd, stray, conn = -1, vfd, port;
     struct qmpc *c;
     json_t *ret = NULL;
     pid_t pid;
@@ -446,6 +534,7 @@ START_TEST(exec_dm_wrapper)
     snprintf(a_qtest, sizeof(a_qtest), "unix:%s", qt);
     snprintf(a_chroot, sizeof(a_chroot), "%s", croot);
     snprintf(a_runas, sizeof(a_runas), "%u:%u", (unsigned)range_base + 3, (unsigned)range_base);
+    snprintf(a_vnc, sizeof(a_vnc), "127.0.0.1:%d,to=99", 55 + (int)(getpid() % 20));
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -453,7 +542,7 @@ START_TEST(exec_dm_wrapper)
         setsid();
         execl(CTL, CTL, "exec-dm", "--", "/usr/libexec/xen-qemu-system-i386", "-xen-domid", "3", "-no-shutdown",
               "-chardev", a_chardev, "-S", "-mon", "chardev=libxl-cmd,mode=control", "-nodefaults",
-              "-no-user-config", "-name", "w3", "-vnc", "none", "-display", "none", "-net", "none",
+              "-no-user-config", "-name", "w3", "-vnc", a_vnc, "-display", "none", "-device", "VGA", "-net", "none",
               "-xen-domid-restrict", "-chroot", a_chroot, "-machine", "xenfv,suppress-vmdesc=on", "-m", "64",
               "-runas", a_runas, "-accel", "qtest", "-qtest", a_qtest, (char *)NULL);
         _exit(127);
@@ -471,7 +560,31 @@ START_TEST(exec_dm_wrapper)
     ck_assert_int_eq(qmpc_execute(c, "query-status", NULL, -1, &ret, err, sizeof(err)), 0);
     ck_assert_str_eq(json_string_value(json_object_get(ret, "status")), "prelaunch");
     json_decref(ret);
+    /* libxl's -vnc was bound by the wrapper in our namespace and passed:
+     * query-vnc names that port, and a client of ours gets the RFB banner
+     * from a DM in another network namespace (checked below). */
+    ck_assert_int_eq(qmpc_execute(c, "query-vnc", NULL, -1, &ret, err, sizeof(err)), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(ret, "host")), "127.0.0.1");
+    port = atoi(json_string_value(json_object_get(ret, "service")));
+    ck_assert_int_ge(port, 5955);
+    json_decref(ret);
     qmpc_close(c);
+    {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        vfd = socket(AF_INET, SOCK_STREAM, 0);
+        ck_assert_int_ge(vfd, 0);
+        ck_assert_int_eq(connect(vfd, (struct sockaddr *)&a, sizeof(a)), 0);
+        for (size_t got = 0; got < 12;) {
+            ssize_t n = read(vfd, banner + got, 12 - got);
+
+            ck_assert_int_gt(n, 0);
+            got += (size_t)n;
+        }
+        ck_assert_str_eq(banner, "RFB 003.008\n");
+        close(vfd);
+    }
 
     /* it is xsdm now, without the stray fd, in new UTS and network namespaces */
     /* it is the DM now (argv[0] is the DM path, as exec-dm passes it) */
@@ -554,6 +667,7 @@ int main(void)
     tcase_add_test(tc, reaper_runs_before_start);
     tcase_add_test(tc, bad_inputs_leave_nothing);
     tcase_add_test(tc, exec_dm_wrapper);
+    tcase_add_test(tc, vnc_socket_passed);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
