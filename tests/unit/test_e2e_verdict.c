@@ -120,6 +120,59 @@ START_TEST(test_frozen_machine)
 }
 END_TEST
 
+/* What .ci/run runs again after a frozen bed: the stages still owed a PASS,
+ * with the stages they need from the same boot, in the run's order. */
+static const char *remaining(const char *tests, const char *verdicts)
+{
+    static char out[256];
+    char dir[] = "/tmp/xsdm-remaining-XXXXXX", path[256], cmd[512];
+    FILE *f;
+    size_t n;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/tests", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", tests);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/verdicts.txt", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(verdicts, f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "env -u TESTS bash %s/scripts/xen-lab/e2e.sh --remaining %s; rm -rf %s",
+             SRC_DIR, dir, dir);
+    f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(out, 1, sizeof(out) - 1, f);
+    out[n] = '\0';
+    ck_assert_int_eq(pclose(f), 0);
+    if (n && out[n - 1] == '\n')
+        out[n - 1] = '\0';
+    return out;
+}
+
+START_TEST(test_remaining_after_freeze)
+{
+    const char *all = "1 2 9 disks 3 6 7 4 5 8 bigwrite";
+
+    /* froze during stage 4: stage 3's guest is gone, so 3, 6, 7 run again with 4 and 5;
+     * 8 is owed too, and it tabulates 1 and 2 */
+    ck_assert_str_eq(remaining(all, "1 PASS\n2 PASS\n9 PASS\ndisks PASS\n3 PASS\n3p PASS\n6 PASS\n7 PASS\n"),
+                     "1 2 3 6 7 4 5 8 bigwrite");
+    ck_assert_str_eq(remaining("1 2 3 6 7 4 5", "1 PASS\n2 PASS\n3 PASS\n3p PASS\n6 PASS\n7 PASS\n"),
+                     "3 6 7 4 5");
+    /* 8 tabulates 1 and 2 */
+    ck_assert_str_eq(remaining(all, "1 PASS\n2 PASS\n9 PASS\ndisks PASS\n3 PASS\n3p PASS\n6 PASS\n7 PASS\n"
+                                    "4 PASS\n5 PASS\n"), "1 2 8 bigwrite");
+    /* 3 without 3p is owed */
+    ck_assert_str_eq(remaining("3", "3 PASS\n"), "3");
+    ck_assert_str_eq(remaining("1 9", "1 PASS\n9 SKIP\n"), "9");
+    ck_assert_str_eq(remaining("1 9", ""), "1 9");
+    ck_assert_str_eq(remaining("1 9", "1 PASS\n9 PASS\n"), "");
+}
+END_TEST
+
 START_TEST(test_lab_stages_and_anchor_limitation)
 {
     ck_assert_int_eq(judge("perf", true, LAB("perf", "PASS", ANCHOR_FAILED), true), 0);
@@ -151,6 +204,7 @@ int main(void)
     tcase_add_test(tc, test_lab_stages_and_anchor_limitation);
     tcase_add_test(tc, test_bed_not_up_is_exit_2);
     tcase_add_test(tc, test_frozen_machine);
+    tcase_add_test(tc, test_remaining_after_freeze);
     suite_add_tcase(su, tc);
     sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
