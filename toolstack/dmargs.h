@@ -24,6 +24,8 @@ struct dm_args_in {
     int incoming_fd;           /* -incoming fd:M, -1 = none */
     const char *qtest_path;    /* appends -accel qtest -qtest unix:PATH; NULL = Xen */
     const char *const *extra; /* device_model_args (NULL-terminated), may be NULL */
+    int tap_fd_at;             /* > 0: vif i's tap is inherited at tap_fd_at + i (-netdev
+                                  tap,fd=); 0: libxl's ifname= form, the DM creates it */
 };
 
 int dm_args_build(const struct xl_config *c, const struct dm_args_in *in, struct dm_args *out,
