@@ -24,6 +24,7 @@
 #include "dm/devices/piix3.h"
 #include "dm/devices/piix4-pm.h"
 #include "dm/devices/port92.h"
+#include "dm/devices/e1000.h"
 #include "dm/devices/rtl8139.h"
 #include "dm/devices/uart16550.h"
 #include "dm/devices/vga.h"
@@ -84,8 +85,10 @@ static void platform_unplug(void *opaque, unsigned mask)
     if ((mask & (UNPLUG_IDE_DISKS | UNPLUG_AUX_IDE)) && m->ide)
         ide_ctrl_unplug_disks(m->ide, !(mask & UNPLUG_IDE_DISKS));
     if (mask & UNPLUG_NICS)
-        for (int i = 0; i < CFG_MAX_NICS; i++)
+        for (int i = 0; i < CFG_MAX_NICS; i++) {
             rtl8139_unplug(m->nic[i]);
+            e1000_unplug(m->e1000[i]);
+        }
 }
 
 /* A NIC takes frames only while the VM runs: a stopped VM's memory and
@@ -252,9 +255,13 @@ static int open_nics(struct machine *m, const struct xsdm_config *cfg, const str
             log_err("%s", err);
             return -1;
         }
-        m->nic[i] = rtl8139_new(&m->bus, m->pci, m->accel, slots->nic[i], cfg->nics[i].mac, nb,
-                                vm_running, m);
-        if (!m->nic[i]) {
+        if (cfg->nics[i].model == NIC_E1000)
+            m->e1000[i] = e1000_new(&m->bus, m->pci, m->accel, slots->nic[i], cfg->nics[i].mac, nb,
+                                    vm_running, m);
+        else
+            m->nic[i] = rtl8139_new(&m->bus, m->pci, m->accel, slots->nic[i], cfg->nics[i].mac, nb,
+                                    vm_running, m);
+        if (!m->nic[i] && !m->e1000[i]) {
             net_backend_free(nb);
             return -1;
         }
@@ -347,6 +354,8 @@ void machine_reset(struct machine *m)
     for (i = 0; i < CFG_MAX_NICS; i++)
         if (m->nic[i])
             rtl8139_reset(m->nic[i]);
+        else if (m->e1000[i])
+            e1000_reset(m->e1000[i]);
     if (m->vga)
         vga_reset(m->vga);
     for (i = 0; i < 4; i++)
@@ -365,6 +374,8 @@ void machine_resumed(struct machine *m)
     for (int i = 0; i < CFG_MAX_NICS; i++)
         if (m->nic[i])
             rtl8139_resume(m->nic[i]);
+        else if (m->e1000[i])
+            e1000_resume(m->e1000[i]);
 }
 
 /* Device state sections go with the machine (tests build several in turn). */
@@ -388,6 +399,8 @@ void machine_free(struct machine *m)
     for (i = 0; i < CFG_MAX_NICS; i++) {
         rtl8139_free(m->nic[i]);
         m->nic[i] = NULL;
+        e1000_free(m->e1000[i]);
+        m->e1000[i] = NULL;
     }
     if (m->ide)
         ide_ctrl_free(m->ide);

@@ -7,6 +7,7 @@
  *   00:02.0 standard VGA         1234:1111  (with a display device; the next slots move up)
  *   00:02.0 Xen platform device  5853:0001  BAR0 io 256, BAR1 mmio 16 MiB (00:03.0 with a VGA)
  *   next slots: the emulated NICs in command-line order, RTL8139C+ 10ec:8139 rev 0x20
+ *               or 82540EM (e1000) 8086:100e rev 0x03
  *   ISA: 16550A COM1 0x3f8 irq4, i8042 0x60/0x64, port 0x92, PCI conf 0xcf8/0xcfc,
  *        CMOS RAM 0x70/0x71 (bytes 0x0e-0x7f: Xen's vRTC keeps the clock) */
 #ifndef XSDM_MACHINE_H
@@ -32,6 +33,7 @@ struct xen_platform;
 struct i8042;
 struct port92;
 struct rtl8139;
+struct e1000;
 struct vga;
 struct display;
 struct input_sink;
@@ -57,7 +59,8 @@ struct machine {
     struct xen_platform *platform;
     struct i8042 *i8042;
     struct port92 *port92;
-    struct rtl8139 *nic[CFG_MAX_NICS];  /* cfg->nics[i], each owning its tap */
+    struct rtl8139 *nic[CFG_MAX_NICS];  /* cfg->nics[i] if an rtl8139, each owning its tap */
+    struct e1000 *e1000[CFG_MAX_NICS];  /* cfg->nics[i] if an e1000 */
     struct vga *vga;                    /* NULL without a display device */
     struct cmos *cmos;
 };

@@ -23,9 +23,9 @@
 /* Advice shared by several refusals. */
 #define ADV_VGA   "only the standard VGA is emulated; xl: set vga=\"stdvga\" (or \"none\"); " \
                   "libvirt: <video><model type='vga'/></video>"
-#define ADV_NIC   "this emulated network card is not supported; use the RTL8139 or a PV network interface: " \
-                  "xl: model=rtl8139 (the default) or type=vif in the vif= entry; " \
-                  "libvirt: <model type='rtl8139'/> or <model type='netfront'/> in the <interface>"
+#define ADV_NIC   "this emulated network card is not supported; use the RTL8139, the e1000 or a PV network interface: " \
+                  "xl: model=rtl8139 (the default), model=e1000 or type=vif in the vif= entry; " \
+                  "libvirt: <model type='rtl8139'/>, <model type='e1000'/> or <model type='netfront'/> in the <interface>"
 /* -net/-nic: what libxl and libvirt generate for an emulated NIC instead. */
 #define ADV_NETOPT "use -netdev tap and -device rtl8139, as libxl passes them: xl: a vif= entry; " \
                    "libvirt: an <interface> with <model type='rtl8139'/>"
@@ -954,7 +954,7 @@ static const struct {
     { "qxl-vga", ADV_VGA }, { "qxl", ADV_VGA },
     { "virtio-vga", ADV_VGA }, { "secondary-vga", ADV_VGA }, { "bochs-display", ADV_VGA },
     { "ati-vga", ADV_VGA },
-    { "e1000", ADV_NIC }, { "e1000e", ADV_NIC }, { "ne2k_pci", ADV_NIC },
+    { "e1000e", ADV_NIC }, { "ne2k_pci", ADV_NIC },
     { "pcnet", ADV_NIC }, { "virtio-net-pci", ADV_NIC }, { "i82550", ADV_NIC }, { "i82551", ADV_NIC },
     { "i82557b", ADV_NIC }, { "i82559er", ADV_NIC }, { "vmxnet3", ADV_NIC },
     { "lsi53c895a", ADV_SCSI }, { "lsi", ADV_SCSI }, { "scsi-hd", ADV_SCSI }, { "scsi-cd", ADV_SCSI },
@@ -992,7 +992,7 @@ static int parse_mac(struct ctx *c, const char *v, uint8_t mac[6])
     return 0;
 }
 
-/* -device rtl8139,id=nicN,netdev=netN,mac=M as libxl passes it. Without
+/* -device rtl8139|e1000,id=nicN,netdev=netN,mac=M as libxl passes it. Without
  * mac= QEMU's default 52:54:00:12:34:56 (+ the NIC's index) is used. */
 static int device_nic(struct ctx *c, struct kvs *k, enum nic_model model)
 {
@@ -1076,6 +1076,8 @@ static int opt_device(struct ctx *c, const char *a)
             return fail(c, "%s", refused_devices[i].advice);
     if (!strcmp(drv, "rtl8139"))
         return device_nic(c, &k, NIC_RTL8139);
+    if (!strcmp(drv, "e1000"))
+        return device_nic(c, &k, NIC_E1000);
     if (!strcmp(drv, "VGA") || !strcmp(drv, "cirrus-vga"))
         return device_vga(c, &k, drv);
     if (strcmp(drv, "ide-cd") && strcmp(drv, "ide-hd"))
@@ -1301,7 +1303,8 @@ static int validate_nics(struct ctx *c)
 
     for (i = 0; i < cfg->n_nics; i++)
         if (!cli_find_netdev(cfg, cfg->nics[i].netdev))
-            return fail(c, "-device %s: no -netdev with id '%s'", cfg->nics[i].id[0] ? cfg->nics[i].id : "rtl8139",
+            return fail(c, "-device %s: no -netdev with id '%s'",
+                        cfg->nics[i].id[0] ? cfg->nics[i].id : cfg->nics[i].model == NIC_E1000 ? "e1000" : "rtl8139",
                         cfg->nics[i].netdev);
     for (i = 0; i < cfg->n_netdevs; i++) {
         for (j = 0; j < cfg->n_nics; j++)

@@ -79,9 +79,9 @@ struct netdev_spec {
     int fd;                       /* an inherited tap fd, else -1 */
 };
 
-enum nic_model { NIC_RTL8139 };
+enum nic_model { NIC_RTL8139, NIC_E1000 };
 
-/* -device rtl8139,id=ID,netdev=NETDEV,mac=MAC */
+/* -device rtl8139|e1000,id=ID,netdev=NETDEV,mac=MAC */
 struct nic_spec {
     char id[CFG_ID_MAX];
     char netdev[CFG_ID_MAX];

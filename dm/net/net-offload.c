@@ -183,6 +183,16 @@ int net_tx_offload(uint8_t *frame, size_t len, const struct net_tx_offload *o, u
     return 0;
 }
 
+int net_csum_insert(uint8_t *frame, size_t len, size_t start, size_t end, size_t at)
+{
+    if (!end)
+        end = len ? len - 1 : 0;
+    if (len < 2 || start >= len || end >= len || start > end || at > len - 2)
+        return -1;
+    put_be16(frame + at, fold(sum16(0, frame + start, end - start + 1)));
+    return 0;
+}
+
 uint32_t net_crc32(const uint8_t *p, size_t len)
 {
     static uint32_t table[256];

@@ -28,6 +28,13 @@ typedef void net_emit_fn(void *opaque, const uint8_t *frame, size_t len);
 int net_tx_offload(uint8_t *frame, size_t len, const struct net_tx_offload *o, uint8_t *seg, size_t segcap,
                    net_emit_fn *emit, void *opaque);
 
+/* The generic checksum a NIC inserts when told where (e1000 contexts):
+ * the 16-bit ones' complement sum of bytes start..end inclusive (end 0:
+ * the frame's last byte), including what the guest left at `at` (its
+ * pseudo-header sum), complemented and stored big-endian at `at`. 0, or -1
+ * if a position lies outside the frame (nothing written). */
+int net_csum_insert(uint8_t *frame, size_t len, size_t start, size_t end, size_t at);
+
 /* Ethernet CRC-32 (the FCS a NIC appends on receive) and the big-endian
  * CRC whose top 6 bits index a 64-bit multicast hash filter. */
 uint32_t net_crc32(const uint8_t *p, size_t len);

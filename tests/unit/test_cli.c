@@ -384,6 +384,14 @@ START_TEST(nics)
     ck_assert_str_eq(cfg.netdevs[1].ifname, "");
     ck_assert_int_eq(cfg.netdevs[1].fd, 7);
     ck_assert_ptr_nonnull(cli_find_netdev(&cfg, "net1"));
+    ck_assert_int_eq(cfg.nics[0].model, NIC_RTL8139);
+    /* model=e1000: the same form with the other driver. */
+    ck_assert_msg(parse_str("-xen-domid 5 -device e1000,id=nic0,netdev=net0,mac=00:16:3e:12:34:AB "
+                            "-netdev type=tap,id=net0,ifname=vif5.0-emu,br=xenbr0,script=no,downscript=no") == 0,
+                  "%s", err);
+    ck_assert_int_eq(cfg.n_nics, 1);
+    ck_assert_int_eq(cfg.nics[0].model, NIC_E1000);
+    ck_assert_mem_eq(cfg.nics[0].mac, mac, 6);
     ck_assert_int_eq(parse_str("-xen-domid 5 -net none"), 0);
     ck_assert_int_eq(cfg.n_nics, 0);
 }
@@ -433,8 +441,9 @@ START_TEST(refusals)
         { "-device virtserialport,chardev=c", "virtserialport", "<channel>" },
         { "-net nic", "-net", "-netdev tap" },
         { "-nic tap", "-nic", "-netdev tap" },
-        { "-device e1000,id=nic0", "e1000", "model=rtl8139" },
-        { "-device e1000,id=nic0", "e1000", "<model type='rtl8139'/>" },
+        { "-device e1000e,id=nic0", "e1000e", "model=e1000" },
+        { "-device e1000e,id=nic0", "e1000e", "<model type='rtl8139'/>" },
+        { "-device e1000,id=nic0,mac=00:16:3e:12:34:56", "e1000", "netdev=" },
         { "-net nic", "-net", "<interface>" },
         { "-device rtl8139,id=nic0,mac=00:16:3e:12:34:56", "rtl8139", "netdev=" },
         { "-device rtl8139,id=nic0,netdev=net0", "net0", "-netdev" },
