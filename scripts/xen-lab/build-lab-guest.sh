@@ -14,8 +14,8 @@
 #   A session block ending in " net" (the net stages) runs /bin/labnet instead of PERF and BIGWRITE:
 #   NET-PCI per PCI function (slot, IDs, class, revision, driver; BARs for NICs), then each NIC alone
 #   on 10.99.0.0/24 (the MAC's last byte K: address .20+K): NET-IF (driver, carrier, ping of dom0's
-#   10.99.0.1), NET-MD5 of 1 MiB random, NET-SENT of it to port 5000+10K, for K>0 also 64 MiB to
-#   5001+10K (labperf send: MB/s), then NET-DONE.
+#   10.99.0.1), NET-MD5 of 1 MiB random, NET-SENT of it to port 5000+10K, for K>0 also bulk=N bytes
+#   (the session block's, 64 MiB by default) to 5001+10K (labperf send: MB/s), then NET-DONE.
 #   A changed block 2 saying LAB-CMD-STOP ends the loop; `xl shutdown` runs /sbin/poweroff, which
 #   prints GUEST-XL-SHUTDOWN first.
 set -euo pipefail
@@ -99,7 +99,7 @@ for i in $ifs; do
   head -c 1048576 /dev/urandom > /tmp/net.bin
   echo "NET-MD5 k=$k md5=$(md5sum /tmp/net.bin | cut -d' ' -f1)"
   labperf send $S $((5000 + 10 * k)) /tmp/net.bin sum-$k
-  [ $k -gt 0 ] && labperf send $S $((5001 + 10 * k)) 67108864 bulk-$k
+  [ $k -gt 0 ] && labperf send $S $((5001 + 10 * k)) ${BULK:-67108864} bulk-$k
   rm -f /tmp/net.bin
   ip addr flush dev $i; ip link set $i down
 done
@@ -138,7 +138,7 @@ done
 ctl0=$(blk $FILE_DEV 8192)
 echo "LAB-SESSION ${ctl0#LAB-SESSION } file=$FILE_DEV loop=$LOOP_DEV uptime=$(up)"
 
-case "$ctl0" in *" net") NETRUN=1; labnet;; *) NETRUN="";; esac
+case "$ctl0" in *" net bulk="*) NETRUN=1; BULK=${ctl0##*bulk=} labnet;; *) NETRUN="";; esac
 if [ -z "$NETRUN" ]; then
 labperf port 0x3ff 20000
 labperf read /dev/$FILE_DEV 67108864

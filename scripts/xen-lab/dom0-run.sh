@@ -1051,7 +1051,7 @@ net_vif() { # STAGE: its vif entry
 }
 declare -A NR=() NE=() NPCI=() NMB=() NSECS=()   # per STAGE-TAG: ok|bad, evidence, the NIC's NET-PCI line, MB/s
 NET_HOOK=""        # a function run with TAG DOMID DMPID once the guest is done, before xl destroy
-ZERO64_MD5=""
+ZERO_MD5="" NET_BULK=0
 # net_session TAG DM STAGES...: one Linux boot with one NIC per stage
 net_session() {
   local tag=$1 dm=$2 name=net-$1 img=/var/lib/xen/net-$1.img img2=/var/lib/xen/net-$1-loop.img
@@ -1060,7 +1060,7 @@ net_session() {
   LAB_NAME=$name LAB_LOG=$R/net-$tag-serial.log LAB_DM=""
   rm -f $img $img2 $LAB_LOG /var/log/xen/qemu-dm-$name.log /tmp/net-rx-*
   truncate -s 16M $img; truncate -s 16M $img2
-  printf 'LAB-SESSION %s net\n' "$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" | dd of=$img bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
+  printf 'LAB-SESSION %s net bulk=%s\n' "$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" $NET_BULK | dd of=$img bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
   printf 'LAB-LOOPDISK\n' | dd of=$img2 bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
   loop=$(losetup -f --show $img2 2>/dev/null) || loop=""
   for s in "$@"; do vifs="$vifs${vifs:+, }$(net_vif $s)"; done
@@ -1117,8 +1117,8 @@ net_session() {
       bulk=$(lab_line "^NET-SENT tag=bulk-$k ")
       mb=$(echo "$bulk" | sed -n 's/.* MBps=\([0-9.]*\).*/\1/p'); NMB[$s-$tag]=$mb
       got=$(md5sum < /tmp/net-rx-bulk-$k 2>/dev/null | cut -d' ' -f1)
-      [ "$got" = "$ZERO64_MD5" ] || bad="$bad 64MiB:dom0-md5[$got]-guest[$bulk]"
-      ev="$ev; 64 MiB in $(echo "$bulk" | sed -n 's/.* secs=\([0-9.]*\).*/\1/p')s = ${mb:-?} MB/s"
+      [ "$got" = "$ZERO_MD5" ] || bad="$bad ${NET_BULK_MB}MiB:dom0-md5[$got]-guest[$bulk]"
+      ev="$ev; $NET_BULK_MB MiB in $(echo "$bulk" | sed -n 's/.* secs=\([0-9.]*\).*/\1/p')s = ${mb:-?} MB/s"
     fi
     if [ -z "$bad" ]; then NR[$s-$tag]=ok; NE[$s-$tag]=$ev; else NR[$s-$tag]=bad; NE[$s-$tag]="${bad# }; $ev"; fi
   done
@@ -1164,7 +1164,8 @@ if net_wanted; then
   mkdir -p /run/lock
   [ -p /tmp/lab-console-in ] || mkfifo /tmp/lab-console-in
   exec 7<>/tmp/lab-console-in
-  ZERO64_MD5=$(head -c 67108864 /dev/zero | md5sum | cut -d' ' -f1)
+  NET_BULK_MB=${NET_BULK_MB:-64}; NET_BULK=$((NET_BULK_MB * 1048576))
+  ZERO_MD5=$(head -c $NET_BULK /dev/zero | md5sum | cut -d' ' -f1)
   ST=""; for s in $NET_STAGES; do want $s && ST="$ST $s"; done
   if ! net_bridge_up; then
     for s in $NET_STAGES vif-netns; do want $s && msg "STAGE $s FAIL secs=0 bed networking (xenbr0, tun, netback) did not come up"; done
@@ -1180,7 +1181,7 @@ if net_wanted; then
         echo
         printf '%-34s %14s %14s\n' "Linux guest NICs on xenbr0" qemu-xen xsdm
         for s in $ST; do
-          [ $(net_k $s) -gt 0 ] && printf '%-34s %14s %14s\n' "64 MiB TCP guest->dom0 $s (MB/s)" "${NMB[$s-qemu]:--}" "${NMB[$s-xsdm]:--}"
+          [ $(net_k $s) -gt 0 ] && printf '%-34s %14s %14s\n' "$NET_BULK_MB MiB TCP ->dom0 $s (MB/s)" "${NMB[$s-qemu]:--}" "${NMB[$s-xsdm]:--}"
           printf '%-34s %14s %14s\n' "stage $s" "${NR[$s-qemu]:--}" "${NR[$s-xsdm]:--}"
         done
       } >> $R/table.txt
