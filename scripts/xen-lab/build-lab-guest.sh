@@ -12,7 +12,7 @@
 #   image (dev=file) and the loop device in dom0 (dev=loop), written O_DIRECT + fsync and read back O_DIRECT,
 #   BIGWRITE-DONE, then GUEST-TICK <n> every second.
 #   A session block ending in " net" (the net stages) runs /bin/labnet instead of PERF and BIGWRITE:
-#   NET-PCI per PCI function (slot, IDs, class, revision, driver; BARs for NICs), then each NIC alone
+#   NET-PCI per PCI function (slot, IDs, class, revision, driver; BARs and ROM for NICs), then each NIC alone
 #   on 10.99.0.0/24 (the MAC's last byte K: address .20+K): NET-IF (driver, carrier, ping of dom0's
 #   10.99.0.1), NET-MD5 of 1 MiB random, NET-SENT of it to port 5000+10K, for K>0 also bulk=N bytes
 #   (the session block's, 64 MiB by default) to 5001+10K (labperf send: MB/s), then NET-DONE.
@@ -78,7 +78,7 @@ cat > "$I/bin/labnet" <<'EOF'
 S=10.99.0.1
 for d in /sys/bus/pci/devices/*; do
   l=$(readlink $d/driver); drv=${l##*/}; c=$(cat $d/class); bars=""
-  case $c in 0x02*) bars=" bars=$(head -n 6 $d/resource | awk 'NR <= 6 && $1 != "0x0000000000000000" { sub(/^0x0*/, "0x", $1); sub(/^0x0*/, "0x", $2); printf "%d:%s-%s,", NR - 1, $1, $2 }')";; esac
+  case $c in 0x02*) bars=" bars=$(head -n 6 $d/resource | awk 'NR <= 7 && $1 != "0x0000000000000000" { sub(/^0x0*/, "0x", $1); sub(/^0x0*/, "0x", $2); printf "%d:%s-%s,", NR - 1, $1, $2 }')";; esac
   echo "NET-PCI ${d##*/} $(cat $d/vendor):$(cat $d/device) sub=$(cat $d/subsystem_vendor):$(cat $d/subsystem_device) class=$c rev=$(cat $d/revision) drv=${drv:--}$bars"
 done
 ip link set lo up
