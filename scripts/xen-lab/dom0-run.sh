@@ -1124,11 +1124,22 @@ net_session() {
   done
   rm -f /tmp/net-rx-*
 }
-net_verdict() { # STAGE: xsdm's result decides; the NIC's PCI function must be qemu-xen's (when qemu-xen ran)
+pci_shape() { # a NET-PCI line without addresses: slot, IDs, class, revision, driver, each BAR as index:size
+  local l=$1 out b i r
+  out=${l%% bars=*}
+  case "$l" in *" bars="*)
+    for b in $(echo "${l##* bars=}" | tr ',' ' '); do i=${b%%:*} r=${b#*:}; out="$out $i:$(( ${r#*-} - ${r%-*} + 1 ))"; done;;
+  esac
+  echo "$out"
+}
+net_verdict() { # STAGE: xsdm's result decides; the NIC's PCI function must be qemu-xen's (when qemu-xen ran):
+  # slot, IDs, revision, driver and BAR sizes; the BAR addresses too, unless another NIC's ROM moved them
   local s=$1 v=FAIL q="qemu-xen: ${NE[$1-qemu]:-not run}" pv="" bus=""
   [ "${NR[$s-qemu]}" = ok ] || q="qemu-xen (anchor limitation): ${NE[$s-qemu]:-not run}"
   if [ -n "${NPCI[$s-qemu]}" ]; then
     if [ "${NPCI[$s-qemu]}" = "${NPCI[$s-xsdm]}" ]; then pv="; PCI as qemu-xen's: ${NPCI[$s-xsdm]}"
+    elif [ "$(pci_shape "${NPCI[$s-qemu]}")" = "$(pci_shape "${NPCI[$s-xsdm]}")" ]; then
+      pv="; PCI as qemu-xen's (slot, IDs, driver, BAR sizes) but BAR addresses: qemu-xen [${NPCI[$s-qemu]##* bars=}] xsdm [${NPCI[$s-xsdm]##* bars=}]"
     else pv="; PCI DIFFERS: qemu-xen [${NPCI[$s-qemu]}] xsdm [${NPCI[$s-xsdm]}]"; fi
   fi
   # the whole bus, for the record (each function's slot, IDs, class, revision, driver)
