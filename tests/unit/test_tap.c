@@ -119,6 +119,7 @@ START_TEST(test_execdm_open_taps)
     ck_assert_int_eq(execdm_scan(7, argv, &f, err, sizeof(err)), 0);
     ck_assert_int_eq(f.n_keep, 1);
     ck_assert_int_eq(f.keep[0], fd);
+    free(argv[6]);      /* the wrapper execs instead: only here is it freed */
     close(fd);
     ck_assert(!iface_exists(name));
 }
