@@ -4,7 +4,9 @@
 #   create (generated ISO) -> audit -> cd-insert of a second ISO by fd -> save
 #   -> destroy -> restore -> audit -> destroy
 #   then a screenshot of the qtest machine's VGA text screen, taken over VNC
-#   by gvnccapture (BUILD_DIR/demo-screen, scripts/demo-screen.c)
+#   by gvnccapture (BUILD_DIR/demo-screen, scripts/demo-screen.c);
+#   then a guest with a NIC: its tap made by xsdmctl on a bridge, passed by fd,
+#   the DM in its own network namespace
 # Needs root, xorriso, gvnccapture and pngtopnm. Usage: sh scripts/demo.sh BUILD_DIR
 set -eu
 
@@ -117,6 +119,26 @@ step "screenshot: the qtest machine's VGA text screen, over VNC"
 "$BUILD/demo-screen" "$DEMO/screen.png" 2>"$DEMO/screen.log" || { cat "$DEMO/screen.log"; exit 1; }
 fact "the PNG: $DEMO/screen.png (open it in any image viewer)"
 
+
+step "a NIC: the tap made by xsdmctl, the DM in its own network namespace"
+ip link add xsdmdemo0 type bridge 2>/dev/null || true
+trap 'cleanup; ip link del xsdmdemo0 2>/dev/null' EXIT
+sed -e 's/^name = .*/name = "demo-net"/' -e '/^vif/d' "$CFG" > "$DEMO/demo-net.cfg"
+echo "vif = [ 'bridge=xsdmdemo0,mac=00:16:3e:de:00:01' ]" >> "$DEMO/demo-net.cfg"
+"$CTL" create "$DEMO/demo-net.cfg"
+pid=$(dm_pid)
+fact "argv: $(tr '\0' ' ' < /proc/$pid/cmdline | grep -o -- '-netdev [^ ]*')"
+for fd in /proc/$pid/fd/*; do
+    if [ "$(readlink "$fd")" = /dev/net/tun ]; then
+        fact "DM fd ${fd##*/} -> /dev/net/tun: $(sed -n 's/^iff:[[:space:]]*//p' /proc/$pid/fdinfo/${fd##*/})"
+    fi
+done
+fact "in our namespace: vif1.0-emu on $(basename "$(readlink /sys/class/net/vif1.0-emu/master)"), $(cat /sys/class/net/vif1.0-emu/operstate)"
+fact "the DM's namespace $(readlink /proc/$pid/ns/net) (ours $(readlink /proc/self/ns/net)): interfaces $(awk -F: 'NR > 2 { gsub(/ /, "", $1); printf "%s ", $1 }' /proc/$pid/net/dev)"
+"$CTL" audit demo-net | grep -E 'namespace net|netns|tun|audit:'
+"$CTL" destroy demo-net
+fact "after destroy: vif1.0-emu $([ -e /sys/class/net/vif1.0-emu ] && echo still there || echo gone with the DM and its fd)"
+ip link del xsdmdemo0
 trap - EXIT
 echo
 echo "demo: done"

@@ -18,6 +18,7 @@ struct audit {
     const struct audit_policy *p;
     FILE *out;
     int gaps, checks;
+    int taps;                       /* tap fds seen so far */
 };
 
 static void check(struct audit *a, bool ok, const char *what, const char *fmt, ...)
@@ -194,6 +195,44 @@ static void check_ns(struct audit *a, const char *ns, bool want_new)
         fprintf(a->out, "  info %-22s %s (%s)\n", what, l1, strcmp(l1, l2) ? "own" : "shared with ours");
 }
 
+/* The DM's own network namespace holds nothing to reach a network with:
+ * only a loopback, and no INET socket at all (its tap fds lead outside). */
+static void check_netns_empty(struct audit *a)
+{
+    static const char *const socks[] = { "tcp", "udp", "raw", "tcp6", "udp6", "raw6" };
+    char path[64], line[256], ifs[128] = "";
+    int n_if = 0, n_sock = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)a->p->pid);
+    f = fopen(path, "r");
+    if (!f) {
+        check(a, false, "netns interfaces", "unreadable: %s", strerror(errno));
+        return;
+    }
+    for (int l = 0; fgets(line, sizeof(line), f); l++) {
+        char name[32];
+
+        if (l < 2 || sscanf(line, " %31[^:]:", name) != 1)
+            continue;
+        n_if++;
+        if (strlen(ifs) + strlen(name) + 2 < sizeof(ifs))
+            snprintf(ifs + strlen(ifs), sizeof(ifs) - strlen(ifs), "%s%s", ifs[0] ? " " : "", name);
+    }
+    fclose(f);
+    check(a, n_if == 1 && !strcmp(ifs, "lo"), "netns interfaces", "[%s] (want the loopback only)", ifs);
+    for (size_t i = 0; i < sizeof(socks) / sizeof(socks[0]); i++) {
+        snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)a->p->pid, socks[i]);
+        f = fopen(path, "r");
+        if (!f)
+            continue;       /* a protocol this kernel lacks */
+        for (int l = 0; fgets(line, sizeof(line), f); l++)
+            n_sock += l > 0;
+        fclose(f);
+    }
+    check(a, n_sock == 0, "netns INET sockets", "%d", n_sock);
+}
+
 /* "Max file size   262144   262144   bytes": soft and hard of a name. */
 static int read_limit(pid_t pid, const char *name, char *soft, char *hard, size_t len)
 {
@@ -289,6 +328,14 @@ static const char *fd_verdict(struct audit *a, const char *target, unsigned long
         return "xen (restricted by the DM)";
     if (prefix(target, "/memfd:"))
         return "guest memory";
+    /* the NICs' taps, opened by the toolstack: each the guest's one link,
+     * outside the DM's network namespace */
+    if (!strcmp(target, "/dev/net/tun")) {
+        if (++a->taps <= a->p->taps)
+            return "tap, passed by the toolstack";
+        snprintf(why, len, "more tap fds than the %d vifs", a->p->taps);
+        return NULL;
+    }
     if (a->p->log && !strcmp(target, a->p->log)) {
         if (acc == O_WRONLY && (flags & O_APPEND))
             return "log, write-only append";
@@ -373,6 +420,8 @@ int audit_run(const struct audit_policy *p, FILE *out)
     check_ns(&a, "ipc", true);
     check_ns(&a, "uts", true);
     check_ns(&a, "net", p->net_ns);
+    if (p->net_ns)
+        check_netns_empty(&a);
     check_ns(&a, "pid", false);
     check_limits(&a);
     check_fds(&a);

@@ -15,7 +15,9 @@ struct audit_policy {
     uid_t uid;                      /* every uid must be this (never 0) */
     gid_t gid;                      /* every gid; groups empty or {gid} */
     const char *chroot;             /* root and cwd must be this dir */
-    bool net_ns;                    /* network namespace expected too */
+    bool net_ns;                    /* network namespace expected too, with
+                                       nothing in it but a loopback */
+    int taps;                       /* tap fds it may hold (/dev/net/tun) */
     const struct dom_file *files;   /* regular files the DM may hold */
     int n_files;
     const char *log;                /* must be open write-only, O_APPEND */

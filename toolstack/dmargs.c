@@ -80,9 +80,12 @@ int dm_args_build(const struct xl_config *c, const struct dm_args_in *in, struct
         r |= add(a, "-smp") | add(a, "%d,maxcpus=%d", c->vcpus, c->vcpus);
     for (int i = 0; i < c->n_vifs; i++) {
         r |= add(a, "-device") | add(a, "%s,id=nic%d,netdev=net%d,mac=%s", c->vifs[i].model, i, i, c->vifs[i].mac);
-        r |= add(a, "-netdev") |
-             add(a, "type=tap,id=net%d,ifname=vif%d.%d-emu,br=%s,script=no,downscript=no",
-                 i, in->domid, i, c->vifs[i].bridge);
+        if (in->tap_fd_at > 0)
+            r |= add(a, "-netdev") | add(a, "type=tap,id=net%d,fd=%d", i, in->tap_fd_at + i);
+        else
+            r |= add(a, "-netdev") |
+                 add(a, "type=tap,id=net%d,ifname=vif%d.%d-emu,br=%s,script=no,downscript=no",
+                     i, in->domid, i, c->vifs[i].bridge);
     }
     if (!c->n_vifs)
         r |= add(a, "-net") | add(a, "none");

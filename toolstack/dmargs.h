@@ -26,6 +26,8 @@ struct dm_args_in {
     const char *const *extra; /* device_model_args (NULL-terminated), may be NULL */
     int vnc_fd;                /* vnc=1: the listening socket as inherited (-vnc fd=N);
                                 * -1 = libxl's form, <listen>:<display>[,password=on][,to=99] */
+    int tap_fd_at;             /* > 0: vif i's tap is inherited at tap_fd_at + i (-netdev
+                                  tap,fd=); 0: libxl's ifname= form, the DM creates it */
 };
 
 int dm_args_build(const struct xl_config *c, const struct dm_args_in *in, struct dm_args *out,

@@ -31,12 +31,14 @@
 #include "toolstack/launch.h"
 #include "toolstack/ops.h"
 #include "toolstack/reaper.h"
+#include "toolstack/tap.h"
 #include "toolstack/uid.h"
 #include "toolstack/vncsock.h"
 
 #define QMP_FD_AT      3
 #define INCOMING_FD_AT 4
 #define VNC_FD_AT      5
+#define TAP_FD_AT      6      /* vif i's tap at 6 + i */
 #define REAPER_MS      10000
 
 static void say(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -281,6 +283,7 @@ struct create_ctx {
     bool qtest, chroot_made, sockets_made;
     int lock, qmp_fd, qtest_fd, log_fd, in_fd;
     struct vncsock vnc;             /* vnc=1: the listener we bound, fd -1 once passed */
+    int tap_fd[XLCFG_MAX_VIFS];
     pid_t pid, keeper;
     char qmp_path[STATE_PATH], qtest_path[STATE_PATH], env_domid[48];
 };
@@ -346,7 +349,8 @@ static int phase_record(struct create_ctx *c)
     snprintf(r->accel, sizeof(r->accel), "%s", c->qtest ? "qtest" : "xen");
     r->qtest = c->qtest;
     r->restricted = c->cfg.dm_restrict;
-    r->net_ns = c->cfg.n_vifs == 0;
+    r->net_ns = true;       /* the NICs' taps come by fd (phase taps) */
+    r->taps = c->cfg.n_vifs;
     path = realpath(c->o->cfg_path, real) ? real : c->o->cfg_path;
     if (strlen(path) >= sizeof(r->cfg)) {
         seterr(c->err, c->errlen, "config path %s too long", path);
@@ -481,6 +485,23 @@ static void undo_sockets(struct create_ctx *c)
         unlink_sockets(c->r.domid);
 }
 
+/* Each vif's tap vif<D>.<N>-emu, as libxl names it, created and put on the
+ * vif's bridge here in our (the initial) network namespace: what qemu-xen
+ * and libxl's vif-bridge script do under xl. The DM, in a namespace of its
+ * own, gets the fd only. */
+static int phase_taps(struct create_ctx *c)
+{
+    char name[32];
+
+    for (int i = 0; i < c->cfg.n_vifs; i++) {
+        snprintf(name, sizeof(name), "vif%d.%d-emu", c->r.domid, i);
+        c->tap_fd[i] = tap_open(name, c->err, c->errlen);
+        if (c->tap_fd[i] < 0 || tap_bridge_add(c->cfg.vifs[i].bridge, name, c->err, c->errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int phase_argv(struct create_ctx *c)
 {
     struct dm_args_in in;
@@ -495,6 +516,7 @@ static int phase_argv(struct create_ctx *c)
     in.qtest_path = c->qtest ? c->qtest_path : NULL;
     in.extra = c->o->dm_args;
     in.vnc_fd = c->vnc.fd >= 0 ? VNC_FD_AT : -1;
+    in.tap_fd_at = TAP_FD_AT;
     if (dm_args_build(&c->cfg, &in, &c->args, c->err, c->errlen) < 0)
         return -1;
     snprintf(c->env_domid, sizeof(c->env_domid), "XEN_DOMAIN_ID=%d", c->r.domid);
@@ -523,6 +545,10 @@ static int phase_spawn(struct create_ctx *c)
         ls.pass_fd[ls.n_pass] = c->vnc.fd;
         ls.pass_at[ls.n_pass++] = VNC_FD_AT;
     }
+    for (int i = 0; i < c->cfg.n_vifs; i++) {
+        ls.pass_fd[ls.n_pass] = c->tap_fd[i];
+        ls.pass_at[ls.n_pass++] = TAP_FD_AT + i;
+    }
     ls.restrict_ns = true;
     ls.new_net = c->r.net_ns;
     say(c->o->out, "argv:");
@@ -549,8 +575,10 @@ static int phase_spawn(struct create_ctx *c)
     for (int i = 0; i < ls.n_pass; i++)
         fds_len += (size_t)snprintf(fds + fds_len, sizeof(fds) - fds_len, " + %d", ls.pass_at[i]);
     say(c->o->out, "started pid %d, setsid, new mount/IPC/UTS%s namespaces, rlimits FSIZE=256KiB "
-        "CORE=MSGQUEUE=LOCKS=MEMLOCK=0, fds 0-2%s, env %s, log %s (O_APPEND)\n",
-        (int)c->pid, c->r.net_ns ? "/network" : "", fds, c->env_domid, c->r.log);
+        "CORE=MSGQUEUE=LOCKS=MEMLOCK=0, fds 0-2%s", (int)c->pid, c->r.net_ns ? "/network" : "", fds);
+    for (int i = 0; i < c->cfg.n_vifs; i++)
+        say(c->o->out, ", tap vif%d.%d-emu on %s at fd %d", c->r.domid, i, c->cfg.vifs[i].bridge, TAP_FD_AT + i);
+    say(c->o->out, ", env %s, log %s (O_APPEND)\n", c->env_domid, c->r.log);
     return 0;
 }
 
@@ -710,6 +738,8 @@ static const struct create_phase create_phases[] = {
       "listening before the spawn, so that a client never races the DM's start" },
     { "vnc", phase_vnc, NULL,
       "vnc=1: bound here, in our network namespace, before the DM gets its own empty one" },
+    { "taps", phase_taps, NULL,
+      "the DM's network namespace has no bridge: the taps are made and bridged here (closed on failure)" },
     { "argv", phase_argv, NULL,
       "the qemu-xen argv libxl would pass, with the fd numbers the spawn places" },
     { "spawn", phase_spawn, undo_spawn,
@@ -731,6 +761,12 @@ static void create_release(struct create_ctx *c)
     int *fds[] = { &c->qmp_fd, &c->qtest_fd, &c->in_fd, &c->log_fd, &c->lock, &c->vnc.fd };
 
     dm_args_free(&c->args);
+    /* the DM holds its copies: the taps live as long as it does */
+    for (int i = 0; i < XLCFG_MAX_VIFS; i++)
+        if (c->tap_fd[i] >= 0) {
+            close(c->tap_fd[i]);
+            c->tap_fd[i] = -1;
+        }
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (*fds[i] >= 0) {
             close(*fds[i]);
@@ -747,6 +783,9 @@ int domain_create(const struct create_opts *o, struct dom_rec *rec, char *err, s
     };
     size_t n = sizeof(create_phases) / sizeof(create_phases[0]), i;
     int rc = 0;
+
+    for (i = 0; i < XLCFG_MAX_VIFS; i++)
+        c.tap_fd[i] = -1;
 
     for (i = 0; i < n; i++)
         if (create_phases[i].run(&c) < 0)

@@ -1,8 +1,8 @@
 /* exec-dm. We are libxl's DM child: setsid, mount+IPC namespaces and
  * rlimits are already done by libxl__local_dm_preexec_restrict. We add the
- * reaper before start, UTS (and, without an emulated NIC, network)
- * namespaces, stray-fd closing, a clean environment, and a watcher that
- * reaps the uid and removes the chroot dir once the DM is gone. */
+ * reaper before start, the emulated NICs' taps (opened here, passed by fd),
+ * UTS and network namespaces, stray-fd closing, a clean environment, and a
+ * watcher that reaps the uid and removes the chroot dir once the DM is gone. */
 #include "toolstack/execdm.h"
 
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include "dm/core/errmsg.h"
 #include "toolstack/launch.h"
 #include "toolstack/reaper.h"
+#include "toolstack/tap.h"
 #include "toolstack/uid.h"
 #include "toolstack/vncsock.h"
 
@@ -75,6 +76,9 @@ int execdm_scan(int argc, char **argv, struct execdm_facts *f, char *err, size_t
                 return -1;
         } else if (!strcmp(a, "-netdev") && v) {
             f->has_nic = true;
+            /* a tap passed in already (fd=N) must survive the fd closing */
+            if ((p = strstr(v, "fd=")) && (p == v || p[-1] == ',') && add_keep(f, p + 3, err, errlen) < 0)
+                return -1;
         } else if (!strcmp(a, "-net") && v && strcmp(v, "none")) {
             f->has_nic = true;
         } else {
@@ -113,6 +117,42 @@ int execdm_pass_vnc(int argc, char **argv, struct execdm_facts *f, char *err, si
     }
     f->keep[f->n_keep++] = s.fd;
     argv[at] = arg;
+    return 0;
+}
+
+int execdm_open_taps(int argc, char **argv, struct execdm_facts *f, char *err, size_t errlen)
+{
+    char ifname[TAP_NETDEV_MAX], bridge[TAP_NETDEV_MAX], form[TAP_NETDEV_MAX], *dup;
+    int r, fd;
+
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "-netdev"))
+            continue;
+        r = tap_netdev_ifname(argv[i + 1], ifname, sizeof(ifname), bridge, sizeof(bridge), err, errlen);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            continue;
+        if (f->n_keep >= EXECDM_MAX_KEEP) {
+            seterr(err, errlen, "exec-dm: too many inherited fds");
+            return -1;
+        }
+        fd = tap_open(ifname, err, errlen);
+        if (fd < 0)
+            return -1;
+        /* the DM inherits it: no close-on-exec */
+        if (fcntl(fd, F_SETFD, 0) < 0 || tap_netdev_fd_form(argv[i + 1], fd, form, sizeof(form), err, errlen) < 0 ||
+            !(dup = strdup(form))) {
+            if (!err[0])
+                seterr(err, errlen, "exec-dm: tap %s: %s", ifname, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        argv[i + 1] = dup;      /* the wrapper execs right after: never freed */
+        f->keep[f->n_keep++] = fd;
+        f->n_taps++;
+        i++;
+    }
     return 0;
 }
 
@@ -232,7 +272,11 @@ int execdm_run(int argc, char **argv, const char *dm_path, char *err, size_t err
     if (self >= 0)
         close(self);
 
-    if (launch_new_namespaces(!f.has_nic) < 0) {
+    /* the taps first, in the initial network namespace; then the DM's own */
+    err[0] = 0;
+    if (execdm_open_taps(argc, argv, &f, err, errlen) < 0)
+        return -1;
+    if (launch_new_namespaces(true) < 0) {
         seterr(err, errlen, "exec-dm: unshare: %s", strerror(errno));
         return -1;
     }

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define EXECDM_MAX_KEEP 5
+#define EXECDM_MAX_KEEP 10         /* chardev fds, -incoming, -vnc fd=, the taps */
 
 /* What the wrapper needs from libxl's argv. */
 struct execdm_facts {
@@ -16,8 +16,9 @@ struct execdm_facts {
     const char *runas;              /* -runas U or -run-with user=U */
     const char *chroot;             /* -chroot DIR or -run-with chroot=DIR */
     bool has_nic;                   /* -netdev / -net other than none */
-    int keep[EXECDM_MAX_KEEP];      /* inherited fds: chardev fd=N, -incoming fd:M, -vnc fd=V */
+    int keep[EXECDM_MAX_KEEP];      /* inherited fds: chardev fd=N, -incoming fd:M, -vnc fd=V, netdev fd=T */
     int n_keep;
+    int n_taps;                     /* taps the wrapper opened (execdm_open_taps) */
 };
 
 /* argv[0] is the DM path libxl used; 0, or -1 with err. */
@@ -27,6 +28,14 @@ int execdm_scan(int argc, char **argv, struct execdm_facts *f, char *err, size_t
  * (kept in f), so the DM can serve VNC from a new, empty network
  * namespace. "-vnc none" and fd=N are left alone. 0, or -1 with err. */
 int execdm_pass_vnc(int argc, char **argv, struct execdm_facts *f, char *err, size_t errlen);
+/* Under xl the DM starts in a network namespace of its own, where a tap it
+ * created would be out of the bridge's reach: for each libxl netdev
+ * "type=tap,id=I,ifname=vifD.N-emu,br=B,..." open the tap here, in the
+ * initial namespace (up, not on the bridge: libxl's vif-bridge hotplug
+ * script does that once the DM runs), and rewrite that argv entry into
+ * "type=tap,id=I,fd=F" with F inherited (in f->keep). 0, or -1 with err
+ * (the taps opened so far stay open: the wrapper is about to fail). */
+int execdm_open_taps(int argc, char **argv, struct execdm_facts *f, char *err, size_t errlen);
 /* Runs the whole wrapper; returns only on failure (message in err). */
 int execdm_run(int argc, char **argv, const char *dm_path, char *err, size_t errlen);
 

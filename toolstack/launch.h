@@ -1,7 +1,7 @@
 /* Starting a device model: libxl's pre-exec restrictions (setsid, new
  * mount+IPC namespaces, rlimits, libxl-compat.md §1.6) plus what libxl
- * omits: UTS and (for NIC-less guests) network namespaces, every fd but the
- * passed ones closed, a clean environment. */
+ * omits: UTS and network namespaces (the NICs' taps are passed by fd), every
+ * fd but the passed ones closed, a clean environment. */
 #ifndef XSDMCTL_LAUNCH_H
 #define XSDMCTL_LAUNCH_H
 
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define LAUNCH_MAX_PASS 4
+#define LAUNCH_MAX_PASS 8            /* QMP, -incoming, the NICs' taps */
 
 struct launch_spec {
     const char *path;            /* executable */

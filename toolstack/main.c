@@ -148,6 +148,7 @@ static int cmd_audit(const char *dom)
     p.gid = r.has_uid ? r.gid : 0;
     p.chroot = r.chroot[0] ? r.chroot : NULL;
     p.net_ns = r.net_ns;
+    p.taps = r.taps;
     p.files = r.files;
     p.n_files = r.n_files;
     p.log = r.log;

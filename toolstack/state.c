@@ -120,12 +120,12 @@ int state_save(const struct dom_rec *r, char *err, size_t errlen)
     for (int i = 0; files && i < r->n_files; i++)
         json_array_append_new(files, json_pack("{s:s, s:b}", "path", r->files[i].path,
                                                "readonly", r->files[i].readonly));
-    j = json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:b, s:b, s:b, s:b, s:s, s:s, s:s, s:s, s:o}",
+    j = json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:b, s:b, s:b, s:i, s:b, s:s, s:s, s:s, s:s, s:o}",
                   "domid", r->domid, "name", r->name, "pid", (json_int_t)r->pid,
                   "start", (json_int_t)r->start, "keeper", (json_int_t)r->keeper,
                   "keeper_start", (json_int_t)r->keeper_start, "has_uid", r->has_uid,
                   "uid", (json_int_t)r->uid, "gid", (json_int_t)r->gid, "kill_uid", r->kill_uid,
-                  "restricted", r->restricted, "net_ns", r->net_ns, "qtest", r->qtest,
+                  "restricted", r->restricted, "net_ns", r->net_ns, "taps", r->taps, "qtest", r->qtest,
                   "accel", r->accel, "cfg", r->cfg, "log", r->log, "chroot", r->chroot,
                   "files", files ? files : json_array());
     if (!j) {
@@ -177,6 +177,7 @@ int state_load(int domid, struct dom_rec *r, char *err, size_t errlen)
     r->kill_uid = json_is_true(json_object_get(j, "kill_uid"));
     r->restricted = json_is_true(json_object_get(j, "restricted"));
     r->net_ns = json_is_true(json_object_get(j, "net_ns"));
+    r->taps = (int)json_integer_value(json_object_get(j, "taps"));
     r->qtest = json_is_true(json_object_get(j, "qtest"));
     get_s(j, "accel", r->accel, sizeof(r->accel));
     get_s(j, "cfg", r->cfg, sizeof(r->cfg));

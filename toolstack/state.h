@@ -29,6 +29,7 @@ struct dom_rec {
     bool kill_uid;                  /* reaper may kill by uid */
     bool restricted;                /* dm_restrict */
     bool net_ns;                    /* started in its own network namespace */
+    int taps;                       /* tap fds it was given (one per vif) */
     bool qtest;
     char accel[8];
     char cfg[STATE_PATH];

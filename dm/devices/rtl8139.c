@@ -43,7 +43,7 @@ struct rtl8139 {
     struct net_backend *nb;
     rtl8139_running_fn *running; /* the board: may the VM's state change now? */
     void *running_opaque;
-    struct io_region bar_io, bar_mmio;
+    struct io_region bar_io, bar_mmio, bar_rom;
     uint8_t mac[6];             /* from -device mac=: the EEPROM's, restored at reset */
     char name[24];              /* "rtl8139.<slot>": the state section */
     uint8_t txbuf[TX_BUF_MAX];  /* one frame being sent (C+: gathered fragments) */
@@ -885,6 +885,18 @@ static void regs_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 
 static const struct io_ops regs_ops = { .read = regs_read, .write = regs_write };
 
+/* The empty expansion ROM: zeros, no 0x55AA signature, so firmware skips it. */
+static uint64_t rom_read(void *opaque, uint64_t off, unsigned size)
+{
+    return 0;
+}
+
+static void rom_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+}
+
+static const struct io_ops rom_ops = { .read = rom_read, .write = rom_write };
+
 /* ---- saved state -------------------------------------------------------- */
 
 /* The section: every field in struct order, each with the range or bits
@@ -962,6 +974,8 @@ struct rtl8139 *rtl8139_new(struct iobus *bus, struct pci_bus *pci, struct accel
     io_region_init(&n->bar_mmio, IO_MMIO, "rtl8139-mmio", &regs_ops, n, RTL8139_REGS);
     pci_dev_set_bar(&n->dev, 0, true, RTL8139_REGS, &n->bar_io);
     pci_dev_set_bar(&n->dev, 1, false, RTL8139_REGS, &n->bar_mmio);
+    io_region_init(&n->bar_rom, IO_MMIO, "rtl8139-rom", &rom_ops, n, RTL8139_ROM_SIZE);
+    pci_dev_set_rom(&n->dev, RTL8139_ROM_SIZE, &n->bar_rom);
     n->dev.opaque = n;
     chip_reset(n, false);
     vd.name = n->name;

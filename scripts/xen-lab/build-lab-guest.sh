@@ -11,6 +11,11 @@
 #   BIGWRITE-WROTE/BIGWRITE-READ for 4 KiB markers at 0, 1 MiB, 64 MiB and the last MiB of the file
 #   image (dev=file) and the loop device in dom0 (dev=loop), written O_DIRECT + fsync and read back O_DIRECT,
 #   BIGWRITE-DONE, then GUEST-TICK <n> every second.
+#   A session block ending in " net" (the net stages) runs /bin/labnet instead of PERF and BIGWRITE:
+#   NET-PCI per PCI function (slot, IDs, class, revision, driver; BARs and ROM for NICs), then each NIC alone
+#   on 10.99.0.0/24 (the MAC's last byte K: address .20+K): NET-IF (driver, carrier, ping of dom0's
+#   10.99.0.1), NET-MD5 of 1 MiB random, NET-SENT of it to port 5000+10K, for K>0 also bulk=N bytes
+#   (the session block's, 64 MiB by default) to 5001+10K (labperf send: MB/s), then NET-DONE.
 #   A changed block 2 saying LAB-CMD-STOP ends the loop; `xl shutdown` runs /sbin/poweroff, which
 #   prints GUEST-XL-SHUTDOWN first.
 set -euo pipefail
@@ -21,6 +26,8 @@ KVER=${KVER:-$(ls "$ROOT/lib/modules" | sort -V | tail -n1)}
 MODDIR=$ROOT/lib/modules/$KVER
 CMDLINE="console=ttyS0,115200 xen_emul_unplug=never panic=10 nokaslr quiet pci=noearly"
 MODULES="ata_piix sd_mod"
+# the net stages' NICs: 8139cp first (it takes the RTL8139C+, revision 0x20; 8139too the older ones)
+MODULES="$MODULES 8139cp 8139too e1000"
 [ -e "$ROOT/boot/vmlinuz-$KVER" ] && [ -d "$MODDIR" ] || { echo "no kernel $KVER in $ROOT" >&2; exit 2; }
 mkdir -p "$OUT/guest"
 W=$(mktemp -d)
@@ -65,6 +72,40 @@ sync
 exec /bin/poweroff -f
 EOF
 chmod 755 "$I/sbin/poweroff"
+# the net stages' guest side (see the header)
+cat > "$I/bin/labnet" <<'EOF'
+#!/bin/sh
+S=10.99.0.1
+for d in /sys/bus/pci/devices/*; do
+  l=$(readlink $d/driver); drv=${l##*/}; c=$(cat $d/class); bars=""
+  case $c in 0x02*) bars=" bars=$(head -n 6 $d/resource | awk 'NR <= 7 && $1 != "0x0000000000000000" { sub(/^0x0*/, "0x", $1); sub(/^0x0*/, "0x", $2); printf "%d:%s-%s,", NR - 1, $1, $2 }')";; esac
+  echo "NET-PCI ${d##*/} $(cat $d/vendor):$(cat $d/device) sub=$(cat $d/subsystem_vendor):$(cat $d/subsystem_device) class=$c rev=$(cat $d/revision) drv=${drv:--}$bars"
+done
+ip link set lo up
+ifs=$(ls /sys/class/net | grep -v '^lo$')
+for i in $ifs; do
+  mac=$(cat /sys/class/net/$i/address); k=$((0x${mac##*:}))
+  l=$(readlink /sys/class/net/$i/device/driver); drv=${l##*/}
+  l=$(readlink /sys/class/net/$i/device); pci=${l##*/}
+  for j in $ifs; do ip addr flush dev $j; ip link set $j down; done
+  ip addr add 10.99.0.$((20 + k))/24 dev $i && ip link set $i up
+  n=0
+  while [ $n -lt 40 ] && [ "$(cat /sys/class/net/$i/carrier 2>/dev/null)" != 1 ]; do sleep 0.5; n=$((n + 1)); done
+  n=0 rx=0
+  while [ $n -lt 3 ] && [ "${rx:-0}" = 0 ]; do
+    rx=$(ping -c 3 -W 3 $S 2>/dev/null | sed -n 's/.* \([0-9]*\) packets received.*/\1/p'); n=$((n + 1))
+  done
+  echo "NET-IF k=$k mac=$mac if=$i drv=${drv:--} pci=$pci carrier=$(cat /sys/class/net/$i/carrier 2>/dev/null) ping=${rx:-0}/3 tries=$n"
+  head -c 1048576 /dev/urandom > /tmp/net.bin
+  echo "NET-MD5 k=$k md5=$(md5sum /tmp/net.bin | cut -d' ' -f1)"
+  labperf send $S $((5000 + 10 * k)) /tmp/net.bin sum-$k
+  [ $k -gt 0 ] && labperf send $S $((5001 + 10 * k)) ${BULK:-67108864} bulk-$k
+  rm -f /tmp/net.bin
+  ip addr flush dev $i; ip link set $i down
+done
+echo "NET-DONE"
+EOF
+chmod 755 "$I/bin/labnet"
 
 cat > "$I/init" <<'EOF'
 #!/bin/sh
@@ -97,6 +138,8 @@ done
 ctl0=$(blk $FILE_DEV 8192)
 echo "LAB-SESSION ${ctl0#LAB-SESSION } file=$FILE_DEV loop=$LOOP_DEV uptime=$(up)"
 
+case "$ctl0" in *" net bulk="*) NETRUN=1; BULK=${ctl0##*bulk=} labnet;; *) NETRUN="";; esac
+if [ -z "$NETRUN" ]; then
 labperf port 0x3ff 20000
 labperf read /dev/$FILE_DEV 67108864
 echo "PERF-DONE uptime=$(up)"
@@ -118,6 +161,7 @@ for d in file:$FILE_DEV loop:$LOOP_DEV; do
   done
 done
 echo "BIGWRITE-DONE uptime=$(up)"
+fi
 
 n=0
 while [ $n -lt 3600 ]; do

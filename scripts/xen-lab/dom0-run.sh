@@ -21,10 +21,15 @@
 #   bigwrite perf pause migrate reboot  one Linux session per DM (qemu-xen first), then a GRUB guest
 #      that reboots itself: one verdict each, xsdm's; qemu-xen failing is an "anchor limitation" in
 #      the evidence, not a FAIL (see "lab stages" below)
+#   vif-default nic-rtl8139 nic-e1000  one Linux session per DM (qemu-xen first) with a NIC per stage
+#      on xenbr0: the guest pings dom0 and sends 1 MiB (md5 compared in dom0), 64 MiB for MB/s; the
+#      NIC's PCI function must be qemu-xen's (see "net stages" below)
+#   vif-netns  xsdm through the xsdmctl wrapper with the default vif: the guest's network works, the
+#      DM is in its own network namespace holding a tap fd the wrapper opened
 T=/test
 R=$T/results
 mkdir -p $R
-TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot")
+TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot vif-default nic-rtl8139 nic-e1000 vif-netns")
 [ -r $T/env ] && . $T/env
 XSDM=/usr/lib/xsdm/xsdm
 RANGE_BASE=$(id -u xen-qemuuser-range-base 2>/dev/null)
@@ -74,6 +79,23 @@ msg "BED-UP"
 ( while sleep 120; do msg "alive: domains [$(timeout 10 xl list 2>/dev/null | awk 'NR>2{printf " %s", $1}') ]"; done ) &
 HEARTBEAT=$!
 grep -E '^(xen_version|virt_caps)' $R/xl-info.txt | sed 's/^/LAB|   /'
+
+# ---- bed networking (the net stages; other stages may call it too): xenbr0 in dom0 with 10.99.0.1/24,
+# tun for the device models' taps (qemu-xen's and xsdm's vif<D>.<N>-emu), netback for the PV vifs
+# libxl adds beside each emulated NIC. libxl runs /etc/xen/scripts/vif-bridge for both, which puts
+# them on the bridge the vif names. Idempotent: a second call changes nothing.
+NET_BR=xenbr0 NET_DOM0_IP=10.99.0.1
+net_bridge_up() {
+  local m
+  for m in tun bridge xen-netback; do
+    [ -d /sys/module/${m//-/_} ] || modprobe $m || { msg "net: modprobe $m failed"; return 1; }
+  done
+  [ -d /sys/class/net/$NET_BR/bridge ] || ip link add name $NET_BR type bridge stp_state 0 forward_delay 0 ||
+    { msg "net: cannot create $NET_BR"; return 1; }
+  ip -4 addr show dev $NET_BR | grep -q "inet $NET_DOM0_IP/" || ip addr add $NET_DOM0_IP/24 dev $NET_BR ||
+    { msg "net: cannot give $NET_BR $NET_DOM0_IP"; return 1; }
+  ip link set $NET_BR up
+}
 
 # ---- xsdm in dom0: the host-built binary, its libraries from Debian
 mkdir -p /usr/lib/xsdm
@@ -1000,6 +1022,192 @@ if lab_wanted; then
       echo "(lab stages: $(since $L0)s of bed time for both DMs)"
     } >> $R/table.txt
     show $R/table.txt 40
+  fi
+  exec 7>&-
+fi
+
+# ============================================================ net stages: vif-default nic-rtl8139 nic-e1000 vif-netns
+# One Linux session (linux-lab.iso, session block "... net": the guest runs labnet) per device model,
+# qemu-xen first, then xsdm, with one NIC per selected stage, all on xenbr0 (net_bridge_up):
+#   vif-default  'bridge=xenbr0' (no type, no model: libxl's default, an emulated rtl8139 and a PV vif;
+#                the guest keeps the emulated one: xen_emul_unplug=never and no netfront)
+#   nic-rtl8139  model=rtl8139, nic-e1000 model=e1000: also 64 MiB guest -> dom0, MB/s in the table
+#   vif-netns    xsdm through xl's wrapper (xsdmctl-exec-dm) with the vif-default NIC: the guest's
+#                network works while the DM sits in its own network namespace holding only a tap fd
+# The MAC's last byte K names the NIC to the guest (address 10.99.0.20+K) and to dom0 (ports
+# 5000+10K for 1 MiB of random bytes, 5001+10K for the 64 MiB). Each stage is judged on what the guest
+# printed (driver, carrier, ping replies, the md5 of what it sent) against what dom0 received, and
+# on the NIC's PCI function (slot, IDs, revision, BARs, driver) being the one qemu-xen shows. One
+# verdict per stage, xsdm's; qemu-xen's result beside it ("anchor limitation" where it failed).
+NET_STAGES="vif-default nic-rtl8139 nic-e1000"
+net_wanted() { local s; for s in $NET_STAGES vif-netns; do want $s && return 0; done; return 1; }
+net_k() { case $1 in vif-default) echo 0;; nic-rtl8139) echo 1;; nic-e1000) echo 2;; esac; }
+net_vif() { # STAGE: its vif entry
+  case $1 in
+  vif-default) echo "'bridge=$NET_BR,mac=00:16:3e:4e:00:00'";;
+  nic-rtl8139) echo "'model=rtl8139,bridge=$NET_BR,mac=00:16:3e:4e:00:01'";;
+  nic-e1000) echo "'model=e1000,bridge=$NET_BR,mac=00:16:3e:4e:00:02'";;
+  esac
+}
+declare -A NR=() NE=() NPCI=() NMB=() NSECS=()   # per STAGE-TAG: ok|bad, evidence, the NIC's NET-PCI line, MB/s
+NET_HOOK=""        # a function run with TAG DOMID DMPID once the guest is done, before xl destroy
+ZERO_MD5="" NET_BULK=0
+# net_session TAG DM STAGES...: one Linux boot with one NIC per stage
+net_session() {
+  local tag=$1 dm=$2 name=net-$1 img=/var/lib/xen/net-$1.img img2=/var/lib/xen/net-$1-loop.img
+  local loop t0 d p s k vifs="" pids="" bad ev x m got sent pci bulk mb secs up=0
+  shift 2
+  LAB_NAME=$name LAB_LOG=$R/net-$tag-serial.log LAB_DM=""
+  rm -f $img $img2 $LAB_LOG /var/log/xen/qemu-dm-$name.log /tmp/net-rx-*
+  truncate -s 16M $img; truncate -s 16M $img2
+  printf 'LAB-SESSION %s net bulk=%s\n' "$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" $NET_BULK | dd of=$img bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
+  printf 'LAB-LOOPDISK\n' | dd of=$img2 bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
+  loop=$(losetup -f --show $img2 2>/dev/null) || loop=""
+  for s in "$@"; do vifs="$vifs${vifs:+, }$(net_vif $s)"; done
+  lab_cfg $name $img "$dm" $loop | sed "s|^vif = .*|vif = [ $vifs ]|" > $R/net-$tag.cfg
+  # dom0's ends, listening before the guest can connect: each takes one connection
+  for s in "$@"; do
+    k=$(net_k $s)
+    nc -l $NET_DOM0_IP $((5000 + 10 * k)) < /dev/null > /tmp/net-rx-sum-$k 2>/dev/null & pids="$pids $!"
+    if [ $k -gt 0 ]; then nc -l $NET_DOM0_IP $((5001 + 10 * k)) < /dev/null > /tmp/net-rx-bulk-$k 2>/dev/null & pids="$pids $!"; fi
+  done
+  msg "NET $tag: Linux session, vif = [ $vifs ]"
+  t0=$(now)
+  if ! timeout 120 xl -vvv create $R/net-$tag.cfg > $R/net-$tag-xl-create.log 2>&1; then
+    fail_tail $R/net-$tag-xl-create.log 6; cp /var/log/xen/qemu-dm-$name.log $R/net-$tag-dm.log 2>/dev/null; show $R/net-$tag-dm.log 10
+    ev="xl create failed: $(grep -a -i -E 'error|fail' $R/net-$tag-xl-create.log | grep -v -E 'xencall:buffer' | tail -n1 | cut -c1-160)"
+  else
+    d=$(domid_of $name); p=$(dm_pid $d); LAB_DM=$p
+    lab_console $d || msg "NET $tag: no serial pty in xenstore for domid $d"
+    if lab_wait ${L_TIMEOUT:-1500} '^NET-DONE'; then
+      up=1
+      msg "NET $tag: domid $d, DM pid $p, guest done at +$(since $t0)s"
+      [ -n "$NET_HOOK" ] && $NET_HOOK $tag $d $p
+    else
+      ev="$LAB_WHY"; lab_log | tail -n 20 > $R/net-$tag-serial-tail.txt; show $R/net-$tag-serial-tail.txt 20
+    fi
+    ip -d link show master $NET_BR > $R/net-$tag-bridge-ports.txt 2>&1
+    cp /var/log/xen/qemu-dm-$name.log $R/net-$tag-dm.log 2>/dev/null
+    lab_console_stop
+    timeout 60 xl destroy $name > /dev/null 2>&1
+  fi
+  [ -n "$loop" ] && losetup -d $loop
+  rm -f $img $img2
+  sleep 1
+  for x in $pids; do kill $x 2>/dev/null; wait $x 2>/dev/null; done
+  secs=$(since $t0)
+  lab_log | grep -a -E '^(NET-|INSMOD-FAILED)' > $R/net-$tag-guest.txt
+  for s in "$@"; do
+    NSECS[$s]=$(awk -v a="${NSECS[$s]:-0}" -v b="$secs" 'BEGIN{printf "%.1f", a+b}')
+    [ $up = 1 ] || { NR[$s-$tag]=bad; NE[$s-$tag]=$ev; continue; }
+    k=$(net_k $s) bad=""
+    x=$(lab_line "^NET-IF k=$k ")
+    pci=$(echo "$x" | sed -n 's/.* pci=\([^ ]*\).*/\1/p')
+    [ -n "$pci" ] && NPCI[$s-$tag]=$(lab_line "^NET-PCI $pci " | cut -d' ' -f2-)
+    case "$x" in "") bad="$bad no-NET-IF-for-mac-:0$k";; esac
+    case "$x" in *" carrier=1 "*) ;; *) bad="$bad no-carrier";; esac
+    case "$x" in *" ping=0/3 "*|*" ping=/3 "*) bad="$bad no-ping-reply";; esac
+    m=$(lab_line "^NET-MD5 k=$k " | sed 's/.* md5=//')
+    got=$(md5sum < /tmp/net-rx-sum-$k 2>/dev/null | cut -d' ' -f1)
+    sent=$(lab_line "^NET-SENT tag=sum-$k ")
+    [ -n "$m" ] && [ "$m" = "$got" ] || bad="$bad md5:guest[$m]dom0[$got]"
+    case "$sent" in *" bytes=1048576 "*" peer_closed=yes"*) ;; *) bad="$bad send[$sent]";; esac
+    ev="$(echo "$x" | sed -E 's/^NET-IF k=[0-9]+ //; s/ tries=[0-9]+//'); 1 MiB TCP md5 $m = dom0's"
+    if [ $k -gt 0 ]; then
+      bulk=$(lab_line "^NET-SENT tag=bulk-$k ")
+      mb=$(echo "$bulk" | sed -n 's/.* MBps=\([0-9.]*\).*/\1/p'); NMB[$s-$tag]=$mb
+      got=$(md5sum < /tmp/net-rx-bulk-$k 2>/dev/null | cut -d' ' -f1)
+      [ "$got" = "$ZERO_MD5" ] || bad="$bad ${NET_BULK_MB}MiB:dom0-md5[$got]-guest[$bulk]"
+      ev="$ev; $NET_BULK_MB MiB in $(echo "$bulk" | sed -n 's/.* secs=\([0-9.]*\).*/\1/p')s = ${mb:-?} MB/s"
+    fi
+    if [ -z "$bad" ]; then NR[$s-$tag]=ok; NE[$s-$tag]=$ev; else NR[$s-$tag]=bad; NE[$s-$tag]="${bad# }; $ev"; fi
+  done
+  rm -f /tmp/net-rx-*
+}
+pci_shape() { # a NET-PCI line without addresses: slot, IDs, class, revision, driver, each BAR as index:size
+  local l=$1 out b i r
+  out=${l%% bars=*}
+  case "$l" in *" bars="*)
+    for b in $(echo "${l##* bars=}" | tr ',' ' '); do i=${b%%:*} r=${b#*:}; out="$out $i:$(( ${r#*-} - ${r%-*} + 1 ))"; done;;
+  esac
+  echo "$out"
+}
+net_verdict() { # STAGE: xsdm's result decides; the NIC's PCI function must be qemu-xen's (when qemu-xen ran):
+  # slot, IDs, revision, driver and BAR sizes; the BAR addresses too, unless another NIC's ROM moved them
+  local s=$1 v=FAIL q="qemu-xen: ${NE[$1-qemu]:-not run}" pv="" bus=""
+  [ "${NR[$s-qemu]}" = ok ] || q="qemu-xen (anchor limitation): ${NE[$s-qemu]:-not run}"
+  if [ -n "${NPCI[$s-qemu]}" ]; then
+    if [ "${NPCI[$s-qemu]}" = "${NPCI[$s-xsdm]}" ]; then pv="; PCI as qemu-xen's: ${NPCI[$s-xsdm]}"
+    elif [ "$(pci_shape "${NPCI[$s-qemu]}")" = "$(pci_shape "${NPCI[$s-xsdm]}")" ]; then
+      pv="; PCI as qemu-xen's (slot, IDs, driver, BAR sizes) but BAR addresses: qemu-xen [${NPCI[$s-qemu]##* bars=}] xsdm [${NPCI[$s-xsdm]##* bars=}]"
+    else pv="; PCI DIFFERS: qemu-xen [${NPCI[$s-qemu]}] xsdm [${NPCI[$s-xsdm]}]"; fi
+  fi
+  # the whole bus, for the record (each function's slot, IDs, class, revision, driver)
+  if [ -s $R/net-qemu-guest.txt ] && [ -s $R/net-xsdm-guest.txt ]; then
+    bus=$(diff <(grep '^NET-PCI' $R/net-qemu-guest.txt) <(grep '^NET-PCI' $R/net-xsdm-guest.txt) | grep -c '^[<>]')
+    [ "$bus" = 0 ] && bus="; whole PCI bus identical" || bus="; PCI bus: $bus lines differ (net-*-guest.txt)"
+  fi
+  [ "${NR[$s-xsdm]}" = ok ] && case "$pv" in *DIFFERS*) ;; *) v=PASS;; esac
+  msg "STAGE $s $v secs=${NSECS[$s]:-0} xsdm: ${NE[$s-xsdm]:-not run}$pv$bus | $q"
+}
+# vif-netns: what the wrapper did, seen from dom0 while the guest's network works
+net_wrap_facts() { # TAG DOMID DMPID
+  local p=$3 tap=vif$2.0-emu bad="" ev x
+  [ -n "$p" ] && [ -d /proc/$p ] || { NWRAP="DM-pid-[$p]-not-running"; return; }
+  proc_dump $p $R/net-wrap-proc.txt
+  if [ "$(readlink /proc/self/ns/net)" != "$(readlink /proc/$p/ns/net)" ]; then ev="DM netns $(readlink /proc/$p/ns/net) (dom0 $(readlink /proc/self/ns/net))"
+  else bad="$bad DM-in-dom0's-netns"; fi
+  # the DM's namespace: loopback only, no sockets bound to the network
+  x=$(awk -F: 'NR>2{gsub(/ /, "", $1); printf "%s ", $1}' /proc/$p/net/dev)
+  [ "$x" = "lo " ] || bad="$bad DM-netns-interfaces=[$x]"
+  x=$(cat /proc/$p/net/tcp /proc/$p/net/udp /proc/$p/net/tcp6 /proc/$p/net/udp6 2>/dev/null | grep -c -v -E '^ *sl')
+  [ "$x" = 0 ] || bad="$bad DM-netns-sockets=$x"
+  ev="$ev, its interfaces: lo only, no inet sockets"
+  ls -l /proc/$p/fd | grep -q ' -> /dev/net/tun$' && ev="$ev; DM holds a /dev/net/tun fd" || bad="$bad no-tun-fd"
+  tr '\0' ' ' < /proc/$p/cmdline | grep -o -E -- '-netdev [^ ]*' > $R/net-wrap-netdev.txt
+  grep -q 'fd=' $R/net-wrap-netdev.txt && ev="$ev; argv [$(cat $R/net-wrap-netdev.txt | xargs)]" || bad="$bad argv-not-rewritten[$(cat $R/net-wrap-netdev.txt | xargs)]"
+  [ -e /sys/class/net/$NET_BR/brif/$tap ] && ev="$ev; $tap on $NET_BR in dom0's netns" || bad="$bad $tap-not-on-$NET_BR"
+  NWRAP=$bad NWRAPEV=$ev
+  /usr/lib/xsdm/xsdmctl audit $2 > $R/net-wrap-audit.txt 2>&1 || true
+}
+if net_wanted; then
+  destroy_all
+  mkdir -p /run/lock
+  [ -p /tmp/lab-console-in ] || mkfifo /tmp/lab-console-in
+  exec 7<>/tmp/lab-console-in
+  NET_BULK_MB=${NET_BULK_MB:-64}; NET_BULK=$((NET_BULK_MB * 1048576))
+  ZERO_MD5=$(head -c $NET_BULK /dev/zero | md5sum | cut -d' ' -f1)
+  ST=""; for s in $NET_STAGES; do want $s && ST="$ST $s"; done
+  if ! net_bridge_up; then
+    for s in $NET_STAGES vif-netns; do want $s && msg "STAGE $s FAIL secs=0 bed networking (xenbr0, tun, netback) did not come up"; done
+  elif [ $XSDM_OK != 1 ]; then
+    for s in $NET_STAGES vif-netns; do want $s && msg "STAGE $s FAIL secs=0 xsdm not runnable in dom0"; done
+  else
+    msg "NET: $NET_BR $(ip -4 -o addr show dev $NET_BR | awk '{print $4}'), stages$ST; one Linux session per DM, qemu-xen first"
+    if [ -n "$ST" ]; then
+      net_session qemu "" $ST; destroy_all
+      net_session xsdm $DM_OVERRIDE $ST; destroy_all
+      for s in $ST; do net_verdict $s; done
+      {
+        echo
+        printf '%-34s %14s %14s\n' "Linux guest NICs on xenbr0" qemu-xen xsdm
+        for s in $ST; do
+          [ $(net_k $s) -gt 0 ] && printf '%-34s %14s %14s\n' "$NET_BULK_MB MiB TCP ->dom0 $s (MB/s)" "${NMB[$s-qemu]:--}" "${NMB[$s-xsdm]:--}"
+          printf '%-34s %14s %14s\n' "stage $s" "${NR[$s-qemu]:--}" "${NR[$s-xsdm]:--}"
+        done
+      } >> $R/table.txt
+    fi
+    if want vif-netns; then
+      if [ $XSDMCTL_OK != 1 ]; then msg "STAGE vif-netns FAIL secs=0 xsdmctl not runnable in dom0"
+      else
+        NET_HOOK=net_wrap_facts NWRAP="no-guest" NWRAPEV="" w0=${NSECS[vif-default]:-0}
+        net_session wrap /usr/lib/xsdm/xsdmctl-exec-dm vif-default; destroy_all
+        NET_HOOK=""
+        if [ "${NR[vif-default-wrap]}" = ok ] && [ -z "$NWRAP" ]; then v=PASS; else v=FAIL; fi
+        msg "STAGE vif-netns $v secs=$(awk -v a="$w0" -v b="${NSECS[vif-default]}" 'BEGIN{printf "%.1f", b-a}') ${NWRAP:+${NWRAP# }; }guest: ${NE[vif-default-wrap]}; $NWRAPEV"
+        show $R/net-wrap-audit.txt 20
+      fi
+    fi
   fi
   exec 7>&-
 fi

@@ -5,15 +5,17 @@
 #
 # Usage: scripts/xen-lab/e2e.sh /abs/build/dir        (make e2e passes it; xsdm and xsdmctl are in it)
 # Env:   OUT      image/output dir (default /var/tmp/xsdm-xen-lab; built by build-image.sh if absent)
-#        TESTS    stages to run (default "1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot";
-#                 4-7 need 3, 8 needs 1 and 2; 9 needs $1/xsdmctl; stage 3 also reports its poweroff
-#                 as "3p"; the named ones run on both DMs, qemu-xen first)
+#        TESTS    stages to run (default "1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot
+#                 vif-default nic-rtl8139 nic-e1000 vif-netns"; 4-7 need 3, 8 needs 1 and 2; 9 and
+#                 vif-netns need $1/xsdmctl; stage 3 also reports its poweroff as "3p"; the named ones
+#                 run on both DMs, qemu-xen first; the net stages share one Linux boot per DM)
 #        TIMEOUT  wall-clock limit of the outer QEMU in seconds (default 2400)
 #        STALL    stop the outer QEMU when its console has been silent this long (default 420 s; dom0 prints a heartbeat every 120 s)
 #        SMP MEM CPU  outer machine (defaults: 1 CPU when a Linux stage runs, else 2; 3072 MiB;
 #                 qemu64,+svm,+npt: Debian's Xen needs NPT for HVM)
 #        XSDM_LOG=debug  passed to xsdm in dom0
 #        L_TIMEOUT (1500 s: stage 3 boot limit), L_ISO (linux.iso; linux-verbose.iso = kernel log on COM1)
+#        NET_BULK_MB (64: the nic-* stages' guest -> dom0 transfer for MB/s; TCG makes it minutes per NIC)
 # Exit:  0  every selected stage printed exactly one PASS (and nothing else);
 #        1  anything else once dom0 is up: a FAIL or SKIP, a selected stage with no verdict, a stage
 #           that was not selected, a dom0 that stopped mid-run (timeout, stall, crash);
@@ -23,14 +25,14 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-}
 OUT=${OUT:-/var/tmp/xsdm-xen-lab}
-TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot}
+TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot vif-default nic-rtl8139 nic-e1000 vif-netns}
 TIMEOUT=${TIMEOUT:-2400}
 STALL=${STALL:-420}
 CPU=${CPU:-qemu64,+svm,+npt}
 MEM=${MEM:-3072}
 DOM0_MEM=${DOM0_MEM:-1024M}
 # With two emulated CPUs a Linux HVM guest saw spurious triple faults in the reference bed.
-case " $TESTS " in *" 3 "*|*" 4 "*|*" 5 "*|*" 6 "*|*" 7 "*|*" bigwrite "*|*" perf "*|*" pause "*|*" migrate "*|*" reboot "*) SMP=${SMP:-1};; esac
+case " $TESTS " in *" 3 "*|*" 4 "*|*" 5 "*|*" 6 "*|*" 7 "*|*" bigwrite "*|*" perf "*|*" pause "*|*" migrate "*|*" reboot "*|*" vif-"*|*" nic-"*) SMP=${SMP:-1};; esac
 SMP=${SMP:-2}
 
 infra() { # the bed never came up: never a pass (exit 2; .ci/run retries once)
@@ -165,7 +167,8 @@ if [ -x "$BUILD/xsdmctl" ]; then install -m 0755 "$BUILD/xsdmctl" "$TD/xsdmctl"
 else echo "e2e: no $BUILD/xsdmctl: stage 9 will fail"; fi
 cp "$OUT"/guest/*.iso "$OUT"/guest/*.img "$TD/"
 echo "$TESTS" > "$TD/tests"
-{ echo "XSDM_LOG=${XSDM_LOG:-}"; echo "L_TIMEOUT=${L_TIMEOUT:-1500}"; echo "L_ISO=${L_ISO:-linux.iso}"; } > "$TD/env"
+{ echo "XSDM_LOG=${XSDM_LOG:-}"; echo "L_TIMEOUT=${L_TIMEOUT:-1500}"; echo "L_ISO=${L_ISO:-linux.iso}"
+  echo "NET_BULK_MB=${NET_BULK_MB:-64}"; } > "$TD/env"
 mkdir -p "$TD/results"
 truncate -s 1G "$RUN/test.img"
 mkfs.ext4 -q -F -L labtest -d "$TD" "$RUN/test.img" || infra "mkfs of the test disk failed"

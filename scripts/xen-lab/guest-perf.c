@@ -4,6 +4,9 @@
  *                           round trip guest -> Xen -> ioreq -> DM -> Xen -> guest
  *   labperf read DEV BYTES  sequential O_DIRECT read of BYTES from a disk (1 MiB requests: the
  *                           IDE driver turns them into bus-master DMA)
+ *   labperf send IP PORT WHAT TAG  one TCP connection to IP:PORT: WHAT is a file (its bytes) or a
+ *                           byte count (that many zero bytes, 64 KiB writes); then shutdown(SHUT_WR)
+ *                           and wait for the peer's close, so the figure covers delivery to dom0
  *
  * One line on stdout with the figures; a benchmark, never a verdict. Exit 1 when it could not
  * measure (no I/O privilege, read error).
@@ -14,11 +17,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/io.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define READ_CHUNK (1024 * 1024)
+#define SEND_CHUNK (64 * 1024)
+#define NET_TIMEOUT_S 120      /* no wait of the send may hang the guest's script */
 
 static double now_s(void)
 {
@@ -89,12 +97,94 @@ out:
     return rc;
 }
 
+/* WHAT: a file to send, or a decimal count of zero bytes */
+static int bench_send(const char *ip, unsigned long port, const char *what, const char *tag)
+{
+    static char buf[SEND_CHUNK];
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    struct timeval tv = { .tv_sec = NET_TIMEOUT_S };
+    unsigned long total = 0, done = 0;
+    int fd = -1, src = -1, rc = 1, closed = 0;
+    double t0, t1;
+    char *end;
+    ssize_t r, w;
+
+    if (port == 0 || port > 0xffff || inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
+        fprintf(stderr, "labperf: bad address or port\n");
+        return 2;
+    }
+    sa.sin_port = htons((unsigned short)port);
+    total = strtoul(what, &end, 10);
+    if (*end) {         /* not a number: a file */
+        src = open(what, O_RDONLY);
+        if (src < 0) {
+            printf("NET-SENT tag=%s FAILED open %s: %s\n", tag, what, strerror(errno));
+            return 1;
+        }
+    }
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+        printf("NET-SENT tag=%s FAILED socket: %s\n", tag, strerror(errno));
+        goto out;
+    }
+    t0 = now_s();
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        printf("NET-SENT tag=%s FAILED connect %s:%lu: %s\n", tag, ip, port, strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        size_t n = SEND_CHUNK;
+
+        if (src >= 0) {
+            r = read(src, buf, sizeof(buf));
+            if (r < 0) {
+                printf("NET-SENT tag=%s FAILED read: %s\n", tag, strerror(errno));
+                goto out;
+            }
+            if (r == 0)
+                break;
+            n = (size_t)r;
+        } else {
+            if (done >= total)
+                break;
+            if (total - done < n)
+                n = total - done;
+        }
+        for (size_t off = 0; off < n; off += (size_t)w) {
+            w = write(fd, buf + off, n - off);
+            if (w <= 0) {
+                printf("NET-SENT tag=%s FAILED write after %lu bytes: %s\n", tag, done, w < 0 ? strerror(errno) : "0");
+                goto out;
+            }
+        }
+        done += n;
+    }
+    shutdown(fd, SHUT_WR);
+    /* the receiver closes once it has everything */
+    while ((r = read(fd, buf, sizeof(buf))) > 0)
+        ;
+    closed = r == 0;
+    t1 = now_s();
+    printf("NET-SENT tag=%s bytes=%lu secs=%.2f MBps=%.2f peer_closed=%s\n", tag, done, t1 - t0,
+           (double)done / 1e6 / (t1 - t0), closed ? "yes" : "no");
+    rc = closed ? 0 : 1;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (src >= 0)
+        close(src);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 6 && strcmp(argv[1], "send") == 0)
+        return bench_send(argv[2], strtoul(argv[3], NULL, 0), argv[4], argv[5]);
     if (argc == 4 && strcmp(argv[1], "port") == 0)
         return bench_port(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0));
     if (argc == 4 && strcmp(argv[1], "read") == 0)
         return bench_read(argv[2], strtoul(argv[3], NULL, 0));
-    fprintf(stderr, "usage: labperf port PORT N | labperf read DEV BYTES\n");
+    fprintf(stderr, "usage: labperf port PORT N | labperf read DEV BYTES | labperf send IP PORT FILE|BYTES TAG\n");
     return 2;
 }

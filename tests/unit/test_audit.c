@@ -10,7 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,10 +28,11 @@
 #define GID 2100000011u
 
 enum { SKIP_NONE, SKIP_SECCOMP, SKIP_NNP, SKIP_BOUNDING, SKIP_CHROOT, SKIP_SETUID, EXTRA_FD, SKIP_NS,
-       EXTRA_ANON_FD, DUMPABLE };
+       EXTRA_ANON_FD, DUMPABLE, TAP_FD, NETNS_IFACE, NETNS_SOCKET };
 
 static char root[64], logpath[96];
 static pid_t child = -1;
+static int policy_taps;     /* audit_policy.taps of the next audit_variant */
 static char out[16384];
 
 static void setup(void)
@@ -64,6 +70,22 @@ static void restricted_child(int skip, int ready)
         _exit(13);
     if (skip == EXTRA_ANON_FD && inotify_init1(0) < 0)
         _exit(19);
+    /* a tap fd as the toolstack passes it; for NETNS_IFACE one made in the
+     * DM's own namespace, an interface there besides lo */
+    if (skip == TAP_FD || skip == NETNS_IFACE) {
+        struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+        int t = open("/dev/net/tun", O_RDWR);
+
+        if (t < 0 || (skip == NETNS_IFACE && ioctl(t, TUNSETIFF, &ifr) < 0))
+            _exit(21);
+    }
+    if (skip == NETNS_SOCKET) {
+        struct sockaddr_in a = { .sin_family = AF_INET };
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+
+        if (u < 0 || bind(u, (struct sockaddr *)&a, sizeof(a)) < 0)
+            _exit(22);
+    }
     if (skip != SKIP_CHROOT && (chroot(root) < 0 || chdir("/") < 0))
         _exit(14);
     if (skip != SKIP_BOUNDING)
@@ -90,7 +112,8 @@ static void restricted_child(int skip, int ready)
 
 static int audit_variant(int skip)
 {
-    struct audit_policy p = { .uid = UID, .gid = GID, .chroot = root, .net_ns = true, .log = logpath };
+    struct audit_policy p = { .uid = UID, .gid = GID, .chroot = root, .net_ns = true, .log = logpath,
+                              .taps = policy_taps };
     int pipefd[2], gaps;
     char c;
     FILE *f;
@@ -184,6 +207,35 @@ START_TEST(dumpable_detected)
 }
 END_TEST
 
+/* The toolstack's tap fds: as many as the vifs, no more */
+START_TEST(tap_fds_counted)
+{
+    int gaps;
+
+    policy_taps = 1;
+    gaps = audit_variant(TAP_FD);
+    policy_taps = 0;
+    ck_assert_msg(gaps == 0, "gaps %d:\n%s", gaps, out);
+    ck_assert_ptr_nonnull(strstr(out, "/dev/net/tun (tap, passed by the toolstack)"));
+    teardown();
+    setup();
+    expect_gap(TAP_FD, "/dev/net/tun: more tap fds than the 0 vifs");
+}
+END_TEST
+
+/* The DM's own network namespace: the loopback only, no INET socket */
+START_TEST(netns_interface_or_socket)
+{
+    policy_taps = 1;
+    expect_gap(NETNS_IFACE, "GAP  netns interfaces");
+    policy_taps = 0;
+    teardown();
+    setup();
+    expect_gap(NETNS_SOCKET, "GAP  netns INET sockets");
+    ck_assert_ptr_nonnull(strstr(out, "ok   netns interfaces"));
+}
+END_TEST
+
 START_TEST(shared_namespaces)
 {
     expect_gap(SKIP_NS, "GAP  namespace mnt");
@@ -224,6 +276,8 @@ int main(void)
     tcase_add_test(tc, stray_anon_inode_fd);
     tcase_add_test(tc, dumpable_detected);
     tcase_add_test(tc, shared_namespaces);
+    tcase_add_test(tc, tap_fds_counted);
+    tcase_add_test(tc, netns_interface_or_socket);
     tcase_add_test(tc, gone_process);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

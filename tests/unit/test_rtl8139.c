@@ -342,6 +342,14 @@ START_TEST(identity_eeprom_link)
     ck_assert_uint_eq(qtest_pci_cfg_readl(s, SLOT, 0, 0x14), 0xffffff00);  /* 256 bytes of MMIO */
     qtest_pci_cfg_writel(s, SLOT, 0, 0x10, IO);
     qtest_pci_cfg_writel(s, SLOT, 0, 0x14, MMIO);
+    /* an expansion ROM BAR of qemu-xen's size (its efi-rtl8139.rom, 256 KiB:
+     * the firmware then places every BAR as under qemu-xen), empty: no
+     * 0x55AA signature for the firmware to run */
+    qtest_pci_cfg_writel(s, SLOT, 0, 0x30, 0xffffffff);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, SLOT, 0, 0x30), 0xfffc0001);
+    qtest_pci_cfg_writel(s, SLOT, 0, 0x30, 0xe0000000 | 1);
+    ck_assert_uint_eq(qtest_readl(s, 0xe0000000), 0);
+    qtest_pci_cfg_writel(s, SLOT, 0, 0x30, 0);
     /* EEPROM as 8139too/8139cp read it: the 8-bit probe fails, 6 bits work. */
     ck_assert_uint_ne(eeprom_read(0, 8), 0x8129);
     ck_assert_uint_eq(eeprom_read(0, 6), 0x8129);

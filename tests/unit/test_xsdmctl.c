@@ -5,12 +5,16 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -413,6 +417,99 @@ START_TEST(bad_inputs_leave_nothing)
     ck_assert_int_eq(ctl("bogus"), 1);
 }
 END_TEST
+/* A private network namespace for this test (its taps and bridges never
+ * meet a concurrent run's), with a /sys that shows it. */
+static void private_net(void)
+{
+    ck_assert_int_eq(unshare(CLONE_NEWNET | CLONE_NEWNS), 0);
+    ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+    ck_assert_int_eq(mount("sysfs", "/sys", "sysfs", 0, NULL), 0);
+}
+
+/* The DM pid's fds include one on TARGET */
+static bool holds(pid_t pid, const char *target)
+{
+    char p[64], l[256];
+    ssize_t n;
+
+    for (int fd = 0; fd < 64; fd++) {
+        snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)pid, fd);
+        n = readlink(p, l, sizeof(l) - 1);
+        if (n > 0) {
+            l[n] = 0;
+            if (!strcmp(l, target))
+                return true;
+        }
+    }
+    return false;
+}
+
+static bool same_netns(pid_t pid)
+{
+    char p[64], a[64] = "", b[64] = "";
+
+    snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)pid);
+    ck_assert_int_gt(readlink(p, a, sizeof(a) - 1), 0);
+    ck_assert_int_gt(readlink("/proc/self/ns/net", b, sizeof(b) - 1), 0);
+    return !strcmp(a, b);
+}
+
+static bool iface(const char *name)
+{
+    char p[128];
+
+    snprintf(p, sizeof(p), "/sys/class/net/%s", name);
+    return access(p, F_OK) == 0;
+}
+
+/* xsdmctl create with a vif: the tap vif1.0-emu is made here, on the vif's
+ * bridge, and passed by fd to a DM in its own network namespace; destroy
+ * takes it away. In a private network namespace of this test (taps and
+ * bridges of concurrent runs never meet). */
+START_TEST(create_vif_tap_by_fd)
+{
+    char text[640], link[256];
+    const char *br = "xsdmtbr0";
+    pid_t pid;
+    ssize_t n;
+    int s;
+
+    private_net();
+    s = socket(AF_LOCAL, SOCK_STREAM, 0);
+    ck_assert_int_ge(s, 0);
+    snprintf(text, sizeof(text),
+             "name = \"t1\"\ntype = \"hvm\"\nmemory = 64\nvga = \"none\"\nserial = \"pty\"\nboot = \"d\"\n"
+             "dm_restrict = 1\ndisk = [ 'format=raw,vdev=hdc,access=ro,devtype=cdrom,target=%s' ]\n"
+             "vif = [ 'bridge=%s,mac=00:16:3e:00:00:31' ]\n", iso1, br);
+    write_file(cfg, text);
+    /* no such bridge: a clear error, nothing left */
+    ck_assert_int_ne(ctl("create %s", cfg), 0);
+    ck_assert_msg(strstr(out, "no such bridge") != NULL, "%s", out);
+    ck_assert(!iface("vif1.0-emu"));
+    assert_no_state();
+
+    ck_assert_int_eq(ioctl(s, SIOCBRADDBR, br), 0);
+    create_ok("");
+    ck_assert_msg(strstr(out, "-netdev type=tap,id=net0,fd=6") != NULL, "argv:\n%s", out);
+    ck_assert_msg(strstr(out, "ifname=") == NULL, "argv:\n%s", out);
+    pid = dm_pid();
+    ck_assert(!same_netns(pid));
+    ck_assert(holds(pid, "/dev/net/tun"));
+    n = readlink("/sys/class/net/vif1.0-emu/master", link, sizeof(link) - 1);
+    ck_assert_int_gt(n, 0);
+    link[n] = 0;
+    ck_assert_msg(strstr(link, br) != NULL, "master %s", link);
+    ck_assert_msg(ctl("audit t1") == 0, "audit failed:\n%s", out);
+    ck_assert_msg(ctl("destroy t1") == 0, "destroy:\n%s", out);
+    /* the DM held the last fd: the tap is gone with it */
+    for (int i = 0; i < 5000 && iface("vif1.0-emu"); i++)
+        usleep(1000);
+    ck_assert(!iface("vif1.0-emu"));
+    ck_assert_int_eq(ioctl(s, SIOCBRDELBR, br), 0);
+    close(s);
+}
+END_TEST
+
 
 /* The namespace link of pid (0: ourselves). */
 static void ns_of(pid_t pid, const char *ns, char *buf, size_t len)
@@ -647,6 +744,99 @@ START_TEST(exec_dm_wrapper)
 }
 END_TEST
 
+/* libxl's argv with an emulated NIC (-netdev ...,ifname=vif3.0-emu): the
+ * wrapper makes the tap here and the DM gets it by fd, in its own network
+ * namespace. In a private network namespace of this test. */
+START_TEST(exec_dm_wrapper_nic)
+{
+    char qmp[160], qt[160], croot[160], a_chardev[200], a_qtest[200], a_runas[32], cmd[1024], p[64], err[256];
+    int qfd, tfd, conn = -1, fd;
+    struct qmpc *c;
+    json_t *ret = NULL;
+    ssize_t n;
+    pid_t pid;
+
+    private_net();
+    ck_assert_int_eq(mkdir(run, 0700), 0);
+    snprintf(qmp, sizeof(qmp), "%s/qmp-libxl-3", run);
+    snprintf(qt, sizeof(qt), "%s/qtest-3", run);
+    snprintf(croot, sizeof(croot), "%s/qemu-root-3", run);
+    ck_assert_int_eq(mkdir(croot, 0), 0);
+    qfd = listen_at(qmp);
+    tfd = listen_at(qt);
+    snprintf(a_chardev, sizeof(a_chardev), "socket,id=libxl-cmd,fd=%d,server=on,wait=off", qfd);
+    snprintf(a_qtest, sizeof(a_qtest), "unix:%s", qt);
+    snprintf(a_runas, sizeof(a_runas), "%u:%u", (unsigned)range_base + 3, (unsigned)range_base);
+    ck_assert(!iface("vif3.0-emu"));
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setsid();
+        execl(CTL, CTL, "exec-dm", "--", "/usr/libexec/xen-qemu-system-i386", "-xen-domid", "3", "-no-shutdown",
+              "-chardev", a_chardev, "-S", "-mon", "chardev=libxl-cmd,mode=control", "-nodefaults",
+              "-no-user-config", "-name", "w3", "-vnc", "none", "-display", "none",
+              "-device", "rtl8139,id=nic0,netdev=net0,mac=00:16:3e:00:00:33",
+              "-netdev", "type=tap,id=net0,ifname=vif3.0-emu,br=xenbr0,script=no,downscript=no",
+              "-xen-domid-restrict", "-chroot", croot, "-machine", "xenfv,suppress-vmdesc=on", "-m", "64",
+              "-runas", a_runas, "-accel", "qtest", "-qtest", a_qtest, (char *)NULL);
+        _exit(127);
+    }
+    close(qfd);
+    for (int i = 0; i < 5000 && conn < 0; i++) {
+        conn = accept4(tfd, NULL, NULL, SOCK_NONBLOCK);
+        if (conn < 0)
+            usleep(1000);
+    }
+    ck_assert_msg(conn >= 0, "the wrapped DM never connected to qtest");
+    c = qmpc_connect_path(qmp, 1, 10000, err, sizeof(err));
+    ck_assert_msg(c != NULL, "qmp: %s", err);
+    ck_assert_int_eq(qmpc_execute(c, "query-status", NULL, -1, &ret, err, sizeof(err)), 0);
+    json_decref(ret);
+    qmpc_close(c);
+
+    snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)pid);
+    fd = open(p, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    n = read(fd, cmd, sizeof(cmd) - 1);
+    close(fd);
+    ck_assert_int_gt(n, 0);
+    cmd[n] = 0;
+    for (ssize_t i = 0; i < n; i++)
+        if (!cmd[i])
+            cmd[i] = ' ';
+    ck_assert_msg(strstr(cmd, "-netdev type=tap,id=net0,fd=") != NULL, "cmdline %s", cmd);
+    ck_assert_msg(strstr(cmd, "ifname=") == NULL, "cmdline %s", cmd);
+    /* its own namespace, a tap fd; the tap itself is here, up, for libxl's vif-bridge */
+    ck_assert(!same_netns(pid));
+    ck_assert(holds(pid, "/dev/net/tun"));
+    ck_assert(iface("vif3.0-emu"));
+    {
+        char fl[32] = "";
+        FILE *f = fopen("/sys/class/net/vif3.0-emu/flags", "r");
+
+        ck_assert_ptr_nonnull(f);
+        ck_assert_ptr_nonnull(fgets(fl, sizeof(fl), f));
+        fclose(f);
+        ck_assert_msg(strtoul(fl, NULL, 16) & 1, "flags %s (not up)", fl);   /* IFF_UP */
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(conn);
+    close(tfd);
+    /* the DM held the only fd (the watcher none): the tap goes with it */
+    for (int i = 0; i < 5000 && iface("vif3.0-emu"); i++)
+        usleep(1000);
+    ck_assert(!iface("vif3.0-emu"));
+    for (;;) {
+        struct stat st;
+
+        if (lstat(croot, &st) < 0)
+            break;
+        usleep(1000);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("xsdmctl");
@@ -668,6 +858,8 @@ int main(void)
     tcase_add_test(tc, bad_inputs_leave_nothing);
     tcase_add_test(tc, exec_dm_wrapper);
     tcase_add_test(tc, vnc_socket_passed);
+    tcase_add_test(tc, exec_dm_wrapper_nic);
+    tcase_add_test(tc, create_vif_tap_by_fd);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
