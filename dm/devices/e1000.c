@@ -63,7 +63,7 @@ struct e1000 {
     struct net_backend *nb;
     e1000_running_fn *running;
     void *running_opaque;
-    struct io_region bar_mmio, bar_io;
+    struct io_region bar_mmio, bar_io, bar_rom;
     uint8_t mac[6];             /* from -device mac=: the EEPROM's */
     uint16_t eeprom[EE_WORDS];
     char name[24];              /* "e1000.<slot>": the state section */
@@ -902,6 +902,18 @@ static void bar_io_write(void *opaque, uint64_t off, uint64_t val, unsigned size
 static const struct io_ops mmio_ops = { .read = mmio_read, .write = mmio_write };
 static const struct io_ops bar_io_ops = { .read = bar_io_read, .write = bar_io_write };
 
+/* The empty expansion ROM: zeros, no 0x55AA signature, so firmware skips it. */
+static uint64_t rom_read(void *opaque, uint64_t off, unsigned size)
+{
+    return 0;
+}
+
+static void rom_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+}
+
+static const struct io_ops rom_ops = { .read = rom_read, .write = rom_write };
+
 /* ---- saved state -------------------------------------------------------- */
 
 #define F(f, ...) VMF_UINT(struct e1000_state, f, __VA_ARGS__)
@@ -987,6 +999,8 @@ struct e1000 *e1000_new(struct iobus *bus, struct pci_bus *pci, struct accel *ac
     io_region_init(&n->bar_io, IO_PIO, "e1000-io", &bar_io_ops, n, E1000_IO_SIZE);
     pci_dev_set_bar(&n->dev, 0, false, E1000_MMIO_SIZE, &n->bar_mmio);
     pci_dev_set_bar(&n->dev, 1, true, E1000_IO_SIZE, &n->bar_io);
+    io_region_init(&n->bar_rom, IO_MMIO, "e1000-rom", &rom_ops, n, E1000_ROM_SIZE);
+    pci_dev_set_rom(&n->dev, E1000_ROM_SIZE, &n->bar_rom);
     n->dev.opaque = n;
     chip_reset(n);
     vd.name = n->name;

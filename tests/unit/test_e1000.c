@@ -410,6 +410,14 @@ START_TEST(identity_eeprom_link)
     qtest_pci_cfg_writel(s, SLOT, 0, 0x14, 0xffffffff);
     ck_assert_uint_eq(qtest_pci_cfg_readl(s, SLOT, 0, 0x14), 0xffffffc1);  /* 64 bytes of I/O */
     ck_assert_uint_eq(qtest_pci_cfg_readl(s, SLOT, 0, 0x18), 0);           /* nothing else */
+    /* an expansion ROM BAR of qemu-xen's size (its efi-e1000.rom, 256 KiB:
+     * the firmware then places every BAR as under qemu-xen), empty: no
+     * 0x55AA signature for the firmware to run */
+    qtest_pci_cfg_writel(s, SLOT, 0, 0x30, 0xffffffff);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, SLOT, 0, 0x30), 0xfffc0001);
+    qtest_pci_cfg_writel(s, SLOT, 0, 0x30, 0xe0000000 | 1);
+    ck_assert_uint_eq(qtest_readl(s, 0xe0000000), 0);
+    qtest_pci_cfg_writel(s, SLOT, 0, 0x30, 0);
     qtest_pci_cfg_writel(s, SLOT, 0, 0x10, MMIO);
     qtest_pci_cfg_writel(s, SLOT, 0, 0x14, IO);
     /* EEPROM: the MAC in words 0-2, and the checksum Linux verifies. */
