@@ -329,13 +329,6 @@ static int vram_populate(struct xen_accel *x, const struct xsdm_config *cfg)
 
     if (!bytes)
         return 0;
-    if (cfg->incoming_fd >= 0) {
-        /* The pages come with the domain's memory, wherever the BAR was;
-         * finding them again is not built (docs/xen.md). */
-        log_err("xen: a VGA on an incoming domain (xl restore/migrate) is not supported yet; "
-                "xl: vga=\"none\" and vnc=0 for guests that migrate");
-        return -1;
-    }
     x->vram_pages = bytes / XEN_PAGE_SIZE;
     x->vram_park_gfn = x->vram_gfn = vram_park_gfn(cfg);
     pfns = calloc(x->vram_pages, sizeof(*pfns));
@@ -381,6 +374,14 @@ static int open_and_create(struct accel *a, const struct xsdm_config *cfg, struc
 
     if (cfg->domid <= 0 || cfg->domid >= (int)DOMID_FIRST_RESERVED) {
         log_err("xen: -xen-domid %d is not a guest domain", cfg->domid);
+        return -1;
+    }
+    /* An incoming domain's VRAM pages come with its memory, wherever the
+     * BAR was; finding them again is not built (docs/xen.md): refused
+     * before anything touches the domain. */
+    if (cfg->display_device && cfg->incoming_fd >= 0) {
+        log_err("xen: a VGA on an incoming domain (xl restore/migrate) is not supported yet; "
+                "xl: vga=\"none\" and vnc=0 for guests that migrate");
         return -1;
     }
     x = calloc(1, sizeof(*x));
