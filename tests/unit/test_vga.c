@@ -435,6 +435,8 @@ START_TEST(accel_vram_is_used)
     pci_bus_unmap_all(bus);
     vga_free(vga);
     vga = NULL;
+    pci_bus_free(bus);                          /* it still lists the freed device */
+    bus = pci_bus_new(&fm.m.bus, (struct irq_line){ 0 }, (struct irq_line){ 0 });
     mem[0] = 1;                                 /* still ours: not freed by the device */
     free(mem);
 }
