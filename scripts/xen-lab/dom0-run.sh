@@ -539,7 +539,7 @@ vnc_guest() { # TAG NAME DM: VE[TAG] = evidence, VOK[TAG] = 1 when every fact he
     show $R/vnc-$tag-dm.log 20; VE[$tag]="xl create failed"; VOK[$tag]=0; return
   fi
   d=$(domid_of $name); p=$(dm_pid $d)
-  msg "$name: domid $d, device model pid $p, $(grep -a -o -- '-device [^ ]*vga[^ ]*\|-vnc [^ ]*' $R/vnc-$tag-xl-create.log | sort -u | xargs)"
+  msg "$name: domid $d, device model pid $p: $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -o -- '-device [^ ]*vga[^ ]*\|-vnc [^ ]*' | xargs)"
   if wait_for 240 grep -aq GUEST-VNC-GRUB $ser; then ev="menu@$(since $t0)s"; sleep 4
   else bad="$bad no-GUEST-VNC-GRUB-in-240s"; fi
   listen=$(xenstore-read /local/domain/$d/console/vnc-listen 2>/dev/null)
