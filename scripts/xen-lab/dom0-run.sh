@@ -11,7 +11,7 @@
 #   disks  hda (bootable GRUB disk) + hdb + hdc (GRUB CD), boot="c" and boot="d", qemu-xen then xsdm:
 #      the device that booted (its GRUB's greeting), the BIOS drives GRUB lists and the CMOS bytes
 #      (GRUB's cmosdump) must match qemu-xen's; qemu-xen must boot the disk for c and the CD for d
-#   vnc  no vga line + vnc=1 + vncpasswd, qemu-xen then xsdm, GRUB menu CD: xenstore console/vnc-*, a
+#   vnc  no vga line + vnc=1 (+ vncpasswd: xsdm only), qemu-xen then xsdm, GRUB menu CD: console/vnc-*, a
 #      gvnccapture PNG of each DM's screen in results (right password), a wrong password refused, a
 #      KeyEvent picks a GRUB entry (its line on the serial), the PCI slots hvmloader saw equal qemu-xen's
 #   3  xsdm, Linux guest ISO: ata_piix finds CD + disk, reads a file from each, writes the disk
@@ -428,7 +428,9 @@ fi
 # wrong one it is refused; a KeyEvent `k` (sent by rfb-lab.py below: a tiny RFB client of ours, DES
 # by the openssl CLI; no packaged headless key sender) picks the menu entry with that hotkey, which
 # prints on the serial; a second capture differs from the first. The PCI slots hvmloader found (VGA:
-# big prefetchable BAR, platform: the 256-byte I/O BAR) must be qemu-xen's.
+# big prefetchable BAR, platform: the 256-byte I/O BAR) must be qemu-xen's. Debian's qemu-xen has no
+# DES (its VNC authentication cannot start): its guest runs without vncpasswd, after one attempt with
+# it whose error line goes into the evidence.
 cat > /tmp/rfb-lab.py <<'PYEOF'
 # rfb-lab.py: the vnc stage's two small tools (python3 stdlib + the openssl CLI)
 #   png FILE                      -> "WxH nonblack=N colours=M" (8-bit RGB/RGBA PNG, as gdk-pixbuf writes)
@@ -499,7 +501,7 @@ if sys.argv[1] == 'png': png(sys.argv[2])
 else: key(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
 PYEOF
 VNC_PW=labpass
-vnc_cfg() { # $1 name $2 serial file $3 dm ("" = qemu-xen)
+vnc_cfg() { # $1 name $2 serial file $3 dm ("" = qemu-xen) $4 vncpasswd ("" = none)
   cat <<EOF
 name = "$1"
 type = "hvm"
@@ -507,7 +509,6 @@ memory = 64
 vcpus = 1
 vnc = 1
 vnclisten = "127.0.0.1"
-vncpasswd = "$VNC_PW"
 sdl = 0
 serial = "file:$2"
 boot = "d"
@@ -519,6 +520,7 @@ on_crash = "preserve"
 dm_restrict = 1
 EOF
   [ -n "$3" ] && echo "device_model_override = \"$3\""
+  [ -n "$4" ] && echo "vncpasswd = \"$4\""
 }
 # vnc_capture DISPLAY PASSWORD FILE: gvnccapture reads the password from a terminal only
 vnc_capture() { (sleep 1; echo "$2"; sleep 5) | timeout 40 script -qec "gvnccapture 127.0.0.1:$1 $3" /dev/null > $3.log 2>&1; }
@@ -529,10 +531,10 @@ pci_slots() {
        { sz = hex($3); if (sz == 256 && $4 ~ /1$/) io[$1] = 1; else if (sz >= 4194304 && $4 ~ /8$/) big[$1] = 1 }
        END { g = "none"; p = "none"; for (s in io) p = s; for (s in big) if (!(s in io)) g = s; printf "vga=%s plat=%s", g, p }'
 }
-vnc_guest() { # TAG NAME DM: VE[TAG] = evidence, VOK[TAG] = 1 when every fact held
-  local tag=$1 name=$2 dm=$3 ser=/var/log/xen/$2-serial.log d p t0 ev="" bad="" listen port disp st1 st2
+vnc_guest() { # TAG NAME DM PASSWORD: VE[TAG] = evidence, VOK[TAG] = 1 when every fact held
+  local tag=$1 name=$2 dm=$3 pw=$4 ser=/var/log/xen/$2-serial.log d p t0 ev="" bad="" listen port disp st1 st2
   rm -f $ser /var/log/xen/qemu-dm-$name.log
-  vnc_cfg $name $ser "$dm" > $R/vnc-$tag-$name.cfg
+  vnc_cfg $name $ser "$dm" "$pw" > $R/vnc-$tag-$name.cfg
   t0=$(now)
   if ! timeout 120 xl -vvv create $R/vnc-$tag-$name.cfg > $R/vnc-$tag-xl-create.log 2>&1; then
     fail_tail $R/vnc-$tag-xl-create.log; cp /var/log/xen/qemu-dm-$name.log $R/vnc-$tag-dm.log 2>/dev/null
@@ -550,18 +552,19 @@ vnc_guest() { # TAG NAME DM: VE[TAG] = evidence, VOK[TAG] = 1 when every fact he
   if [ -n "$disp" ]; then
     if ss -ltnpH "sport = :$port" 2>/dev/null | grep -q "pid=$p,"; then ev="$ev (DM pid $p listens)"
     else bad="$bad port-$port-not-the-DM's"; ss -ltnp > $R/vnc-$tag-ss.txt 2>&1; fi
-    if vnc_capture $disp $VNC_PW $R/vnc-$tag-menu.png && st1=$(python3 /tmp/rfb-lab.py png $R/vnc-$tag-menu.png); then
+    if vnc_capture $disp "$pw" $R/vnc-$tag-menu.png && st1=$(python3 /tmp/rfb-lab.py png $R/vnc-$tag-menu.png); then
       ev="$ev; capture $st1"
       [ "$(echo "$st1" | sed -n 's/.*nonblack=\([0-9]*\).*/\1/p')" -ge 300 ] 2>/dev/null || bad="$bad blank-capture"
-    else bad="$bad capture-with-password-failed"; show $R/vnc-$tag-menu.png.log 5; fi
+    else bad="$bad capture${pw:+-with-password}-failed"; show $R/vnc-$tag-menu.png.log 5; fi
     rm -f /tmp/vnc-wrong.png
-    if vnc_capture $disp wrong-$VNC_PW /tmp/vnc-wrong.png || [ -e /tmp/vnc-wrong.png ]; then bad="$bad wrong-password-accepted"
+    if [ -z "$pw" ]; then ev="$ev; no vncpasswd"
+    elif vnc_capture $disp wrong-$pw /tmp/vnc-wrong.png || [ -e /tmp/vnc-wrong.png ]; then bad="$bad wrong-password-accepted"
     else ev="$ev; wrong password refused ($(grep -a -v '^Password' /tmp/vnc-wrong.png.log | head -n1 | tr -d '\r'))"; fi
     cp /tmp/vnc-wrong.png.log $R/vnc-$tag-wrong.log 2>/dev/null
-    if timeout 60 python3 /tmp/rfb-lab.py key 127.0.0.1 $port $VNC_PW 0x6b > $R/vnc-$tag-key.log 2>&1 &&
+    if timeout 60 python3 /tmp/rfb-lab.py key 127.0.0.1 $port "$pw" 0x6b > $R/vnc-$tag-key.log 2>&1 &&
        wait_for 30 grep -aq 'GUEST-VNC-ENTRY key-k' $ser; then
       ev="$ev; key k -> GUEST-VNC-ENTRY key-k on serial"; sleep 2
-      if vnc_capture $disp $VNC_PW $R/vnc-$tag-after.png && st2=$(python3 /tmp/rfb-lab.py png $R/vnc-$tag-after.png); then
+      if vnc_capture $disp "$pw" $R/vnc-$tag-after.png && st2=$(python3 /tmp/rfb-lab.py png $R/vnc-$tag-after.png); then
         if cmp -s $R/vnc-$tag-menu.png $R/vnc-$tag-after.png; then bad="$bad screen-unchanged-after-key"
         else ev="$ev; after-key capture differs ($st2)"; fi
       else bad="$bad capture-after-key-failed"; fi
@@ -579,15 +582,23 @@ vnc_guest() { # TAG NAME DM: VE[TAG] = evidence, VOK[TAG] = 1 when every fact he
 if want vnc; then
   begin vnc "no vga line + vnc=1 + vncpasswd, qemu-xen then xsdm: GRUB menu over VNC, xenstore keys, password, a key picks a GRUB entry"
   destroy_all
+  ip link set lo up    # dom0's loopback is down until someone needs it (the VNC clients here)
   declare -A VE=() VOK=() VSLOTS=()
   if [ $XSDM_OK != 1 ]; then end FAIL "xsdm not runnable in dom0"
   else
-    vnc_guest qemu vncq ""
-    vnc_guest xsdm vncx $DM_OVERRIDE
+    # Debian's qemu-xen has no DES for VNC authentication: with vncpasswd it does not start (its
+    # error line is the evidence); its screen and key are taken without a password
+    vnc_cfg vncqp /var/log/xen/vncqp-serial.log "" $VNC_PW > $R/vnc-qemu-pw.cfg
+    if timeout 120 xl create $R/vnc-qemu-pw.cfg > $R/vnc-qemu-pw-create.log 2>&1; then qpw="qemu-xen accepts vncpasswd"
+      timeout 60 xl destroy vncqp >/dev/null 2>&1
+    else qpw="qemu-xen with vncpasswd: $(grep -a -h -o 'Cipher[^\r]*\|-vnc [^:]*:[^:]*: [^\r]*' /var/log/xen/qemu-dm-vncqp.log $R/vnc-qemu-pw-create.log 2>/dev/null | head -n1)"; fi
+    cp /var/log/xen/qemu-dm-vncqp.log $R/vnc-qemu-pw-dm.log 2>/dev/null
+    vnc_guest qemu vncq "" ""
+    vnc_guest xsdm vncx $DM_OVERRIDE $VNC_PW
     slotev="slots qemu-xen ${VSLOTS[qemu]:-?} xsdm ${VSLOTS[xsdm]:-?}"
     if [ "${VSLOTS[qemu]:-}" = "${VSLOTS[xsdm]:-x}" ] && [ "${VSLOTS[qemu]}" != "vga=none plat=none" ]; then slotev="$slotev (same)"
     else VOK[xsdm]=0; slotev="$slotev (DIFFER or unknown)"; fi
-    q="qemu-xen: ${VE[qemu]}"; [ "${VOK[qemu]}" = 1 ] || q="qemu-xen (anchor limitation): ${VE[qemu]}"
+    q="qemu-xen: ${VE[qemu]}; $qpw"; [ "${VOK[qemu]}" = 1 ] || q="qemu-xen (anchor limitation): ${VE[qemu]}; $qpw"
     if [ "${VOK[xsdm]}" = 1 ]; then end PASS "xsdm: ${VE[xsdm]} | $slotev | $q"
     else end FAIL "xsdm: ${VE[xsdm]} | $slotev | $q"; fi
   fi
