@@ -248,12 +248,13 @@ static void vram_move(struct xen_accel *x, uint64_t gfn)
 {
     if (gfn == x->vram_gfn)
         return;
+    /* The guest picks the BAR address: both lines are its doing, rate-limited. */
     if (xendevicemodel_relocate_memory(x->dmod, x->domid, (uint32_t)x->vram_pages, x->vram_gfn, gfn) < 0) {
-        log_err("xen: VRAM: relocate %zu pages 0x%llx -> 0x%llx: %s", x->vram_pages,
-                (unsigned long long)x->vram_gfn, (unsigned long long)gfn, strerror(errno));
+        log_guest("xen: VRAM: relocate %zu pages 0x%llx -> 0x%llx: %s", x->vram_pages,
+                  (unsigned long long)x->vram_gfn, (unsigned long long)gfn, strerror(errno));
         return;
     }
-    log_debug("xen: VRAM now at gfn 0x%llx", (unsigned long long)gfn);
+    log_guest("xen: VRAM now at gfn 0x%llx%s", (unsigned long long)gfn, gfn == x->vram_park_gfn ? " (parked)" : "");
     x->vram_gfn = gfn;
 }
 
