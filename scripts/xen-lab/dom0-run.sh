@@ -576,6 +576,13 @@ vnc_guest() { # TAG NAME DM PASSWORD: VE[TAG] = evidence, VOK[TAG] = 1 when ever
   cp $ser $R/vnc-$tag-serial.log 2>/dev/null
   timeout 60 xl destroy $name >/dev/null 2>&1
   cp /var/log/xen/qemu-dm-$name.log $R/vnc-$tag-dm.log 2>/dev/null
+  if [ $tag = xsdm ]; then # BAR0 where hvmloader put it is the VRAM's guest pages (relocated, never trapped)
+    local bar0 gfn
+    bar0=$(sed -n "s/.*pci dev $(echo ${VSLOTS[$tag]} | sed 's/vga=\([^ ]*\).*/\1/') bar 10 size [0-9a-f]*: *\([0-9a-f]*\).*/\1/p" $R/vnc-$tag-xl-dmesg.txt | head -n1)
+    gfn=$(printf '%x' $(( (0x${bar0:-0} & ~0xfff) >> 12 )))
+    if [ -n "$bar0" ] && grep -aq "VRAM now at gfn 0x$gfn\b" $R/vnc-$tag-dm.log; then ev="$ev; BAR0 0x$bar0 = VRAM guest pages (DM log: VRAM now at gfn 0x$gfn)"
+    else bad="$bad VRAM-not-moved-to-BAR0[$bar0]"; fi
+  fi
   if [ -z "$bad" ]; then VOK[$tag]=1; else VOK[$tag]=0; ev="$bad; $ev"; show $R/vnc-$tag-dm.log 15; fi
   VE[$tag]=$ev
 }
