@@ -219,12 +219,12 @@ static int open_serials(struct machine *m, const struct xsdm_config *cfg, struct
 
 /* The PCI slots of the functions whose place depends on the config, the
  * one place that decides them, in qemu-xen's xenfv order: after the
- * machine's own functions (00:00, 00:01), the VGA, the Xen platform device,
- * then the NICs in command-line order (as QEMU places -device without
- * addr=); each present one takes the next slot. */
+ * machine's own functions (00:00, 00:01), the Xen platform device (the
+ * machine creates it), then what libxl passes as -device without addr=, in
+ * its order: the VGA, the NICs; each present one takes the next slot. */
 struct board_slots {
-    unsigned vga;                       /* 00:02.0 with a display device */
-    unsigned platform;                  /* 00:02.0, 00:03.0 after a VGA */
+    unsigned platform;                  /* 00:02.0 */
+    unsigned vga;                       /* 00:03.0 (00:02.0 without the platform device) */
     unsigned nic[CFG_MAX_NICS];         /* the next slots after those */
 };
 
@@ -234,10 +234,10 @@ static void board_slots(const struct xsdm_config *cfg, struct board_slots *s)
     int i;
 
     memset(s, 0, sizeof(*s));
-    if (cfg->display_device)
-        s->vga = next++;
     if (cfg->xen_platform)
         s->platform = next++;
+    if (cfg->display_device)
+        s->vga = next++;
     for (i = 0; i < cfg->n_nics && i < CFG_MAX_NICS; i++)
         s->nic[i] = next++;
 }

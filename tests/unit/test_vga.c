@@ -4,8 +4,8 @@
  * mode-change notice and the DesktopSize a raw RFB client then receives
  * from the VNC server (and a current size in ServerInit), hostile register
  * values, saved state. Through the DM (qtest + -vnc): libxl's default
- * `-device cirrus-vga,vgamem_mb=8` served as the standard VGA at 00:02.0
- * with the platform device at 00:03.0, query-vnc, the same text screen seen
+ * `-device cirrus-vga,vgamem_mb=8` served as the standard VGA at 00:03.0
+ * behind the platform device at 00:02.0, query-vnc, the same text screen seen
  * by a real VNC client (Net::VNC), and a key typed on the i8042. */
 #include <check.h>
 #include <fcntl.h>
@@ -724,9 +724,10 @@ START_TEST(dm_cirrus_default_with_vnc)
 
     ck_assert_ptr_nonnull(s);
     g.o = s;
-    /* qemu-xen's xenfv layout with a VGA: VGA 00:02.0, platform 00:03.0. */
-    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 2, 0, 0), 0x11111234u);
-    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 3, 0, 0), 0x00015853u);
+    /* qemu-xen's xenfv layout with a VGA (the e2e stage vnc compares them):
+     * platform 00:02.0, VGA 00:03.0. */
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 2, 0, 0), 0x00015853u);
+    ck_assert_uint_eq(qtest_pci_cfg_readl(s, 3, 0, 0), 0x11111234u);
     ck_assert(log_contains(s, "cirrus-vga requested"));
     c = qtest_qmp(s);
     ck_assert_ptr_nonnull(c);
