@@ -434,6 +434,7 @@ fi
 cat > /tmp/rfb-lab.py <<'PYEOF'
 # rfb-lab.py: the vnc stage's two small tools (python3 stdlib + the openssl CLI)
 #   png FILE                      -> "WxH nonblack=N colours=M" (8-bit RGB/RGBA PNG, as gdk-pixbuf writes)
+#   capture DISPLAY PASSWORD FILE gvnccapture 127.0.0.1:DISPLAY FILE, the password typed at its prompt
 #   key HOST PORT PASSWORD KEYSYM...  RFB 3.8 client: VNC auth (DES by `openssl enc`, legacy provider),
 #                                 shared ClientInit, then a KeyEvent down+up per keysym; "sent N"
 import socket, struct, subprocess, sys, time, zlib
@@ -497,7 +498,29 @@ def key(host, port, password, syms):
             s.sendall(struct.pack('>BBHI', 4, down, 0, int(k, 0))); time.sleep(0.2)
     time.sleep(1); s.close(); print('sent %d' % len(syms))
 
+def capture(display, password, path):
+    # gvnccapture reads a password only from a terminal, after its prompt (earlier input is flushed)
+    import os, pty, select
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp('gvnccapture', ['gvnccapture', '127.0.0.1:' + display, path])
+    out, sent, end = b'', False, time.time() + 40
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 1)
+        if r:
+            try: c = os.read(fd, 1024)
+            except OSError: break
+            if not c: break
+            out += c
+            if not sent and b'Password:' in out: os.write(fd, password.encode() + b'\n'); sent = True
+        elif os.waitpid(pid, os.WNOHANG)[0]: break
+    else: os.kill(pid, 9)
+    st = os.waitpid(pid, 0)[1]
+    sys.stdout.write(out.decode(errors='replace').replace('\r', ''))
+    sys.exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 1)
+
 if sys.argv[1] == 'png': png(sys.argv[2])
+elif sys.argv[1] == 'capture': capture(sys.argv[2], sys.argv[3], sys.argv[4])
 else: key(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
 PYEOF
 VNC_PW=labpass
@@ -522,8 +545,8 @@ EOF
   [ -n "$3" ] && echo "device_model_override = \"$3\""
   [ -n "$4" ] && echo "vncpasswd = \"$4\""
 }
-# vnc_capture DISPLAY PASSWORD FILE: gvnccapture reads the password from a terminal only
-vnc_capture() { (sleep 1; echo "$2"; sleep 5) | timeout 40 script -qec "gvnccapture 127.0.0.1:$1 $3" /dev/null > $3.log 2>&1; }
+# vnc_capture DISPLAY PASSWORD FILE: gvnccapture, its password typed at its prompt on a pty
+vnc_capture() { timeout 60 python3 /tmp/rfb-lab.py capture "$1" "$2" "$3" > $3.log 2>&1; }
 # pci_slots DOMID: "vga=SS plat=SS" from hvmloader's BAR lines in the hypervisor log
 pci_slots() {
   xl dmesg | grep -a "(d$1)" | sed -n 's/.*pci dev \([0-9a-f:]*\) bar \([0-9a-f]*\) size \([0-9a-f]*\): *\([0-9a-f]*\).*/\1 \2 \3 \4/p' |
