@@ -504,16 +504,21 @@ def capture(display, password, path):
     pid, fd = pty.fork()
     if pid == 0:
         os.execvp('gvnccapture', ['gvnccapture', '127.0.0.1:' + display, path])
-    out, sent, end = b'', False, time.time() + 40
+    # it prints the prompt before turning echo off with a flush: type 1 s after the prompt, and
+    # again every 5 s while it has neither connected nor exited
+    out, sent, end = b'', 0.0, time.time() + 40
     while time.time() < end:
-        r, _, _ = select.select([fd], [], [], 1)
+        r, _, _ = select.select([fd], [], [], 0.5)
         if r:
             try: c = os.read(fd, 1024)
             except OSError: break
             if not c: break
             out += c
-            if not sent and b'Password:' in out: os.write(fd, password.encode() + b'\n'); sent = True
         elif os.waitpid(pid, os.WNOHANG)[0]: break
+        p = out.rfind(b'Password:')
+        if p >= 0 and b'Connected' not in out[p:] and time.time() - sent > 5:
+            if sent == 0.0: time.sleep(1)
+            os.write(fd, password.encode() + b'\n'); sent = time.time()
     else: os.kill(pid, 9)
     st = os.waitpid(pid, 0)[1]
     sys.stdout.write(out.decode(errors='replace').replace('\r', ''))
