@@ -91,7 +91,7 @@ static const struct sc_row sc_table[] = {
      * this list: one request number per ioctl it makes after restriction. */
     XEN_ONE_OF("ioctl", 1,
                "request in {IOCTL_PRIVCMD_DM_OP, IOCTL_PRIVCMD_MMAPBATCH_V2, IOCTL_EVTCHN_NOTIFY}",
-               "dm_op (IRQs, I/O ranges, shutdown), mapcache foreign maps, event notify",
+               "dm_op (IRQs, I/O ranges, shutdown, VRAM relocate), mapcache foreign maps, event notify",
                IOCTL_PRIVCMD_DM_OP, IOCTL_PRIVCMD_MMAPBATCH_V2, IOCTL_EVTCHN_NOTIFY),
 };
 

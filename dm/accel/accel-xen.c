@@ -40,12 +40,14 @@
 #include "dm/core/pci.h"
 
 /* xenctrl.h cannot be compiled as C11 (its save-record headers need GNU
- * anonymous unions), and we need only these two calls from it; the
- * prototypes are xenctrl.h:153 and :168 (libxen-dev 4.17). */
+ * anonymous unions), and we need only these three calls from it; the
+ * prototypes are xenctrl.h:153, :168 and :1352 (libxen-dev 4.17). */
 typedef struct xc_interface_core xc_interface;
 xc_interface *xc_interface_open(xentoollog_logger *logger, xentoollog_logger *dombuild_logger,
                                 unsigned open_flags);
 int xc_interface_close(xc_interface *xch);
+int xc_domain_populate_physmap_exact(xc_interface *xch, uint32_t domid, unsigned long nr_extents,
+                                     unsigned int extent_order, unsigned int mem_flags, xen_pfn_t *extent_start);
 /* xen/hvm/hvm_op.h:183, visible there only to __XEN_TOOLS__ code. */
 #ifndef HVM_IOREQSRV_BUFIOREQ_ATOMIC
 #define HVM_IOREQSRV_BUFIOREQ_ATOMIC 2
@@ -55,6 +57,8 @@ int xc_interface_close(xc_interface *xch);
 #define XEN_MAX_VCPUS       (XEN_PAGE_SIZE / sizeof(ioreq_t))
 #define XEN_MAX_FDS         16
 #define FD_SCAN_MAX         1024
+/* Where RAM below 4 GiB ends at most (hvmloader's MMIO hole start), as in pc-cmos.c. */
+#define XEN_BELOW_4G_RAM_END 0xf0000000ull
 
 struct xen_accel {
     domid_t domid;
@@ -79,6 +83,13 @@ struct xen_accel {
     struct mapcache mc;
     struct xen_ioreq_env env;
     struct io_listener listener;
+    /* The VGA's VRAM: guest pages populated at init just above guest RAM
+     * (where qemu-xen puts them), mapped here for the whole run, and moved
+     * (relocate_memory) to wherever the guest maps the framebuffer BAR. */
+    void *vram;
+    size_t vram_pages;
+    uint64_t vram_park_gfn;             /* where they live while the BAR is unmapped */
+    uint64_t vram_gfn;                  /* where they are now */
     int fds[XEN_MAX_FDS];               /* fds the library handles opened */
     int n_fds;
     bool running;
@@ -230,10 +241,38 @@ static void on_evtchn(void *opaque, int fd, uint32_t events)
 
 /* ---- address-space listener: regions -> ioreq server ranges ------------ */
 
+/* Move the VRAM pages to gfn (dm_op relocate_memory: allowed after the
+ * restriction, unlike the populate at init). Xen keeps the same pages, so
+ * our mapping of them stays valid wherever the guest sees them. */
+static void vram_move(struct xen_accel *x, uint64_t gfn)
+{
+    if (gfn == x->vram_gfn)
+        return;
+    /* The guest picks the BAR address: both lines are its doing, rate-limited. */
+    if (xendevicemodel_relocate_memory(x->dmod, x->domid, (uint32_t)x->vram_pages, x->vram_gfn, gfn) < 0) {
+        log_guest("xen: VRAM: relocate %zu pages 0x%llx -> 0x%llx: %s", x->vram_pages,
+                  (unsigned long long)x->vram_gfn, (unsigned long long)gfn, strerror(errno));
+        return;
+    }
+    log_guest("xen: VRAM now at gfn 0x%llx%s", (unsigned long long)gfn, gfn == x->vram_park_gfn ? " (parked)" : "");
+    x->vram_gfn = gfn;
+}
+
+static bool is_vram(const struct xen_accel *x, const struct io_region *r)
+{
+    return x->vram && r->space == IO_MMIO && r->ram == x->vram &&
+           r->len == (uint64_t)x->vram_pages * XEN_PAGE_SIZE && !(r->base & (XEN_PAGE_SIZE - 1));
+}
+
 static void range_map(void *opaque, const struct io_region *r)
 {
     struct xen_accel *x = opaque;
 
+    /* The framebuffer BAR is guest memory, not a trapped range. */
+    if (is_vram(x, r)) {
+        vram_move(x, r->base / XEN_PAGE_SIZE);
+        return;
+    }
     if (xendevicemodel_map_io_range_to_ioreq_server(x->dmod, x->domid, x->ioservid, r->space == IO_MMIO,
                                                     r->base, r->base + r->len - 1) < 0)
         log_err("xen: map %s %s 0x%llx+0x%llx: %s", r->space == IO_MMIO ? "mmio" : "pio", r->name,
@@ -244,6 +283,10 @@ static void range_unmap(void *opaque, const struct io_region *r)
 {
     struct xen_accel *x = opaque;
 
+    if (is_vram(x, r)) {
+        vram_move(x, x->vram_park_gfn);
+        return;
+    }
     if (xendevicemodel_unmap_io_range_from_ioreq_server(x->dmod, x->domid, x->ioservid, r->space == IO_MMIO,
                                                         r->base, r->base + r->len - 1) < 0)
         log_err("xen: unmap %s 0x%llx: %s", r->name, (unsigned long long)r->base, strerror(errno));
@@ -258,6 +301,70 @@ static void map_pcidev(struct pci_dev *d, void *opaque)
         log_err("xen: map PCI 00:%02x.%u (%s): %s", d->slot, d->fn, d->name, strerror(errno));
 }
 
+/* ---- VRAM: populated and mapped before restriction ---------------------- */
+
+/* qemu-xen's place for the first RAM block after guest RAM: right above the
+ * RAM below 4 GiB, or above the RAM relocated over 4 GiB. Outside the e820
+ * RAM hvmloader reports, inside the domain's allowance (libxl adds the video
+ * memory to maxmem and leaves it out of -m). */
+static uint64_t vram_park_gfn(const struct xsdm_config *cfg)
+{
+    uint64_t ram = cfg->ram_mb << 20, below = XEN_BELOW_4G_RAM_END;
+
+    if (cfg->max_ram_below_4g && cfg->max_ram_below_4g < below)
+        below = cfg->max_ram_below_4g;
+    if (ram <= below)
+        return ram / XEN_PAGE_SIZE;
+    return ((1ull << 32) + (ram - below)) / XEN_PAGE_SIZE;
+}
+
+/* Populating guest memory is not a dm_op: it needs the unrestricted
+ * libxenctrl handle, so it happens here, once, before restriction. */
+static int vram_populate(struct xen_accel *x, const struct xsdm_config *cfg)
+{
+    uint64_t bytes = cfg_vga_vram_bytes(cfg);
+    xen_pfn_t *pfns = NULL;
+    int *err = NULL;
+    size_t i;
+    int rc = -1;
+
+    if (!bytes)
+        return 0;
+    x->vram_pages = bytes / XEN_PAGE_SIZE;
+    x->vram_park_gfn = x->vram_gfn = vram_park_gfn(cfg);
+    pfns = calloc(x->vram_pages, sizeof(*pfns));
+    err = calloc(x->vram_pages, sizeof(*err));
+    if (!pfns || !err)
+        goto out;
+    for (i = 0; i < x->vram_pages; i++)
+        pfns[i] = x->vram_park_gfn + i;
+    if (xc_domain_populate_physmap_exact(x->xch, x->domid, x->vram_pages, 0, 0, pfns) < 0) {
+        log_err("xen: VRAM: populate %zu pages at gfn 0x%llx: %s (is the video memory in maxmem?)",
+                x->vram_pages, (unsigned long long)x->vram_park_gfn, strerror(errno));
+        goto out;
+    }
+    for (i = 0; i < x->vram_pages; i++)
+        pfns[i] = x->vram_park_gfn + i;
+    x->vram = xenforeignmemory_map(x->fmem, x->domid, PROT_READ | PROT_WRITE, x->vram_pages, pfns, err);
+    if (!x->vram) {
+        log_err("xen: VRAM: map %zu pages: %s", x->vram_pages, strerror(errno));
+        goto out;
+    }
+    for (i = 0; i < x->vram_pages; i++) {
+        if (err[i]) {
+            log_err("xen: VRAM: map gfn 0x%llx: %s", (unsigned long long)(x->vram_park_gfn + i), strerror(-err[i]));
+            goto out;
+        }
+    }
+    log_info("xen: VRAM %llu MiB populated at gfn 0x%llx and mapped", (unsigned long long)(bytes >> 20),
+             (unsigned long long)x->vram_park_gfn);
+    rc = 0;
+out:
+    free(pfns);
+    free(err);
+    return rc;
+}
+
 /* ---- accel_ops ---------------------------------------------------------- */
 
 static int open_and_create(struct accel *a, const struct xsdm_config *cfg, struct loop *l)
@@ -270,12 +377,12 @@ static int open_and_create(struct accel *a, const struct xsdm_config *cfg, struc
         log_err("xen: -xen-domid %d is not a guest domain", cfg->domid);
         return -1;
     }
-    /* The VGA's VRAM under Xen (guest pages populated before restriction,
-     * BAR relocation, dirty-VRAM tracking) is not built yet: refused here,
-     * before anything touches the domain, rather than half working. */
-    if (cfg->display_device) {
-        log_err("xen: the standard VGA is not supported under Xen yet; xl: set vga=\"none\" "
-                "(and vnc=0); libvirt: <video><model type='none'/></video>");
+    /* An incoming domain's VRAM pages come with its memory, wherever the
+     * BAR was; finding them again is not built (docs/xen.md): refused
+     * before anything touches the domain. */
+    if (cfg->display_device && cfg->incoming_fd >= 0) {
+        log_err("xen: a VGA on an incoming domain (xl restore/migrate) is not supported yet; "
+                "xl: vga=\"none\" and vnc=0 for guests that migrate");
         return -1;
     }
     x = calloc(1, sizeof(*x));
@@ -312,9 +419,12 @@ static int open_and_create(struct accel *a, const struct xsdm_config *cfg, struc
     x->xsh = xs_open(0);
     if (!x->xsh)
         log_warn("xen: xs_open: %s (no readiness key without dm_restrict)", strerror(errno));
+    if (vram_populate(x, cfg) < 0)
+        return -1;
     /* Nothing after setup needs libxenctrl (opened first for qemu-xen's
-     * order): closing it now drops its privcmd and hypercall fds instead of
-     * keeping them as /dev/null placeholders. */
+     * order; the VRAM populate was its last use): closing it now drops its
+     * privcmd and hypercall fds instead of keeping them as /dev/null
+     * placeholders. */
     xc_interface_close(x->xch);
     x->xch = NULL;
     fd_note_new(x, before);
@@ -483,7 +593,16 @@ static int xen_keep_fds(struct accel *a, int *fds, int max)
 /* Guest RAM is mapped lazily through the bounded mapcache, never whole. */
 static uint64_t xen_map_budget(struct accel *a)
 {
-    return xen_mapcache_budget(a->ram_size);
+    struct xen_accel *x = X(a);
+
+    return xen_mapcache_budget(a->ram_size) + (x ? (uint64_t)x->vram_pages * XEN_PAGE_SIZE : 0);
+}
+
+static void *xen_vram(struct accel *a, size_t size)
+{
+    struct xen_accel *x = X(a);
+
+    return x && x->vram && size == x->vram_pages * XEN_PAGE_SIZE ? x->vram : NULL;
 }
 
 /* After xentoolcore_restrict_all a dm_op, a foreign map and an interdomain
@@ -548,6 +667,8 @@ static void xen_destroy(struct accel *a)
     if (!x)
         return;
     mapcache_invalidate(&x->mc);
+    if (x->vram)
+        xenforeignmemory_unmap(x->fmem, x->vram, x->vram_pages);
     if (x->res)
         xenforeignmemory_unmap_resource(x->fmem, x->res);
     if (x->have_server && !x->restricted)
@@ -581,6 +702,7 @@ const struct accel_ops accel_xen_ops = {
     .set_running = xen_set_running,
     .keep_fds = xen_keep_fds,
     .map_budget = xen_map_budget,
+    .vram = xen_vram,
     .restrict_handles = xen_restrict_handles,
     .destroy = xen_destroy,
 };

@@ -136,13 +136,23 @@ out:
 static int build_vga(struct machine *m, const struct xsdm_config *cfg, unsigned slot)
 {
     size_t len;
-    uint8_t *rom;
+    uint8_t *rom, *vram = NULL;
+    struct accel *a = m->accel;
 
     if (cfg->vga_was_cirrus)
         log_info("vga: cirrus-vga requested: serving the standard VGA instead (docs/xen.md)");
+    /* Under Xen the VRAM is guest memory the accelerator populated at init. */
+    if (a && a->ops->vram) {
+        vram = a->ops->vram(a, (size_t)cfg_vga_vram_bytes(cfg));
+        if (!vram) {
+            log_err("vga: the accelerator has no VRAM of %llu bytes for the VGA",
+                    (unsigned long long)cfg_vga_vram_bytes(cfg));
+            return -1;
+        }
+    }
     rom = read_vga_bios(&len);
     m->vga = vga_new(m->pci, &m->bus, slot, cfg->vga_vram_mb ? cfg->vga_vram_mb : VGA_VRAM_DEFAULT_MB,
-                     rom, len);
+                     rom, len, vram);
     free(rom);
     if (!m->vga) {
         log_err("vga: cannot create the standard VGA");
@@ -241,12 +251,12 @@ static int open_serials(struct machine *m, const struct xsdm_config *cfg, struct
 
 /* The PCI slots of the functions whose place depends on the config, the
  * one place that decides them, in qemu-xen's xenfv order: after the
- * machine's own functions (00:00, 00:01), the VGA, the Xen platform device,
- * then the NICs in command-line order (as QEMU places -device without
- * addr=); each present one takes the next slot. */
+ * machine's own functions (00:00, 00:01), the Xen platform device (the
+ * machine creates it), then what libxl passes as -device without addr=, in
+ * its order: the VGA, the NICs; each present one takes the next slot. */
 struct board_slots {
-    unsigned vga;                       /* 00:02.0 with a display device */
-    unsigned platform;                  /* 00:02.0, 00:03.0 after a VGA */
+    unsigned platform;                  /* 00:02.0 */
+    unsigned vga;                       /* 00:03.0 (00:02.0 without the platform device) */
     unsigned nic[CFG_MAX_NICS];         /* the next slots after those */
 };
 
@@ -256,10 +266,10 @@ static void board_slots(const struct xsdm_config *cfg, struct board_slots *s)
     int i;
 
     memset(s, 0, sizeof(*s));
-    if (cfg->display_device)
-        s->vga = next++;
     if (cfg->xen_platform)
         s->platform = next++;
+    if (cfg->display_device)
+        s->vga = next++;
     for (i = 0; i < cfg->n_nics && i < CFG_MAX_NICS; i++)
         s->nic[i] = next++;
 }

@@ -53,6 +53,11 @@ struct accel_ops {
      * close xenstore). NULL or 0 when there is nothing to restrict. */
     int (*restrict_handles)(struct accel *a);
     void (*destroy)(struct accel *a);
+    /* Memory for the VGA's VRAM, `size` bytes, that the guest can reach
+     * directly through the linear framebuffer BAR (Xen: guest pages it
+     * populated and mapped at init, moved to wherever the BAR is mapped).
+     * NULL (or no op): the device allocates its own and traps the BAR. */
+    void *(*vram)(struct accel *a, size_t size);
     /* Guest time in ns for devices that count (PM timer). NULL: CLOCK_MONOTONIC.
      * qtest: the virtual clock that only clock_step/clock_set move. */
     int64_t (*clock_ns)(struct accel *a);

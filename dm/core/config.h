@@ -148,4 +148,18 @@ const struct netdev_spec *cli_find_netdev(const struct xsdm_config *cfg, const c
 #define VGA_VRAM_MIN_MB     1
 #define VGA_VRAM_MAX_MB     256
 
+/* The VRAM bytes the VGA gets for cfg: vgamem_mb rounded up to a power of
+ * two (its BAR size); 0 without a display device. */
+static inline uint64_t cfg_vga_vram_bytes(const struct xsdm_config *cfg)
+{
+    uint64_t want, p = 1;
+
+    if (!cfg->display_device)
+        return 0;
+    want = (uint64_t)(cfg->vga_vram_mb ? cfg->vga_vram_mb : VGA_VRAM_DEFAULT_MB) << 20;
+    while (p < want)
+        p <<= 1;
+    return p;
+}
+
 #endif

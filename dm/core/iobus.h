@@ -26,6 +26,9 @@ struct io_region {
     const struct io_ops *ops;
     void *opaque;
     bool mapped;
+    /* Memory the accelerator gave the device (the VGA's VRAM under Xen):
+     * the listener backs the range with it instead of trapping; NULL: trapped. */
+    void *ram;
 };
 
 struct io_listener {

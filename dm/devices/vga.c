@@ -111,6 +111,7 @@ struct vga {
     struct iobus *io;
     uint8_t *vram;
     uint32_t vram_size;      /* a power of two */
+    bool vram_ours;          /* allocated here (else the accelerator's guest memory) */
     uint8_t *rom;
     uint32_t rom_size;       /* BAR size; rom bytes beyond the file read as 0 */
     struct io_region ports, mono, vbe_port, window, lfb, mmio, rom_region;
@@ -932,7 +933,7 @@ static uint32_t pow2_at_least(uint64_t n)
 }
 
 struct vga *vga_new(struct pci_bus *pci, struct iobus *io, unsigned slot, unsigned vram_mb,
-                    const uint8_t *rom, size_t rom_len)
+                    const uint8_t *rom, size_t rom_len, uint8_t *vram)
 {
     struct vga *v;
     struct vmstate_dev vd;
@@ -944,7 +945,8 @@ struct vga *vga_new(struct pci_bus *pci, struct iobus *io, unsigned slot, unsign
         return NULL;
     v->io = io;
     v->vram_size = pow2_at_least((uint64_t)vram_mb << 20);
-    v->vram = calloc(1, v->vram_size);
+    v->vram_ours = !vram;
+    v->vram = vram ? vram : calloc(1, v->vram_size);
     v->fb = calloc((size_t)DISPLAY_MAX_WIDTH * DISPLAY_MAX_HEIGHT, sizeof(uint32_t));
     if (!v->vram || !v->fb)
         goto fail;
@@ -960,6 +962,10 @@ struct vga *vga_new(struct pci_bus *pci, struct iobus *io, unsigned slot, unsign
 
     pci_dev_init(&v->dev, "vga", slot, 0, VGA_PCI_VENDOR, VGA_PCI_DEVICE, 0x030000, 0x02);
     io_region_init(&v->lfb, IO_MMIO, "vga-lfb", &lfb_ops, v, v->vram_size);
+    /* Guest memory from the accelerator: the guest reaches it directly (no
+     * trap); the lfb ops then serve only accesses that still come to us. */
+    if (!v->vram_ours)
+        v->lfb.ram = v->vram;
     io_region_init(&v->mmio, IO_MMIO, "vga-mmio", &mmio_ops, v, VGA_MMIO_SIZE);
     pci_dev_set_bar_prefetch(&v->dev, 0, v->vram_size, &v->lfb);
     pci_dev_set_bar(&v->dev, 2, false, VGA_MMIO_SIZE, &v->mmio);
@@ -995,7 +1001,8 @@ fail:
     io_region_unmap(io, &v->mono);
     io_region_unmap(io, &v->vbe_port);
     io_region_unmap(io, &v->window);
-    free(v->vram);
+    if (v->vram_ours)
+        free(v->vram);
     free(v->fb);
     free(v->rom);
     free(v);
@@ -1017,7 +1024,8 @@ void vga_free(struct vga *v)
         io_region_unmap(v->io, &v->mmio);
     if (v->rom && v->rom_region.mapped)
         io_region_unmap(v->io, &v->rom_region);
-    free(v->vram);
+    if (v->vram_ours)
+        free(v->vram);
     free(v->fb);
     free(v->rom);
     free(v);

@@ -51,10 +51,13 @@ enum vbe_reg {
 
 /* A standard VGA in PCI slot `slot` with vram_mb MiB of VRAM (rounded up to
  * a power of two for the BAR), registered on pci and io; rom/rom_len: the
- * VGA BIOS for the ROM BAR (copied; NULL: no ROM BAR). Registers state
- * section "vga". NULL on failure (logged). */
+ * VGA BIOS for the ROM BAR (copied; NULL: no ROM BAR). vram: memory of that
+ * rounded size the accelerator provides (accel_ops.vram: guest pages under
+ * Xen, reached by the guest directly through BAR0; not freed here), or NULL:
+ * the device allocates its own and traps BAR0. Registers state section
+ * "vga". NULL on failure (logged). */
 struct vga *vga_new(struct pci_bus *pci, struct iobus *io, unsigned slot, unsigned vram_mb,
-                    const uint8_t *rom, size_t rom_len);
+                    const uint8_t *rom, size_t rom_len, uint8_t *vram);
 void vga_reset(struct vga *v);
 void vga_free(struct vga *v);
 /* The surface the console shows (owned by the device). */

@@ -10,7 +10,11 @@
 #                        (GRUB-LS:), the CMOS (cmosdump) and GUEST-DISKS-END
 #   cd-grub.iso          the same GRUB as a CD, greeting GUEST-CD-GRUB
 #   disk2.img            a plain 16 MiB second disk (hdb) for the `disks` stage
-# PARTS=disks builds only these three (cheap: e2e.sh does it when they are missing).
+#   vnc-grub.iso         the `vnc` stage's GRUB CD: "GUEST-VNC-GRUB" on COM1, then a menu on COM1 and
+#                        the VGA text screen that waits for a key; the entry with hotkey `k` prints
+#                        "GUEST-VNC-ENTRY key-k", the default one (never chosen by time) "... default"
+# PARTS=disks builds only the disks three, PARTS=vnc only vnc-grub.iso (cheap: e2e.sh does it when
+# they are missing).
 #
 # The Linux guest, all on COM1 (one line per fact, prefixed for grep):
 #   LINUX-GUEST-UP, insmod of ata_piix/sd/sr/isofs (+ dependencies), BLOCKDEVS, LSPCI lines,
@@ -31,6 +35,28 @@ MODULES=${LINUX_MODULES:-ata_piix sd_mod sr_mod cdrom isofs}
 mkdir -p "$OUT/guest"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
+
+# ---- the `vnc` stage: a menu on the screen (and COM1) that only a key ends
+mkdir -p "$W/vnc/boot/grub"
+cat > "$W/vnc/boot/grub/grub.cfg" <<'EOF'
+serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1
+terminal_input serial console
+terminal_output serial console
+set timeout=-1
+set default=0
+echo "GUEST-VNC-GRUB menu next"
+menuentry "xsdm lab: default entry" {
+  echo "GUEST-VNC-ENTRY default"
+  sleep 600
+}
+menuentry "xsdm lab: the entry of key k" --hotkey=k {
+  echo "GUEST-VNC-ENTRY key-k"
+  sleep 600
+}
+EOF
+grub-mkrescue -o "$OUT/guest/vnc-grub.iso" "$W/vnc" --modules="serial terminal sleep echo" \
+  --locales= --fonts= --themes= > "$W/vnc.log" 2>&1 || { cat "$W/vnc.log" >&2; exit 1; }
+[ "${PARTS:-all}" = vnc ] && { ls -la "$OUT/guest"; exit 0; }
 
 # ---- the `disks` stage: which device SeaBIOS booted shows in the greeting; GRUB then prints the
 # BIOS drives it sees and the CMOS bytes the firmware read (both DMs' dumps are compared).

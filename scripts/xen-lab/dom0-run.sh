@@ -11,6 +11,9 @@
 #   disks  hda (bootable GRUB disk) + hdb + hdc (GRUB CD), boot="c" and boot="d", qemu-xen then xsdm:
 #      the device that booted (its GRUB's greeting), the BIOS drives GRUB lists and the CMOS bytes
 #      (GRUB's cmosdump) must match qemu-xen's; qemu-xen must boot the disk for c and the CD for d
+#   vnc  no vga line + vnc=1 (+ vncpasswd: xsdm only), qemu-xen then xsdm, GRUB menu CD: console/vnc-*, a
+#      gvnccapture PNG of each DM's screen in results (right password), a wrong password refused, a
+#      KeyEvent picks a GRUB entry (its line on the serial), the PCI slots hvmloader saw equal qemu-xen's
 #   3  xsdm, Linux guest ISO: ata_piix finds CD + disk, reads a file from each, writes the disk
 #   6  depriv-fd-checker against the running xsdm (fds stolen with pidfd_getfd)
 #   7  xsdm's /proc facts under xl
@@ -29,7 +32,7 @@
 T=/test
 R=$T/results
 mkdir -p $R
-TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot vif-default nic-rtl8139 nic-e1000 vif-netns")
+TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot vif-default nic-rtl8139 nic-e1000 vif-netns")
 [ -r $T/env ] && . $T/env
 XSDM=/usr/lib/xsdm/xsdm
 RANGE_BASE=$(id -u xen-qemuuser-range-base 2>/dev/null)
@@ -436,6 +439,225 @@ if want disks; then
     ev="$ev ls(d) [${LS[xsdm-d]}]; CMOS 0x0e-0xff identical to qemu-xen's for c and d"
     if [ -z "$bad" ]; then end PASS "$ev"
     else for f in $R/disks-*-cmos.txt; do echo "== ${f##*/}"; cat $f; done | show /dev/stdin 80; end FAIL "$bad"; fi
+  fi
+fi
+
+# ============================================================ vnc: xl's display defaults (no vga line, vnc=1)
+# A config with no `vga=` line (libxl: -device cirrus-vga,vgamem_mb=8; xsdm serves the standard VGA)
+# and vnc=1 with a vncpasswd, qemu-xen first, then xsdm, GRUB CD whose menu waits for a key. Per DM:
+# the xenstore keys `xl vncviewer` reads (console/vnc-listen, vnc-port, and that DM listening there),
+# gtk-vnc's gvnccapture with the right password saves a non-blank PNG of the menu into $R, with a
+# wrong one it is refused; a KeyEvent `k` (sent by rfb-lab.py below: a tiny RFB client of ours, DES
+# by the openssl CLI; no packaged headless key sender) picks the menu entry with that hotkey, which
+# prints on the serial; a second capture differs from the first. The PCI slots hvmloader found (VGA:
+# big prefetchable BAR, platform: the 256-byte I/O BAR) must be qemu-xen's. Debian's qemu-xen has no
+# DES (its VNC authentication cannot start): its guest runs without vncpasswd, after one attempt with
+# it whose error line goes into the evidence.
+cat > /tmp/rfb-lab.py <<'PYEOF'
+# rfb-lab.py: the vnc stage's two small tools (python3 stdlib + the openssl CLI)
+#   png FILE                      -> "WxH nonblack=N colours=M" (8-bit RGB/RGBA PNG, as gdk-pixbuf writes)
+#   capture DISPLAY PASSWORD FILE gvnccapture 127.0.0.1:DISPLAY FILE, the password typed at its prompt
+#   key HOST PORT PASSWORD KEYSYM...  RFB 3.8 client: VNC auth (DES by `openssl enc`, legacy provider),
+#                                 shared ClientInit, then a KeyEvent down+up per keysym; "sent N"
+import socket, struct, subprocess, sys, time, zlib
+
+def png(path):
+    d = open(path, 'rb').read()
+    assert d[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
+    i, idat, w = 8, b'', 0
+    while i < len(d):
+        n, t = struct.unpack('>I4s', d[i:i + 8]); c = d[i + 8:i + 8 + n]; i += 12 + n
+        if t == b'IHDR': w, h, depth, ctype = struct.unpack('>IIBB', c[:10])
+        elif t == b'IDAT': idat += c
+    assert depth == 8 and ctype in (2, 6), 'PNG type %d/%d' % (depth, ctype)
+    bpp = 3 if ctype == 2 else 4
+    raw, stride, prev, nonblack, colours, o = zlib.decompress(idat), w * bpp, bytearray(w * bpp), 0, set(), 0
+    for y in range(h):
+        f, row = raw[o], bytearray(raw[o + 1:o + 1 + stride]); o += 1 + stride
+        for x in range(stride):
+            a = row[x - bpp] if x >= bpp else 0; b = prev[x]; c = prev[x - bpp] if x >= bpp else 0
+            if f == 1: row[x] = (row[x] + a) & 255
+            elif f == 2: row[x] = (row[x] + b) & 255
+            elif f == 3: row[x] = (row[x] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                row[x] = (row[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        for x in range(0, stride, bpp):
+            px = bytes(row[x:x + 3]); colours.add(px)
+            if max(px) > 32: nonblack += 1
+        prev = row
+    print('%dx%d nonblack=%d colours=%d' % (w, h, nonblack, len(colours)))
+
+def recv(s, n):
+    b = b''
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c: raise SystemExit('connection closed after %d of %d bytes' % (len(b), n))
+        b += c
+    return b
+
+def des(password, challenge):
+    k = bytes(int('{:08b}'.format(c)[::-1], 2) for c in (password.encode()[:8] + b'\0' * 8)[:8])
+    r = subprocess.run(['openssl', 'enc', '-des-ecb', '-nopad', '-K', k.hex(), '-provider', 'legacy',
+                        '-provider', 'default'], input=challenge, capture_output=True)
+    if r.returncode or len(r.stdout) != 16: raise SystemExit('openssl des: ' + r.stderr.decode()[-200:])
+    return r.stdout
+
+def key(host, port, password, syms):
+    s = socket.create_connection((host, int(port)), timeout=20)
+    if not recv(s, 12).startswith(b'RFB 003.'): raise SystemExit('not RFB')
+    s.sendall(b'RFB 003.008\n')
+    types = recv(s, recv(s, 1)[0])
+    if 2 in types:
+        s.sendall(b'\x02'); s.sendall(des(password, recv(s, 16)))
+    elif 1 in types: s.sendall(b'\x01')
+    else: raise SystemExit('security types %r' % types)
+    if struct.unpack('>I', recv(s, 4))[0] != 0: raise SystemExit('authentication refused')
+    s.sendall(b'\x01')                                   # ClientInit: shared
+    hdr = recv(s, 24); recv(s, struct.unpack('>I', hdr[20:24])[0])
+    for k in syms:
+        for down in (1, 0):
+            s.sendall(struct.pack('>BBHI', 4, down, 0, int(k, 0))); time.sleep(0.2)
+    time.sleep(1); s.close(); print('sent %d' % len(syms))
+
+def capture(display, password, path):
+    # gvnccapture reads a password only from a terminal, after its prompt (earlier input is flushed)
+    import os, pty, select
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp('gvnccapture', ['gvnccapture', '127.0.0.1:' + display, path])
+    # it prints the prompt before turning echo off with a flush: type 1 s after the prompt, and
+    # again every 5 s while it has neither connected nor exited
+    out, sent, end = b'', 0.0, time.time() + 40
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try: c = os.read(fd, 1024)
+            except OSError: break
+            if not c: break
+            out += c
+        elif os.waitpid(pid, os.WNOHANG)[0]: break
+        p = out.rfind(b'Password:')
+        if p >= 0 and b'Connected' not in out[p:] and time.time() - sent > 5:
+            if sent == 0.0: time.sleep(1)
+            os.write(fd, password.encode() + b'\n'); sent = time.time()
+    else: os.kill(pid, 9)
+    st = os.waitpid(pid, 0)[1]
+    sys.stdout.write(out.decode(errors='replace').replace('\r', ''))
+    sys.exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 1)
+
+if sys.argv[1] == 'png': png(sys.argv[2])
+elif sys.argv[1] == 'capture': capture(sys.argv[2], sys.argv[3], sys.argv[4])
+else: key(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+PYEOF
+VNC_PW=labpass
+vnc_cfg() { # $1 name $2 serial file $3 dm ("" = qemu-xen) $4 vncpasswd ("" = none)
+  cat <<EOF
+name = "$1"
+type = "hvm"
+memory = 64
+vcpus = 1
+vnc = 1
+vnclisten = "127.0.0.1"
+sdl = 0
+serial = "file:$2"
+boot = "d"
+disk = [ "file:$T/vnc-grub.iso,hdc:cdrom,r" ]
+vif = [ ]
+on_poweroff = "destroy"
+on_reboot = "destroy"
+on_crash = "preserve"
+dm_restrict = 1
+EOF
+  [ -n "$3" ] && echo "device_model_override = \"$3\""
+  [ -n "$4" ] && echo "vncpasswd = \"$4\""
+}
+# vnc_capture DISPLAY PASSWORD FILE: gvnccapture, its password typed at its prompt on a pty
+vnc_capture() { timeout 60 python3 /tmp/rfb-lab.py capture "$1" "$2" "$3" > $3.log 2>&1; }
+# pci_slots DOMID: "vga=SS plat=SS" from hvmloader's BAR lines in the hypervisor log
+pci_slots() {
+  xl dmesg | grep -a "(d$1)" | sed -n 's/.*pci dev \([0-9a-f:]*\) bar \([0-9a-f]*\) size \([0-9a-f]*\): *\([0-9a-f]*\).*/\1 \2 \3 \4/p' |
+  awk 'function hex(h,  i, n) { n = 0; for (i = 1; i <= length(h); i++) n = n * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1; return n }
+       { sz = hex($3); if (sz == 256 && $4 ~ /1$/) io[$1] = 1; else if (sz >= 4194304 && $4 ~ /8$/) big[$1] = 1 }
+       END { g = "none"; p = "none"; for (s in io) p = s; for (s in big) if (!(s in io)) g = s; printf "vga=%s plat=%s", g, p }'
+}
+vnc_guest() { # TAG NAME DM PASSWORD: VE[TAG] = evidence, VOK[TAG] = 1 when every fact held
+  local tag=$1 name=$2 dm=$3 pw=$4 ser=/var/log/xen/$2-serial.log d p t0 ev="" bad="" listen port disp st1 st2
+  rm -f $ser /var/log/xen/qemu-dm-$name.log
+  vnc_cfg $name $ser "$dm" "$pw" > $R/vnc-$tag-$name.cfg
+  t0=$(now)
+  if ! timeout 120 xl -vvv create $R/vnc-$tag-$name.cfg > $R/vnc-$tag-xl-create.log 2>&1; then
+    fail_tail $R/vnc-$tag-xl-create.log; cp /var/log/xen/qemu-dm-$name.log $R/vnc-$tag-dm.log 2>/dev/null
+    show $R/vnc-$tag-dm.log 20; VE[$tag]="xl create failed"; VOK[$tag]=0; return
+  fi
+  d=$(domid_of $name); p=$(dm_pid $d)
+  msg "$name: domid $d, device model pid $p: $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -o -- '-device [^ ]*vga[^ ]*\|-vnc [^ ]*' | xargs)"
+  if wait_for 240 grep -aq GUEST-VNC-GRUB $ser; then ev="menu@$(since $t0)s"; sleep 4
+  else bad="$bad no-GUEST-VNC-GRUB-in-240s"; fi
+  listen=$(xenstore-read /local/domain/$d/console/vnc-listen 2>/dev/null)
+  port=$(xenstore-read /local/domain/$d/console/vnc-port 2>/dev/null)
+  ev="$ev; xenstore vnc-listen=$listen vnc-port=$port"
+  [ "$listen" = 127.0.0.1 ] || bad="$bad vnc-listen=[$listen]"
+  case "$port" in 59[0-9][0-9]) disp=$((port - 5900));; *) bad="$bad vnc-port=[$port]"; disp="";; esac
+  if [ -n "$disp" ]; then
+    if ss -ltnpH "sport = :$port" 2>/dev/null | grep -q "pid=$p,"; then ev="$ev (DM pid $p listens)"
+    else bad="$bad port-$port-not-the-DM's"; ss -ltnp > $R/vnc-$tag-ss.txt 2>&1; fi
+    if vnc_capture $disp "$pw" $R/vnc-$tag-menu.png && st1=$(python3 /tmp/rfb-lab.py png $R/vnc-$tag-menu.png); then
+      ev="$ev; capture $st1"
+      [ "$(echo "$st1" | sed -n 's/.*nonblack=\([0-9]*\).*/\1/p')" -ge 300 ] 2>/dev/null || bad="$bad blank-capture"
+    else bad="$bad capture${pw:+-with-password}-failed"; show $R/vnc-$tag-menu.png.log 5; fi
+    rm -f /tmp/vnc-wrong.png
+    if [ -z "$pw" ]; then ev="$ev; no vncpasswd"
+    elif vnc_capture $disp wrong-$pw /tmp/vnc-wrong.png || [ -e /tmp/vnc-wrong.png ]; then bad="$bad wrong-password-accepted"
+    else ev="$ev; wrong password refused (gvnccapture failed, no PNG)"; fi
+    cp /tmp/vnc-wrong.png.log $R/vnc-$tag-wrong.log 2>/dev/null
+    if timeout 60 python3 /tmp/rfb-lab.py key 127.0.0.1 $port "$pw" 0x6b > $R/vnc-$tag-key.log 2>&1 &&
+       wait_for 30 grep -aq 'GUEST-VNC-ENTRY key-k' $ser; then
+      ev="$ev; key k -> GUEST-VNC-ENTRY key-k on serial"; sleep 2
+      if vnc_capture $disp "$pw" $R/vnc-$tag-after.png && st2=$(python3 /tmp/rfb-lab.py png $R/vnc-$tag-after.png); then
+        if cmp -s $R/vnc-$tag-menu.png $R/vnc-$tag-after.png; then bad="$bad screen-unchanged-after-key"
+        else ev="$ev; after-key capture differs ($st2)"; fi
+      else bad="$bad capture-after-key-failed"; fi
+    else bad="$bad key-k-no-GUEST-VNC-ENTRY($(tr -d '\r' < $ser | grep -a -o 'GUEST-VNC-ENTRY [a-z-]*' | tail -n1) $(tail -c 200 $R/vnc-$tag-key.log | tr '\n' ' '))"; fi
+  fi
+  VSLOTS[$tag]=$(pci_slots $d)
+  ev="$ev; slots ${VSLOTS[$tag]}"
+  xl dmesg | grep -a "(d$d)" > $R/vnc-$tag-xl-dmesg.txt
+  cp $ser $R/vnc-$tag-serial.log 2>/dev/null
+  timeout 60 xl destroy $name >/dev/null 2>&1
+  cp /var/log/xen/qemu-dm-$name.log $R/vnc-$tag-dm.log 2>/dev/null
+  if [ $tag = xsdm ]; then # BAR0 where hvmloader put it is the VRAM's guest pages (relocated, never trapped)
+    local bar0 gfn
+    bar0=$(sed -n "s/.*pci dev $(echo ${VSLOTS[$tag]} | sed 's/vga=\([^ ]*\).*/\1/') bar 10 size [0-9a-f]*: *\([0-9a-f]*\).*/\1/p" $R/vnc-$tag-xl-dmesg.txt | head -n1)
+    gfn=$(printf '%x' $(( (0x${bar0:-0} & ~0xfff) >> 12 )))
+    if [ -n "$bar0" ] && grep -aq "VRAM now at gfn 0x$gfn\b" $R/vnc-$tag-dm.log; then ev="$ev; BAR0 0x$bar0 = VRAM guest pages (DM log: VRAM now at gfn 0x$gfn)"
+    else bad="$bad VRAM-not-moved-to-BAR0[$bar0]"; fi
+  fi
+  if [ -z "$bad" ]; then VOK[$tag]=1; else VOK[$tag]=0; ev="$bad; $ev"; show $R/vnc-$tag-dm.log 15; fi
+  VE[$tag]=$ev
+}
+if want vnc; then
+  begin vnc "no vga line + vnc=1 + vncpasswd, qemu-xen then xsdm: GRUB menu over VNC, xenstore keys, password, a key picks a GRUB entry"
+  destroy_all
+  ip link set lo up    # dom0's loopback is down until someone needs it (the VNC clients here)
+  declare -A VE=() VOK=() VSLOTS=()
+  if [ $XSDM_OK != 1 ]; then end FAIL "xsdm not runnable in dom0"
+  else
+    # Debian's qemu-xen has no DES for VNC authentication: with vncpasswd it does not start (its
+    # error line is the evidence); its screen and key are taken without a password
+    vnc_cfg vncqp /var/log/xen/vncqp-serial.log "" $VNC_PW > $R/vnc-qemu-pw.cfg
+    if timeout 120 xl create $R/vnc-qemu-pw.cfg > $R/vnc-qemu-pw-create.log 2>&1; then qpw="qemu-xen accepts vncpasswd"
+      timeout 60 xl destroy vncqp >/dev/null 2>&1
+    else qpw="qemu-xen with vncpasswd: $(grep -a -h -o 'Cipher[^\r]*\|-vnc [^:]*:[^:]*: [^\r]*' /var/log/xen/qemu-dm-vncqp.log $R/vnc-qemu-pw-create.log 2>/dev/null | head -n1)"; fi
+    cp /var/log/xen/qemu-dm-vncqp.log $R/vnc-qemu-pw-dm.log 2>/dev/null
+    vnc_guest qemu vncq "" ""
+    vnc_guest xsdm vncx $DM_OVERRIDE $VNC_PW
+    slotev="slots qemu-xen ${VSLOTS[qemu]:-?} xsdm ${VSLOTS[xsdm]:-?}"
+    if [ "${VSLOTS[qemu]:-}" = "${VSLOTS[xsdm]:-x}" ] && [ "${VSLOTS[qemu]}" != "vga=none plat=none" ]; then slotev="$slotev (same)"
+    else VOK[xsdm]=0; slotev="$slotev (DIFFER or unknown)"; fi
+    q="qemu-xen: ${VE[qemu]}; $qpw"; [ "${VOK[qemu]}" = 1 ] || q="qemu-xen (anchor limitation): ${VE[qemu]}; $qpw"
+    if [ "${VOK[xsdm]}" = 1 ]; then end PASS "xsdm: ${VE[xsdm]} | $slotev | $q"
+    else end FAIL "xsdm: ${VE[xsdm]} | $slotev | $q"; fi
   fi
 fi
 

@@ -5,11 +5,11 @@
 #
 # Usage: scripts/xen-lab/e2e.sh /abs/build/dir        (make e2e passes it; xsdm and xsdmctl are in it)
 # Env:   OUT      image/output dir (default /var/tmp/xsdm-xen-lab; built by build-image.sh if absent)
-#        TESTS    stages to run (default "1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot
+#        TESTS    stages to run (default "1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot
 #                 vif-default nic-rtl8139 nic-e1000 vif-netns"; 4-7 need 3, 8 needs 1 and 2; 9 and
 #                 vif-netns need $1/xsdmctl; stage 3 also reports its poweroff as "3p"; the named ones
 #                 run on both DMs, qemu-xen first; the net stages share one Linux boot per DM)
-#        TIMEOUT  wall-clock limit of the outer QEMU in seconds (default 2400)
+#        TIMEOUT  wall-clock limit of the outer QEMU in seconds (default 3000)
 #        STALL    stop the outer QEMU when its console has been silent this long (default 420 s; dom0 prints a heartbeat every 120 s)
 #        SMP MEM CPU  outer machine (defaults: 1 CPU when a Linux stage runs, else 2; 3072 MiB;
 #                 qemu64,+svm,+npt: Debian's Xen needs NPT for HVM)
@@ -25,8 +25,8 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-}
 OUT=${OUT:-/var/tmp/xsdm-xen-lab}
-TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot vif-default nic-rtl8139 nic-e1000 vif-netns}
-TIMEOUT=${TIMEOUT:-2400}
+TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot vif-default nic-rtl8139 nic-e1000 vif-netns}
+TIMEOUT=${TIMEOUT:-3000}
 STALL=${STALL:-420}
 CPU=${CPU:-qemu64,+svm,+npt}
 MEM=${MEM:-3072}
@@ -146,8 +146,12 @@ for f in guest/disk-grub.img guest/cd-grub.iso guest/disk2.img; do
   OUT=$OUT PARTS=disks "$HERE/build-guests.sh" > /dev/null || infra "build-guests.sh (disks media) failed"
   break
 done
+if [ ! -e "$OUT/guest/vnc-grub.iso" ]; then
+  echo "e2e: building the vnc-stage media in $OUT/guest"
+  OUT=$OUT PARTS=vnc "$HERE/build-guests.sh" > /dev/null || infra "build-guests.sh (vnc media) failed"
+fi
 for f in xen vmlinuz initrd.img dom0.img guest/grub.iso guest/grub2.iso guest/linux.iso guest/linux-cd2.iso \
-         guest/linux-lab.iso guest/grub-reboot.iso guest/disk-grub.img guest/cd-grub.iso guest/disk2.img; do
+         guest/linux-lab.iso guest/grub-reboot.iso guest/disk-grub.img guest/cd-grub.iso guest/disk2.img guest/vnc-grub.iso; do
   [ -e "$OUT/$f" ] || infra "missing $OUT/$f (REBUILD=1 to rebuild)"
 done
 command -v qemu-system-x86_64 >/dev/null && command -v debugfs >/dev/null || infra "qemu-system-x86_64/debugfs missing"

@@ -48,7 +48,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     fake_machine_init(&fm, NULL, 0);
     bus = pci_bus_new(&fm.m.bus, (struct irq_line){ 0 }, (struct irq_line){ 0 });
-    vga = bus ? vga_new(bus, &fm.m.bus, SLOT, VRAM_MB, rom, sizeof(rom)) : NULL;
+    vga = bus ? vga_new(bus, &fm.m.bus, SLOT, VRAM_MB, rom, sizeof(rom), NULL) : NULL;
     if (!vga)
         abort();
     pci_config_write(bus, SLOT, 0, 0x10, LFB, 4);

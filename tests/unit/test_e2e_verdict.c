@@ -87,7 +87,7 @@ END_TEST
 #define LAB(id, v, q) "[  200.0] LAB: [190.00] STAGE " id " " v " secs=80.1 xsdm: guest printed it | " q "\n"
 #define ANCHOR_FAILED "qemu-xen (anchor limitation): no [^PERF-DONE ] from the guest in 900s"
 #define DEFAULT_ALL \
-    S("1", "PASS") S("2", "PASS") S("9", "PASS") S("disks", "PASS") S("3", "PASS") S("6", "PASS") \
+    S("1", "PASS") S("2", "PASS") S("9", "PASS") S("disks", "PASS") S("vnc", "PASS") S("3", "PASS") S("6", "PASS") \
     S("7", "PASS") S("4", "PASS") S("5", "PASS") S("3p", "PASS") S("8", "PASS") \
     LAB("bigwrite", "PASS", "qemu-xen: ok") LAB("reboot", "PASS", "qemu-xen: ok") \
     LAB("pause", "PASS", "qemu-xen: ok") LAB("migrate", "PASS", "qemu-xen: ok") \
