@@ -1397,7 +1397,7 @@ if net_wanted; then
   mkdir -p /run/lock
   [ -p /tmp/lab-console-in ] || mkfifo /tmp/lab-console-in
   exec 7<>/tmp/lab-console-in
-  NET_BULK_MB=${NET_BULK_MB:-64}; NET_BULK=$((NET_BULK_MB * 1048576))
+  NET_BULK_MB=${NET_BULK_MB:-16}; NET_BULK=$((NET_BULK_MB * 1048576))
   ZERO_MD5=$(head -c $NET_BULK /dev/zero | md5sum | cut -d' ' -f1)
   ST=""; for s in $NET_STAGES; do want $s && ST="$ST $s"; done
   if ! net_bridge_up; then
