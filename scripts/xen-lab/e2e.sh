@@ -5,7 +5,7 @@
 #
 # Usage: scripts/xen-lab/e2e.sh /abs/build/dir        (make e2e passes it; xsdm and xsdmctl are in it)
 # Env:   OUT      image/output dir (default /var/tmp/xsdm-xen-lab; built by build-image.sh if absent)
-#        TESTS    stages to run (default "1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot";
+#        TESTS    stages to run (default "1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot pvhvm";
 #                 4-7 need 3, 8 needs 1 and 2; 9 needs $1/xsdmctl; stage 3 also reports its poweroff
 #                 as "3p"; the named ones run on both DMs, qemu-xen first)
 #        TIMEOUT  wall-clock limit of the outer QEMU in seconds (default 2400)
@@ -23,14 +23,14 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-}
 OUT=${OUT:-/var/tmp/xsdm-xen-lab}
-TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot}
+TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks bigwrite perf pause migrate reboot pvhvm}
 TIMEOUT=${TIMEOUT:-2400}
 STALL=${STALL:-420}
 CPU=${CPU:-qemu64,+svm,+npt}
 MEM=${MEM:-3072}
 DOM0_MEM=${DOM0_MEM:-1024M}
 # With two emulated CPUs a Linux HVM guest saw spurious triple faults in the reference bed.
-case " $TESTS " in *" 3 "*|*" 4 "*|*" 5 "*|*" 6 "*|*" 7 "*|*" bigwrite "*|*" perf "*|*" pause "*|*" migrate "*|*" reboot "*) SMP=${SMP:-1};; esac
+case " $TESTS " in *" 3 "*|*" 4 "*|*" 5 "*|*" 6 "*|*" 7 "*|*" bigwrite "*|*" perf "*|*" pause "*|*" migrate "*|*" reboot "*|*" pvhvm "*) SMP=${SMP:-1};; esac
 SMP=${SMP:-2}
 
 infra() { # the bed never came up: never a pass (exit 2; .ci/run retries once)
@@ -123,7 +123,7 @@ for f in guest/disk-grub.img guest/cd-grub.iso guest/disk2.img; do
   break
 done
 for f in xen vmlinuz initrd.img dom0.img guest/grub.iso guest/grub2.iso guest/linux.iso guest/linux-cd2.iso \
-         guest/linux-lab.iso guest/grub-reboot.iso guest/disk-grub.img guest/cd-grub.iso guest/disk2.img; do
+         guest/linux-lab.iso guest/linux-pvhvm.iso guest/grub-reboot.iso guest/disk-grub.img guest/cd-grub.iso guest/disk2.img; do
   [ -e "$OUT/$f" ] || infra "missing $OUT/$f (REBUILD=1 to rebuild)"
 done
 command -v qemu-system-x86_64 >/dev/null && command -v debugfs >/dev/null || infra "qemu-system-x86_64/debugfs missing"

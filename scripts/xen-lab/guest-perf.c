@@ -2,8 +2,17 @@
  *
  *   labperf port PORT N     N reads (inb) of an I/O port the device model emulates: each one is a
  *                           round trip guest -> Xen -> ioreq -> DM -> Xen -> guest
- *   labperf read DEV BYTES  sequential O_DIRECT read of BYTES from a disk (1 MiB requests: the
- *                           IDE driver turns them into bus-master DMA)
+ *   labperf read DEV BYTES [TAG]
+ *                           sequential O_DIRECT read of BYTES from a disk or CD-ROM (1 MiB
+ *                           requests: the IDE driver turns them into bus-master DMA); the line
+ *                           starts with TAG (default PERF-DISK)
+ *   labperf dmacheck DEV OFFSET BYTES
+ *                           writes a self-describing pattern over [OFFSET, OFFSET+BYTES) of DEV,
+ *                           then reads it back forever by O_DIRECT (DMA) into a ring of buffers and
+ *                           checks each buffer one whole ring later, just before it is refilled:
+ *                           a buffer filled by the DM on one host and checked on another (live
+ *                           migration) shows whether the DM's DMA writes were logged as dirty.
+ *                           "DMACHECK reads= verified= mismatches=" every 2 s.
  *
  * One line on stdout with the figures; a benchmark, never a verdict. Exit 1 when it could not
  * measure (no I/O privilege, read error).
@@ -11,6 +20,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +29,9 @@
 #include <unistd.h>
 
 #define READ_CHUNK (1024 * 1024)
+#define CHECK_BLOCK (64 * 1024)   /* one ATA DMA command */
+#define CHECK_RING 128            /* buffers: 8 MiB of guest RAM the DM writes */
+#define CHECK_PAUSE_US 5000       /* between reads: the DM stays busy, the vCPU does not spin */
 
 static double now_s(void)
 {
@@ -52,7 +65,7 @@ static int bench_port(unsigned long port, unsigned long n)
     return 0;
 }
 
-static int bench_read(const char *dev, unsigned long bytes)
+static int bench_read(const char *dev, unsigned long bytes, const char *tag)
 {
     unsigned long done = 0;
     double t0, t1;
@@ -62,24 +75,24 @@ static int bench_read(const char *dev, unsigned long bytes)
 
     fd = open(dev, O_RDONLY | O_DIRECT);
     if (fd < 0) {
-        printf("PERF-DISK FAILED open %s: %s\n", dev, strerror(errno));
+        printf("%s FAILED open %s: %s\n", tag, dev, strerror(errno));
         goto out;
     }
     if (posix_memalign(&buf, 4096, READ_CHUNK) != 0) {
-        printf("PERF-DISK FAILED no memory\n");
+        printf("%s FAILED no memory\n", tag);
         goto out;
     }
     t0 = now_s();
     while (done < bytes) {
         r = read(fd, buf, READ_CHUNK);
         if (r <= 0) {
-            printf("PERF-DISK FAILED read at %lu: %s\n", done, r < 0 ? strerror(errno) : "end of disk");
+            printf("%s FAILED read at %lu: %s\n", tag, done, r < 0 ? strerror(errno) : "end of disk");
             goto out;
         }
         done += (unsigned long)r;
     }
     t1 = now_s();
-    printf("PERF-DISK dev=%s bytes=%lu secs=%.2f MBps=%.2f\n", dev, done, t1 - t0,
+    printf("%s dev=%s bytes=%lu secs=%.2f MBps=%.2f\n", tag, dev, done, t1 - t0,
            (double)done / 1e6 / (t1 - t0));
     rc = 0;
 out:
@@ -89,12 +102,104 @@ out:
     return rc;
 }
 
+/* The 8-byte word W of the 64 KiB block B: its own address, so a stale or
+ * misplaced buffer cannot pass for another block. */
+static uint64_t check_word(uint64_t seed, unsigned long block, unsigned long w)
+{
+    return seed ^ ((uint64_t)block << 20) ^ (uint64_t)w;
+}
+
+static void check_fill(uint64_t *buf, uint64_t seed, unsigned long block)
+{
+    unsigned long w;
+
+    for (w = 0; w < CHECK_BLOCK / 8; w++)
+        buf[w] = check_word(seed, block, w);
+}
+
+static int check_ok(const uint64_t *buf, uint64_t seed, unsigned long block)
+{
+    unsigned long w;
+
+    for (w = 0; w < CHECK_BLOCK / 8; w++)
+        if (buf[w] != check_word(seed, block, w))
+            return 0;
+    return 1;
+}
+
+static int dma_check(const char *dev, unsigned long off, unsigned long bytes)
+{
+    unsigned long nblocks = bytes / CHECK_BLOCK, next = 0, reads = 0, verified = 0, bad = 0, b, i;
+    long filled[CHECK_RING];
+    uint64_t *ring = NULL, *buf, seed;
+    double last;
+    int fd = -1, rc = 1;
+
+    if (off % CHECK_BLOCK || nblocks < 2 * CHECK_RING) {
+        fprintf(stderr, "labperf: dmacheck needs a 64 KiB-aligned offset and >= %d blocks\n", 2 * CHECK_RING);
+        return 2;
+    }
+    fd = open(dev, O_RDWR | O_DIRECT);
+    if (fd < 0 || posix_memalign((void **)&ring, 4096, (size_t)CHECK_BLOCK * CHECK_RING) != 0) {
+        printf("DMACHECK FAILED open %s or no memory: %s\n", dev, strerror(errno));
+        goto out;
+    }
+    seed = ((uint64_t)time(NULL) << 32) ^ (uint64_t)getpid();
+    for (b = 0; b < nblocks; b++) {
+        check_fill(ring, seed, b);
+        if (pwrite(fd, ring, CHECK_BLOCK, (off_t)(off + b * CHECK_BLOCK)) != CHECK_BLOCK) {
+            printf("DMACHECK FAILED pattern write of block %lu: %s\n", b, strerror(errno));
+            goto out;
+        }
+    }
+    if (fsync(fd) != 0) {
+        printf("DMACHECK FAILED fsync: %s\n", strerror(errno));
+        goto out;
+    }
+    for (i = 0; i < CHECK_RING; i++)
+        filled[i] = -1;
+    printf("DMACHECK-READY dev=%s off=%lu bytes=%lu ring=%dx%d\n", dev, off, nblocks * CHECK_BLOCK,
+           CHECK_RING, CHECK_BLOCK);
+    fflush(stdout);
+    last = now_s();
+    for (;;) {
+        i = reads % CHECK_RING;
+        buf = ring + i * (CHECK_BLOCK / 8);
+        if (filled[i] >= 0) {
+            if (check_ok(buf, seed, (unsigned long)filled[i]))
+                verified++;
+            else if (bad++ < 5)
+                printf("DMACHECK-MISMATCH buffer=%lu block=%ld read=%lu\n", i, filled[i], reads);
+        }
+        b = next++ % nblocks;
+        if (pread(fd, buf, CHECK_BLOCK, (off_t)(off + b * CHECK_BLOCK)) != CHECK_BLOCK) {
+            printf("DMACHECK FAILED read of block %lu: %s\n", b, strerror(errno));
+            goto out;
+        }
+        filled[i] = (long)b;
+        reads++;
+        if (now_s() - last >= 2.0) {
+            printf("DMACHECK reads=%lu verified=%lu mismatches=%lu\n", reads, verified, bad);
+            fflush(stdout);
+            last = now_s();
+        }
+        usleep(CHECK_PAUSE_US);
+    }
+out:
+    free(ring);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "port") == 0)
         return bench_port(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0));
-    if (argc == 4 && strcmp(argv[1], "read") == 0)
-        return bench_read(argv[2], strtoul(argv[3], NULL, 0));
-    fprintf(stderr, "usage: labperf port PORT N | labperf read DEV BYTES\n");
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "read") == 0)
+        return bench_read(argv[2], strtoul(argv[3], NULL, 0), argc == 5 ? argv[4] : "PERF-DISK");
+    if (argc == 5 && strcmp(argv[1], "dmacheck") == 0)
+        return dma_check(argv[2], strtoul(argv[3], NULL, 0), strtoul(argv[4], NULL, 0));
+    fprintf(stderr, "usage: labperf port PORT N | labperf read DEV BYTES [TAG] | labperf dmacheck DEV OFFSET BYTES\n");
     return 2;
 }

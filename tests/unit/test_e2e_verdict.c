@@ -90,7 +90,8 @@ END_TEST
     S("1", "PASS") S("2", "PASS") S("9", "PASS") S("disks", "PASS") S("3", "PASS") S("6", "PASS") \
     S("7", "PASS") S("4", "PASS") S("5", "PASS") S("3p", "PASS") S("8", "PASS") \
     LAB("bigwrite", "PASS", "qemu-xen: ok") LAB("reboot", "PASS", "qemu-xen: ok") \
-    LAB("pause", "PASS", "qemu-xen: ok") LAB("migrate", "PASS", "qemu-xen: ok")
+    LAB("pause", "PASS", "qemu-xen: ok") LAB("migrate", "PASS", "qemu-xen: ok") \
+    LAB("pvhvm", "PASS", "qemu-xen: ok")
 
 /* The watchdog stopped a run whose console went silent: with dom0's heartbeat
  * running and no FAIL before it, the bed froze (exit 2); a FAIL before the
