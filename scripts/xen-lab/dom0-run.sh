@@ -894,6 +894,12 @@ lab_linux() {
         ev="$ev; DMA check: [${c0#DMACHECK }] before, [${x#DMACHECK }] after"
         case "$x" in *" mismatches=0") ;; *) bad="$bad DMA-data-lost-in-migration";; esac
       else bad="$bad no-DMA-check-after-migration"; ev="$ev; DMA check before: [$c0], after: [$(lab_line '^DMACHECK')]"; fi
+      # xsdm's sending side logs how many DMA-written pages it reported to Xen's dirty log
+      if [ $tag = xsdm ]; then
+        x=$(cat /var/log/xen/qemu-dm-$name.log* 2>/dev/null | grep -a 'dirty logging on, guest stopped' | tail -n1)
+        case "$x" in *": 0 page(s)"*|"") bad="$bad no-DMA-reported-modified";; *", 0 refused") ;; *) bad="$bad modified_memory-refused";; esac
+        ev="$ev; sending DM: [${x#*dirty logging on, guest stopped: }]"
+      fi
       d=$d2 p=$p2
       if [ -z "$bad" ]; then lab_note migrate $tag ok "$ev" $t1; else lab_note migrate $tag bad "$bad; $ev" $t1; fi
     fi
