@@ -113,11 +113,15 @@ done
 ctl0=$(blk $FILE_DEV 8192)
 echo "LAB-SESSION ${ctl0#LAB-SESSION } file=$FILE_DEV loop=$LOOP_DEV uptime=$(up)"
 
+# 3 s of rest after each phase: dom0 samples the DM's counters when it sees a phase's line
 labperf port 0x3ff 20000
+sleep 3
 labperf read /dev/$FILE_DEV 67108864
+sleep 3
 i=0
 while [ $i -lt 40 ] && [ ! -b /dev/sr0 ]; do sleep 0.5; i=$((i + 1)); done
 labperf read /dev/sr0 67108864 PERF-CD
+sleep 3
 echo "PERF-DONE uptime=$(up)"
 
 # the file image, then the loop device

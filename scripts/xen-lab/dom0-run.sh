@@ -774,6 +774,15 @@ perf_delta() {
       ($15 - $6) / ($10 - $1), ($16 - $7) / ($10 - $1), ($17 - $8) / ($10 - $1), ($18 - $9) / ($10 - $1) }'
 }
 
+# read_delta C0 C1 PERF-LINE: the DM's work per MiB of a read phase (the guest pauses 3 s around
+# each, so the samples, taken when dom0 sees the lines, bracket the phase; its seconds are the guest's)
+read_delta() {
+  echo "$1 $2" | awk -v b="$(echo "$3" | sed -n 's/.* bytes=\([0-9]*\).*/\1/p')" -v secs="$(echo "$3" | sed -n 's/.* secs=\([0-9.]*\).*/\1/p')" '{
+    m = b / 1048576; if (m < 1) m = 1; if (secs <= 0) secs = 1
+    printf "per MiB: read-syscalls %.1f write-syscalls %.1f ctxsw %.1f DM-cpu-ms %.1f; DM cpu %.0f%% of the %.2fs",
+      ($11 - $2) / m, ($12 - $3) / m, ($13 - $4) / m, ($14 - $5) * 10 / m, ($14 - $5) / secs, secs }'
+}
+
 # lab_linux TAG DM: one Linux session on that device model (TAG qemu|xsdm, DM "" = qemu-xen)
 lab_linux() {
   local tag=$1 dm=$2 name=lab-$1 img=/var/lib/xen/lab-$1.img img2=/var/lib/xen/lab-$1-loop.img t0 t1 d p d2 p2 n0 n1 n2 n3 st msecs bad ev x off m got dev f
@@ -818,6 +827,10 @@ lab_linux() {
   lab_wait 300 '^LAB-SESSION ' && c0="$(perf_counters $p)"
   lab_wait 900 '^PERF-PORT ' && c1="$(perf_counters $p)" &&
     fact $tag lx_port_counters "$(perf_delta "$c0" "$c1" "$(lab_line '^PERF-PORT port=')")"
+  lab_wait 900 '^PERF-DISK ' && c2="$(perf_counters $p)" &&
+    fact $tag lx_disk_counters "$(read_delta "$c1" "$c2" "$(lab_line '^PERF-DISK dev=')")"
+  lab_wait 900 '^PERF-CD ' && c3="$(perf_counters $p)" &&
+    fact $tag lx_cd_counters "$(read_delta "$c2" "$c3" "$(lab_line '^PERF-CD dev=')")"
   if lab_wait 900 '^PERF-DONE '; then
     x=$(lab_line '^PERF-PORT port='); fact $tag lx_port_us $(echo "$x" | sed -n 's/.* us_per_read=\([0-9.]*\).*/\1/p')
     m=$(lab_line '^PERF-DISK dev='); fact $tag lx_dma_MBps $(echo "$m" | sed -n 's/.* MBps=\([0-9.]*\).*/\1/p')
@@ -1023,6 +1036,8 @@ if lab_wanted; then
       printf '%-34s %14s %14s\n' "64 MiB O_DIRECT disk read (MB/s)" "$(getfact qemu lx_dma_MBps)" "$(getfact xsdm lx_dma_MBps)"
       printf '%-34s %14s %14s\n' "64 MiB O_DIRECT CD read (MB/s)" "$(getfact qemu lx_cd_MBps)" "$(getfact xsdm lx_cd_MBps)"
       for x in qemu xsdm; do printf '  %s port phase: %s\n' $x "$(getfact $x lx_port_counters)"; done
+      for x in qemu xsdm; do printf '  %s disk read: %s\n' $x "$(getfact $x lx_disk_counters)"; done
+      for x in qemu xsdm; do printf '  %s CD read: %s\n' $x "$(getfact $x lx_cd_counters)"; done
       for s in $LAB_STAGES; do
         want $s && printf '%-34s %14s %14s\n' "stage $s" "${LR[$s-qemu]:--}" "${LR[$s-xsdm]:--}"
       done
