@@ -78,6 +78,23 @@ msg "BED-UP"
 HEARTBEAT=$!
 grep -E '^(xen_version|virt_caps)' $R/xl-info.txt | sed 's/^/LAB|   /'
 
+# ---- bed networking (the net stages; other stages may call it too): xenbr0 in dom0 with 10.99.0.1/24,
+# tun for the device models' taps (qemu-xen's and xsdm's vif<D>.<N>-emu), netback for the PV vifs
+# libxl adds beside each emulated NIC. libxl runs /etc/xen/scripts/vif-bridge for both, which puts
+# them on the bridge the vif names. Idempotent: a second call changes nothing.
+NET_BR=xenbr0 NET_DOM0_IP=10.99.0.1
+net_bridge_up() {
+  local m
+  for m in tun bridge xen-netback; do
+    [ -d /sys/module/${m//-/_} ] || modprobe $m || { msg "net: modprobe $m failed"; return 1; }
+  done
+  [ -d /sys/class/net/$NET_BR/bridge ] || ip link add name $NET_BR type bridge stp_state 0 forward_delay 0 ||
+    { msg "net: cannot create $NET_BR"; return 1; }
+  ip -4 addr show dev $NET_BR | grep -q "inet $NET_DOM0_IP/" || ip addr add $NET_DOM0_IP/24 dev $NET_BR ||
+    { msg "net: cannot give $NET_BR $NET_DOM0_IP"; return 1; }
+  ip link set $NET_BR up
+}
+
 # ---- xsdm in dom0: the host-built binary, its libraries from Debian
 mkdir -p /usr/lib/xsdm
 XSDM_OK=0
@@ -1054,14 +1071,8 @@ fi
 # xen-blkfront / xen-netfront (blkback and netback in dom0) take over. Per DM, qemu-xen first: the
 # guest prints what libata and PCI still list, reads block 2 of xvda as dom0 wrote it, writes a
 # marker at 64 MiB that dom0 finds in the image after the guest powered off, and pings dom0's
-# xenbr0 address through netfront. One verdict, xsdm's; qemu-xen failing is an anchor limitation.
-# net_bridge_up: xenbr0 with an address for libxl's vif-bridge hotplug (idempotent)
-net_bridge_up() {
-  modprobe tun 2>/dev/null; modprobe bridge 2>/dev/null; modprobe xen-netback 2>/dev/null
-  ip link show xenbr0 >/dev/null 2>&1 || ip link add xenbr0 type bridge || return 1
-  ip -4 addr show dev xenbr0 | grep -q inet || ip addr add 10.99.0.1/24 dev xenbr0 || return 1
-  ip link set xenbr0 up
-}
+# bridge address through netfront (net_bridge_up). One verdict, xsdm's; qemu-xen failing is an
+# anchor limitation.
 pv_cfg() { # NAME IMG SERIAL-FILE VIF DM
   cat <<EOF
 name = "$1"
@@ -1091,7 +1102,7 @@ pv_session() {
   truncate -s 256M $img
   printf 'LAB-SESSION %s peer=%s ip=%s\n' "$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" "${PV_PEER:-none}" "${PV_IP:-none}" |
     dd of=$img bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
-  [ -n "$PV_PEER" ] && vif="'bridge=xenbr0'"
+  [ -n "$PV_PEER" ] && vif="'bridge=$NET_BR'"
   pv_cfg $name $img $LAB_LOG "$vif" "$dm" > $R/pv-$tag.cfg
   msg "PVHVM $tag: xen_platform_pci=1, default unplug, hda 256 MiB file, vif [$vif]"
   t1=$(now)
@@ -1134,12 +1145,9 @@ if want pvhvm; then
   destroy_all
   PV_PEER="" PV_IP=""
   if net_bridge_up; then
-    PV_PEER=$(ip -4 -o addr show dev xenbr0 | awk '{print $4}' | head -n1)
-    # the guest's address: the bridge's subnet, host part .77 (the bridge's own is never that)
-    PV_IP=$(echo "$PV_PEER" | awk -F'[./]' '{print $1"."$2"."$3".77/"$5}')
-    PV_PEER=${PV_PEER%/*}
-    msg "PVHVM: xenbr0 $PV_PEER, guest $PV_IP"
-  else msg "PVHVM: no xenbr0 in dom0: the guests get no vif"; fi
+    PV_PEER=$NET_DOM0_IP PV_IP=${NET_DOM0_IP%.*}.77/24   # .20+ are the net stages' guests
+    msg "PVHVM: $NET_BR $PV_PEER, guest $PV_IP"
+  else msg "PVHVM: no $NET_BR in dom0: the guests get no vif"; fi
   if [ $XSDM_OK != 1 ]; then msg "STAGE pvhvm FAIL secs=0 xsdm not runnable in dom0"
   else
     pv_session qemu ""
