@@ -16,8 +16,9 @@
 #   BIGWRITE-WROTE/BIGWRITE-READ for 4 KiB markers at 0, 1 MiB, 64 MiB and the last MiB of the file
 #   image (dev=file) and the loop device in dom0 (dev=loop), written O_DIRECT + fsync and read back O_DIRECT,
 #   BIGWRITE-DONE, then GUEST-TICK <n> every second while `labperf dmacheck` (DMACHECK-READY, then
-#   DMACHECK reads= verified= mismatches= every 2 s) reads 32 MiB at 128 MiB of the file disk by DMA
-#   and checks each buffer a ring later (the migrate stage: DMA writes logged as dirty).
+#   DMACHECK reads= verified= mismatches= every 2 s) reads the 32 MiB of random bytes dom0 put at
+#   128 MiB of the file disk by DMA and checks each buffer a ring later (the migrate stage: the DM's
+#   DMA writes logged as dirty).
 #   A changed block 2 saying LAB-CMD-STOP ends the loop; `xl shutdown` runs /sbin/poweroff, which
 #   prints GUEST-XL-SHUTDOWN first.
 set -euo pipefail

@@ -7,9 +7,10 @@
  *                           requests: the IDE driver turns them into bus-master DMA); the line
  *                           starts with TAG (default PERF-DISK)
  *   labperf dmacheck DEV OFFSET BYTES
- *                           writes a self-describing pattern over [OFFSET, OFFSET+BYTES) of DEV,
- *                           then reads it back forever by O_DIRECT (DMA) into a ring of buffers and
- *                           checks each buffer one whole ring later, just before it is refilled:
+ *                           hashes each 64 KiB block of [OFFSET, OFFSET+BYTES) of DEV (random bytes
+ *                           dom0 wrote: read only, so a DM that cannot write the image can run it),
+ *                           then reads the blocks forever by O_DIRECT (DMA) into a ring of buffers
+ *                           and checks each buffer one whole ring later, just before it is refilled:
  *                           a buffer filled by the DM on one host and checked on another (live
  *                           migration) shows whether the DM's DMA writes were logged as dirty.
  *                           "DMACHECK reads= verified= mismatches=" every 2 s.
@@ -102,36 +103,24 @@ out:
     return rc;
 }
 
-/* The 8-byte word W of the 64 KiB block B: its own address, so a stale or
- * misplaced buffer cannot pass for another block. */
-static uint64_t check_word(uint64_t seed, unsigned long block, unsigned long w)
+/* FNV-1a over the block's 8-byte words: what a block held when first read. */
+static uint64_t block_hash(const uint64_t *buf)
 {
-    return seed ^ ((uint64_t)block << 20) ^ (uint64_t)w;
-}
-
-static void check_fill(uint64_t *buf, uint64_t seed, unsigned long block)
-{
+    uint64_t h = 14695981039346656037ull;
     unsigned long w;
 
-    for (w = 0; w < CHECK_BLOCK / 8; w++)
-        buf[w] = check_word(seed, block, w);
-}
-
-static int check_ok(const uint64_t *buf, uint64_t seed, unsigned long block)
-{
-    unsigned long w;
-
-    for (w = 0; w < CHECK_BLOCK / 8; w++)
-        if (buf[w] != check_word(seed, block, w))
-            return 0;
-    return 1;
+    for (w = 0; w < CHECK_BLOCK / 8; w++) {
+        h ^= buf[w];
+        h *= 1099511628211ull;
+    }
+    return h;
 }
 
 static int dma_check(const char *dev, unsigned long off, unsigned long bytes)
 {
-    unsigned long nblocks = bytes / CHECK_BLOCK, next = 0, reads = 0, verified = 0, bad = 0, b, i;
+    unsigned long nblocks = bytes / CHECK_BLOCK, next = 0, reads = 0, verified = 0, bad = 0, same = 0, b, i;
     long filled[CHECK_RING];
-    uint64_t *ring = NULL, *buf, seed;
+    uint64_t *ring = NULL, *buf, *hash = NULL;
     double last;
     int fd = -1, rc = 1;
 
@@ -139,21 +128,25 @@ static int dma_check(const char *dev, unsigned long off, unsigned long bytes)
         fprintf(stderr, "labperf: dmacheck needs a 64 KiB-aligned offset and >= %d blocks\n", 2 * CHECK_RING);
         return 2;
     }
-    fd = open(dev, O_RDWR | O_DIRECT);
-    if (fd < 0 || posix_memalign((void **)&ring, 4096, (size_t)CHECK_BLOCK * CHECK_RING) != 0) {
+    fd = open(dev, O_RDONLY | O_DIRECT);
+    hash = calloc(nblocks, sizeof(*hash));
+    if (fd < 0 || !hash || posix_memalign((void **)&ring, 4096, (size_t)CHECK_BLOCK * CHECK_RING) != 0) {
         printf("DMACHECK FAILED open %s or no memory: %s\n", dev, strerror(errno));
         goto out;
     }
-    seed = ((uint64_t)time(NULL) << 32) ^ (uint64_t)getpid();
+    /* What each block holds (dom0 wrote random bytes there): hashes kept in
+     * memory the vCPU writes, so migration carries them like any RAM. */
     for (b = 0; b < nblocks; b++) {
-        check_fill(ring, seed, b);
-        if (pwrite(fd, ring, CHECK_BLOCK, (off_t)(off + b * CHECK_BLOCK)) != CHECK_BLOCK) {
-            printf("DMACHECK FAILED pattern write of block %lu: %s\n", b, strerror(errno));
+        if (pread(fd, ring, CHECK_BLOCK, (off_t)(off + b * CHECK_BLOCK)) != CHECK_BLOCK) {
+            printf("DMACHECK FAILED first read of block %lu: %s\n", b, strerror(errno));
             goto out;
         }
+        hash[b] = block_hash(ring);
+        same += b && hash[b] == hash[b - 1];
     }
-    if (fsync(fd) != 0) {
-        printf("DMACHECK FAILED fsync: %s\n", strerror(errno));
+    /* A region of equal blocks (a hole) cannot tell a stale buffer from a fresh one. */
+    if (same) {
+        printf("DMACHECK FAILED %lu block(s) equal to the one before: no random data at %lu\n", same, off);
         goto out;
     }
     for (i = 0; i < CHECK_RING; i++)
@@ -166,7 +159,7 @@ static int dma_check(const char *dev, unsigned long off, unsigned long bytes)
         i = reads % CHECK_RING;
         buf = ring + i * (CHECK_BLOCK / 8);
         if (filled[i] >= 0) {
-            if (check_ok(buf, seed, (unsigned long)filled[i]))
+            if (block_hash(buf) == hash[filled[i]])
                 verified++;
             else if (bad++ < 5)
                 printf("DMACHECK-MISMATCH buffer=%lu block=%ld read=%lu\n", i, filled[i], reads);
@@ -186,6 +179,8 @@ static int dma_check(const char *dev, unsigned long off, unsigned long bytes)
         usleep(CHECK_PAUSE_US);
     }
 out:
+    fflush(stdout);
+    free(hash);
     free(ring);
     if (fd >= 0)
         close(fd);
