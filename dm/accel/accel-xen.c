@@ -94,6 +94,8 @@ struct xen_accel {
     int n_fds;
     bool running;
     bool restricted;
+    uint64_t dirty_pages;               /* reported modified since dirty logging went on */
+    uint64_t dirty_failed;              /* of which Xen refused the report */
 };
 
 static struct xen_accel *X(struct accel *a) { return a->priv; }
@@ -177,9 +179,12 @@ static int xen_mem_write(struct accel *a, uint64_t gpa, const void *buf, size_t 
     if (a->dirty_log && len) {
         first = gpa >> MAPCACHE_PAGE_SHIFT;
         last = (gpa + len - 1) >> MAPCACHE_PAGE_SHIFT;
-        if (xendevicemodel_modified_memory(x->dmod, x->domid, first, (uint32_t)(last - first + 1)) < 0)
+        x->dirty_pages += last - first + 1;
+        if (xendevicemodel_modified_memory(x->dmod, x->domid, first, (uint32_t)(last - first + 1)) < 0) {
+            x->dirty_failed += last - first + 1;
             log_warn("xen: modified_memory(0x%llx, %llu): %s", (unsigned long long)first,
                      (unsigned long long)(last - first + 1), strerror(errno));
+        }
     }
     return 0;
 }
@@ -567,14 +572,33 @@ static void xen_shutdown(struct accel *a, enum shutdown_reason why)
         log_err("xen: shutdown(dom%u, %u): %s", x->domid, reason, strerror(errno));
 }
 
+/* The counts are the evidence that a live migration saw the DM's DMA: the
+ * save happens while the guest is stopped, so they are logged then and when
+ * logging goes off (the sending DM may be killed before that). */
+static void log_dirty_count(const struct xen_accel *x, const char *when)
+{
+    log_info("xen: dirty logging %s: %llu page(s) written by DMA reported modified, %llu refused",
+             when, (unsigned long long)x->dirty_pages, (unsigned long long)x->dirty_failed);
+}
+
 static int xen_set_dirty_log(struct accel *a, bool enable)
 {
+    struct xen_accel *x = X(a);
+
+    if (enable && !a->dirty_log) {
+        x->dirty_pages = x->dirty_failed = 0;
+        log_info("xen: dirty logging on");
+    } else if (!enable && a->dirty_log) {
+        log_dirty_count(x, "off");
+    }
     a->dirty_log = enable;
     return 0;
 }
 
 static void xen_set_running(struct accel *a, bool running)
 {
+    if (!running && X(a)->running && a->dirty_log)
+        log_dirty_count(X(a), "on, guest stopped");
     X(a)->running = running;
 }
 

@@ -1,21 +1,29 @@
 #!/bin/bash
 # build-lab-guest.sh - guest media of the lab stages (bigwrite, perf, pause, migrate, reboot) in
 # $OUT/guest (called by build-guests.sh; e2e.sh reruns it alone when guest/lab.stamp is stale):
-#   linux-lab.iso   BIOS GRUB -> Debian kernel + busybox initrd (ata_piix, sd_mod) whose /init is below,
-#                   with /bin/labperf (guest-perf.c, static) and /sbin/poweroff for `xl shutdown`
+#   linux-lab.iso   BIOS GRUB -> Debian kernel + busybox initrd (ata_piix, sd_mod, sr_mod) whose /init is
+#                   below, with /bin/labperf (guest-perf.c, static) and /sbin/poweroff for `xl shutdown`;
+#                   a 64 MiB /pad file makes the ISO big enough for the CD-ROM read benchmark
+#   linux-pvhvm.iso the same kernel and initrd booted the standard way (no xen_emul_unplug=never, so the
+#                   kernel unplugs the emulated IDE disks and NICs through the platform device) with
+#                   labmode=pvhvm: /init runs /bin/lab-pvhvm (below) with xen-blkfront and xen-netfront
 #   grub-reboot.iso BIOS GRUB: "GUEST-GRUB-REBOOT", 25 s later "GUEST-GRUB-REBOOTING" and `reboot`
 #
 # The lab Linux guest, all on COM1, one line per fact:
 #   LINUX-GUEST-UP, MODULES-LOADED, LAB-SESSION <nonce> (read from the file disk's 4 KiB block 2,
 #   written by dom0, which tags the loop disk LAB-LOOPDISK there), PERF-PORT (20,000 reads of COM1's scratch register), PERF-DISK (64 MiB O_DIRECT = DMA),
+#   PERF-CD (64 MiB O_DIRECT from the CD-ROM),
 #   BIGWRITE-WROTE/BIGWRITE-READ for 4 KiB markers at 0, 1 MiB, 64 MiB and the last MiB of the file
 #   image (dev=file) and the loop device in dom0 (dev=loop), written O_DIRECT + fsync and read back O_DIRECT,
-#   BIGWRITE-DONE, then GUEST-TICK <n> every second.
+#   BIGWRITE-DONE, then GUEST-TICK <n> every second while `labperf dmacheck` (DMACHECK-READY, then
+#   DMACHECK reads= verified= mismatches= every 2 s) reads the 32 MiB of random bytes dom0 put at
+#   128 MiB of the file disk by DMA and checks each buffer a ring later (the migrate stage: the DM's
+#   DMA writes logged as dirty).
 #   A session block ending in " net" (the net stages) runs /bin/labnet instead of PERF and BIGWRITE:
 #   NET-PCI per PCI function (slot, IDs, class, revision, driver; BARs and ROM for NICs), then each NIC alone
 #   on 10.99.0.0/24 (the MAC's last byte K: address .20+K): NET-IF (driver, carrier, ping of dom0's
 #   10.99.0.1), NET-MD5 of 1 MiB random, NET-SENT of it to port 5000+10K, for K>0 also bulk=N bytes
-#   (the session block's, 64 MiB by default) to 5001+10K (labperf send: MB/s), then NET-DONE.
+#   (the session block's, NET_BULK_MB: 16 MiB by default) to 5001+10K (labperf send: MB/s), then NET-DONE.
 #   A changed block 2 saying LAB-CMD-STOP ends the loop; `xl shutdown` runs /sbin/poweroff, which
 #   prints GUEST-XL-SHUTDOWN first.
 set -euo pipefail
@@ -28,6 +36,9 @@ CMDLINE="console=ttyS0,115200 xen_emul_unplug=never panic=10 nokaslr quiet pci=n
 MODULES="ata_piix sd_mod"
 # the net stages' NICs: 8139cp first (it takes the RTL8139C+, revision 0x20; 8139too the older ones)
 MODULES="$MODULES 8139cp 8139too e1000"
+MODULES_CD="sr_mod"                     # PERF-CD reads the CD-ROM
+PV_MODULES="xen-blkfront xen-netfront"  # the PVHVM session's drivers (lib/modules/order-pv)
+PV_CMDLINE="console=ttyS0,115200 panic=10 nokaslr quiet pci=noearly labmode=pvhvm"
 [ -e "$ROOT/boot/vmlinuz-$KVER" ] && [ -d "$MODDIR" ] || { echo "no kernel $KVER in $ROOT" >&2; exit 2; }
 mkdir -p "$OUT/guest"
 W=$(mktemp -d)
@@ -55,15 +66,20 @@ for a in $("$I/bin/busybox" --list); do [ -e "$I/bin/$a" ] || ln -s busybox "$I/
 mknod -m 600 "$I/dev/console" c 5 1
 mknod -m 666 "$I/dev/null" c 1 3
 gcc -static -s -O2 -Wall -Wextra -Werror -o "$I/bin/labperf" "$HERE/guest-perf.c"
-: > "$I/lib/modules/order"
-for m in $MODULES; do chroot "$ROOT" modprobe -S "$KVER" --show-depends "$m"; done |
-while read -r kind path _; do
-  [ "$kind" = insmod ] || continue
-  b=$(basename "$path")
-  grep -qx "$b" "$I/lib/modules/order" && continue
-  cp "$ROOT$path" "$I/lib/modules/$b"
-  echo "$b" >> "$I/lib/modules/order"
-done
+add_modules() { # ORDER-FILE MODULE...: each module after its dependencies, in load order
+  local order=$I/lib/modules/$1; shift
+  touch "$order"
+  for m in "$@"; do chroot "$ROOT" modprobe -S "$KVER" --show-depends "$m"; done |
+  while read -r kind path _; do
+    [ "$kind" = insmod ] || continue
+    b=$(basename "$path")
+    grep -qx "$b" "$order" && continue
+    cp "$ROOT$path" "$I/lib/modules/$b"
+    echo "$b" >> "$order"
+  done
+}
+add_modules order $MODULES $MODULES_CD
+add_modules order-pv $PV_MODULES
 # the kernel runs /sbin/poweroff when the toolstack asks for a poweroff (xl shutdown)
 cat > "$I/sbin/poweroff" <<'EOF'
 #!/bin/sh
@@ -123,6 +139,7 @@ for m in $(cat /lib/modules/order); do
   insmod /lib/modules/$m 2>/tmp/err || echo "INSMOD-FAILED $m $(cat /tmp/err)"
 done
 echo "MODULES-LOADED uptime=$(up)"
+case " $(cat /proc/cmdline) " in *" labmode=pvhvm "*) exec /bin/lab-pvhvm;; esac
 i=0
 while [ $i -lt 120 ] && ! { [ -b /dev/sda ] && [ -b /dev/sdb ]; }; do sleep 0.5; i=$((i + 1)); done
 blk() { # the 4 KiB block at byte offset $2 of /dev/$1, first line, without NULs (O_DIRECT)
@@ -140,8 +157,15 @@ echo "LAB-SESSION ${ctl0#LAB-SESSION } file=$FILE_DEV loop=$LOOP_DEV uptime=$(up
 
 case "$ctl0" in *" net bulk="*) NETRUN=1; BULK=${ctl0##*bulk=} labnet;; *) NETRUN="";; esac
 if [ -z "$NETRUN" ]; then
+# 3 s of rest after each phase: dom0 samples the DM's counters when it sees a phase's line
 labperf port 0x3ff 20000
+sleep 3
 labperf read /dev/$FILE_DEV 67108864
+sleep 3
+i=0
+while [ $i -lt 40 ] && [ ! -b /dev/sr0 ]; do sleep 0.5; i=$((i + 1)); done
+labperf read /dev/sr0 67108864 PERF-CD
+sleep 3
 echo "PERF-DONE uptime=$(up)"
 
 # the file image, then the loop device
@@ -163,6 +187,8 @@ done
 echo "BIGWRITE-DONE uptime=$(up)"
 fi
 
+# DMA into guest RAM all along (the migrate stage): 32 MiB at 128 MiB, past every marker above
+[ -n "$NETRUN" ] || labperf dmacheck /dev/$FILE_DEV 134217728 33554432 &
 n=0
 while [ $n -lt 3600 ]; do
   n=$((n + 1))
@@ -176,17 +202,79 @@ sync
 poweroff -f
 EOF
 chmod 755 "$I/init"
+
+# the PVHVM session, all on COM1: PVHVM-UNPLUG (SCSI disks and CD-ROMs libata found, RTL8139s on PCI),
+# PVHVM-DISK (xvda's driver, block 2 as dom0 wrote it: "LAB-SESSION <nonce> peer=<dom0 addr>
+# ip=<guest addr/prefix>"), PVHVM-WROTE/PVHVM-READ (a marker at 64 MiB, O_DIRECT + fsync, read
+# back), PVHVM-NET (the netfront interface pings dom0's bridge address), PVHVM-DONE, then poweroff
+cat > "$I/bin/lab-pvhvm" <<'EOF'
+#!/bin/sh
+up() { cut -d' ' -f1 /proc/uptime; }
+blk() { dd if=/dev/$1 bs=4096 skip=$(($2 / 4096)) count=1 iflag=direct 2>/dev/null | tr -d '\000' | head -n1; }
+drv() { basename "$(readlink $1/device/driver 2>/dev/null)"; }
+for m in $(cat /lib/modules/order-pv); do
+  insmod /lib/modules/$m 2>/tmp/err || echo "INSMOD-FAILED $m $(cat /tmp/err)"
+done
+echo "PVHVM-MODULES-LOADED uptime=$(up)"
+i=0
+while [ $i -lt 120 ] && [ ! -b /dev/xvda ]; do sleep 0.5; i=$((i + 1)); done
+# the CD-ROM stays on the IDE bus: once libata has listed it, it has probed the disks too
+i=0
+while [ $i -lt 40 ] && ! grep -qsx 5 /sys/bus/scsi/devices/*/type; do sleep 0.5; i=$((i + 1)); done
+sleep 1
+ata=$(grep -lsx 0 /sys/bus/scsi/devices/*/type | wc -l)
+cd=$(grep -lsx 5 /sys/bus/scsi/devices/*/type | wc -l)
+nic=$(for d in /sys/bus/pci/devices/*; do echo "$(cat $d/vendor):$(cat $d/device)"; done | grep -c '^0x10ec:0x8139$')
+echo "PVHVM-UNPLUG ata-disks=$ata cdroms=$cd rtl8139=$nic sd=[$(ls /sys/block | grep '^sd' | xargs)] uptime=$(up)"
+if [ -b /dev/xvda ]; then
+  S=$(blk xvda 8192)
+  echo "PVHVM-DISK dev=xvda driver=$(drv /sys/block/xvda) size=$(blockdev --getsize64 /dev/xvda) block2=[$S]"
+  M="PVHVM-MARKER off=67108864 rnd=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  { printf '%s\n' "$M"; head -c $((4095 - ${#M})) /dev/zero; } > /tmp/blk
+  if dd if=/tmp/blk of=/dev/xvda bs=4096 seek=16384 count=1 oflag=direct conv=notrunc,fsync 2>/tmp/err
+  then echo "PVHVM-WROTE $M"; else echo "PVHVM-WRITE-FAILED $(tail -n1 /tmp/err)"; fi
+  R=$(blk xvda 67108864)
+  if [ "$R" = "$M" ]; then echo "PVHVM-READ ok"; else echo "PVHVM-READ MISMATCH [$(echo "$R" | cut -c1-60)]"; fi
+else
+  S=""; echo "PVHVM-DISK none: no /dev/xvda after 60s"
+fi
+peer=$(echo "$S" | sed -n 's/.* peer=\([^ ]*\).*/\1/p')
+addr=$(echo "$S" | sed -n 's/.* ip=\([^ ]*\).*/\1/p')
+nif=""
+for n in /sys/class/net/*; do [ "$(drv $n)" = vif ] && nif=$(basename $n); done
+if [ -n "$nif" ] && [ -n "$peer" ] && [ -n "$addr" ]; then
+  ip link set lo up
+  ip addr add $addr dev $nif && ip link set $nif up
+  got=$(ping -c 3 -w 40 $peer 2>&1 | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+  echo "PVHVM-NET if=$nif driver=vif addr=$addr peer=$peer received=${got:-0}/3 others=[$(ls /sys/class/net | grep -v -x -e lo -e $nif | xargs)]"
+else
+  echo "PVHVM-NET none: netfront interface [$nif] (all: $(ls /sys/class/net | xargs)), peer [$peer], addr [$addr]"
+fi
+echo "PVHVM-DONE uptime=$(up)"
+sync
+poweroff -f
+EOF
+chmod 755 "$I/bin/lab-pvhvm"
 (cd "$I" && find . | cpio -o -H newc --quiet | gzip -9) > "$W/initrd.gz"
 
 L=$W/linux-lab
 mkdir -p "$L/boot/grub"
 cp "$ROOT/boot/vmlinuz-$KVER" "$L/boot/vmlinuz"
 cp "$W/initrd.gz" "$L/boot/initrd.gz"
+cp -r "$L" "$W/linux-pvhvm"
+head -c 67108864 /dev/urandom > "$L/pad"
 printf '%s\n' "serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1" \
   "terminal_input serial console" "terminal_output serial console" \
   'echo "GRUB-LINUX: loading"' "linux /boot/vmlinuz $CMDLINE" "initrd /boot/initrd.gz" \
   'echo "GRUB-LINUX: booting"' boot > "$L/boot/grub/grub.cfg"
 grub-mkrescue -o "$OUT/guest/linux-lab.iso" "$L" --modules="serial terminal echo linux iso9660 biosdisk" \
   --locales= --fonts= --themes= > "$W/grub-linux.log" 2>&1 || { cat "$W/grub-linux.log" >&2; exit 1; }
+L=$W/linux-pvhvm
+printf '%s\n' "serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1" \
+  "terminal_input serial console" "terminal_output serial console" \
+  'echo "GRUB-LINUX: loading"' "linux /boot/vmlinuz $PV_CMDLINE" "initrd /boot/initrd.gz" \
+  'echo "GRUB-LINUX: booting"' boot > "$L/boot/grub/grub.cfg"
+grub-mkrescue -o "$OUT/guest/linux-pvhvm.iso" "$L" --modules="serial terminal echo linux iso9660 biosdisk" \
+  --locales= --fonts= --themes= > "$W/grub-pvhvm.log" 2>&1 || { cat "$W/grub-pvhvm.log" >&2; exit 1; }
 cat "$HERE/build-lab-guest.sh" "$HERE/guest-perf.c" | md5sum | cut -d' ' -f1 > "$OUT/guest/lab.stamp"
-ls -la "$OUT/guest/linux-lab.iso" "$OUT/guest/grub-reboot.iso"
+ls -la "$OUT/guest/linux-lab.iso" "$OUT/guest/linux-pvhvm.iso" "$OUT/guest/grub-reboot.iso"
