@@ -10,25 +10,23 @@
  * ring stalling without corruption and resuming in order, hostile
  * descriptors and ring registers refused, save/restore, platform unplug,
  * the board's slots. */
-#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <linux/if_packet.h>
-#include <linux/if_tun.h>
-#include <net/ethernet.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "dm/devices/e1000-regs.h"
 #include "dm/devices/e1000.h"
 #include "tests/lib/libqtest.h"
+#include "tests/lib/qtest_restore.h"
+#include "tests/lib/tapwire.h"
 #include "toolstack/qmp-client.h"
 
 #define MMIO      0xfebc0000u      /* BAR0 as the test programs it (128 KiB aligned) */
@@ -40,7 +38,6 @@
 #define RXBUF     0x310000u        /* 2 KiB each */
 #define TXBUF     0x340000u        /* 4 KiB each */
 #define BEYOND    0x7ff00000u      /* far outside the test's 64 MiB */
-#define ETH_TEST  0x88b5           /* IEEE local experimental ethertype */
 #define NRX       8                /* receive descriptors (RDLEN 128) */
 #define NTX       16
 
@@ -49,177 +46,41 @@ static const uint8_t peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
 
 static struct qtest *s;
 static char tap_name[IFNAMSIZ];    /* set in main() before the tests fork */
-static int pkt = -1;               /* host side: AF_PACKET on the tap */
-static int ifindex;
+static struct tapwire wire = { .fd = -1 };   /* host side: AF_PACKET on the tap */
 static unsigned tx_tail;           /* the test driver's TDT */
 
-/* ---- host side ---------------------------------------------------------- */
+/* ---- host side (tests/lib/tapwire) -------------------------------------- */
 
-static int tun_open(const char *name, bool persist)
+static int tun_open(const char *name)
 {
-    struct ifreq ifr;
-    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    int fd = tapwire_tun_open(name);
 
-    ck_assert_int_ge(fd, 0);
-    memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-    ck_assert_msg(ioctl(fd, TUNSETIFF, &ifr) == 0, "TUNSETIFF %s: %s", name, strerror(errno));
-    if (persist)
-        ck_assert_int_eq(ioctl(fd, TUNSETPERSIST, 1), 0);
+    ck_assert_msg(fd >= 0, "TUNSETIFF %s: %s", name, strerror(errno));
     return fd;
 }
 
-static void tap_make(void)
-{
-    char path[128];
-    int fd;
-
-    close(tun_open(tap_name, true));
-    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", tap_name);
-    fd = open(path, O_WRONLY);
-    if (fd >= 0) {
-        ck_assert_int_eq(write(fd, "1", 1), 1);
-        close(fd);
-    }
-}
-
-static void tap_destroy(void)
-{
-    int fd = tun_open(tap_name, false);
-
-    ck_assert_int_eq(ioctl(fd, TUNSETPERSIST, 0), 0);
-    close(fd);
-}
-
-static void set_mtu(int mtu)
-{
-    struct ifreq ifr;
-    int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-    ck_assert_int_ge(sk, 0);
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap_name);
-    ifr.ifr_mtu = mtu;
-    ck_assert_int_eq(ioctl(sk, SIOCSIFMTU, &ifr), 0);
-    close(sk);
-}
-
-static void host_open(void)
-{
-    struct sockaddr_ll sll;
-
-    ifindex = (int)if_nametoindex(tap_name);
-    ck_assert_int_gt(ifindex, 0);
-    pkt = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-    ck_assert_int_ge(pkt, 0);
-    memset(&sll, 0, sizeof(sll));
-    sll.sll_family = AF_PACKET;
-    sll.sll_protocol = htons(ETH_P_ALL);
-    sll.sll_ifindex = ifindex;
-    ck_assert_int_eq(bind(pkt, (struct sockaddr *)&sll, sizeof(sll)), 0);
-}
+static void tap_make(void) { ck_assert_msg(tapwire_make(tap_name) == 0, "%s: %s", tap_name, strerror(errno)); }
+static void tap_destroy(void) { ck_assert_int_eq(tapwire_destroy(tap_name), 0); }
+static void set_mtu(int mtu) { ck_assert_int_eq(tapwire_set_mtu(tap_name, mtu), 0); }
+static void host_open(void) { ck_assert_int_eq(tapwire_open(&wire, tap_name), 0); }
 
 /* The next frame the NIC sent (source = the NIC), or -1 after `ms`. */
 static ssize_t host_recv_within(uint8_t *buf, size_t cap, int ms)
 {
-    for (;;) {
-        struct pollfd p = { .fd = pkt, .events = POLLIN };
-        struct sockaddr_ll from;
-        socklen_t fl = sizeof(from);
-        ssize_t r;
-
-        if (poll(&p, 1, ms) <= 0)
-            return -1;
-        r = recvfrom(pkt, buf, cap, 0, (struct sockaddr *)&from, &fl);
-        if (r >= 14 && from.sll_pkttype != PACKET_OUTGOING && !memcmp(buf + 6, nic_mac, 6))
-            return r;
-    }
+    return tapwire_recv_from(&wire, nic_mac, buf, cap, ms);
 }
 
 static ssize_t host_recv(uint8_t *buf, size_t cap) { return host_recv_within(buf, cap, 5000); }
+static void host_send(const uint8_t *f, size_t len) { ck_assert_int_eq(tapwire_send(&wire, f, len), 0); }
 
-static void host_send(const uint8_t *f, size_t len)
-{
-    struct sockaddr_ll sll;
-
-    memset(&sll, 0, sizeof(sll));
-    sll.sll_family = AF_PACKET;
-    sll.sll_ifindex = ifindex;
-    sll.sll_halen = 6;
-    memcpy(sll.sll_addr, f, 6);
-    ck_assert_int_eq(sendto(pkt, f, len, 0, (struct sockaddr *)&sll, sizeof(sll)), (ssize_t)len);
-}
-
-static size_t make_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src, unsigned seq, size_t len)
-{
-    memcpy(f, dst, 6);
-    memcpy(f + 6, src, 6);
-    f[12] = ETH_TEST >> 8;
-    f[13] = ETH_TEST & 0xff;
-    for (size_t i = 14; i < len; i++)
-        f[i] = (uint8_t)(seq * 7 + i);
-    f[14] = (uint8_t)seq;
-    return len;
-}
-
-static uint32_t crc32_ref(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xffffffffu;
-
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0xedb88320u : c >> 1;
-    }
-    return ~c;
-}
-
-static uint16_t csum_ref(const uint8_t *p, size_t n, uint32_t sum)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (n & 1)
-        sum += (uint32_t)p[n - 1] << 8;
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)sum;
-}
-
-static uint32_t pseudo_ref(const uint8_t *ip, uint8_t proto, size_t l4len)
-{
-    return csum_ref(ip + 12, 8, 0) + proto + (uint32_t)l4len;
-}
-
-/* IPv4 + TCP (proto 6) or UDP (17), payload bytes of pattern, checksums 0. */
+/* IPv4 + TCP (proto 6) or UDP (17) from the NIC, payload bytes of pattern, checksums 0. */
 static size_t make_ipv4(uint8_t *f, uint8_t proto, size_t payload)
 {
-    size_t l4 = proto == 6 ? 20 : 8, tot = 20 + l4 + payload;
+    size_t len = tapwire_ipv4(f, peer_mac, nic_mac, proto, payload);
 
-    memset(f, 0, 14 + tot);
-    memcpy(f, peer_mac, 6);
-    memcpy(f + 6, nic_mac, 6);
-    f[12] = 0x08;
-    f[14] = 0x45;
-    f[16] = (uint8_t)(tot >> 8);
-    f[17] = (uint8_t)tot;
-    f[18] = 0x12;                       /* id 0x1234 */
-    f[19] = 0x34;
-    f[22] = 64;
-    f[23] = proto;
-    memcpy(f + 26, "\xc0\x00\x02\x01\xc0\x00\x02\x02", 8);  /* TEST-NET-1 */
-    f[34] = 0x30; f[35] = 0x39; f[36] = 0x00; f[37] = 0x50;
-    if (proto == 6) {
-        f[38] = 0x10;                   /* seq 0x10000000 */
-        f[46] = 0x50;
-        f[47] = 0x18 | 0x01;            /* PSH ACK FIN */
-    } else {
-        f[38] = (uint8_t)((8 + payload) >> 8);
-        f[39] = (uint8_t)(8 + payload);
-    }
     for (size_t i = 0; i < payload; i++)
-        f[14 + 20 + l4 + i] = (uint8_t)(i * 13 + 1);
-    return 14 + tot;
+        f[len - payload + i] = (uint8_t)(i * 13 + 1);
+    return len;
 }
 
 /* ---- guest side --------------------------------------------------------- */
@@ -266,8 +127,7 @@ static void stop(void)
 {
     qtest_quit(s);
     s = NULL;
-    close(pkt);
-    pkt = -1;
+    tapwire_close(&wire);
     tap_destroy();
 }
 
@@ -477,7 +337,7 @@ START_TEST(tx_frames)
     start();
     tx_start();
     for (unsigned i = 0; i < 3; i++) {
-        len = make_frame(f, peer_mac, nic_mac, i + 1, 100 + 500 * i);
+        len = tapwire_frame(f, peer_mac, nic_mac, i + 1, 100 + 500 * i);
         qtest_memwrite(s, TXBUF, f, len);
         tx_queue(TXBUF, TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS | (uint32_t)len, 0);
         tx_kick();
@@ -488,14 +348,14 @@ START_TEST(tx_frames)
     ck_assert_uint_eq(rd(E1K_TDH), 3);
     ck_assert_uint_eq(rd(E1K_ICR) & (ICR_TXDW | ICR_TXQE), ICR_TXDW | ICR_TXQE);
     /* A short frame is padded to 60 bytes. */
-    len = make_frame(f, peer_mac, nic_mac, 9, 20);
+    len = tapwire_frame(f, peer_mac, nic_mac, 9, 20);
     qtest_memwrite(s, TXBUF, f, len);
     tx_queue(TXBUF, TXD_CMD_EOP | TXD_CMD_RS | (uint32_t)len, 0);
     tx_kick();
     ck_assert_int_eq(host_recv(got, sizeof(got)), 60);
     ck_assert_mem_eq(got, f, len);
     /* One frame from three data descriptors; only the last has RS. */
-    len = make_frame(f, peer_mac, nic_mac, 7, 1400);
+    len = tapwire_frame(f, peer_mac, nic_mac, 7, 1400);
     qtest_memwrite(s, TXBUF, f, 100);
     qtest_memwrite(s, TXBUF + 0x1000, f + 100, 1000);
     qtest_memwrite(s, TXBUF + 0x2000, f + 1100, 300);
@@ -529,7 +389,7 @@ START_TEST(tx_offloads)
     tx_start();
     /* UDP: the checksum field holds the pseudo-header sum (not inverted). */
     len = make_ipv4(f, 17, 333);
-    ps = csum_ref(f + 14, 0, pseudo_ref(f + 14, 17, 8 + 333));
+    ps = tapwire_csum(f + 14, 0, tapwire_pseudo(f + 14, 17, 8 + 333));
     f[40] = (uint8_t)(ps >> 8);
     f[41] = (uint8_t)ps;
     qtest_memwrite(s, TXBUF, f, len);
@@ -540,14 +400,14 @@ START_TEST(tx_offloads)
              TXD_POPTS_TXSM | TXD_POPTS_IXSM);
     tx_kick();
     ck_assert_int_eq(host_recv(got, sizeof(got)), (ssize_t)len);
-    ck_assert_uint_eq(csum_ref(got + 14, 20, 0), 0xffff);
+    ck_assert_uint_eq(tapwire_csum(got + 14, 20, 0), 0xffff);
     ck_assert_uint_ne(got[40] | got[41], 0);
-    ck_assert_uint_eq(csum_ref(got + 34, 8 + 333, pseudo_ref(got + 14, 17, 8 + 333)), 0xffff);
+    ck_assert_uint_eq(tapwire_csum(got + 34, 8 + 333, tapwire_pseudo(got + 14, 17, 8 + 333)), 0xffff);
     ck_assert_mem_eq(got + 42, f + 42, 333);
     /* A UDP datagram whose checksum computes to 0 goes out with 0xffff (0
      * would mean "no checksum"): the first payload word makes the sum 0xffff. */
     f[42] = f[43] = 0;
-    ps = (uint16_t)~csum_ref(f + 34, 8 + 333, 0);
+    ps = (uint16_t)~tapwire_csum(f + 34, 8 + 333, 0);
     f[42] = (uint8_t)(ps >> 8);
     f[43] = (uint8_t)ps;
     qtest_memwrite(s, TXBUF, f, len);
@@ -555,10 +415,10 @@ START_TEST(tx_offloads)
     tx_kick();
     ck_assert_int_eq(host_recv(got, sizeof(got)), (ssize_t)len);
     ck_assert_uint_eq(got[40] << 8 | got[41], 0xffff);
-    ck_assert_uint_eq(csum_ref(got + 34, 8 + 333, pseudo_ref(got + 14, 17, 8 + 333)), 0xffff);
+    ck_assert_uint_eq(tapwire_csum(got + 34, 8 + 333, tapwire_pseudo(got + 14, 17, 8 + 333)), 0xffff);
     /* TCP through a legacy descriptor: IC, CSS 34, CSO 50. */
     len = make_ipv4(f, 6, 200);
-    ps = csum_ref(f + 14, 0, pseudo_ref(f + 14, 6, 20 + 200));
+    ps = tapwire_csum(f + 14, 0, tapwire_pseudo(f + 14, 6, 20 + 200));
     f[50] = (uint8_t)(ps >> 8);
     f[51] = (uint8_t)ps;
     qtest_memwrite(s, TXBUF, f, len);
@@ -566,7 +426,7 @@ START_TEST(tx_offloads)
              34u << TXD_CSS_SHIFT);
     tx_kick();
     ck_assert_int_eq(host_recv(got, sizeof(got)), (ssize_t)len);
-    ck_assert_uint_eq(csum_ref(got + 34, 20 + 200, pseudo_ref(got + 14, 6, 20 + 200)), 0xffff);
+    ck_assert_uint_eq(tapwire_csum(got + 34, 20 + 200, tapwire_pseudo(got + 14, 6, 20 + 200)), 0xffff);
     /* TSO: 2500 bytes at MSS 1000 -> 1000, 1000, 500, each a valid segment. */
     len = make_ipv4(f, 6, 2500);
     qtest_memwrite(s, TXBUF, f, len);
@@ -582,10 +442,10 @@ START_TEST(tx_offloads)
 
         ck_assert_int_eq(host_recv(got, sizeof(got)), (ssize_t)(54 + n));
         ck_assert_uint_eq(got[16] << 8 | got[17], 40 + n);
-        ck_assert_uint_eq(csum_ref(got + 14, 20, 0), 0xffff);
+        ck_assert_uint_eq(tapwire_csum(got + 14, 20, 0), 0xffff);
         seq = (uint32_t)got[38] << 24 | (uint32_t)got[39] << 16 | (uint32_t)got[40] << 8 | got[41];
         ck_assert_uint_eq(seq, 0x10000000u + 1000 * i);
-        ck_assert_uint_eq(csum_ref(got + 34, 20 + n, pseudo_ref(got + 14, 6, 20 + n)), 0xffff);
+        ck_assert_uint_eq(tapwire_csum(got + 34, 20 + n, tapwire_pseudo(got + 14, 6, 20 + n)), 0xffff);
         ck_assert_mem_eq(got + 54, f + 54 + 1000 * i, n);
     }
     stop();
@@ -607,30 +467,30 @@ START_TEST(rx_frames_and_filter)
     start();
     rx_start(0);
     wr(E1K_MTA, 1u << 0x10);
-    len = make_frame(f, nic_mac, peer_mac, 1, 1000);
+    len = tapwire_frame(f, nic_mac, peer_mac, 1, 1000);
     host_send(f, len);
     ck_assert(wait_mem8(RXRING + 12, RXD_STAT_DD, RXD_STAT_DD));
     ck_assert_uint_eq(qtest_readb(s, RXRING + 12) & (RXD_STAT_DD | RXD_STAT_EOP), RXD_STAT_DD | RXD_STAT_EOP);
     ck_assert_uint_eq(qtest_readl(s, RXRING + 8) & 0xffff, len + 4);
     qtest_memread(s, RXBUF, buf, len + 4);
     ck_assert_mem_eq(buf, f, len);
-    crc = crc32_ref(f, len);
+    crc = tapwire_crc32(f, len);
     ck_assert_uint_eq(buf[len] | buf[len + 1] << 8 | buf[len + 2] << 16 | (uint32_t)buf[len + 3] << 24, crc);
     ck_assert_uint_eq(rd(E1K_RDH), 1);
     ck_assert(rd(E1K_ICR) & ICR_RXT0);
     /* Rejected: another unicast, an unhashed multicast. Taken: broadcast,
      * the hashed multicast, in that order. */
-    host_send(f, make_frame(f, other, peer_mac, 2, 100));
-    host_send(f, make_frame(f, mc_out, peer_mac, 3, 100));
-    host_send(f, make_frame(f, bcast, peer_mac, 4, 100));
-    host_send(f, make_frame(f, mc_in, peer_mac, 5, 100));
+    host_send(f, tapwire_frame(f, other, peer_mac, 2, 100));
+    host_send(f, tapwire_frame(f, mc_out, peer_mac, 3, 100));
+    host_send(f, tapwire_frame(f, bcast, peer_mac, 4, 100));
+    host_send(f, tapwire_frame(f, mc_in, peer_mac, 5, 100));
     ck_assert(wait_mem8(RXRING + 16 + 12, RXD_STAT_DD, RXD_STAT_DD));
     ck_assert(wait_mem8(RXRING + 32 + 12, RXD_STAT_DD, RXD_STAT_DD));
     ck_assert_uint_eq(qtest_readb(s, RXBUF + 0x800 + 14), 4);
     ck_assert_uint_eq(qtest_readb(s, RXBUF + 0x1000 + 14), 5);
     /* Short frames are padded to 60 (+ FCS); SECRC strips the FCS. */
     wr(E1K_RCTL, RCTL_EN | RCTL_BAM | RCTL_SECRC | RCTL_UPE);
-    host_send(f, make_frame(f, other, peer_mac, 6, 42));    /* promiscuous now */
+    host_send(f, tapwire_frame(f, other, peer_mac, 6, 42));    /* promiscuous now */
     ck_assert(wait_mem8(RXRING + 48 + 12, RXD_STAT_DD, RXD_STAT_DD));
     ck_assert_uint_eq(qtest_readl(s, RXRING + 48 + 8) & 0xffff, 60);
     qtest_memread(s, RXBUF + 0x1800, buf, 60);
@@ -656,7 +516,7 @@ START_TEST(rx_full_stalls_and_resumes)
     wr(E1K_RDT, 3);
     qtest_memset(s, RXBUF + 0x800 * 3, 0x5a, 512);
     for (i = 0; i < 6; i++)
-        host_send(f[i], make_frame(f[i], nic_mac, peer_mac, i + 1, 400));
+        host_send(f[i], tapwire_frame(f[i], nic_mac, peer_mac, i + 1, 400));
     ck_assert(wait_mem8(RXRING + 16 * 2 + 12, RXD_STAT_DD, RXD_STAT_DD));
     ck_assert(wait_stat(0xa0));         /* the 4th met a full ring (RNBC) */
     ck_assert_uint_eq(rd(E1K_RDH), 3);
@@ -687,7 +547,7 @@ END_TEST
 static ssize_t host_recv_tagged(uint8_t *buf, size_t cap, uint16_t *tci)
 {
     for (;;) {
-        struct pollfd p = { .fd = pkt, .events = POLLIN };
+        struct pollfd p = { .fd = wire.fd, .events = POLLIN };
         union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(struct tpacket_auxdata))]; } ctl;
         struct iovec iov = { buf, cap };
         struct sockaddr_ll from;
@@ -697,7 +557,7 @@ static ssize_t host_recv_tagged(uint8_t *buf, size_t cap, uint16_t *tci)
 
         if (poll(&p, 1, 5000) <= 0)
             return -1;
-        r = recvmsg(pkt, &m, 0);
+        r = recvmsg(wire.fd, &m, 0);
         if (r < 14 || from.sll_pkttype == PACKET_OUTGOING || memcmp(buf + 6, nic_mac, 6))
             continue;
         *tci = 0;
@@ -725,11 +585,11 @@ START_TEST(vlan_insert_strip_filter)
     size_t len;
 
     start();
-    ck_assert_int_eq(setsockopt(pkt, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)), 0);
+    ck_assert_int_eq(setsockopt(wire.fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)), 0);
     tx_start();
     rx_start(0);
     wr(E1K_CTRL, rd(E1K_CTRL) | CTRL_VME);
-    len = make_frame(f, peer_mac, nic_mac, 1, 300);
+    len = tapwire_frame(f, peer_mac, nic_mac, 1, 300);
     qtest_memwrite(s, TXBUF, f, len);
     tx_queue(TXBUF, TXD_CMD_EOP | TXD_CMD_RS | TXD_CMD_VLE | (uint32_t)len, 0x0123u << TXD_SPECIAL_SHIFT);
     tx_kick();
@@ -737,7 +597,7 @@ START_TEST(vlan_insert_strip_filter)
     ck_assert_uint_eq(tci, 0x0123);
     ck_assert_mem_eq(got, f, len);
     /* A tagged frame (vid 0x45) comes in without its tag. */
-    len = make_frame(f, nic_mac, peer_mac, 2, 300);
+    len = tapwire_frame(f, nic_mac, peer_mac, 2, 300);
     memcpy(t, f, 12);
     memcpy(t + 12, "\x81\x00\x00\x45", 4);
     memcpy(t + 16, f + 12, len - 12);
@@ -752,7 +612,7 @@ START_TEST(vlan_insert_strip_filter)
     wr(E1K_RCTL, RCTL_EN | RCTL_BAM | RCTL_VFE);
     t[14 + 4] = 3;
     host_send(t, len + 4);
-    host_send(f, make_frame(f, nic_mac, peer_mac, 5, 300));    /* untagged: not filtered */
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 5, 300));    /* untagged: not filtered */
     ck_assert(wait_mem8(RXRING + 16 + 12, RXD_STAT_DD, RXD_STAT_DD));
     ck_assert_uint_eq(qtest_readb(s, RXBUF + 0x800 + 14), 5);
     wr(E1K_VFTA + 4 * (0x45 >> 5), 1u << (0x45 & 31));
@@ -768,7 +628,7 @@ END_TEST
 START_TEST(hostile_descriptors)
 {
     uint8_t f[1600], got[2048], big[2100];
-    size_t len = make_frame(f, peer_mac, nic_mac, 1, 200);
+    size_t len = tapwire_frame(f, peer_mac, nic_mac, 1, 200);
 
     start();
     tx_start();
@@ -822,28 +682,28 @@ START_TEST(hostile_descriptors)
     /* Receive: RDLEN 0, RDH beyond the ring -> dropped, not held. */
     rx_start(0);
     wr(E1K_RDLEN, 0);
-    host_send(f, make_frame(f, nic_mac, peer_mac, 2, 100));
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 2, 100));
     ck_assert(wait_stat(0x10));
     wr(E1K_RDLEN, NRX * 16);
     wr(E1K_RDH, 100);
-    host_send(f, make_frame(f, nic_mac, peer_mac, 3, 100));
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 3, 100));
     ck_assert(wait_stat(0x10));
     ck_assert_uint_eq(rd(E1K_RDH), 100);
     /* A buffer outside RAM: the descriptor comes back with an error. */
     wr(E1K_RDH, 0);
     rx_desc_put(0, BEYOND);
     wr(E1K_RDT, NRX - 1);
-    host_send(f, make_frame(f, nic_mac, peer_mac, 4, 100));
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 4, 100));
     ck_assert(wait_mem8(RXRING + 12, RXD_STAT_DD, RXD_STAT_DD));
     ck_assert_uint_eq(qtest_readb(s, RXRING + 13), RXD_ERR_RXE);
     /* A frame too long for the whole ring (256-byte buffers, 8 descriptors)
      * is dropped rather than stalling the tap. */
     set_mtu(4000);
     wr(E1K_RCTL, RCTL_EN | RCTL_BAM | RCTL_LPE | 3u << RCTL_BSIZE_SHIFT);
-    host_send(big, make_frame(big, nic_mac, peer_mac, 5, 2100));
+    host_send(big, tapwire_frame(big, nic_mac, peer_mac, 5, 2100));
     ck_assert(wait_stat(0x10));
     /* And the next frame lands after it, in descriptor 1. */
-    host_send(f, make_frame(f, nic_mac, peer_mac, 6, 100));
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 6, 100));
     ck_assert(wait_mem8(RXRING + 16 + 12, RXD_STAT_DD, RXD_STAT_DD));
     ck_assert_uint_eq(qtest_readb(s, RXBUF + 0x800 + 14), 6);
     ck_assert_uint_eq(rd(E1K_RDH), 2);
@@ -863,34 +723,15 @@ static void qmp_ok(struct qmpc *c, const char *cmd, json_t *args)
 /* Save the device state, start a new DM from it on the same tap. */
 static void save_and_restore(struct qmpc *c)
 {
-    char path[] = "/tmp/xsdm-e1000-state-XXXXXX", netdev[128], fdset[32], incoming[32], err[256];
-    json_t *ret = NULL;
-    int fd = mkstemp(path);
+    char netdev[128], err[256] = "";
+    const char *args[] = { "-device", "e1000,id=nic0,netdev=net0,mac=00:16:3e:00:00:01",
+                           "-netdev", netdev, NULL };
+    struct qtest_opts o = { .args = args, .extra_fd = -1, .ram_mb = 64 };
 
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(qmpc_execute(c, "add-fd", NULL, fd, &ret, err, sizeof(err)), 0);
-    snprintf(fdset, sizeof(fdset), "/dev/fdset/%lld", (long long)json_integer_value(json_object_get(ret, "fdset-id")));
-    json_decref(ret);
-    close(fd);
-    qmp_ok(c, "xen-save-devices-state", json_pack("{s:s, s:b}", "filename", fdset, "live", 0));
-    qmpc_close(c);
-    qtest_quit(s);
-    close(pkt);
-
-    fd = open(path, O_RDONLY);
-    ck_assert_int_ge(fd, 0);
     snprintf(netdev, sizeof(netdev), "type=tap,id=net0,ifname=%s,br=xenbr0,script=no,downscript=no", tap_name);
-    snprintf(incoming, sizeof(incoming), "fd:%d", fd);
-    {
-        const char *args[] = { "-device", "e1000,id=nic0,netdev=net0,mac=00:16:3e:00:00:01",
-                               "-netdev", netdev, "-incoming", incoming, NULL };
-        struct qtest_opts o = { .args = args, .extra_fd = fd, .ram_mb = 64, .paused = true };
-
-        s = qtest_start(&o);
-    }
-    close(fd);
-    unlink(path);
-    ck_assert_ptr_nonnull(s);
+    tapwire_close(&wire);
+    s = qtest_save_restart(s, c, &o, err, sizeof(err));
+    ck_assert_msg(s != NULL, "%s", err);
     host_open();
     c = qtest_qmp(s);
     ck_assert_ptr_nonnull(c);
@@ -913,9 +754,9 @@ START_TEST(save_restore)
     wr(E1K_MTA + 8, 0x12345678);
     wr(E1K_RA + 8, 0x44332212);
     wr(E1K_RA + 12, RAH_AV | 0x6655);
-    host_send(f, make_frame(f, nic_mac, peer_mac, 1, 300));
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 1, 300));
     ck_assert(wait_mem8(RXRING + 12, RXD_STAT_DD, RXD_STAT_DD));
-    len = make_frame(f, peer_mac, nic_mac, 2, 300);
+    len = tapwire_frame(f, peer_mac, nic_mac, 2, 300);
     qtest_memwrite(s, TXBUF, f, len);
     tx_queue(14 | 24u << 8, TXD_CMD_DEXT | TXD_DTYP_CTX, 0);
     tx_queue(TXBUF, TXD_CMD_EOP | TXD_CMD_RS | (uint32_t)len, 0);
@@ -938,11 +779,11 @@ START_TEST(save_restore)
     for (unsigned i = 0; i < NRX; i++)
         rx_desc_put(i, RXBUF + 0x800 * i);
     /* The second receive address now matches too. */
-    host_send(f, make_frame(f, (const uint8_t *)"\x12\x22\x33\x44\x55\x66", peer_mac, 3, 300));
+    host_send(f, tapwire_frame(f, (const uint8_t *)"\x12\x22\x33\x44\x55\x66", peer_mac, 3, 300));
     ck_assert(wait_mem8(RXRING + 16 + 12, RXD_STAT_DD, RXD_STAT_DD));
     ck_assert_uint_eq(qtest_readb(s, RXRING + 12), 0);         /* descriptor 0 left alone */
     qtest_memset(s, TXRING, 0, NTX * 16);
-    len = make_frame(f, peer_mac, nic_mac, 4, 300);
+    len = tapwire_frame(f, peer_mac, nic_mac, 4, 300);
     qtest_memwrite(s, TXBUF, f, len);
     tx_queue(TXBUF, TXD_CMD_EOP | TXD_CMD_RS | (uint32_t)len, 0);
     tx_kick();
@@ -964,7 +805,7 @@ START_TEST(platform_unplug)
     tx_start();
     qtest_outw(s, 0x10, 0x0002);
     ck_assert_uint_eq(qtest_pci_cfg_readl(s, SLOT, 0, 0x00), 0xffffffff);
-    len = make_frame(f, peer_mac, nic_mac, 1, 100);
+    len = tapwire_frame(f, peer_mac, nic_mac, 1, 100);
     qtest_memwrite(s, TXBUF, f, len);
     tx_queue(TXBUF, TXD_CMD_EOP | (uint32_t)len, 0);
     tx_kick();
@@ -988,7 +829,7 @@ START_TEST(slots_in_command_line_order)
 
     tap_make();
     snprintf(name1, sizeof(name1), "xsdme%d", (int)getpid() % 100000);
-    fd = tun_open(name1, false);
+    fd = tun_open(name1);
     snprintf(netdev0, sizeof(netdev0), "type=tap,id=net0,ifname=%s,br=xenbr0,script=no,downscript=no", tap_name);
     snprintf(netdev1, sizeof(netdev1), "tap,id=net1,fd=%d", fd);
     {
@@ -1012,21 +853,6 @@ START_TEST(slots_in_command_line_order)
     tap_destroy();
 }
 END_TEST
-
-static void tap_cleanup(void)
-{
-    struct ifreq ifr;
-    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-
-    if (fd < 0)
-        return;
-    memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap_name);
-    if (ioctl(fd, TUNSETIFF, &ifr) == 0)
-        ioctl(fd, TUNSETPERSIST, 0);
-    close(fd);
-}
 
 int main(void)
 {
@@ -1052,6 +878,6 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     nf = srunner_ntests_failed(sr);
     srunner_free(sr);
-    tap_cleanup();
+    tapwire_cleanup(tap_name);
     return nf ? 1 : 0;
 }

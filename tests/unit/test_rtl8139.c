@@ -8,24 +8,20 @@
  * length and content, filtering, offloads, a full RX ring stalling without
  * corruption and resuming in order, hostile descriptors refused, platform
  * unplug, the fd form of -netdev. */
-#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <linux/if_packet.h>
-#include <linux/if_tun.h>
-#include <net/ethernet.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "dm/devices/rtl8139.h"
 #include "tests/lib/libqtest.h"
+#include "tests/lib/qtest_restore.h"
+#include "tests/lib/tapwire.h"
 #include "toolstack/qmp-client.h"
 
 #define IO        0xc200u          /* BAR0 as the test programs it */
@@ -39,7 +35,6 @@
 #define CPBUF     0x310000u        /* RX buffers, 2 KiB each */
 #define CPTX      0x340000u        /* TX fragments */
 #define BEYOND    0x7ff00000u      /* far outside the test's 64 MiB */
-#define ETH_TEST  0x88b5           /* IEEE local experimental ethertype */
 #define RXSZ      1536
 
 static const uint8_t nic_mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x00, 0x01 };
@@ -47,48 +42,16 @@ static const uint8_t peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };   /* 
 
 static struct qtest *s;
 static char ifname[IFNAMSIZ];
-static int pkt = -1;               /* host side: AF_PACKET on the tap */
-static int ifindex;
+static struct tapwire wire = { .fd = -1 };   /* host side: AF_PACKET on the tap */
 
-/* ---- host side ---------------------------------------------------------- */
+/* ---- host side (tests/lib/tapwire) -------------------------------------- */
 
-static int tun_open(const char *name, int extra_flags)
+static int tun_open(const char *name)
 {
-    struct ifreq ifr;
-    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    int fd = tapwire_tun_open(name);
 
-    ck_assert_int_ge(fd, 0);
-    memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | extra_flags;
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-    ck_assert_msg(ioctl(fd, TUNSETIFF, &ifr) == 0, "TUNSETIFF %s: %s", name, strerror(errno));
+    ck_assert_msg(fd >= 0, "TUNSETIFF %s: %s", name, strerror(errno));
     return fd;
-}
-
-static void no_ipv6(const char *name)
-{
-    char path[128];
-    int fd;
-
-    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
-    fd = open(path, O_WRONLY);
-    if (fd >= 0) {
-        ck_assert_int_eq(write(fd, "1", 1), 1);
-        close(fd);
-    }
-}
-
-static void set_up(const char *name)
-{
-    struct ifreq ifr;
-    int sk = socket(AF_INET, SOCK_DGRAM, 0);
-
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-    ck_assert_int_eq(ioctl(sk, SIOCGIFFLAGS, &ifr), 0);
-    ifr.ifr_flags |= IFF_UP;
-    ck_assert_int_eq(ioctl(sk, SIOCSIFFLAGS, &ifr), 0);
-    close(sk);
 }
 
 /* The runner's tap name, set in main() before the tests fork: a test that
@@ -98,91 +61,16 @@ static char tap_name[IFNAMSIZ];
 /* A persistent tap for the DM to attach by name, as libxl asks. */
 static void tap_make_persistent(void)
 {
-    int fd;
-
     snprintf(ifname, sizeof(ifname), "%s", tap_name);
-    fd = tun_open(ifname, 0);
-    ck_assert_int_eq(ioctl(fd, TUNSETPERSIST, 1), 0);
-    close(fd);
-    no_ipv6(ifname);
+    ck_assert_msg(tapwire_make(ifname) == 0, "%s: %s", ifname, strerror(errno));
 }
 
-static void tap_destroy_persistent(void)
-{
-    int fd = tun_open(ifname, 0);
-
-    ck_assert_int_eq(ioctl(fd, TUNSETPERSIST, 0), 0);
-    close(fd);
-}
-
-static void host_open(void)
-{
-    struct sockaddr_ll sll;
-
-    ifindex = (int)if_nametoindex(ifname);
-    ck_assert_int_gt(ifindex, 0);
-    pkt = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-    ck_assert_int_ge(pkt, 0);
-    memset(&sll, 0, sizeof(sll));
-    sll.sll_family = AF_PACKET;
-    sll.sll_protocol = htons(ETH_P_ALL);
-    sll.sll_ifindex = ifindex;
-    ck_assert_int_eq(bind(pkt, (struct sockaddr *)&sll, sizeof(sll)), 0);
-}
+static void tap_destroy_persistent(void) { ck_assert_int_eq(tapwire_destroy(ifname), 0); }
+static void host_open(void) { ck_assert_int_eq(tapwire_open(&wire, ifname), 0); }
 
 /* The next frame the NIC sent (source = the NIC), or -1 after 5 s. */
-static ssize_t host_recv(uint8_t *buf, size_t cap)
-{
-    for (;;) {
-        struct pollfd p = { .fd = pkt, .events = POLLIN };
-        struct sockaddr_ll from;
-        socklen_t fl = sizeof(from);
-        ssize_t r;
-
-        if (poll(&p, 1, 5000) <= 0)
-            return -1;
-        r = recvfrom(pkt, buf, cap, 0, (struct sockaddr *)&from, &fl);
-        if (r >= 14 && from.sll_pkttype != PACKET_OUTGOING && !memcmp(buf + 6, nic_mac, 6))
-            return r;
-    }
-}
-
-static void host_send(const uint8_t *f, size_t len)
-{
-    struct sockaddr_ll sll;
-
-    memset(&sll, 0, sizeof(sll));
-    sll.sll_family = AF_PACKET;
-    sll.sll_ifindex = ifindex;
-    sll.sll_halen = 6;
-    memcpy(sll.sll_addr, f, 6);
-    ck_assert_int_eq(sendto(pkt, f, len, 0, (struct sockaddr *)&sll, sizeof(sll)), (ssize_t)len);
-}
-
-/* A test frame: dst, src, ETH_TEST, then a sequence number and a pattern. */
-static size_t make_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src, unsigned seq, size_t len)
-{
-    memcpy(f, dst, 6);
-    memcpy(f + 6, src, 6);
-    f[12] = ETH_TEST >> 8;
-    f[13] = ETH_TEST & 0xff;
-    for (size_t i = 14; i < len; i++)
-        f[i] = (uint8_t)(seq * 7 + i);
-    f[14] = (uint8_t)seq;
-    return len;
-}
-
-static uint32_t crc32_ref(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xffffffffu;
-
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0xedb88320u : c >> 1;
-    }
-    return ~c;
-}
+static ssize_t host_recv(uint8_t *buf, size_t cap) { return tapwire_recv_from(&wire, nic_mac, buf, cap, 5000); }
+static void host_send(const uint8_t *f, size_t len) { ck_assert_int_eq(tapwire_send(&wire, f, len), 0); }
 
 /* ---- guest side --------------------------------------------------------- */
 
@@ -235,8 +123,7 @@ static void stop(void)
 {
     qtest_quit(s);
     s = NULL;
-    close(pkt);
-    pkt = -1;
+    tapwire_close(&wire);
     tap_destroy_persistent();
 }
 
@@ -385,7 +272,7 @@ START_TEST(legacy_tx_slots)
     /* Six frames through the four slots in ring order (wrapping to slot 0). */
     for (unsigned i = 0; i < 6; i++) {
         unsigned slot = i % 4;
-        size_t len = make_frame(f, peer_mac, nic_mac, i + 1, 100 + 200 * i);
+        size_t len = tapwire_frame(f, peer_mac, nic_mac, i + 1, 100 + 200 * i);
 
         qtest_memwrite(s, TXBUF + 0x800 * slot, f, len);
         w32(REG_TSAD0 + 4 * slot, TXBUF + 0x800 * slot);
@@ -399,7 +286,7 @@ START_TEST(legacy_tx_slots)
         ck_assert(!qtest_get_irq(s, IRQ));
     }
     /* A short frame is padded to 60 bytes on the wire. */
-    make_frame(f, peer_mac, nic_mac, 9, 42);
+    tapwire_frame(f, peer_mac, nic_mac, 9, 42);
     qtest_memwrite(s, TXBUF + 0x1000, f, 42);
     w32(REG_TSAD0 + 8, TXBUF + 0x1000);
     w32(REG_TSD0 + 8, 42);
@@ -427,7 +314,7 @@ static uint32_t check_record(uint32_t off, const uint8_t *f, size_t len, uint16_
     ck_assert_uint_eq(hdr >> 16, len + 4);
     ck_assert_mem_eq(rec + 4, f, len);
     ck_assert_uint_eq((uint32_t)rec[4 + len] | rec[5 + len] << 8 | (uint32_t)rec[6 + len] << 16 |
-                      (uint32_t)rec[7 + len] << 24, crc32_ref(f, len));
+                      (uint32_t)rec[7 + len] << 24, tapwire_crc32(f, len));
     return (off + total + 3) & ~3u & (size - 1);
 }
 
@@ -444,9 +331,9 @@ START_TEST(legacy_rx_ring_and_filter)
     start();
     legacy_start(0);                        /* 8 KiB, records wrap at the end */
     /* Not for us, then for us: only the second arrives. */
-    make_frame(f, other, peer_mac, 1, 100);
+    tapwire_frame(f, other, peer_mac, 1, 100);
     host_send(f, 100);
-    len = make_frame(f, nic_mac, peer_mac, 2, 300);
+    len = tapwire_frame(f, nic_mac, peer_mac, 2, 300);
     host_send(f, len);
     ck_assert(wait_isr(INT_ROK));
     ck_assert(qtest_get_irq(s, IRQ));
@@ -457,7 +344,7 @@ START_TEST(legacy_rx_ring_and_filter)
     ck_assert_uint_eq(r8(REG_CR) & CR_BUFE, CR_BUFE);
     w16(REG_ISR, INT_ROK);
     /* A runt is padded to 60; broadcast is marked. */
-    make_frame(g, bcast, peer_mac, 3, 42);
+    tapwire_frame(g, bcast, peer_mac, 3, 42);
     host_send(g, 42);
     ck_assert(wait_isr(INT_ROK));
     memset(g + 42, 0, 18);
@@ -474,10 +361,10 @@ START_TEST(legacy_rx_ring_and_filter)
                 crc = ((crc >> 31) ^ (b & 1)) ? (crc << 1) ^ 0x04c11db7u : crc << 1;
         h = crc >> 26;
     }
-    make_frame(g, mcast, peer_mac, 4, 80);
+    tapwire_frame(g, mcast, peer_mac, 4, 80);
     host_send(g, 80);                       /* dropped: MAR all zero */
     w8(REG_MAR0 + h / 8, (uint8_t)(1u << (h % 8)));
-    make_frame(g, mcast, peer_mac, 5, 80);
+    tapwire_frame(g, mcast, peer_mac, 5, 80);
     host_send(g, 80);
     ck_assert(wait_isr(INT_ROK));
     off = check_record(off, g, 80, RXS_MAR, 8192, false);
@@ -485,7 +372,7 @@ START_TEST(legacy_rx_ring_and_filter)
     w16(REG_ISR, INT_ROK);
     /* Records that reach the end of the 8 KiB ring continue at its start. */
     for (unsigned i = 0; i < 12; i++) {
-        len = make_frame(f, nic_mac, peer_mac, 10 + i, 1000);
+        len = tapwire_frame(f, nic_mac, peer_mac, 10 + i, 1000);
         host_send(f, len);
         ck_assert(wait_isr(INT_ROK));
         w16(REG_ISR, INT_ROK);
@@ -509,7 +396,7 @@ START_TEST(legacy_rx_full_stalls_and_resumes)
     legacy_start(RCR_WRAP);                 /* 8 KiB, records may run past the end */
     qtest_memset(s, RXBUF + 8192 + 1600, 0xa5, 256);    /* beyond the slack: must stay */
     for (i = 0; i < 12; i++)
-        host_send(f[i], make_frame(f[i], nic_mac, peer_mac, (unsigned)i + 1, 1000));
+        host_send(f[i], tapwire_frame(f[i], nic_mac, peer_mac, (unsigned)i + 1, 1000));
     /* 1008 bytes a record: 8 fit in 8192 (a 9th would fill it to the byte). */
     for (spins = 0; spins < 5000 && r16(REG_CBR) != 8 * 1008; spins++)
         usleep(1000);
@@ -540,7 +427,7 @@ START_TEST(cplus_tx_rx)
     start();
     cplus_start(4);
     /* One frame in two fragments, then one whole: both sent, in order. */
-    len = make_frame(f, peer_mac, nic_mac, 1, 700);
+    len = tapwire_frame(f, peer_mac, nic_mac, 1, 700);
     qtest_memwrite(s, CPTX, f, 300);
     qtest_memwrite(s, CPTX + 0x1000, f + 300, len - 300);
     desc_put(TXRING, 1, DESC_OWN | DESC_LS | (uint32_t)(len - 300), 0, CPTX + 0x1000);
@@ -557,7 +444,7 @@ START_TEST(cplus_tx_rx)
         unsigned d = i % 4;
         uint8_t buf[1600];
 
-        len = make_frame(f, nic_mac, peer_mac, 20 + i, 64 + 100 * i);
+        len = tapwire_frame(f, nic_mac, peer_mac, 20 + i, 64 + 100 * i);
         host_send(f, len);
         ck_assert(wait_mem32(RXRING + 16 * d, DESC_OWN, 0));
         ck_assert_uint_eq(desc_opts1(RXRING, d), (d == 3 ? DESC_EOR : 0) | DESC_FS | DESC_LS | RXD_PAM |
@@ -565,7 +452,7 @@ START_TEST(cplus_tx_rx)
         qtest_memread(s, CPBUF + 0x800 * d, buf, len + 4);
         ck_assert_mem_eq(buf, f, len);
         ck_assert_uint_eq(buf[len] | buf[len + 1] << 8 | (uint32_t)buf[len + 2] << 16 |
-                          (uint32_t)buf[len + 3] << 24, crc32_ref(f, len));
+                          (uint32_t)buf[len + 3] << 24, tapwire_crc32(f, len));
         ck_assert_uint_eq(r16(REG_ISR) & INT_ROK, INT_ROK);
         w16(REG_ISR, INT_ROK);
         desc_put(RXRING, d, DESC_OWN | (d == 3 ? DESC_EOR : 0) | RXSZ, 0, CPBUF + 0x800 * d);
@@ -574,51 +461,14 @@ START_TEST(cplus_tx_rx)
 }
 END_TEST
 
-static uint16_t csum_ref(const uint8_t *p, size_t n, uint32_t sum)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (n & 1)
-        sum += (uint32_t)p[n - 1] << 8;
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)sum;
-}
-
-/* Sum of the IPv4 pseudo header for an L4 segment of l4len bytes. */
-static uint32_t pseudo_ref(const uint8_t *ip, uint8_t proto, size_t l4len)
-{
-    return csum_ref(ip + 12, 8, 0) + proto + (uint32_t)l4len;
-}
-
+/* IPv4 + TCP (proto 6) or UDP (17) from the NIC, payload bytes of pattern, checksums 0. */
 static size_t make_ipv4(uint8_t *f, uint8_t proto, size_t payload)
 {
-    size_t l4 = proto == 6 ? 20 : 8, tot = 20 + l4 + payload;
+    size_t len = tapwire_ipv4(f, peer_mac, nic_mac, proto, payload);
 
-    memset(f, 0, 14 + tot);
-    memcpy(f, peer_mac, 6);
-    memcpy(f + 6, nic_mac, 6);
-    f[12] = 0x08;
-    f[14] = 0x45;
-    f[16] = (uint8_t)(tot >> 8);
-    f[17] = (uint8_t)tot;
-    f[18] = 0x12;                       /* id 0x1234 */
-    f[19] = 0x34;
-    f[22] = 64;
-    f[23] = proto;
-    memcpy(f + 26, "\xc0\x00\x02\x01\xc0\x00\x02\x02", 8);  /* 192.0.2.1 -> 192.0.2.2 (TEST-NET-1) */
-    f[34] = 0x30; f[35] = 0x39; f[36] = 0x00; f[37] = 0x50;  /* ports 12345 -> 80 */
-    if (proto == 6) {
-        f[38] = 0x10; f[39] = 0x00; f[40] = 0x00; f[41] = 0x00;   /* seq 0x10000000 */
-        f[46] = 0x50;                   /* data offset 5 */
-        f[47] = 0x18 | 0x01;            /* PSH ACK FIN */
-    } else {
-        f[38] = (uint8_t)((8 + payload) >> 8);
-        f[39] = (uint8_t)(8 + payload);
-    }
     for (size_t i = 0; i < payload; i++)
-        f[14 + 20 + l4 + i] = (uint8_t)(i * 3);
-    return 14 + tot;
+        f[len - payload + i] = (uint8_t)(i * 3);
+    return len;
 }
 
 START_TEST(cplus_offloads)
@@ -634,9 +484,9 @@ START_TEST(cplus_offloads)
     desc_put(TXRING, 0, DESC_OWN | DESC_FS | DESC_LS | TXD_IPCS | TXD_UDPCS | (uint32_t)len, 0, CPTX);
     w8(REG_TPPOLL, TPPOLL_NPQ);
     ck_assert_int_eq(host_recv(got, sizeof(got)), (ssize_t)len);
-    ck_assert_uint_eq(csum_ref(got + 14, 20, 0), 0xffff);
+    ck_assert_uint_eq(tapwire_csum(got + 14, 20, 0), 0xffff);
     ck_assert_uint_ne(got[40] | got[41], 0);
-    ck_assert_uint_eq(csum_ref(got + 34, 8 + 333, pseudo_ref(got + 14, 17, 8 + 333)), 0xffff);
+    ck_assert_uint_eq(tapwire_csum(got + 34, 8 + 333, tapwire_pseudo(got + 14, 17, 8 + 333)), 0xffff);
     /* Large send: 250 bytes at MSS 100 -> 100, 100, 50, each a valid segment. */
     len = make_ipv4(f, 6, 250);
     qtest_memwrite(s, CPTX, f, len);
@@ -650,11 +500,11 @@ START_TEST(cplus_offloads)
         ck_assert_int_eq(host_recv(got, sizeof(got)), (ssize_t)(14 + 40 + n));
         ck_assert_uint_eq(got[16] << 8 | got[17], 40 + n);
         ck_assert_uint_eq(got[18] << 8 | got[19], 0x1234 + i);
-        ck_assert_uint_eq(csum_ref(got + 14, 20, 0), 0xffff);
+        ck_assert_uint_eq(tapwire_csum(got + 14, 20, 0), 0xffff);
         seq = (uint32_t)got[38] << 24 | (uint32_t)got[39] << 16 | (uint32_t)got[40] << 8 | got[41];
         ck_assert_uint_eq(seq, 0x10000000u + 100 * i);
         ck_assert_uint_eq(got[47] & 0x09, i == 2 ? 0x09 : 0);      /* PSH/FIN on the last only */
-        ck_assert_uint_eq(csum_ref(got + 34, 20 + n, pseudo_ref(got + 14, 6, 20 + n)), 0xffff);
+        ck_assert_uint_eq(tapwire_csum(got + 34, 20 + n, tapwire_pseudo(got + 14, 6, 20 + n)), 0xffff);
         ck_assert_mem_eq(got + 54, f + 54 + 100 * i, n);
     }
     ck_assert_uint_eq(desc_opts1(TXRING, 1) & (DESC_OWN | TXD_ERR), 0);
@@ -675,7 +525,7 @@ START_TEST(cplus_rx_full_stalls_and_resumes)
     qtest_memset(s, RXRING + 32, 0x5a, 32);             /* where a 3rd descriptor would be */
     qtest_memset(s, CPBUF + 0x1000, 0x5a, 512);
     for (i = 0; i < 5; i++)
-        host_send(f[i], make_frame(f[i], nic_mac, peer_mac, (unsigned)i + 1, 400));
+        host_send(f[i], tapwire_frame(f[i], nic_mac, peer_mac, (unsigned)i + 1, 400));
     for (int round = 0; round < 3; round++) {
         int n = round < 2 ? 2 : 1;
 
@@ -707,7 +557,7 @@ START_TEST(hostile_descriptors)
 
     start();
     cplus_start(2);
-    len = make_frame(f, peer_mac, nic_mac, 1, 200);
+    len = tapwire_frame(f, peer_mac, nic_mac, 1, 200);
     qtest_memwrite(s, CPTX, f, len);
     /* Buffer outside RAM; zero length; huge length: each refused with TxErr. */
     desc_put(TXRING, 0, DESC_OWN | DESC_FS | DESC_LS | 200, 0, BEYOND);
@@ -746,14 +596,14 @@ START_TEST(hostile_descriptors)
     w16(REG_ISR, 0xffff);
     desc_put(RXRING, 0, DESC_OWN | 100, 0, CPBUF);
     desc_put(RXRING, 1, DESC_OWN | DESC_EOR | RXSZ, 0, BEYOND);
-    host_send(f, make_frame(f, nic_mac, peer_mac, 2, 200));
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 2, 200));
     ck_assert(wait_isr(INT_RER));
     ck_assert_uint_eq(desc_opts1(RXRING, 0), DESC_OWN | 100);
     w16(REG_ISR, 0xffff);
     desc_put(RXRING, 0, DESC_OWN | RXSZ, 0, CPBUF);
-    host_send(f, make_frame(f, nic_mac, peer_mac, 3, 200));
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 3, 200));
     ck_assert(wait_mem32(RXRING, DESC_OWN, 0));
-    host_send(f, make_frame(f, nic_mac, peer_mac, 4, 200));
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 4, 200));
     ck_assert(wait_isr(INT_RER));
     ck_assert_uint_eq(desc_opts1(RXRING, 1), DESC_OWN | DESC_EOR | RXSZ);
     /* Legacy: zero, oversized, and outside-RAM slots abort; then one works. */
@@ -771,7 +621,7 @@ START_TEST(hostile_descriptors)
     w32(REG_TSD0 + 8, 200);
     ck_assert_uint_eq(r32(REG_TSD0 + 8) & (TSD_OWN | TSD_TABT | TSD_TOK), TSD_OWN | TSD_TABT);
     ck_assert_uint_eq(r16(REG_ISR) & INT_TER, INT_TER);
-    len = make_frame(f, peer_mac, nic_mac, 5, 200);
+    len = tapwire_frame(f, peer_mac, nic_mac, 5, 200);
     qtest_memwrite(s, TXBUF, f, len);
     w32(REG_TSAD0 + 12, TXBUF);
     w32(REG_TSD0 + 12, (uint32_t)len);
@@ -781,7 +631,7 @@ START_TEST(hostile_descriptors)
     /* A receive ring buffer outside RAM: dropped with RER. */
     w32(REG_RBSTART, BEYOND);
     w16(REG_ISR, 0xffff);
-    host_send(f, make_frame(f, nic_mac, peer_mac, 6, 200));
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 6, 200));
     ck_assert(wait_isr(INT_RER));
     ck_assert_uint_eq(r16(REG_ISR) & INT_ROK, 0);
     /* Odd widths and offsets everywhere: no crash, still serving. */
@@ -809,7 +659,7 @@ START_TEST(platform_unplug)
     ck_assert_uint_eq(qtest_pci_cfg_readl(s, SLOT, 0, 0x00), 0xffffffff);
     ck_assert_uint_eq(r8(REG_IDR0), 0xff);
     /* The tap is closed: frames to it go nowhere, the ring stays untouched. */
-    host_send(f, make_frame(f, nic_mac, peer_mac, 1, 200));
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 1, 200));
     ck_assert_uint_eq(qtest_inw(s, 0x10), 0x49d2);     /* a round trip after the send */
     ck_assert_uint_eq(qtest_readl(s, RXRING), DESC_OWN | RXSZ);
     stop();
@@ -825,9 +675,9 @@ START_TEST(tap_by_fd)
     ssize_t n;
 
     snprintf(ifname, sizeof(ifname), "xsdmf%d", (int)getpid() % 100000);
-    fd = tun_open(ifname, 0);
-    no_ipv6(ifname);
-    set_up(ifname);
+    fd = tun_open(ifname);
+    ck_assert_int_eq(tapwire_no_ipv6(ifname), 0);
+    ck_assert_int_eq(tapwire_set_up(ifname), 0);
     snprintf(netdev, sizeof(netdev), "tap,id=net0,fd=%d", fd);
     {
         const char *args[] = { "-device", "rtl8139,id=nic0,netdev=net0,mac=00:16:3e:00:00:01",
@@ -842,19 +692,18 @@ START_TEST(tap_by_fd)
     qtest_pci_cfg_writel(s, SLOT, 0, 0x10, IO);
     qtest_pci_cfg_writew(s, SLOT, 0, 0x04, 0x07);
     legacy_start(0);
-    make_frame(f, peer_mac, nic_mac, 1, 300);
+    tapwire_frame(f, peer_mac, nic_mac, 1, 300);
     qtest_memwrite(s, TXBUF, f, 300);
     w32(REG_TSAD0, TXBUF);
     w32(REG_TSD0, 300);
     ck_assert_int_eq(host_recv(got, sizeof(got)), 300);
     ck_assert_mem_eq(got, f, 300);
-    host_send(f, make_frame(f, nic_mac, peer_mac, 2, 300));
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 2, 300));
     ck_assert(wait_isr(INT_ROK));
     check_record(0, f, 300, RXS_PAM, 8192, false);
     qtest_quit(s);
     s = NULL;
-    close(pkt);
-    pkt = -1;
+    tapwire_close(&wire);
     ck_assert_uint_eq(if_nametoindex(ifname), 0);     /* its last fd closed: gone */
 
     /* A file is not a tap: the DM refuses to start and says why. */
@@ -885,34 +734,15 @@ END_TEST
  * it, and restore the state into a new DM on the same tap, running. */
 static void save_and_restore(struct qmpc *c)
 {
-    char path[] = "/tmp/xsdm-rtl8139-state-XXXXXX", netdev[128], fdset[32], incoming[32], err[256];
-    json_t *ret = NULL;
-    int fd = mkstemp(path);
+    char netdev[128], err[256] = "";
+    const char *args[] = { "-device", "rtl8139,id=nic0,netdev=net0,mac=00:16:3e:00:00:01",
+                           "-netdev", netdev, NULL };
+    struct qtest_opts o = { .args = args, .extra_fd = -1, .ram_mb = 64 };
 
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(qmpc_execute(c, "add-fd", NULL, fd, &ret, err, sizeof(err)), 0);
-    snprintf(fdset, sizeof(fdset), "/dev/fdset/%lld", (long long)json_integer_value(json_object_get(ret, "fdset-id")));
-    json_decref(ret);
-    close(fd);
-    qmp_ok(c, "xen-save-devices-state", json_pack("{s:s, s:b}", "filename", fdset, "live", 0), -1);
-    qmpc_close(c);
-    qtest_quit(s);
-    close(pkt);
-
-    fd = open(path, O_RDONLY);
-    ck_assert_int_ge(fd, 0);
     snprintf(netdev, sizeof(netdev), "type=tap,id=net0,ifname=%s,br=xenbr0,script=no,downscript=no", ifname);
-    snprintf(incoming, sizeof(incoming), "fd:%d", fd);
-    {
-        const char *args[] = { "-device", "rtl8139,id=nic0,netdev=net0,mac=00:16:3e:00:00:01",
-                               "-netdev", netdev, "-incoming", incoming, NULL };
-        struct qtest_opts o = { .args = args, .extra_fd = fd, .ram_mb = 64, .paused = true };
-
-        s = qtest_start(&o);
-    }
-    close(fd);
-    unlink(path);
-    ck_assert_ptr_nonnull(s);
+    tapwire_close(&wire);
+    s = qtest_save_restart(s, c, &o, err, sizeof(err));
+    ck_assert_msg(s != NULL, "%s", err);
     host_open();
     c = qtest_qmp(s);
     ck_assert_ptr_nonnull(c);
@@ -931,7 +761,7 @@ START_TEST(save_restore)
     start();
     cplus_start(4);
     w32(REG_MAR0, 0x12345678);
-    host_send(f, make_frame(f, nic_mac, peer_mac, 1, 300));
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 1, 300));
     ck_assert(wait_mem32(RXRING, DESC_OWN, 0));            /* descriptor 0 used: next is 1 */
     c = qtest_qmp(s);
     ck_assert_ptr_nonnull(c);
@@ -939,7 +769,7 @@ START_TEST(save_restore)
     /* Stopped: a frame from the tap must not touch guest memory or the
      * NIC's state, which is about to be saved. */
     desc_put(RXRING, 1, DESC_OWN | RXSZ, 0, CPBUF + 0x800);
-    host_send(f, make_frame(f, nic_mac, peer_mac, 9, 300));
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 9, 300));
     for (int i = 0; i < 100; i++)
         ck_assert_uint_eq(desc_opts1(RXRING, 1), DESC_OWN | RXSZ);
     save_and_restore(c);
@@ -950,10 +780,10 @@ START_TEST(save_restore)
     ck_assert_uint_eq(r16(REG_IMR), INT_ROK | INT_TOK | INT_RER | INT_TER | INT_RXOVW);
     for (unsigned i = 0; i < 4; i++)
         desc_put(RXRING, i, DESC_OWN | (i == 3 ? DESC_EOR : 0) | RXSZ, 0, CPBUF + 0x800 * i);
-    host_send(f, make_frame(f, nic_mac, peer_mac, 2, 300));
+    host_send(f, tapwire_frame(f, nic_mac, peer_mac, 2, 300));
     ck_assert(wait_mem32(RXRING + 16, DESC_OWN, 0));       /* into descriptor 1 */
     ck_assert_uint_eq(desc_opts1(RXRING, 0) & DESC_OWN, DESC_OWN);
-    make_frame(f, peer_mac, nic_mac, 3, 300);
+    tapwire_frame(f, peer_mac, nic_mac, 3, 300);
     qtest_memwrite(s, CPTX, f, 300);
     desc_put(TXRING, 0, DESC_OWN | DESC_EOR | DESC_FS | DESC_LS | 300, 0, CPTX);
     w32(REG_TSAD0, TXRING);
@@ -991,7 +821,7 @@ START_TEST(slots_in_command_line_order)
 
     tap_make_persistent();
     snprintf(name1, sizeof(name1), "xsdms%d", (int)getpid() % 100000);
-    fd = tun_open(name1, 0);
+    fd = tun_open(name1);
     snprintf(netdev0, sizeof(netdev0), "type=tap,id=net0,ifname=%s,br=xenbr0,script=no,downscript=no", ifname);
     snprintf(netdev1, sizeof(netdev1), "tap,id=net1,fd=%d", fd);
     {
@@ -1023,7 +853,7 @@ START_TEST(slots_behind_a_vga)
     int fd;
 
     snprintf(name, sizeof(name), "xsdmv%d", (int)getpid() % 100000);
-    fd = tun_open(name, 0);
+    fd = tun_open(name);
     snprintf(netdev, sizeof(netdev), "tap,id=net0,fd=%d", fd);
     {
         const char *args[] = { "-device", "rtl8139,id=nic0,netdev=net0,mac=00:16:3e:00:00:01",
@@ -1041,22 +871,6 @@ START_TEST(slots_behind_a_vga)
     stop();
 }
 END_TEST
-
-/* Remove the runner's persistent tap whatever the tests left. */
-static void tap_cleanup(void)
-{
-    struct ifreq ifr;
-    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-
-    if (fd < 0)
-        return;
-    memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap_name);
-    if (ioctl(fd, TUNSETIFF, &ifr) == 0)
-        ioctl(fd, TUNSETPERSIST, 0);
-    close(fd);
-}
 
 int main(void)
 {
@@ -1086,6 +900,6 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     nf = srunner_ntests_failed(sr);
     srunner_free(sr);
-    tap_cleanup();
+    tapwire_cleanup(tap_name);
     return nf ? 1 : 0;
 }
