@@ -166,7 +166,7 @@ demo: all
 	sh scripts/demo.sh $(BUILD)
 
 e2e: all
-	bash scripts/xen-lab/e2e.sh $(abspath $(BUILD))
+	bash scripts/xen-lab/e2e-boots.sh $(abspath $(BUILD))
 
 install: all
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8

@@ -81,8 +81,8 @@ fi
 msg "BED-UP"
 # The outer watchdog (e2e.sh STALL) ends a run whose console is silent, to catch a frozen outer
 # machine. A stage may wait silently for minutes (qemu-xen's anchor runs hit every timeout of the
-# reboot stage: xl shutdown -w, xl destroy, wait_for), so dom0 says it is alive every 2 minutes.
-( while sleep 120; do msg "alive: domains [$(timeout 10 xl list 2>/dev/null | awk 'NR>2{printf " %s", $1}') ]"; done ) &
+# reboot stage: xl shutdown -w, xl destroy, wait_for), so dom0 says it is alive every minute.
+( while sleep 60; do msg "alive: domains [$(timeout 10 xl list 2>/dev/null | awk 'NR>2{printf " %s", $1}') ]"; done ) &
 HEARTBEAT=$!
 grep -E '^(xen_version|virt_caps)' $R/xl-info.txt | sed 's/^/LAB|   /'
 

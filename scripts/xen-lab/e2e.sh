@@ -10,7 +10,7 @@
 #                 vif-netns need $1/xsdmctl; stage 3 also reports its poweroff as "3p"; the named ones
 #                 run on both DMs, qemu-xen first; the net stages share one Linux boot per DM)
 #        TIMEOUT  wall-clock limit of the outer QEMU in seconds (default 3000)
-#        STALL    stop the outer QEMU when its console has been silent this long (default 420 s; dom0 prints a heartbeat every 120 s)
+#        STALL    stop the outer QEMU when its console has been silent this long (default 300 s; dom0 prints a heartbeat every 60 s)
 #        SMP MEM CPU  outer machine (defaults: 1 CPU when a Linux stage runs, else 2; 3072 MiB;
 #                 qemu64,+svm,+npt: Debian's Xen needs NPT for HVM)
 #        XSDM_LOG=debug  passed to xsdm in dom0
@@ -28,7 +28,7 @@ BUILD=${1:-}
 OUT=${OUT:-/var/tmp/xsdm-xen-lab}
 TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot pvhvm vif-default nic-rtl8139 nic-e1000 vif-netns}
 TIMEOUT=${TIMEOUT:-3000}
-STALL=${STALL:-420}
+STALL=${STALL:-300}
 CPU=${CPU:-qemu64,+svm,+npt}
 MEM=${MEM:-3072}
 DOM0_MEM=${DOM0_MEM:-1024M}
@@ -89,8 +89,8 @@ verdict() {
 }
 
 # judge_exit: 0 on a pass. A frozen outer machine is the bed's failure, not a stage's, when no stage
-# had failed before it and dom0's heartbeat (every 120 s) had been running: exit 2, like a bed that
-# never came up (.ci/run retries once). Anything else that is not a pass is exit 1.
+# had failed before it and dom0's heartbeat (every 60 s) had been running: exit 2, like a bed that
+# never came up (e2e-boots.sh resumes). Anything else that is not a pass is exit 1.
 judge_exit() {
   verdict && exit 0
   if [ $stalled = 1 ] && ! grep -q ' FAIL$' "$RUN/verdicts.txt" && grep -q 'LAB: .*alive: domains' "$RUN/console.log"; then
@@ -202,7 +202,7 @@ while kill -0 $QPID 2>/dev/null; do
   if [ -z "$done_at" ] && grep -q 'LAB-DONE' "$RUN/console.log" 2>/dev/null; then done_at=$(date +%s); fi
   if [ -n "$done_at" ] && [ $(( $(date +%s) - done_at )) -gt 60 ]; then kill $QPID 2>/dev/null; fi
   # a frozen outer machine (seen once: TCG vCPU idle for good, console silent) ends the run early;
-  # dom0-run.sh prints a heartbeat every 120 s whatever a stage waits for, so silence means frozen
+  # dom0-run.sh prints a heartbeat every 60 s whatever a stage waits for, so silence means frozen
   n=$(stat -c %s "$RUN/console.log" 2>/dev/null || echo 0)
   if [ "$n" != "$csize" ]; then csize=$n; grew_at=$(date +%s)
   elif [ $(( $(date +%s) - grew_at )) -gt "$STALL" ]; then stalled=1; touch "$RUN/stalled"; kill $QPID 2>/dev/null; fi
