@@ -175,6 +175,59 @@ START_TEST(test_remaining_after_freeze)
 }
 END_TEST
 
+/* e2e-boots.sh beside a stand-in e2e.sh that answers each boot with the exit
+ * code at that position of `script` (a string of 0, 1, 2) and, for
+ * --remaining, "3 4" (or nothing when `none_left`). The exit status, and in
+ * *boots how many boots ran. */
+static int boots(const char *script, bool none_left, int *nboots)
+{
+    char dir[] = "/tmp/xsdm-boots-XXXXXX", path[256], cmd[768];
+    FILE *f;
+    int st;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(cmd, sizeof(cmd), "cp %s/scripts/xen-lab/e2e-boots.sh %s/", SRC_DIR, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(path, sizeof(path), "%s/e2e.sh", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "#!/bin/bash\n"
+               "d=$(dirname \"$0\")\n"
+               "if [ \"$1\" = --remaining ]; then %s; exit 0; fi\n"
+               "n=$(($(cat $d/n 2>/dev/null || echo 0) + 1)); echo $n > $d/n\n"
+               "echo \"$TESTS\" > $d/tests$n\n"
+               "echo \"e2e: run dir $d/run$n; stages: x\"\n"
+               "exit ${1:+$(echo %s | cut -c$n)}\n",
+            none_left ? "true" : "echo 3 4", script);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "cd %s && env -u TESTS E2E_BOOTS=3 bash e2e-boots.sh /build >/dev/null 2>&1; rc=$?; "
+             "n=$(cat n); [ \"$n\" = 1 ] || grep -qx '3 4' tests$n || rc=99; rm -rf %s; exit $((rc * 10 + n))",
+             dir, dir);
+    st = system(cmd);
+    ck_assert(WIFEXITED(st));
+    *nboots = WEXITSTATUS(st) % 10;
+    return WEXITSTATUS(st) / 10;
+}
+
+START_TEST(test_boots_resume_after_freeze)
+{
+    int n;
+
+    ck_assert_int_eq(boots("0", false, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(boots("20", false, &n), 0);     /* froze, then the rest passed */
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(boots("1", false, &n), 1);      /* a FAIL is never retried */
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(boots("21", false, &n), 1);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(boots("222", false, &n), 2);    /* three boots at most */
+    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(boots("2", true, &n), 0);       /* froze after the last verdict */
+    ck_assert_int_eq(n, 1);
+}
+END_TEST
+
 START_TEST(test_lab_stages_and_anchor_limitation)
 {
     ck_assert_int_eq(judge("perf", true, LAB("perf", "PASS", ANCHOR_FAILED), true), 0);
@@ -207,6 +260,7 @@ int main(void)
     tcase_add_test(tc, test_bed_not_up_is_exit_2);
     tcase_add_test(tc, test_frozen_machine);
     tcase_add_test(tc, test_remaining_after_freeze);
+    tcase_add_test(tc, test_boots_resume_after_freeze);
     suite_add_tcase(su, tc);
     sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
