@@ -30,6 +30,7 @@ TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot pv
 TIMEOUT=${TIMEOUT:-3000}
 STALL=${STALL:-300}
 CPU=${CPU:-qemu64,+svm,+npt}
+QEMU_BIN=${QEMU_BIN:-qemu-system-x86_64}
 MEM=${MEM:-3072}
 DOM0_MEM=${DOM0_MEM:-1024M}
 # With two emulated CPUs a Linux HVM guest saw spurious triple faults in the reference bed.
@@ -155,7 +156,7 @@ for f in xen vmlinuz initrd.img dom0.img guest/grub.iso guest/grub2.iso guest/li
          guest/linux-lab.iso guest/linux-pvhvm.iso guest/grub-reboot.iso guest/disk-grub.img guest/cd-grub.iso guest/disk2.img guest/vnc-grub.iso; do
   [ -e "$OUT/$f" ] || infra "missing $OUT/$f (REBUILD=1 to rebuild)"
 done
-command -v qemu-system-x86_64 >/dev/null && command -v debugfs >/dev/null || infra "qemu-system-x86_64/debugfs missing"
+command -v "$QEMU_BIN" >/dev/null && command -v debugfs >/dev/null || infra "qemu-system-x86_64/debugfs missing"
 
 RUN=$OUT/runs/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RUN"
@@ -181,17 +182,34 @@ qemu-img create -q -f qcow2 -b "$OUT/dom0.img" -F raw "$RUN/dom0.qcow2" || infra
 
 XEN_ARGS="dom0_mem=$DOM0_MEM,max:$DOM0_MEM dom0_max_vcpus=$SMP loglvl=all guest_loglvl=all com1=115200,8n1 console=com1 noreboot"
 DOM0_ARGS="root=/dev/vda rw console=hvc0 earlyprintk=xen init=/sbin/xsdm-lab-init"
-QEMU=(qemu-system-x86_64 -machine pc -accel tcg,thread=multi -cpu "$CPU" -smp "$SMP" -m "$MEM"
-  -display none -monitor none -serial stdio -no-reboot
+QEMU=("$QEMU_BIN" ${QEMU_FW:+-L "$QEMU_FW"} -machine pc -accel tcg,thread=multi -cpu "$CPU" -smp "$SMP" -m "$MEM"
+  -display none -monitor "unix:$RUN/monitor.sock,server=on,wait=off" -serial stdio -no-reboot
   -kernel "$OUT/xen" -append "$XEN_ARGS"
   -initrd "$OUT/vmlinuz $DOM0_ARGS,$OUT/initrd.img"
   -drive "file=$RUN/dom0.qcow2,if=virtio,format=qcow2,cache=unsafe"
   -drive "file=$RUN/test.img,if=virtio,format=raw,cache=unsafe")
 printf '%q ' "${QEMU[@]}" > "$RUN/qemu-cmdline.txt"
 
+# stall_probe: before a frozen outer machine is stopped, record where it is: the outer vCPU's
+# registers (monitor socket) and, if Xen still takes interrupts, its own account through the serial
+# console's debug keys (three ^A switch the input to Xen): run queues, domains, every CPU's stack
+stall_probe() {
+  perl -MIO::Socket::UNIX -e '
+    my $s = IO::Socket::UNIX->new(Peer => shift) or exit 1; $s->blocking(0);
+    for my $c ("info cpus", "info registers", "info registers", "info registers", "info irq", "info pic") {
+      print $s "$c\n"; select(undef, undef, undef, 1.5);
+      while (defined(my $l = <$s>)) { print $l }
+    }' "$RUN/monitor.sock" > "$RUN/stall-monitor.txt" 2>&1
+  printf '\001\001\001' >&7; sleep 1
+  for k in r q a d; do printf '%s' $k >&7; sleep 5; done
+  sleep 10
+}
+
 T0=$(date +%s.%N)
+# the serial console's input: a FIFO this script holds open (stall_probe writes Xen's debug keys)
+mkfifo "$RUN/serial.in" && exec 7<>"$RUN/serial.in"
 # console lines stamped with seconds since the outer QEMU started
-timeout "$TIMEOUT" "${QEMU[@]}" </dev/null 2>"$RUN/qemu.stderr" \
+timeout "$TIMEOUT" "${QEMU[@]}" <&7 2>"$RUN/qemu.stderr" \
   > >(perl -MTime::HiRes=time -e '$|=1; $t=shift; while(<STDIN>){ s/\r//g; printf "[%7.1f] %s", time-$t, $_ }' "$T0" \
       > "$RUN/console.log") &
 QPID=$!   # the timeout process; it forwards SIGTERM to QEMU
@@ -205,7 +223,9 @@ while kill -0 $QPID 2>/dev/null; do
   # dom0-run.sh prints a heartbeat every 60 s whatever a stage waits for, so silence means frozen
   n=$(stat -c %s "$RUN/console.log" 2>/dev/null || echo 0)
   if [ "$n" != "$csize" ]; then csize=$n; grew_at=$(date +%s)
-  elif [ $(( $(date +%s) - grew_at )) -gt "$STALL" ]; then stalled=1; touch "$RUN/stalled"; kill $QPID 2>/dev/null; fi
+  elif [ $(( $(date +%s) - grew_at )) -gt "$STALL" ]; then
+    stalled=1; touch "$RUN/stalled"; stall_probe; kill $QPID 2>/dev/null
+  fi
   sleep 2
 done
 wait $QPID
