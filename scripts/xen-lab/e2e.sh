@@ -84,6 +84,7 @@ verdict() {
     else why="dom0 stage script did not finish (qemu rc=$QRC)"; fi
     nf=$((nf + 1)); problems="$problems; dom0 stopped mid-run: $why"
   fi
+  [ -s "$RUN/unstalled" ] && cat "$RUN/unstalled"
   [ -z "$problems" ] || echo "e2e: FAILED:${problems#;}"
   echo "$np passed, $nf failed"
   [ -z "$problems" ] && [ "$nf" = 0 ] && [ "$np" -gt 0 ]
@@ -190,19 +191,40 @@ QEMU=("$QEMU_BIN" ${QEMU_FW:+-L "$QEMU_FW"} -machine pc -accel tcg,thread=multi 
   -drive "file=$RUN/test.img,if=virtio,format=raw,cache=unsafe")
 printf '%q ' "${QEMU[@]}" > "$RUN/qemu-cmdline.txt"
 
-# stall_probe: before a frozen outer machine is stopped, record where it is: the outer vCPU's
-# registers (monitor socket) and, if Xen still takes interrupts, its own account through the serial
-# console's debug keys (three ^A switch the input to Xen): run queues, domains, every CPU's stack
-stall_probe() {
+# monitor CMD...: the outer QEMU's human monitor (its socket), replies appended to stall-monitor.txt
+monitor() {
   perl -MIO::Socket::UNIX -e '
     my $s = IO::Socket::UNIX->new(Peer => shift) or exit 1; $s->blocking(0);
-    for my $c ("info cpus", "info registers", "info registers", "info registers", "info irq", "info pic") {
+    for my $c (@ARGV) {
       print $s "$c\n"; select(undef, undef, undef, 1.5);
       while (defined(my $l = <$s>)) { print $l }
-    }' "$RUN/monitor.sock" > "$RUN/stall-monitor.txt" 2>&1
+    }' "$RUN/monitor.sock" "$@" >> "$RUN/stall-monitor.txt" 2>&1
+}
+labs() { awk '/LAB: /{n++} END{print n+0}' "$RUN/console.log" 2>/dev/null; }
+# unstall: the console has been silent for STALL seconds. Record where the outer vCPU is, then try
+# to get it going again without losing the run: stop/cont through the monitor (the vCPU leaves its
+# translated-code loop and looks at its interrupts afresh), then an NMI. It went on if dom0 prints
+# again. If not: Xen's own account through its serial debug keys (three ^A switch the input to Xen;
+# run queues, domains, timers, every CPU's stack), and the caller stops the machine.
+unstall() {
+  local l0 how
+  l0=$(labs)
+  echo "== $(date +%T) console silent for ${STALL}s" >> "$RUN/stall-monitor.txt"
+  monitor "info cpus" "info registers" "info registers" "info registers" "info irq" "info pic"
+  for how in "stop" "nmi"; do
+    if [ $how = stop ]; then monitor stop; sleep 1; monitor cont; else monitor nmi; fi
+    for _ in $(seq 30); do
+      sleep 2
+      if [ "$(labs)" -gt "$l0" ]; then
+        echo "e2e: outer machine silent for ${STALL}s went on after a monitor $how" | tee -a "$RUN/unstalled"
+        return 0
+      fi
+    done
+  done
   printf '\001\001\001' >&7; sleep 1
   for k in r q a d; do printf '%s' $k >&7; sleep 5; done
   sleep 10
+  return 1
 }
 
 T0=$(date +%s.%N)
@@ -224,7 +246,9 @@ while kill -0 $QPID 2>/dev/null; do
   n=$(stat -c %s "$RUN/console.log" 2>/dev/null || echo 0)
   if [ "$n" != "$csize" ]; then csize=$n; grew_at=$(date +%s)
   elif [ $(( $(date +%s) - grew_at )) -gt "$STALL" ]; then
-    stalled=1; touch "$RUN/stalled"; stall_probe; kill $QPID 2>/dev/null
+    if [ "$(cat "$RUN/unstalled" 2>/dev/null | wc -l)" -lt 5 ] && unstall; then
+      csize=$(stat -c %s "$RUN/console.log"); grew_at=$(date +%s)
+    else stalled=1; touch "$RUN/stalled"; kill $QPID 2>/dev/null; fi
   fi
   sleep 2
 done
