@@ -3,9 +3,7 @@
 #include "toolstack/tap.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/if.h>
-#include <linux/if_tun.h>
 #include <linux/sockios.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,8 +12,7 @@
 #include <unistd.h>
 
 #include "dm/core/errmsg.h"
-
-#define TUN_PATH "/dev/net/tun"
+#include "dm/host/tap-open.h"
 
 static bool valid_ifname(const char *n)
 {
@@ -26,60 +23,13 @@ static bool valid_ifname(const char *n)
            !strchr(n, ':') && !strpbrk(n, " \t\n");
 }
 
-/* IFF_UP through a socket of our (the initial) namespace. */
-static int set_up(const char *ifname, char *err, size_t errlen)
-{
-    struct ifreq ifr;
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = -1;
-
-    if (s < 0) {
-        seterr(err, errlen, "tap %s: socket: %s", ifname, strerror(errno));
-        return -1;
-    }
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
-        seterr(err, errlen, "tap %s: SIOCGIFFLAGS: %s", ifname, strerror(errno));
-        goto out;
-    }
-    ifr.ifr_flags |= IFF_UP;
-    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) {
-        seterr(err, errlen, "tap %s: cannot bring it up: %s", ifname, strerror(errno));
-        goto out;
-    }
-    rc = 0;
-out:
-    close(s);
-    return rc;
-}
-
 int tap_open(const char *ifname, char *err, size_t errlen)
 {
-    struct ifreq ifr;
-    int fd = -1;
-
     if (!valid_ifname(ifname)) {
         seterr(err, errlen, "'%s' is not a valid interface name", ifname);
         return -1;
     }
-    fd = open(TUN_PATH, O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        seterr(err, errlen, "open %s: %s", TUN_PATH, strerror(errno));
-        return -1;
-    }
-    memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-        seterr(err, errlen, "tap %s: TUNSETIFF: %s", ifname, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (set_up(ifname, err, errlen) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return host_tap_open(ifname, 0, err, errlen);
 }
 
 int tap_bridge_add(const char *bridge, const char *ifname, char *err, size_t errlen)

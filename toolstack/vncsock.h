@@ -9,9 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define VNCSOCK_BASE_PORT    5900
+#include "dm/host/vnc-port.h"
+
+#define VNCSOCK_BASE_PORT    HOST_VNC_BASE_PORT
 #define VNCSOCK_FIND_TO      99     /* libxl's to=99 for vncunused=1 */
-#define VNCSOCK_BACKLOG      4
 
 struct vncsock {
     int fd;                         /* listening, close-on-exec; -1 = none */
@@ -19,7 +20,8 @@ struct vncsock {
 };
 
 /* host: numeric IPv4 or IPv6 ("" = every IPv4 address). Tries display..to
- * and takes the first free port (as QEMU's to=). 0, or -1 with err. */
+ * and takes the first free port (as QEMU's to=; dm/host/vnc-port.c, as the
+ * DM binds it). 0, or -1 with err. */
 int vncsock_bind(const char *host, int display, int to, struct vncsock *s, char *err, size_t errlen);
 
 /* exec-dm: arg is libxl's -vnc value. "none" and an fd=N already given are

@@ -5,8 +5,8 @@
  *   R2 guest-facing code outside the accelerator reaches guest memory only
  *      through the accelerator's memory ops (dm/core/accel.h): no mapcache or
  *      foreign-memory call, no accelerator-internal header;
- *   R3 privileged code (restrict/, rlimits/, toolstack/) parses no guest
- *      data: it includes no header of a guest-facing file;
+ *   R3 privileged code (restrict/, rlimits/, toolstack/, dm/host/) parses
+ *      no guest data: it includes no header of a guest-facing file;
  *   R4 every source file is in the class table below;
  *   R5 no include cycle between folders under dm/.
  * Each rule is also run on a small planted tree, so that a checker that
@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 enum cls { C_DEVICE, C_STORAGE, C_BOARD, C_PARSER, C_STATE, C_ACCEL, C_CORE, C_QMP, C_CHAR,
-           C_REMOTE, C_NET, C_PRIV, C_TOOLSTACK, C_NONE };
+           C_REMOTE, C_NET, C_HOST, C_PRIV, C_TOOLSTACK, C_NONE };
 
 static const struct cls_info {
     const char *name;
@@ -48,6 +48,11 @@ static const struct cls_info {
     [C_CHAR]      = { "char backends", false, false, false },
     [C_REMOTE]    = { "remote client protocol (VNC)", true, false, false },
     [C_NET]       = { "net backends (guest frames)", true, false, false },
+    /* dm/host/: what both the DM (as root, before restriction) and xsdmctl
+     * open on the host. Privileged for R3: xsdmctl links it, so it includes
+     * no guest-facing header. Not in privileged_headers: the DM's tap and
+     * VNC backends include it (they are its callers, not guest parsers). */
+    [C_HOST]      = { "host resources (DM and toolstack)", false, false, true },
     [C_PRIV]      = { "restriction", false, false, true },
     [C_TOOLSTACK] = { "toolstack", false, false, true },
     [C_NONE]      = { "unclassified", false, false, false },
@@ -68,6 +73,7 @@ static const struct {
     { "dm/core/fdset*", C_QMP }, { "dm/qmp/*", C_QMP },
     { "dm/core/chardev*", C_CHAR },
     { "dm/net/*", C_NET },
+    { "dm/host/*", C_HOST },
     { "dm/display/vnc*", C_REMOTE },
     { "dm/core/*", C_CORE }, { "dm/display/*", C_CORE }, { "dm/board/dm.*", C_CORE }, { "dm/main.c", C_CORE },
     { "restrict/*", C_PRIV }, { "rlimits/*", C_PRIV },
@@ -607,6 +613,13 @@ START_TEST(planted_r3)
 }
 END_TEST
 
+START_TEST(planted_r3_host)
+{
+    plant("dm/host/tap-open.c", "#include \"dm/net/net.h\"\n");
+    expect_planted(check_r3, "R3 privileged dm/host/tap-open.c includes dm/net/net.h (net backends");
+}
+END_TEST
+
 START_TEST(planted_r4)
 {
     plant("dm/e1000.c", "int x;\n");
@@ -657,6 +670,7 @@ int main(void)
     tcase_add_test(planted, planted_r2_call);
     tcase_add_test(planted, planted_r2_header);
     tcase_add_test(planted, planted_r3);
+    tcase_add_test(planted, planted_r3_host);
     tcase_add_test(planted, planted_r4);
     tcase_add_test(planted, planted_r5);
     tcase_add_test(planted, planted_r5_no_cycle);

@@ -828,6 +828,9 @@ START_TEST(listen_port_search_and_query)
     ck_assert_int_eq(cli_parse_vnc(arg, &v, err, sizeof(err)), 0);
     fd1 = vnc_listen_open(&v, err, sizeof(err));
     ck_assert_msg(fd1 >= 0, "%s", err);
+    /* the loop's accept4 must never block; nothing inherits it */
+    ck_assert_int_ne(fcntl(fd1, F_GETFL) & O_NONBLOCK, 0);
+    ck_assert_int_ne(fcntl(fd1, F_GETFD) & FD_CLOEXEC, 0);
     fd2 = vnc_listen_open(&v, err, sizeof(err));   /* the first port is taken now */
     ck_assert_msg(fd2 >= 0, "%s", err);
     vnc_server_free(srv);
