@@ -179,9 +179,10 @@ END_TEST
  * code at that position of `script` (a string of 0, 1, 2) and, for
  * --remaining, "3 4" (or nothing when `none_left`). The exit status, and in
  * *boots how many boots ran. */
-static int boots(const char *script, bool none_left, int *nboots)
+static int boots_env(const char *env, const char *script, bool none_left, int *nboots, char *timeouts,
+                     size_t tlen)
 {
-    char dir[] = "/tmp/xsdm-boots-XXXXXX", path[256], cmd[768];
+    char dir[] = "/tmp/xsdm-boots-XXXXXX", path[256], cmd[1024];
     FILE *f;
     int st;
 
@@ -195,18 +196,32 @@ static int boots(const char *script, bool none_left, int *nboots)
                "d=$(dirname \"$0\")\n"
                "if [ \"$1\" = --remaining ]; then %s; exit 0; fi\n"
                "n=$(($(cat $d/n 2>/dev/null || echo 0) + 1)); echo $n > $d/n\n"
-               "echo \"$TESTS\" > $d/tests$n\n"
+               "echo \"$TESTS\" > $d/tests$n; echo -n \"$TIMEOUT \" >> $d/timeouts\n"
                "echo \"e2e: run dir $d/run$n; stages: x\"\n"
                "exit ${1:+$(echo %s | cut -c$n)}\n",
             none_left ? "true" : "echo 3 4", script);
     fclose(f);
-    snprintf(cmd, sizeof(cmd), "cd %s && env -u TESTS E2E_BOOTS=3 bash e2e-boots.sh /build >/dev/null 2>&1; rc=$?; "
-             "n=$(cat n); [ \"$n\" = 1 ] || grep -qx '3 4' tests$n || rc=99; rm -rf %s; exit $((rc * 10 + n))",
-             dir, dir);
+    snprintf(cmd, sizeof(cmd), "cd %s && env -u TESTS -u TIMEOUT E2E_BOOTS=3 %s bash e2e-boots.sh /build >/dev/null 2>&1; "
+             "rc=$?; n=$(cat n); [ \"$n\" = 1 ] || grep -qx '3 4' tests$n || rc=99; exit $((rc * 10 + n))",
+             dir, env);
     st = system(cmd);
     ck_assert(WIFEXITED(st));
+    snprintf(path, sizeof(path), "%s/timeouts", dir);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(timeouts, (int)tlen, f));
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
     *nboots = WEXITSTATUS(st) % 10;
     return WEXITSTATUS(st) / 10;
+}
+
+static int boots(const char *script, bool none_left, int *nboots)
+{
+    char t[128];
+
+    return boots_env("", script, none_left, nboots, t, sizeof(t));
 }
 
 START_TEST(test_boots_resume_after_freeze)
@@ -225,6 +240,27 @@ START_TEST(test_boots_resume_after_freeze)
     ck_assert_int_eq(n, 3);
     ck_assert_int_eq(boots("2", true, &n), 0);       /* froze after the last verdict */
     ck_assert_int_eq(n, 1);
+}
+END_TEST
+
+/* With E2E_BUDGET (CI's time left) a boot's outer QEMU gets no more than what is left, and no boot
+ * starts with less than 10 minutes left. */
+START_TEST(test_boots_within_budget)
+{
+    char t[128];
+    int n, a = 0, b = 0;
+
+    ck_assert_int_eq(boots_env("", "2220", false, &n, t, sizeof(t)), 2);
+    ck_assert_int_eq(n, 3);
+    ck_assert_str_eq(t, "3000 3000 3000 ");                     /* no budget: e2e.sh's own limit */
+    ck_assert_int_eq(boots_env("E2E_BUDGET=900", "20", false, &n, t, sizeof(t)), 0);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(sscanf(t, "%d %d", &a, &b), 2);
+    ck_assert(a <= 900 && a > 600 && b <= a);                     /* what was left, twice */
+    ck_assert_int_eq(boots_env("E2E_BUDGET=599", "20", false, &n, t, sizeof(t)), 2);
+    ck_assert_int_eq(n, 1);                                       /* no time for a second boot */
+    ck_assert_int_eq(boots_env("E2E_BUDGET=9000", "0", false, &n, t, sizeof(t)), 0);
+    ck_assert_str_eq(t, "3000 ");
 }
 END_TEST
 
@@ -261,6 +297,7 @@ int main(void)
     tcase_add_test(tc, test_frozen_machine);
     tcase_add_test(tc, test_remaining_after_freeze);
     tcase_add_test(tc, test_boots_resume_after_freeze);
+    tcase_add_test(tc, test_boots_within_budget);
     suite_add_tcase(su, tc);
     sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
