@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/core/accel.h"
 #include "dm/core/bytes.h"
 #include "dm/core/errmsg.h"
 #include "dm/core/iobus.h"
@@ -36,10 +35,9 @@
 #include "dm/devices/e1000-regs.h"
 #include "dm/net/net-offload.h"
 #include "dm/net/net.h"
+#include "dm/net/nic.h"
 
-#define PCI_CMD_MASTER 0x04
 #define PCI_CACHE_LINE 0x0c
-#define PCI_INT_PIN    0x3d
 
 #define FRAME_MAX      16384            /* the longest frame the 82540 sends or takes (LPE) */
 #define FRAME_STD_MAX  1522             /* without LPE: 1518 plus a VLAN tag */
@@ -57,16 +55,9 @@ struct txd {
 
 struct e1000 {
     struct e1000_state st;
-    struct pci_dev dev;
-    struct iobus *bus;
-    struct accel *accel;
-    struct net_backend *nb;
-    e1000_running_fn *running;
-    void *running_opaque;
-    struct io_region bar_mmio, bar_io, bar_rom;
-    uint8_t mac[6];             /* from -device mac=: the EEPROM's */
+    struct nic nic;             /* PCI function, backend, MAC, name "e1000.<slot>" */
+    struct io_region bar_mmio, bar_io;
     uint16_t eeprom[EE_WORDS];
-    char name[24];              /* "e1000.<slot>": the state section */
     struct txd txd[TX_DESC_MAX];            /* one frame's descriptors */
     uint8_t txbuf[TX_BUF_MAX];              /* one frame being sent */
     uint8_t segbuf[SEG_BUF_MAX];            /* one TCP segment */
@@ -77,7 +68,7 @@ struct e1000 {
 
 static void update_irq(struct e1000 *n)
 {
-    pci_set_irq(&n->dev, !n->st.unplugged && (n->st.icr & n->st.ims) != 0);
+    pci_set_irq(&n->nic.dev, !n->st.unplugged && (n->st.icr & n->st.ims) != 0);
 }
 
 static void cause(struct e1000 *n, uint32_t causes)
@@ -88,17 +79,17 @@ static void cause(struct e1000 *n, uint32_t causes)
 
 static bool bus_master(const struct e1000 *n)
 {
-    return (n->dev.config[0x04] & PCI_CMD_MASTER) && n->accel && !n->st.unplugged;
+    return nic_bus_master(&n->nic) && !n->st.unplugged;
 }
 
 static int dma_read(struct e1000 *n, uint64_t gpa, void *buf, size_t len)
 {
-    return accel_mem_read(n->accel, gpa, buf, len);
+    return nic_dma_read(&n->nic, gpa, buf, len);
 }
 
 static int dma_write(struct e1000 *n, uint64_t gpa, const void *buf, size_t len)
 {
-    return accel_mem_write(n->accel, gpa, buf, len);
+    return nic_dma_write(&n->nic, gpa, buf, len);
 }
 
 static void stat_add(struct e1000 *n, enum e1000_stat i, uint32_t v)
@@ -129,7 +120,7 @@ static void eeprom_build(struct e1000 *n)
 
     memset(w, 0, sizeof(n->eeprom));
     for (i = 0; i < 3; i++)
-        w[i] = (uint16_t)(n->mac[2 * i] | n->mac[2 * i + 1] << 8);
+        w[i] = (uint16_t)(n->nic.mac[2 * i] | n->nic.mac[2 * i + 1] << 8);
     w[0x0a] = 0x6403;                   /* init control 1: load subsystem ids, 82540 defaults */
     w[0x0b] = E1000_SUBSYS;
     w[0x0c] = E1000_SUBSYS_VENDOR;
@@ -283,8 +274,8 @@ static void chip_reset(struct e1000 *n)
     s->pba = 48;                        /* KiB of the packet buffer for receive, 16 for transmit */
     s->vet = 0x8100;
     s->tipg = 0x00602008;
-    s->ra[0] = (uint32_t)n->mac[0] | n->mac[1] << 8 | n->mac[2] << 16 | (uint32_t)n->mac[3] << 24;
-    s->ra[1] = (uint32_t)(n->mac[4] | n->mac[5] << 8) | RAH_AV;
+    s->ra[0] = (uint32_t)n->nic.mac[0] | n->nic.mac[1] << 8 | n->nic.mac[2] << 16 | (uint32_t)n->nic.mac[3] << 24;
+    s->ra[1] = (uint32_t)(n->nic.mac[4] | n->nic.mac[5] << 8) | RAH_AV;
     phy_reset(s);
     update_irq(n);
 }
@@ -365,7 +356,7 @@ static enum net_rx_result rx_frame(struct e1000 *n, const uint8_t *f, size_t len
 
     /* A stopped VM's memory and device state must not change (its state
      * may be being saved): hold the frame until e1000_resume(). */
-    if (n->running && !n->running(n->running_opaque) && !s->unplugged)
+    if (nic_stopped(&n->nic) && !s->unplugged)
         return NET_RX_FULL;
     if (s->unplugged || !(s->rctl & RCTL_EN) || !bus_master(n))
         return NET_RX_DONE;                     /* receiver off: dropped, as on the wire */
@@ -493,8 +484,8 @@ static void emit(void *opaque, const uint8_t *f, size_t len)
         stat_add(n, ST_MPTC, 1);
     if ((n->st.rctl & 0xc0) == 0x40)
         rx_frame(n, f, len);                    /* no room: lost, as on the chip */
-    else if (n->nb)
-        net_send(n->nb, f, len);
+    else if (n->nic.nb)
+        net_send(n->nic.nb, f, len);
 }
 
 static bool is_ext(const struct txd *d) { return d->cmdlen & TXD_CMD_DEXT; }
@@ -866,7 +857,7 @@ static void mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
         return;
     }
     /* RDT (or RCTL, a reset...) may have made room for a held frame. */
-    net_rx_kick(n->nb);
+    net_rx_kick(n->nic.nb);
 }
 
 /* BAR1: IOADDR selects a register, IODATA reads or writes it. */
@@ -895,24 +886,12 @@ static void bar_io_write(void *opaque, uint64_t off, uint64_t val, unsigned size
         n->st.ioaddr = (uint32_t)val & (E1000_MMIO_SIZE - 4);
     } else if (off == E1K_IODATA) {
         reg_write(n, n->st.ioaddr, (uint32_t)val);
-        net_rx_kick(n->nb);
+        net_rx_kick(n->nic.nb);
     }
 }
 
 static const struct io_ops mmio_ops = { .read = mmio_read, .write = mmio_write };
 static const struct io_ops bar_io_ops = { .read = bar_io_read, .write = bar_io_write };
-
-/* The empty expansion ROM: zeros, no 0x55AA signature, so firmware skips it. */
-static uint64_t rom_read(void *opaque, uint64_t off, unsigned size)
-{
-    return 0;
-}
-
-static void rom_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
-{
-}
-
-static const struct io_ops rom_ops = { .read = rom_read, .write = rom_write };
 
 /* ---- saved state -------------------------------------------------------- */
 
@@ -967,7 +946,7 @@ static void nic_post_load(void *opaque)
     struct e1000 *n = opaque;
 
     update_irq(n);
-    net_rx_kick(n->nb);
+    net_rx_kick(n->nic.nb);
 }
 
 /* ---- life --------------------------------------------------------------- */
@@ -976,6 +955,9 @@ struct e1000 *e1000_new(struct iobus *bus, struct pci_bus *pci, struct accel *ac
                         const uint8_t mac[6], struct net_backend *nb, e1000_running_fn *running,
                         void *running_opaque)
 {
+    static const struct nic_identity model = {
+        "e1000", E1000_VENDOR, E1000_DEVICE, E1000_CLASS, E1000_REVISION,
+    };
     struct e1000 *n = calloc(1, sizeof(*n));
     struct vmstate_dev vd = {
         .version = 1, .state_size = sizeof(struct e1000_state),
@@ -984,35 +966,20 @@ struct e1000 *e1000_new(struct iobus *bus, struct pci_bus *pci, struct accel *ac
 
     if (!n)
         return NULL;
-    n->bus = bus;
-    n->accel = accel;
-    n->nb = nb;
-    n->running = running;
-    n->running_opaque = running_opaque;
-    memcpy(n->mac, mac, 6);
+    nic_init(&n->nic, &model, bus, accel, slot, mac, nb, running, running_opaque, n);
     eeprom_build(n);
-    snprintf(n->name, sizeof(n->name), "e1000.%u", slot);
-    pci_dev_init(&n->dev, n->name, slot, 0, E1000_VENDOR, E1000_DEVICE, E1000_CLASS, E1000_REVISION);
-    n->dev.config[PCI_INT_PIN] = 0x01;     /* INTA */
-    n->dev.config[PCI_CACHE_LINE] = 0x10;  /* as QEMU's e1000 leaves it */
+    n->nic.dev.config[PCI_CACHE_LINE] = 0x10;  /* as QEMU's e1000 leaves it */
     io_region_init(&n->bar_mmio, IO_MMIO, "e1000-mmio", &mmio_ops, n, E1000_MMIO_SIZE);
     io_region_init(&n->bar_io, IO_PIO, "e1000-io", &bar_io_ops, n, E1000_IO_SIZE);
-    pci_dev_set_bar(&n->dev, 0, false, E1000_MMIO_SIZE, &n->bar_mmio);
-    pci_dev_set_bar(&n->dev, 1, true, E1000_IO_SIZE, &n->bar_io);
-    io_region_init(&n->bar_rom, IO_MMIO, "e1000-rom", &rom_ops, n, E1000_ROM_SIZE);
-    pci_dev_set_rom(&n->dev, E1000_ROM_SIZE, &n->bar_rom);
-    n->dev.opaque = n;
+    pci_dev_set_bar(&n->nic.dev, 0, false, E1000_MMIO_SIZE, &n->bar_mmio);
+    pci_dev_set_bar(&n->nic.dev, 1, true, E1000_IO_SIZE, &n->bar_io);
     chip_reset(n);
-    vd.name = n->name;
     vd.state = &n->st;
     vd.opaque = n;
-    if (pci_register(pci, &n->dev) < 0 || vmstate_register(&vd) < 0) {
-        log_err("%s: cannot register", n->name);
+    if (nic_register(&n->nic, pci, &vd, nic_receive, n) < 0) {
         free(n);
         return NULL;
     }
-    if (nb)
-        net_set_receiver(nb, nic_receive, n);
     return n;
 }
 
@@ -1023,7 +990,7 @@ void e1000_reset(struct e1000 *n)
 
 void e1000_resume(struct e1000 *n)
 {
-    net_rx_kick(n->nb);
+    net_rx_kick(n->nic.nb);
 }
 
 void e1000_unplug(struct e1000 *n)
@@ -1033,23 +1000,14 @@ void e1000_unplug(struct e1000 *n)
     n->st.unplugged = 1;
     n->st.icr = n->st.ims = 0;
     update_irq(n);
-    pci_unplug(&n->dev);
-    if (n->nb) {
-        log_info("%s: unplugged by the guest; tap %s closed", n->name, net_backend_id(n->nb));
-        net_backend_free(n->nb);
-        n->nb = NULL;
-    }
+    nic_unplug(&n->nic);
 }
 
 void e1000_free(struct e1000 *n)
 {
     if (!n)
         return;
-    net_backend_free(n->nb);
-    if (n->bar_mmio.mapped)
-        io_region_unmap(n->bus, &n->bar_mmio);
-    if (n->bar_io.mapped)
-        io_region_unmap(n->bus, &n->bar_io);
+    nic_destroy(&n->nic);
     free(n);
 }
 

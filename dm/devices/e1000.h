@@ -23,10 +23,6 @@ struct e1000;
 #define E1000_SUBSYS   0x1100
 #define E1000_MMIO_SIZE 0x20000
 #define E1000_IO_SIZE   0x40
-/* The expansion ROM BAR qemu-xen gives it (its efi-e1000.rom, 244 KiB,
- * rounded up): the same size keeps the firmware's BAR layout, and so the
- * guest's view of every BAR, identical. Ours is empty (no boot ROM). */
-#define E1000_ROM_SIZE  (256 * 1024)
 
 /* The transmit context the last context descriptor set (offsets into the
  * frame; end 0 = the frame's end), used by the data descriptors after it. */
