@@ -30,6 +30,7 @@
 #include "dm/core/errmsg.h"
 #include "dm/core/iobus.h"
 #include "dm/core/log.h"
+#include "dm/core/loop.h"
 #include "dm/core/pci.h"
 #include "dm/core/vmstate.h"
 #include "dm/devices/e1000-regs.h"
@@ -57,6 +58,8 @@ struct e1000 {
     struct e1000_state st;
     struct nic nic;             /* PCI function, backend, MAC, name "e1000.<slot>" */
     struct io_region bar_mmio, bar_io;
+    struct loop_defer tx_more;  /* the rest of a transmit beyond one slice's budget */
+    size_t tx_bytes;            /* put on the wire in this slice */
     uint16_t eeprom[EE_WORDS];
     struct txd txd[TX_DESC_MAX];            /* one frame's descriptors */
     uint8_t txbuf[TX_BUF_MAX];              /* one frame being sent */
@@ -474,6 +477,7 @@ static void emit(void *opaque, const uint8_t *f, size_t len)
         f = padded;
         len = NET_ETH_ZLEN;
     }
+    n->tx_bytes += len;
     stat_add(n, ST_GPTC, 1);
     stat_add(n, ST_TPT, 1);
     stat_add64(n, ST_GOTCL, (uint32_t)len + ETH_FCS_LEN);
@@ -585,13 +589,27 @@ static bool tx_frame(struct e1000 *n, const struct txd *d, int count)
     return true;
 }
 
-/* TDT (or TCTL) written: send every complete frame from TDH to TDT. A
- * frame whose last descriptor is not handed over yet waits; one longer
- * than TX_DESC_MAX descriptors is refused. */
+/* The next slice of a transmit, in a later loop round (none without a
+ * backend's loop: then the next TDT or TCTL write goes on). */
+static void tx_defer(struct e1000 *n)
+{
+    if (n->nic.loop)
+        loop_defer(n->nic.loop, &n->tx_more);
+}
+
+/* TDT (or TCTL) written, or a slice deferred: send the complete frames
+ * from TDH towards TDT. A frame whose last descriptor is not handed over
+ * yet waits; one longer than TX_DESC_MAX descriptors is refused. One call
+ * starts no frame once E1000_TX_BUDGET_DESC descriptors or
+ * E1000_TX_BUDGET_BYTES bytes on the wire are behind it: a guest's ring of
+ * 64K descriptors (or its segmentation into minimal segments) must not
+ * hold the loop, and every other device, for one doorbell. The rest goes
+ * on from TDH in the next loop round; TDH and TDT in the saved state say
+ * where, so nothing is lost across a save either. */
 static void tx_run(struct e1000 *n)
 {
     struct e1000_state *s = &n->st;
-    uint32_t ndesc = ring_size(s->tdlen);
+    uint32_t ndesc = ring_size(s->tdlen), used = 0;
     uint64_t base = ring_base(s->tdbal, s->tdbah);
     bool sent = false;
 
@@ -601,11 +619,16 @@ static void tx_run(struct e1000 *n)
         log_guest("e1000: transmit ring of %u descriptors with head %u, tail %u refused", ndesc, s->tdh, s->tdt);
         return;
     }
+    n->tx_bytes = 0;
     while (s->tdh != s->tdt) {
         uint32_t idx = s->tdh;
         int count = 0, i;
         bool eop = false;
 
+        if (used >= E1000_TX_BUDGET_DESC || n->tx_bytes >= E1000_TX_BUDGET_BYTES) {
+            tx_defer(n);
+            break;
+        }
         while (idx != s->tdt && count < TX_DESC_MAX) {
             uint8_t raw[DESC_SIZE];
             struct txd *d = &n->txd[count];
@@ -640,6 +663,7 @@ static void tx_run(struct e1000 *n)
                 dma_write(n, base + (uint64_t)at * DESC_SIZE + TXD_UPPER, &st, 1);
         }
         s->tdh = idx;
+        used += (uint32_t)count;
         sent = true;
     }
 out:
@@ -648,6 +672,17 @@ out:
     if (s->tdh == s->tdt)
         s->icr |= ICR_TXQE;
     update_irq(n);
+}
+
+/* A deferred slice. A stopped VM's memory and state must not change:
+ * e1000_resume() defers it again. An empty ring is left alone (no
+ * TXQE cause out of nowhere). */
+static void tx_resume(void *opaque)
+{
+    struct e1000 *n = opaque;
+
+    if (!nic_stopped(&n->nic) && n->st.tdh != n->st.tdt)
+        tx_run(n);
 }
 
 /* ---- registers ---------------------------------------------------------- */
@@ -940,12 +975,15 @@ static int nic_check(const void *live, void *staging, char *err, size_t errlen)
     return 0;
 }
 
-/* The interrupt line follows the restored ICR/IMS; a held frame is offered again. */
+/* The interrupt line follows the restored ICR/IMS; a held frame is offered
+ * again; descriptors saved between two slices (TDH != TDT) go on. */
 static void nic_post_load(void *opaque)
 {
     struct e1000 *n = opaque;
 
     update_irq(n);
+    if (n->st.tdh != n->st.tdt)
+        tx_defer(n);
     net_rx_kick(n->nic.nb);
 }
 
@@ -967,6 +1005,7 @@ struct e1000 *e1000_new(struct iobus *bus, struct pci_bus *pci, struct accel *ac
     if (!n)
         return NULL;
     nic_init(&n->nic, &model, bus, accel, slot, mac, nb, running, running_opaque, n);
+    loop_defer_init(&n->tx_more, tx_resume, n);
     eeprom_build(n);
     n->nic.dev.config[PCI_CACHE_LINE] = 0x10;  /* as QEMU's e1000 leaves it */
     io_region_init(&n->bar_mmio, IO_MMIO, "e1000-mmio", &mmio_ops, n, E1000_MMIO_SIZE);
@@ -990,6 +1029,8 @@ void e1000_reset(struct e1000 *n)
 
 void e1000_resume(struct e1000 *n)
 {
+    if (n->st.tdh != n->st.tdt)
+        tx_defer(n);
     net_rx_kick(n->nic.nb);
 }
 
@@ -1007,6 +1048,8 @@ void e1000_free(struct e1000 *n)
 {
     if (!n)
         return;
+    if (n->nic.loop)
+        loop_defer_cancel(n->nic.loop, &n->tx_more);
     nic_destroy(&n->nic);
     free(n);
 }

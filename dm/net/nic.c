@@ -20,6 +20,7 @@ void nic_init(struct nic *c, const struct nic_identity *m, struct iobus *bus, st
     c->bus = bus;
     c->accel = accel;
     c->nb = nb;
+    c->loop = net_backend_loop(nb);
     c->running = running;
     c->running_opaque = running_opaque;
     memcpy(c->mac, mac, 6);

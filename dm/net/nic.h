@@ -15,6 +15,7 @@
 
 struct accel;
 struct iobus;
+struct loop;
 struct vmstate_dev;
 
 /* The expansion ROM BAR qemu-xen gives its NICs (efi-<model>.rom, 244 KiB,
@@ -37,6 +38,7 @@ struct nic {
     struct iobus *bus;          /* where the BARs are mapped */
     struct accel *accel;        /* guest memory for DMA */
     struct net_backend *nb;     /* NULL: frames sent are dropped, none arrive */
+    struct loop *loop;          /* the backend's, kept after unplug; NULL without one */
     nic_running_fn *running;    /* NULL: always running */
     void *running_opaque;
     struct io_region bar_rom;
