@@ -1,5 +1,6 @@
 /* The e1000's transmit budget, in process on a socketpair "tap": one TDT
- * write sends at most E1000_TX_BUDGET_DESC descriptors, the loop's next
+ * write sends at most E1000_TX_BUDGET_DESC descriptors (or, of large
+ * frames, what E1000_TX_BUDGET_BYTES lets start), the loop's next
  * rounds send the rest, in ring order, with nothing lost or sent twice; a
  * stopped VM sends nothing more, and a state saved between two slices,
  * restored into a new NIC, sends the rest after the resume. */
@@ -27,9 +28,11 @@
 #define RAM_SIZE (1u << 20)
 #define TXRING   0x1000u
 #define NDESC    256u                       /* TDLEN 4096 */
-#define BUFS     0x10000u                   /* one 64-byte frame per descriptor */
+#define BUFS     0x10000u                   /* frame i at BUFS + i * its length */
 #define FRAME    60
 #define NFRAMES  (3 * E1000_TX_BUDGET_DESC + 7)
+#define BIG      8192                       /* 32 of them fill the byte budget */
+#define NBIG     40
 
 static uint8_t ram[RAM_SIZE];
 static struct fake_machine fm;
@@ -52,7 +55,11 @@ static void nic_up(void)
     ck_assert_int_eq(devstate_machine(&fm), 0);
     fm.ram = ram;
     fm.ram_size = sizeof(ram);
+    int sndbuf = 4 << 20;
+
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    /* Room for a whole slice of large frames in flight (root may force it). */
+    ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)), 0);
     peer = sv[1];
     nb = net_backend_new("net0", sv[0], loop, err, sizeof(err));
     ck_assert_msg(nb != NULL, "%s", err);
@@ -87,19 +94,20 @@ static void teardown(void)
     loop = NULL;
 }
 
-/* NFRAMES one-descriptor frames, frame i carrying i after the addresses,
- * each asking for its status (RS); the ring programmed, TDT not yet. */
-static void fill_ring(void)
+/* count one-descriptor frames of len bytes, frame i carrying i after the
+ * addresses, each asking for its status (RS); the ring programmed, TDT not
+ * yet. */
+static void fill_ring_of(unsigned count, unsigned len)
 {
-    for (unsigned i = 0; i < NFRAMES; i++) {
-        uint8_t *f = ram + BUFS + 64 * i, *d = ram + TXRING + 16 * i;
+    for (unsigned i = 0; i < count; i++) {
+        uint8_t *f = ram + BUFS + len * i, *d = ram + TXRING + 16 * i;
 
         memset(f, 0xff, 6);
         memcpy(f + 6, "\x00\x16\x3e\x00\x00\x01", 6);
         put_be16(f + 12, 0x88b5);           /* local experimental ethertype */
         put_be16(f + 14, (uint16_t)i);
-        put_le64(d, BUFS + 64 * i);
-        put_le32(d + 8, FRAME | TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS);
+        put_le64(d, BUFS + len * i);
+        put_le32(d + 8, len | TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS);
         put_le32(d + 12, 0);
     }
     wr(E1K_TDBAL, TXRING);
@@ -110,16 +118,18 @@ static void fill_ring(void)
     wr(E1K_TCTL, TCTL_EN);
 }
 
-/* The frames on the tap now, each checked to be the next in ring order;
- * returns how many. */
-static unsigned take(unsigned *next)
+static void fill_ring(void) { fill_ring_of(NFRAMES, FRAME); }
+
+/* The frames of len bytes on the tap now, each checked to be the next in
+ * ring order; returns how many. */
+static unsigned take_of(unsigned *next, unsigned len)
 {
-    uint8_t buf[2048];
+    static uint8_t buf[16384];
     unsigned n = 0;
     ssize_t r;
 
     while ((r = recv(peer, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
-        ck_assert_int_eq(r, FRAME);
+        ck_assert_int_eq(r, len);
         ck_assert_uint_eq(get_be16(buf + 14), *next);
         (*next)++;
         n++;
@@ -127,14 +137,18 @@ static unsigned take(unsigned *next)
     return n;
 }
 
-static unsigned done_descriptors(void)
+static unsigned take(unsigned *next) { return take_of(next, FRAME); }
+
+static unsigned done_descriptors_of(unsigned count)
 {
     unsigned n = 0;
 
-    for (unsigned i = 0; i < NFRAMES; i++)
+    for (unsigned i = 0; i < count; i++)
         n += ram[TXRING + 16 * i + 12] & TXD_STAT_DD;
     return n;
 }
+
+static unsigned done_descriptors(void) { return done_descriptors_of(NFRAMES); }
 
 START_TEST(one_kick_one_budget_then_the_rest_in_order)
 {
@@ -159,6 +173,25 @@ START_TEST(one_kick_one_budget_then_the_rest_in_order)
     /* Nothing owed: another round sends nothing. */
     ck_assert_int_ge(loop_once(loop, 0), 0);
     ck_assert_uint_eq(take(&next), 0);
+}
+END_TEST
+
+/* Large frames: the byte budget ends the slice before the descriptor one. */
+START_TEST(byte_budget)
+{
+    unsigned next = 0, per_slice = (E1000_TX_BUDGET_BYTES + BIG - 1) / BIG, rounds = 0;
+
+    ck_assert_uint_lt(per_slice, E1000_TX_BUDGET_DESC);
+    fill_ring_of(NBIG, BIG);
+    wr(E1K_TDT, NBIG);
+    ck_assert_uint_eq(take_of(&next, BIG), per_slice);
+    ck_assert_uint_eq(e1000_state(nic)->tdh, per_slice);
+    while (next < NBIG && rounds++ < 2 * NBIG) {
+        ck_assert_int_ge(loop_once(loop, 0), 0);
+        ck_assert_uint_le(take_of(&next, BIG), per_slice);
+    }
+    ck_assert_uint_eq(next, NBIG);
+    ck_assert_uint_eq(done_descriptors_of(NBIG), NBIG);
 }
 END_TEST
 
@@ -214,6 +247,7 @@ int main(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, one_kick_one_budget_then_the_rest_in_order);
+    tcase_add_test(tc, byte_budget);
     tcase_add_test(tc, stop_save_restore_between_slices);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
