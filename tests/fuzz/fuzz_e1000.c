@@ -23,7 +23,6 @@
 
 #include "dm/core/iobus.h"
 #include "dm/core/loop.h"
-#include "dm/core/pci.h"
 #include "dm/devices/e1000-regs.h"
 #include "dm/devices/e1000.h"
 #include "tests/lib/nicfuzz.h"
@@ -50,13 +49,7 @@ static void write_seeds(const char *dir);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    const char *seed = getenv("FUZZ_E1000_WRITE_SEED");
-
-    if (seed) {
-        write_seeds(seed);
-        exit(0);
-    }
-    nicfuzz_init(&h);
+    nicfuzz_init(&h, "FUZZ_E1000_WRITE_SEED", write_seeds);
     return 0;
 }
 
@@ -126,12 +119,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 6:
             nicfuzz_drain(&h);
             break;
-        case 7: {
-            unsigned reg = (unsigned)nicfuzz_get(&p, end, 1) & 0xfc;
-
-            pci_config_write(h.fm.m.pci, NICFUZZ_SLOT, 0, reg, (uint32_t)nicfuzz_get(&p, end, 4), 4);
+        case 7:
+            nicfuzz_pci_write(&h, &p, end);
             break;
-        }
         case 8:
             loop_once(h.loop, 0);
             break;

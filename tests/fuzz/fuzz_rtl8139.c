@@ -19,7 +19,6 @@
 
 #include "dm/core/iobus.h"
 #include "dm/core/loop.h"
-#include "dm/core/pci.h"
 #include "dm/devices/rtl8139.h"
 #include "tests/lib/nicfuzz.h"
 
@@ -37,13 +36,7 @@ static void write_seeds(const char *dir);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    const char *seed = getenv("FUZZ_RTL8139_WRITE_SEED");
-
-    if (seed) {
-        write_seeds(seed);
-        exit(0);
-    }
-    nicfuzz_init(&h);
+    nicfuzz_init(&h, "FUZZ_RTL8139_WRITE_SEED", write_seeds);
     return 0;
 }
 
@@ -100,12 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 5:
             nicfuzz_drain(&h);
             break;
-        case 6: {
-            unsigned reg = (unsigned)nicfuzz_get(&p, end, 1) & 0xfc;
-
-            pci_config_write(h.fm.m.pci, NICFUZZ_SLOT, 0, reg, (uint32_t)nicfuzz_get(&p, end, 4), 4);
+        case 6:
+            nicfuzz_pci_write(&h, &p, end);
             break;
-        }
         case 7:
             loop_once(h.loop, 0);
             break;

@@ -14,8 +14,14 @@
 
 const uint8_t nicfuzz_mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x00, 0x01 };
 
-void nicfuzz_init(struct nicfuzz *h)
+void nicfuzz_init(struct nicfuzz *h, const char *seed_env, void (*write_seeds)(const char *dir))
 {
+    const char *dir = getenv(seed_env);
+
+    if (dir) {
+        write_seeds(dir);
+        exit(0);
+    }
     h->loop = loop_new();
     h->peer = -1;
     if (!h->loop)
@@ -98,6 +104,13 @@ void nicfuzz_frame(struct nicfuzz *h, const uint8_t **p, const uint8_t *end, siz
     }
     if (send(h->peer, frame, len, MSG_DONTWAIT) >= 0)
         loop_once(h->loop, 0);
+}
+
+void nicfuzz_pci_write(struct nicfuzz *h, const uint8_t **p, const uint8_t *end)
+{
+    unsigned reg = (unsigned)nicfuzz_get(p, end, 1) & 0xfc;
+
+    pci_config_write(h->fm.m.pci, NICFUZZ_SLOT, 0, reg, (uint32_t)nicfuzz_get(p, end, 4), 4);
 }
 
 void nicfuzz_drain(struct nicfuzz *h)

@@ -30,8 +30,9 @@ struct nicfuzz {
 
 extern const uint8_t nicfuzz_mac[6];
 
-/* Once, from LLVMFuzzerInitialize: the loop. */
-void nicfuzz_init(struct nicfuzz *h);
+/* Once, from LLVMFuzzerInitialize: with the environment variable seed_env
+ * set to a directory, write_seeds(it) and exit; otherwise the loop. */
+void nicfuzz_init(struct nicfuzz *h, const char *seed_env, void (*write_seeds)(const char *dir));
 /* Each input: RAM zeroed, a running machine with a PCI bus, a fresh
  * backend in h->nb for the NIC the caller builds in NICFUZZ_SLOT. */
 void nicfuzz_begin(struct nicfuzz *h);
@@ -49,6 +50,8 @@ void nicfuzz_ram_write(struct nicfuzz *h, const uint8_t **p, const uint8_t *end)
  * with vlan: tagged), length (u16, modulo cap <= 4096), pattern; sent from
  * the tap and the loop run once. */
 void nicfuzz_frame(struct nicfuzz *h, const uint8_t **p, const uint8_t *end, size_t cap, bool vlan);
+/* PCI config write op: register (u8, dword-aligned), value (u32). */
+void nicfuzz_pci_write(struct nicfuzz *h, const uint8_t **p, const uint8_t *end);
 /* Every frame the NIC sent read from the tap; one over NET_FRAME_MAX aborts. */
 void nicfuzz_drain(struct nicfuzz *h);
 /* Section `name` saved now must load back into a staging copy, whole. */
