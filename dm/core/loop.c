@@ -28,6 +28,8 @@ struct loop {
     int code;
     struct watch w[LOOP_MAX_WATCHES];
     struct timer t[LOOP_MAX_TIMERS];
+    struct loop_defer *deferred;    /* for the end of this round (or the next), in order */
+    struct loop_defer *running;     /* the ones this round runs now */
 };
 
 struct loop *loop_new(void)
@@ -218,12 +220,79 @@ void loop_timer_del(struct loop *l, int id)
     memset(&l->t[id], 0, sizeof(l->t[id]));
 }
 
+void loop_defer_init(struct loop_defer *d, void (*cb)(void *opaque), void *opaque)
+{
+    memset(d, 0, sizeof(*d));
+    d->cb = cb;
+    d->opaque = opaque;
+}
+
+void loop_defer(struct loop *l, struct loop_defer *d)
+{
+    struct loop_defer **at = &l->deferred;
+
+    if (d->pending)
+        return;
+    while (*at)
+        at = &(*at)->next;
+    d->next = NULL;
+    d->pending = true;
+    *at = d;
+}
+
+static bool unlink_from(struct loop_defer **list, struct loop_defer *d)
+{
+    for (; *list; list = &(*list)->next)
+        if (*list == d) {
+            *list = d->next;
+            return true;
+        }
+    return false;
+}
+
+void loop_defer_cancel(struct loop *l, struct loop_defer *d)
+{
+    if (!d->pending)
+        return;
+    /* This round's list too: a callback may cancel one queued behind it. */
+    if (!unlink_from(&l->deferred, d))
+        unlink_from(&l->running, d);
+    d->next = NULL;
+    d->pending = false;
+}
+
+/* What was deferred before this round's end; what they defer waits for
+ * the next round, so a slice that re-defers itself never starves the fds. */
+static void run_deferred(struct loop *l)
+{
+    struct loop_defer *d;
+
+    l->running = l->deferred;
+    l->deferred = NULL;
+    while ((d = l->running) && !l->quit) {
+        l->running = d->next;
+        d->next = NULL;
+        d->pending = false;
+        d->cb(d->opaque);
+    }
+    /* Quitting: what did not run stays deferred, ahead of newer ones. */
+    if (l->running) {
+        struct loop_defer **at = &l->running;
+
+        while (*at)
+            at = &(*at)->next;
+        *at = l->deferred;
+        l->deferred = l->running;
+        l->running = NULL;
+    }
+}
+
 int loop_once(struct loop *l, int timeout_ms)
 {
     struct epoll_event evs[16];
     int n, i;
 
-    n = epoll_wait(l->epfd, evs, 16, timer_timeout(l, timeout_ms));
+    n = epoll_wait(l->epfd, evs, 16, l->deferred ? 0 : timer_timeout(l, timeout_ms));
     if (n < 0) {
         if (errno == EINTR)
             return 0;
@@ -238,6 +307,7 @@ int loop_once(struct loop *l, int timeout_ms)
             w->cb(w->opaque, w->fd, evs[i].events);
     }
     run_timers(l);
+    run_deferred(l);
     return n;
 }
 

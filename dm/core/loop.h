@@ -24,6 +24,23 @@ void loop_del(struct loop *l, int fd);
  * loop_timer_del() with an id from loop_timer_add() (or -1: no-op). */
 int loop_timer_add(struct loop *l, int ms, void (*cb)(void *opaque), void *opaque);
 void loop_timer_del(struct loop *l, int id);
+/* Deferred work: cb(opaque) once, after the fds and timers of a round (the
+ * round it was asked in, or the next); a round with work pending does not
+ * block. For a device that cuts a long guest request into slices, so that
+ * every other fd gets its turn between two of them: the slice that is not
+ * the last defers the next. The struct is the caller's (embedded, zeroed
+ * or from loop_defer_init); deferring a pending one changes nothing; cancel
+ * it before freeing it. Callbacks run in the order they were deferred; one
+ * deferred from a callback runs in the next round. */
+struct loop_defer {
+    void (*cb)(void *opaque);
+    void *opaque;
+    bool pending;
+    struct loop_defer *next;
+};
+void loop_defer_init(struct loop_defer *d, void (*cb)(void *opaque), void *opaque);
+void loop_defer(struct loop *l, struct loop_defer *d);
+void loop_defer_cancel(struct loop *l, struct loop_defer *d);
 /* Run until loop_quit(); returns the code passed to loop_quit(). */
 int loop_run(struct loop *l);
 void loop_quit(struct loop *l, int code);

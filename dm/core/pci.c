@@ -138,6 +138,23 @@ void pci_dev_set_rom(struct pci_dev *d, uint32_t size, struct io_region *r)
     put_le32(d->config + CFG_ROM, 0);
 }
 
+static uint64_t empty_rom_read(void *opaque, uint64_t off, unsigned size)
+{
+    return 0;
+}
+
+static void empty_rom_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+}
+
+static const struct io_ops empty_rom_ops = { .read = empty_rom_read, .write = empty_rom_write };
+
+void pci_dev_set_empty_rom(struct pci_dev *d, struct io_region *r, const char *name, uint32_t size)
+{
+    io_region_init(r, IO_MMIO, name, &empty_rom_ops, d, size);
+    pci_dev_set_rom(d, size, r);
+}
+
 /* BAR i (0-5), or the ROM BAR for i == PCI_MAX_BARS. */
 static const struct pci_bar *bar_at(const struct pci_dev *d, int i)
 {

@@ -56,6 +56,11 @@ void pci_dev_set_bar(struct pci_dev *d, int bar, bool io, uint32_t size, struct 
 void pci_dev_set_bar_prefetch(struct pci_dev *d, int bar, uint32_t size, struct io_region *r);
 /* The expansion ROM BAR (config 0x30): size a power of two >= 2 KiB. */
 void pci_dev_set_rom(struct pci_dev *d, uint32_t size, struct io_region *r);
+/* An expansion ROM BAR of size bytes that reads zeros and ignores writes
+ * (no 0x55AA signature: firmware skips it), in r, named name: for a
+ * function whose BAR layout must match qemu-xen's, which gives it a boot
+ * ROM we do not have. */
+void pci_dev_set_empty_rom(struct pci_dev *d, struct io_region *r, const char *name, uint32_t size);
 int pci_register(struct pci_bus *bus, struct pci_dev *d);
 struct pci_dev *pci_find(struct pci_bus *bus, unsigned slot, unsigned fn);
 /* Config access by bus/slot/fn/reg (no device: reads all-ones). */

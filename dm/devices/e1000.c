@@ -26,20 +26,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/core/accel.h"
 #include "dm/core/bytes.h"
 #include "dm/core/errmsg.h"
 #include "dm/core/iobus.h"
 #include "dm/core/log.h"
+#include "dm/core/loop.h"
 #include "dm/core/pci.h"
 #include "dm/core/vmstate.h"
 #include "dm/devices/e1000-regs.h"
 #include "dm/net/net-offload.h"
 #include "dm/net/net.h"
+#include "dm/net/nic.h"
 
-#define PCI_CMD_MASTER 0x04
 #define PCI_CACHE_LINE 0x0c
-#define PCI_INT_PIN    0x3d
 
 #define FRAME_MAX      16384            /* the longest frame the 82540 sends or takes (LPE) */
 #define FRAME_STD_MAX  1522             /* without LPE: 1518 plus a VLAN tag */
@@ -57,16 +56,11 @@ struct txd {
 
 struct e1000 {
     struct e1000_state st;
-    struct pci_dev dev;
-    struct iobus *bus;
-    struct accel *accel;
-    struct net_backend *nb;
-    e1000_running_fn *running;
-    void *running_opaque;
-    struct io_region bar_mmio, bar_io, bar_rom;
-    uint8_t mac[6];             /* from -device mac=: the EEPROM's */
+    struct nic nic;             /* PCI function, backend, MAC, name "e1000.<slot>" */
+    struct io_region bar_mmio, bar_io;
+    struct loop_defer tx_more;  /* the rest of a transmit beyond one slice's budget */
+    size_t tx_bytes;            /* put on the wire in this slice */
     uint16_t eeprom[EE_WORDS];
-    char name[24];              /* "e1000.<slot>": the state section */
     struct txd txd[TX_DESC_MAX];            /* one frame's descriptors */
     uint8_t txbuf[TX_BUF_MAX];              /* one frame being sent */
     uint8_t segbuf[SEG_BUF_MAX];            /* one TCP segment */
@@ -77,7 +71,7 @@ struct e1000 {
 
 static void update_irq(struct e1000 *n)
 {
-    pci_set_irq(&n->dev, !n->st.unplugged && (n->st.icr & n->st.ims) != 0);
+    pci_set_irq(&n->nic.dev, !n->st.unplugged && (n->st.icr & n->st.ims) != 0);
 }
 
 static void cause(struct e1000 *n, uint32_t causes)
@@ -88,17 +82,17 @@ static void cause(struct e1000 *n, uint32_t causes)
 
 static bool bus_master(const struct e1000 *n)
 {
-    return (n->dev.config[0x04] & PCI_CMD_MASTER) && n->accel && !n->st.unplugged;
+    return nic_bus_master(&n->nic) && !n->st.unplugged;
 }
 
 static int dma_read(struct e1000 *n, uint64_t gpa, void *buf, size_t len)
 {
-    return accel_mem_read(n->accel, gpa, buf, len);
+    return nic_dma_read(&n->nic, gpa, buf, len);
 }
 
 static int dma_write(struct e1000 *n, uint64_t gpa, const void *buf, size_t len)
 {
-    return accel_mem_write(n->accel, gpa, buf, len);
+    return nic_dma_write(&n->nic, gpa, buf, len);
 }
 
 static void stat_add(struct e1000 *n, enum e1000_stat i, uint32_t v)
@@ -129,7 +123,7 @@ static void eeprom_build(struct e1000 *n)
 
     memset(w, 0, sizeof(n->eeprom));
     for (i = 0; i < 3; i++)
-        w[i] = (uint16_t)(n->mac[2 * i] | n->mac[2 * i + 1] << 8);
+        w[i] = (uint16_t)(n->nic.mac[2 * i] | n->nic.mac[2 * i + 1] << 8);
     w[0x0a] = 0x6403;                   /* init control 1: load subsystem ids, 82540 defaults */
     w[0x0b] = E1000_SUBSYS;
     w[0x0c] = E1000_SUBSYS_VENDOR;
@@ -283,8 +277,8 @@ static void chip_reset(struct e1000 *n)
     s->pba = 48;                        /* KiB of the packet buffer for receive, 16 for transmit */
     s->vet = 0x8100;
     s->tipg = 0x00602008;
-    s->ra[0] = (uint32_t)n->mac[0] | n->mac[1] << 8 | n->mac[2] << 16 | (uint32_t)n->mac[3] << 24;
-    s->ra[1] = (uint32_t)(n->mac[4] | n->mac[5] << 8) | RAH_AV;
+    s->ra[0] = (uint32_t)n->nic.mac[0] | n->nic.mac[1] << 8 | n->nic.mac[2] << 16 | (uint32_t)n->nic.mac[3] << 24;
+    s->ra[1] = (uint32_t)(n->nic.mac[4] | n->nic.mac[5] << 8) | RAH_AV;
     phy_reset(s);
     update_irq(n);
 }
@@ -365,7 +359,7 @@ static enum net_rx_result rx_frame(struct e1000 *n, const uint8_t *f, size_t len
 
     /* A stopped VM's memory and device state must not change (its state
      * may be being saved): hold the frame until e1000_resume(). */
-    if (n->running && !n->running(n->running_opaque) && !s->unplugged)
+    if (nic_stopped(&n->nic) && !s->unplugged)
         return NET_RX_FULL;
     if (s->unplugged || !(s->rctl & RCTL_EN) || !bus_master(n))
         return NET_RX_DONE;                     /* receiver off: dropped, as on the wire */
@@ -483,6 +477,7 @@ static void emit(void *opaque, const uint8_t *f, size_t len)
         f = padded;
         len = NET_ETH_ZLEN;
     }
+    n->tx_bytes += len;
     stat_add(n, ST_GPTC, 1);
     stat_add(n, ST_TPT, 1);
     stat_add64(n, ST_GOTCL, (uint32_t)len + ETH_FCS_LEN);
@@ -493,8 +488,8 @@ static void emit(void *opaque, const uint8_t *f, size_t len)
         stat_add(n, ST_MPTC, 1);
     if ((n->st.rctl & 0xc0) == 0x40)
         rx_frame(n, f, len);                    /* no room: lost, as on the chip */
-    else if (n->nb)
-        net_send(n->nb, f, len);
+    else if (n->nic.nb)
+        net_send(n->nic.nb, f, len);
 }
 
 static bool is_ext(const struct txd *d) { return d->cmdlen & TXD_CMD_DEXT; }
@@ -594,13 +589,27 @@ static bool tx_frame(struct e1000 *n, const struct txd *d, int count)
     return true;
 }
 
-/* TDT (or TCTL) written: send every complete frame from TDH to TDT. A
- * frame whose last descriptor is not handed over yet waits; one longer
- * than TX_DESC_MAX descriptors is refused. */
+/* The next slice of a transmit, in a later loop round (none without a
+ * backend's loop: then the next TDT or TCTL write goes on). */
+static void tx_defer(struct e1000 *n)
+{
+    if (n->nic.loop)
+        loop_defer(n->nic.loop, &n->tx_more);
+}
+
+/* TDT (or TCTL) written, or a slice deferred: send the complete frames
+ * from TDH towards TDT. A frame whose last descriptor is not handed over
+ * yet waits; one longer than TX_DESC_MAX descriptors is refused. One call
+ * starts no frame once E1000_TX_BUDGET_DESC descriptors or
+ * E1000_TX_BUDGET_BYTES bytes on the wire are behind it: a guest's ring of
+ * 64K descriptors (or its segmentation into minimal segments) must not
+ * hold the loop, and every other device, for one doorbell. The rest goes
+ * on from TDH in the next loop round; TDH and TDT in the saved state say
+ * where, so nothing is lost across a save either. */
 static void tx_run(struct e1000 *n)
 {
     struct e1000_state *s = &n->st;
-    uint32_t ndesc = ring_size(s->tdlen);
+    uint32_t ndesc = ring_size(s->tdlen), used = 0;
     uint64_t base = ring_base(s->tdbal, s->tdbah);
     bool sent = false;
 
@@ -610,11 +619,16 @@ static void tx_run(struct e1000 *n)
         log_guest("e1000: transmit ring of %u descriptors with head %u, tail %u refused", ndesc, s->tdh, s->tdt);
         return;
     }
+    n->tx_bytes = 0;
     while (s->tdh != s->tdt) {
         uint32_t idx = s->tdh;
         int count = 0, i;
         bool eop = false;
 
+        if (used >= E1000_TX_BUDGET_DESC || n->tx_bytes >= E1000_TX_BUDGET_BYTES) {
+            tx_defer(n);
+            break;
+        }
         while (idx != s->tdt && count < TX_DESC_MAX) {
             uint8_t raw[DESC_SIZE];
             struct txd *d = &n->txd[count];
@@ -649,6 +663,7 @@ static void tx_run(struct e1000 *n)
                 dma_write(n, base + (uint64_t)at * DESC_SIZE + TXD_UPPER, &st, 1);
         }
         s->tdh = idx;
+        used += (uint32_t)count;
         sent = true;
     }
 out:
@@ -657,6 +672,17 @@ out:
     if (s->tdh == s->tdt)
         s->icr |= ICR_TXQE;
     update_irq(n);
+}
+
+/* A deferred slice. A stopped VM's memory and state must not change:
+ * e1000_resume() defers it again. An empty ring is left alone (no
+ * TXQE cause out of nowhere). */
+static void tx_resume(void *opaque)
+{
+    struct e1000 *n = opaque;
+
+    if (!nic_stopped(&n->nic) && n->st.tdh != n->st.tdt)
+        tx_run(n);
 }
 
 /* ---- registers ---------------------------------------------------------- */
@@ -866,7 +892,7 @@ static void mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
         return;
     }
     /* RDT (or RCTL, a reset...) may have made room for a held frame. */
-    net_rx_kick(n->nb);
+    net_rx_kick(n->nic.nb);
 }
 
 /* BAR1: IOADDR selects a register, IODATA reads or writes it. */
@@ -895,24 +921,12 @@ static void bar_io_write(void *opaque, uint64_t off, uint64_t val, unsigned size
         n->st.ioaddr = (uint32_t)val & (E1000_MMIO_SIZE - 4);
     } else if (off == E1K_IODATA) {
         reg_write(n, n->st.ioaddr, (uint32_t)val);
-        net_rx_kick(n->nb);
+        net_rx_kick(n->nic.nb);
     }
 }
 
 static const struct io_ops mmio_ops = { .read = mmio_read, .write = mmio_write };
 static const struct io_ops bar_io_ops = { .read = bar_io_read, .write = bar_io_write };
-
-/* The empty expansion ROM: zeros, no 0x55AA signature, so firmware skips it. */
-static uint64_t rom_read(void *opaque, uint64_t off, unsigned size)
-{
-    return 0;
-}
-
-static void rom_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
-{
-}
-
-static const struct io_ops rom_ops = { .read = rom_read, .write = rom_write };
 
 /* ---- saved state -------------------------------------------------------- */
 
@@ -961,13 +975,16 @@ static int nic_check(const void *live, void *staging, char *err, size_t errlen)
     return 0;
 }
 
-/* The interrupt line follows the restored ICR/IMS; a held frame is offered again. */
+/* The interrupt line follows the restored ICR/IMS; a held frame is offered
+ * again; descriptors saved between two slices (TDH != TDT) go on. */
 static void nic_post_load(void *opaque)
 {
     struct e1000 *n = opaque;
 
     update_irq(n);
-    net_rx_kick(n->nb);
+    if (n->st.tdh != n->st.tdt)
+        tx_defer(n);
+    net_rx_kick(n->nic.nb);
 }
 
 /* ---- life --------------------------------------------------------------- */
@@ -976,6 +993,9 @@ struct e1000 *e1000_new(struct iobus *bus, struct pci_bus *pci, struct accel *ac
                         const uint8_t mac[6], struct net_backend *nb, e1000_running_fn *running,
                         void *running_opaque)
 {
+    static const struct nic_identity model = {
+        "e1000", E1000_VENDOR, E1000_DEVICE, E1000_CLASS, E1000_REVISION,
+    };
     struct e1000 *n = calloc(1, sizeof(*n));
     struct vmstate_dev vd = {
         .version = 1, .state_size = sizeof(struct e1000_state),
@@ -984,35 +1004,21 @@ struct e1000 *e1000_new(struct iobus *bus, struct pci_bus *pci, struct accel *ac
 
     if (!n)
         return NULL;
-    n->bus = bus;
-    n->accel = accel;
-    n->nb = nb;
-    n->running = running;
-    n->running_opaque = running_opaque;
-    memcpy(n->mac, mac, 6);
+    nic_init(&n->nic, &model, bus, accel, slot, mac, nb, running, running_opaque, n);
+    loop_defer_init(&n->tx_more, tx_resume, n);
     eeprom_build(n);
-    snprintf(n->name, sizeof(n->name), "e1000.%u", slot);
-    pci_dev_init(&n->dev, n->name, slot, 0, E1000_VENDOR, E1000_DEVICE, E1000_CLASS, E1000_REVISION);
-    n->dev.config[PCI_INT_PIN] = 0x01;     /* INTA */
-    n->dev.config[PCI_CACHE_LINE] = 0x10;  /* as QEMU's e1000 leaves it */
+    n->nic.dev.config[PCI_CACHE_LINE] = 0x10;  /* as QEMU's e1000 leaves it */
     io_region_init(&n->bar_mmio, IO_MMIO, "e1000-mmio", &mmio_ops, n, E1000_MMIO_SIZE);
     io_region_init(&n->bar_io, IO_PIO, "e1000-io", &bar_io_ops, n, E1000_IO_SIZE);
-    pci_dev_set_bar(&n->dev, 0, false, E1000_MMIO_SIZE, &n->bar_mmio);
-    pci_dev_set_bar(&n->dev, 1, true, E1000_IO_SIZE, &n->bar_io);
-    io_region_init(&n->bar_rom, IO_MMIO, "e1000-rom", &rom_ops, n, E1000_ROM_SIZE);
-    pci_dev_set_rom(&n->dev, E1000_ROM_SIZE, &n->bar_rom);
-    n->dev.opaque = n;
+    pci_dev_set_bar(&n->nic.dev, 0, false, E1000_MMIO_SIZE, &n->bar_mmio);
+    pci_dev_set_bar(&n->nic.dev, 1, true, E1000_IO_SIZE, &n->bar_io);
     chip_reset(n);
-    vd.name = n->name;
     vd.state = &n->st;
     vd.opaque = n;
-    if (pci_register(pci, &n->dev) < 0 || vmstate_register(&vd) < 0) {
-        log_err("%s: cannot register", n->name);
+    if (nic_register(&n->nic, pci, &vd, nic_receive, n) < 0) {
         free(n);
         return NULL;
     }
-    if (nb)
-        net_set_receiver(nb, nic_receive, n);
     return n;
 }
 
@@ -1023,7 +1029,9 @@ void e1000_reset(struct e1000 *n)
 
 void e1000_resume(struct e1000 *n)
 {
-    net_rx_kick(n->nb);
+    if (n->st.tdh != n->st.tdt)
+        tx_defer(n);
+    net_rx_kick(n->nic.nb);
 }
 
 void e1000_unplug(struct e1000 *n)
@@ -1033,23 +1041,16 @@ void e1000_unplug(struct e1000 *n)
     n->st.unplugged = 1;
     n->st.icr = n->st.ims = 0;
     update_irq(n);
-    pci_unplug(&n->dev);
-    if (n->nb) {
-        log_info("%s: unplugged by the guest; tap %s closed", n->name, net_backend_id(n->nb));
-        net_backend_free(n->nb);
-        n->nb = NULL;
-    }
+    nic_unplug(&n->nic);
 }
 
 void e1000_free(struct e1000 *n)
 {
     if (!n)
         return;
-    net_backend_free(n->nb);
-    if (n->bar_mmio.mapped)
-        io_region_unmap(n->bus, &n->bar_mmio);
-    if (n->bar_io.mapped)
-        io_region_unmap(n->bus, &n->bar_io);
+    if (n->nic.loop)
+        loop_defer_cancel(n->nic.loop, &n->tx_more);
+    nic_destroy(&n->nic);
     free(n);
 }
 

@@ -23,10 +23,10 @@ struct e1000;
 #define E1000_SUBSYS   0x1100
 #define E1000_MMIO_SIZE 0x20000
 #define E1000_IO_SIZE   0x40
-/* The expansion ROM BAR qemu-xen gives it (its efi-e1000.rom, 244 KiB,
- * rounded up): the same size keeps the firmware's BAR layout, and so the
- * guest's view of every BAR, identical. Ours is empty (no boot ROM). */
-#define E1000_ROM_SIZE  (256 * 1024)
+/* One transmit slice (a TDT write, or a later loop round for the rest):
+ * no frame starts after this many descriptors or bytes on the wire. */
+#define E1000_TX_BUDGET_DESC  64
+#define E1000_TX_BUDGET_BYTES (256 * 1024)
 
 /* The transmit context the last context descriptor set (offsets into the
  * frame; end 0 = the frame's end), used by the data descriptors after it. */
@@ -66,7 +66,9 @@ typedef bool e1000_running_fn(void *opaque);
  * BARs mapped on bus, DMA through accel, attached to backend nb, which it
  * owns from now on (NULL: frames sent are dropped, none arrive). While
  * running(opaque) is false (NULL: always running) a frame is held in the
- * backend until e1000_resume(). Registers its state section as
+ * backend, and the rest of a transmit waits, until e1000_resume(). A
+ * transmit beyond one slice's budget goes on in the backend's loop (with
+ * no backend, at the next TDT or TCTL write). Registers its state section as
  * "e1000.<slot>". NULL if it cannot be registered. */
 struct e1000 *e1000_new(struct iobus *bus, struct pci_bus *pci, struct accel *accel, unsigned slot,
                         const uint8_t mac[6], struct net_backend *nb, e1000_running_fn *running, void *opaque);

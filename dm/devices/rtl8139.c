@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm/core/accel.h"
 #include "dm/core/bytes.h"
 #include "dm/core/errmsg.h"
 #include "dm/core/iobus.h"
@@ -28,8 +27,7 @@
 #include "dm/core/vmstate.h"
 #include "dm/net/net-offload.h"
 #include "dm/net/net.h"
-
-#define PCI_CMD_MASTER 0x04
+#include "dm/net/nic.h"
 
 #define TX_BUF_MAX (NET_FRAME_MAX + NET_VLAN_HLEN)
 
@@ -37,15 +35,8 @@ enum ee_state { EE_IDLE, EE_COMMAND, EE_READING, EE_IGNORING, EE_NSTATES };
 
 struct rtl8139 {
     struct rtl8139_state st;
-    struct pci_dev dev;
-    struct iobus *bus;          /* where the BARs are mapped */
-    struct accel *accel;        /* guest memory for DMA */
-    struct net_backend *nb;
-    rtl8139_running_fn *running; /* the board: may the VM's state change now? */
-    void *running_opaque;
-    struct io_region bar_io, bar_mmio, bar_rom;
-    uint8_t mac[6];             /* from -device mac=: the EEPROM's, restored at reset */
-    char name[24];              /* "rtl8139.<slot>": the state section */
+    struct nic nic;             /* PCI function, backend, MAC (restored at reset), name "rtl8139.<slot>" */
+    struct io_region bar_io, bar_mmio;
     uint8_t txbuf[TX_BUF_MAX];  /* one frame being sent (C+: gathered fragments) */
     uint8_t segbuf[NET_ETH_ZLEN + RX_FRAME_MAX]; /* one large-send segment */
 };
@@ -55,12 +46,12 @@ struct rtl8139 {
 /* The one place the NIC drives its INTx pin. */
 static void rtl8139_update_irq(struct rtl8139 *n)
 {
-    pci_set_irq(&n->dev, !n->st.unplugged && (n->st.isr & n->st.imr) != 0);
+    pci_set_irq(&n->nic.dev, !n->st.unplugged && (n->st.isr & n->st.imr) != 0);
 }
 
 static bool bus_master(const struct rtl8139 *n)
 {
-    return (n->dev.config[0x04] & PCI_CMD_MASTER) && n->accel && !n->st.unplugged;
+    return nic_bus_master(&n->nic) && !n->st.unplugged;
 }
 
 static uint32_t legacy_buf_size(const struct rtl8139_state *s)
@@ -70,12 +61,12 @@ static uint32_t legacy_buf_size(const struct rtl8139_state *s)
 
 static int dma_read(struct rtl8139 *n, uint64_t gpa, void *buf, size_t len)
 {
-    return accel_mem_read(n->accel, gpa, buf, len);
+    return nic_dma_read(&n->nic, gpa, buf, len);
 }
 
 static int dma_write(struct rtl8139 *n, uint64_t gpa, const void *buf, size_t len)
 {
-    return accel_mem_write(n->accel, gpa, buf, len);
+    return nic_dma_write(&n->nic, gpa, buf, len);
 }
 
 /* ---- receive ------------------------------------------------------------ */
@@ -225,7 +216,7 @@ static enum net_rx_result rx_frame(struct rtl8139 *n, const uint8_t *f, size_t l
 
     /* A stopped VM's memory and device state must not change (its state
      * may be being saved): hold the frame until rtl8139_resume(). */
-    if (n->running && !n->running(n->running_opaque) && !s->unplugged)
+    if (nic_stopped(&n->nic) && !s->unplugged)
         return NET_RX_FULL;
     if (s->unplugged || !(s->cr & CR_RE) || !bus_master(n))
         return NET_RX_DONE;                  /* receiver off: dropped, as on the wire */
@@ -274,8 +265,8 @@ static void emit(void *opaque, const uint8_t *f, size_t len)
     }
     if ((n->st.tcr & TCR_LOOPBACK) == TCR_LOOPBACK)
         rx_frame(n, f, len);                 /* no room: lost, as on the chip */
-    else if (n->nb)
-        net_send(n->nb, f, len);
+    else if (n->nic.nb)
+        net_send(n->nic.nb, f, len);
 }
 
 static void legacy_tx_slot(struct rtl8139 *n, unsigned slot)
@@ -476,7 +467,7 @@ static uint16_t eeprom_word(const struct rtl8139 *n, unsigned addr)
     case 1: return RTL8139_VENDOR;
     case 2: return RTL8139_DEVICE;
     case 7: case 8: case 9:
-        return (uint16_t)(n->mac[(addr - 7) * 2] | n->mac[(addr - 7) * 2 + 1] << 8);
+        return (uint16_t)(n->nic.mac[(addr - 7) * 2] | n->nic.mac[(addr - 7) * 2 + 1] << 8);
     default: return 0;
     }
 }
@@ -547,7 +538,7 @@ static void chip_reset(struct rtl8139 *n, bool soft)
         memcpy(s->idr, idr, 6);
         memcpy(s->mar, mar, 8);
     } else {
-        memcpy(s->idr, n->mac, 6);
+        memcpy(s->idr, n->nic.mac, 6);
     }
     s->unplugged = unplugged;
     for (i = 0; i < 4; i++)
@@ -880,22 +871,10 @@ static void regs_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     /* Whatever the driver just did may have made room for a held frame
      * (CAPR in legacy mode; in C+ mode the ring is refilled in memory and
      * the driver then acknowledges or unmasks interrupts). */
-    net_rx_kick(n->nb);
+    net_rx_kick(n->nic.nb);
 }
 
 static const struct io_ops regs_ops = { .read = regs_read, .write = regs_write };
-
-/* The empty expansion ROM: zeros, no 0x55AA signature, so firmware skips it. */
-static uint64_t rom_read(void *opaque, uint64_t off, unsigned size)
-{
-    return 0;
-}
-
-static void rom_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
-{
-}
-
-static const struct io_ops rom_ops = { .read = rom_read, .write = rom_write };
 
 /* ---- saved state -------------------------------------------------------- */
 
@@ -944,7 +923,7 @@ static void nic_post_load(void *opaque)
     struct rtl8139 *n = opaque;
 
     rtl8139_update_irq(n);
-    net_rx_kick(n->nb);
+    net_rx_kick(n->nic.nb);
 }
 
 /* ---- life --------------------------------------------------------------- */
@@ -953,6 +932,9 @@ struct rtl8139 *rtl8139_new(struct iobus *bus, struct pci_bus *pci, struct accel
                              const uint8_t mac[6], struct net_backend *nb,
                              rtl8139_running_fn *running, void *running_opaque)
 {
+    static const struct nic_identity model = {
+        "rtl8139", RTL8139_VENDOR, RTL8139_DEVICE, RTL8139_CLASS, RTL8139_REVISION,
+    };
     struct rtl8139 *n = calloc(1, sizeof(*n));
     struct vmstate_dev vd = {
         .version = 1, .state_size = sizeof(struct rtl8139_state),
@@ -961,33 +943,18 @@ struct rtl8139 *rtl8139_new(struct iobus *bus, struct pci_bus *pci, struct accel
 
     if (!n)
         return NULL;
-    n->bus = bus;
-    n->accel = accel;
-    n->nb = nb;
-    n->running = running;
-    n->running_opaque = running_opaque;
-    memcpy(n->mac, mac, 6);
-    snprintf(n->name, sizeof(n->name), "rtl8139.%u", slot);
-    pci_dev_init(&n->dev, n->name, slot, 0, RTL8139_VENDOR, RTL8139_DEVICE, RTL8139_CLASS, RTL8139_REVISION);
-    n->dev.config[0x3d] = 0x01;     /* INTA */
+    nic_init(&n->nic, &model, bus, accel, slot, mac, nb, running, running_opaque, n);
     io_region_init(&n->bar_io, IO_PIO, "rtl8139-io", &regs_ops, n, RTL8139_REGS);
     io_region_init(&n->bar_mmio, IO_MMIO, "rtl8139-mmio", &regs_ops, n, RTL8139_REGS);
-    pci_dev_set_bar(&n->dev, 0, true, RTL8139_REGS, &n->bar_io);
-    pci_dev_set_bar(&n->dev, 1, false, RTL8139_REGS, &n->bar_mmio);
-    io_region_init(&n->bar_rom, IO_MMIO, "rtl8139-rom", &rom_ops, n, RTL8139_ROM_SIZE);
-    pci_dev_set_rom(&n->dev, RTL8139_ROM_SIZE, &n->bar_rom);
-    n->dev.opaque = n;
+    pci_dev_set_bar(&n->nic.dev, 0, true, RTL8139_REGS, &n->bar_io);
+    pci_dev_set_bar(&n->nic.dev, 1, false, RTL8139_REGS, &n->bar_mmio);
     chip_reset(n, false);
-    vd.name = n->name;
     vd.state = &n->st;
     vd.opaque = n;
-    if (pci_register(pci, &n->dev) < 0 || vmstate_register(&vd) < 0) {
-        log_err("%s: cannot register", n->name);
+    if (nic_register(&n->nic, pci, &vd, nic_receive, n) < 0) {
         free(n);
         return NULL;
     }
-    if (nb)
-        net_set_receiver(nb, nic_receive, n);
     return n;
 }
 
@@ -998,7 +965,7 @@ void rtl8139_reset(struct rtl8139 *n)
 
 void rtl8139_resume(struct rtl8139 *n)
 {
-    net_rx_kick(n->nb);
+    net_rx_kick(n->nic.nb);
 }
 
 void rtl8139_unplug(struct rtl8139 *n)
@@ -1008,26 +975,14 @@ void rtl8139_unplug(struct rtl8139 *n)
     n->st.unplugged = 1;
     n->st.isr = n->st.imr = 0;
     rtl8139_update_irq(n);
-    pci_unplug(&n->dev);
-    /* Like qemu-xen, which deletes the NIC and its tap: a tap the DM
-     * created disappears from the host, one the toolstack passed is
-     * just detached. */
-    if (n->nb) {
-        log_info("%s: unplugged by the guest; tap %s closed", n->name, net_backend_id(n->nb));
-        net_backend_free(n->nb);
-        n->nb = NULL;
-    }
+    nic_unplug(&n->nic);
 }
 
 void rtl8139_free(struct rtl8139 *n)
 {
     if (!n)
         return;
-    net_backend_free(n->nb);
-    if (n->bar_io.mapped)
-        io_region_unmap(n->bus, &n->bar_io);
-    if (n->bar_mmio.mapped)
-        io_region_unmap(n->bus, &n->bar_mmio);
+    nic_destroy(&n->nic);
     free(n);
 }
 

@@ -23,10 +23,6 @@ struct rtl8139;
 #define RTL8139_REVISION 0x20          /* 8139C+ (qemu-xen's RTL8139_PCI_REVID) */
 #define RTL8139_CLASS    0x020000      /* network, Ethernet */
 #define RTL8139_REGS     0x100         /* BAR0 (I/O) and BAR1 (MMIO) size */
-/* The expansion ROM BAR qemu-xen gives it (its efi-rtl8139.rom, 244 KiB,
- * rounded up): the same size keeps the firmware's BAR layout, and so the
- * guest's view of every BAR, identical. Ours is empty (no boot ROM). */
-#define RTL8139_ROM_SIZE (256 * 1024)
 
 /* Registers (byte offsets into the BARs). */
 enum rtl8139_reg {

@@ -175,6 +175,7 @@ void net_rx_kick(struct net_backend *b)
 bool net_rx_stalled(const struct net_backend *b) { return b && b->stalled; }
 uint64_t net_tx_dropped(const struct net_backend *b) { return b ? b->tx_dropped : 0; }
 const char *net_backend_id(const struct net_backend *b) { return b->id; }
+struct loop *net_backend_loop(const struct net_backend *b) { return b ? b->loop : NULL; }
 
 int net_keep_fds(int *fds, int max)
 {

@@ -42,6 +42,8 @@ void net_rx_kick(struct net_backend *b);
 bool net_rx_stalled(const struct net_backend *b);
 uint64_t net_tx_dropped(const struct net_backend *b);
 const char *net_backend_id(const struct net_backend *b);
+/* The loop serving b (NULL for no backend): where its NIC defers work. */
+struct loop *net_backend_loop(const struct net_backend *b);
 /* Every backend's fd: kept across restriction. */
 int net_keep_fds(int *fds, int max);
 

@@ -20,29 +20,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "dm/board/machine.h"
+#include "dm/core/iobus.h"
 #include "dm/core/loop.h"
-#include "dm/core/pci.h"
-#include "dm/core/vmstate.h"
 #include "dm/devices/e1000-regs.h"
 #include "dm/devices/e1000.h"
-#include "dm/net/net.h"
-#include "tests/lib/fakemachine.h"
+#include "tests/lib/nicfuzz.h"
 
-#define RAM_SIZE (1u << 20)
 #define MMIOBASE 0xe0000000u
 #define IOBASE   0xc000u
 #define TXRING   0x1000u
 #define RXRING   0x2000u
 #define SECTION  "e1000.3"
 
-static uint8_t ram[RAM_SIZE];
-static struct fake_machine fm;
-static struct loop *loop;
-static const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x00, 0x01 };
+static struct nicfuzz h;
 
 /* The registers worth aiming at (op 0 picks one when its selector says). */
 static const uint16_t hot[] = {
@@ -58,146 +49,55 @@ static void write_seeds(const char *dir);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    const char *seed = getenv("FUZZ_E1000_WRITE_SEED");
-
-    if (seed) {
-        write_seeds(seed);
-        exit(0);
-    }
-    loop = loop_new();
-    if (!loop)
-        abort();
+    nicfuzz_init(&h, "FUZZ_E1000_WRITE_SEED", write_seeds);
     return 0;
-}
-
-static uint64_t get(const uint8_t **p, const uint8_t *end, unsigned n)
-{
-    uint64_t v = 0;
-
-    for (unsigned i = 0; i < n && *p < end; i++)
-        v |= (uint64_t)*(*p)++ << (8 * i);
-    return v;
-}
-
-static void drain(int fd)
-{
-    static uint8_t buf[NET_FRAME_MAX + 16];
-    ssize_t r;
-
-    while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC)) >= 0)
-        if (r > NET_FRAME_MAX)
-            abort();
-}
-
-static void check_state_roundtrip(void)
-{
-    static uint8_t buf[VMSTATE_MAX_SECTION];
-    const struct vmstate_dev *d = vmstate_find(SECTION);
-    struct vmwriter w = { buf, 0, sizeof(buf), false };
-    static struct e1000_state staging;
-    struct vmreader r;
-    char err[128];
-
-    if (!d)
-        abort();
-    vmstate_save(d, &w);
-    memcpy(&staging, d->state, sizeof(staging));
-    r = (struct vmreader){ buf, w.len, 0, false };
-    if (w.err || vmstate_load(d, &staging, &r, err, sizeof(err)) < 0 || r.off != w.len)
-        abort();
-}
-
-/* A section from the input; applied only if the loader accepts it. */
-static const uint8_t *load_section(const uint8_t *p, const uint8_t *end)
-{
-    const struct vmstate_dev *d = vmstate_find(SECTION);
-    static struct e1000_state staging;
-    size_t len = (size_t)(end - p);
-    struct vmreader r;
-    char err[128];
-
-    if (!d)
-        abort();
-    if (len > 2048)
-        len = 2048;
-    memcpy(&staging, d->state, sizeof(staging));
-    r = (struct vmreader){ p, len, 0, false };
-    if (vmstate_load(d, &staging, &r, err, sizeof(err)) == 0) {
-        memcpy(d->state, &staging, sizeof(staging));
-        d->post_load(d->opaque);
-    }
-    return p + r.off;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint8_t dsts[4][6] = {
-        { 0x00, 0x16, 0x3e, 0x00, 0x00, 0x01 }, { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
-        { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 }, { 0x02, 0x00, 0x00, 0x00, 0x00, 0x09 },
-    };
-    static uint8_t frame[4096];
     const uint8_t *p = data, *end = data + size;
+    struct iobus *bus = &h.fm.m.bus;
     struct e1000 *n;
-    struct net_backend *nb;
-    char err[128];
     unsigned ops = 0;
-    int sv[2];
 
-    fake_machine_init(&fm, ram, RAM_SIZE);
-    memset(ram, 0, sizeof(ram));
-    fm.m.loop = loop;
-    fm.m.state = RUN_RUNNING;
-    fm.m.pci = pci_bus_new(&fm.m.bus, machine_pci_intx(&fm.m), (struct irq_line){ 0 });
-    if (!fm.m.pci || socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
-        abort();
-    nb = net_backend_new("net0", sv[0], loop, err, sizeof(err));
-    n = nb ? e1000_new(&fm.m.bus, fm.m.pci, &fm.acc, 3, mac, nb, NULL, NULL) : NULL;
+    nicfuzz_begin(&h);
+    n = e1000_new(bus, h.fm.m.pci, &h.fm.acc, NICFUZZ_SLOT, nicfuzz_mac, h.nb, NULL, NULL);
     if (!n)
         abort();
-    pci_config_write(fm.m.pci, 3, 0, 0x10, MMIOBASE, 4);
-    pci_config_write(fm.m.pci, 3, 0, 0x14, IOBASE, 4);
-    pci_config_write(fm.m.pci, 3, 0, 0x04, 0x07, 2);
+    nicfuzz_enable(&h, MMIOBASE, IOBASE);
 
     while (p < end && ops++ < 2048) {
         uint8_t op = *p++ % 11;
 
         switch (op) {
         case 0: {
-            unsigned sel = (unsigned)get(&p, end, 1), raw = (unsigned)get(&p, end, 2);
+            unsigned sel = (unsigned)nicfuzz_get(&p, end, 1), raw = (unsigned)nicfuzz_get(&p, end, 2);
             uint32_t off = sel & 1 ? hot[raw % (sizeof(hot) / sizeof(hot[0]))] : (raw * 4u) % E1000_MMIO_SIZE;
-            uint64_t v = get(&p, end, 4);
+            uint64_t v = nicfuzz_get(&p, end, 4);
 
             if (sel & 2) {
-                io_write(&fm.m.bus, IO_PIO, IOBASE + E1K_IOADDR, off, 4);
-                io_write(&fm.m.bus, IO_PIO, IOBASE + E1K_IODATA, v, 4);
+                io_write(bus, IO_PIO, IOBASE + E1K_IOADDR, off, 4);
+                io_write(bus, IO_PIO, IOBASE + E1K_IODATA, v, 4);
             } else {
-                io_write(&fm.m.bus, IO_MMIO, MMIOBASE + off + ((sel >> 2) & 3), v, 1u << ((sel >> 4) & 3));
+                io_write(bus, IO_MMIO, MMIOBASE + off + ((sel >> 2) & 3), v, 1u << ((sel >> 4) & 3));
             }
             break;
         }
         case 1: {
-            unsigned sel = (unsigned)get(&p, end, 1), raw = (unsigned)get(&p, end, 2);
+            unsigned sel = (unsigned)nicfuzz_get(&p, end, 1), raw = (unsigned)nicfuzz_get(&p, end, 2);
             uint32_t off = sel & 1 ? hot[raw % (sizeof(hot) / sizeof(hot[0]))] : (raw * 4u) % E1000_MMIO_SIZE;
 
-            io_read(&fm.m.bus, IO_MMIO, MMIOBASE + off + ((sel >> 2) & 3), 1u << ((sel >> 4) & 3));
+            io_read(bus, IO_MMIO, MMIOBASE + off + ((sel >> 2) & 3), 1u << ((sel >> 4) & 3));
             break;
         }
-        case 2: {
-            uint32_t at = (uint32_t)get(&p, end, 2) << 4;
-            size_t len = (size_t)get(&p, end, 1);
-
-            if (len > (size_t)(end - p))
-                len = (size_t)(end - p);
-            if (at + len <= RAM_SIZE)
-                memcpy(ram + at, p, len);
-            p += len;
+        case 2:
+            nicfuzz_ram_write(&h, &p, end);
             break;
-        }
         case 3: {
-            unsigned idx = (unsigned)get(&p, end, 1) & 63;
-            uint64_t addr = get(&p, end, 2) << 4;
-            uint32_t cmdlen = (uint32_t)get(&p, end, 4), upper = (uint32_t)get(&p, end, 4);
-            uint8_t *d = ram + TXRING + 16 * idx;
+            unsigned idx = (unsigned)nicfuzz_get(&p, end, 1) & 63;
+            uint64_t addr = nicfuzz_get(&p, end, 2) << 4;
+            uint32_t cmdlen = (uint32_t)nicfuzz_get(&p, end, 4), upper = (uint32_t)nicfuzz_get(&p, end, 4);
+            uint8_t *d = h.ram + TXRING + 16 * idx;
 
             memcpy(d, &addr, 8);
             memcpy(d + 8, &cmdlen, 4);
@@ -205,63 +105,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 4: {
-            unsigned idx = (unsigned)get(&p, end, 1) & 63;
-            uint64_t addr = get(&p, end, 2) << 4;
-            uint8_t *d = ram + RXRING + 16 * idx;
+            unsigned idx = (unsigned)nicfuzz_get(&p, end, 1) & 63;
+            uint64_t addr = nicfuzz_get(&p, end, 2) << 4;
+            uint8_t *d = h.ram + RXRING + 16 * idx;
 
             memcpy(d, &addr, 8);
             memset(d + 8, 0, 8);
             break;
         }
-        case 5: {
-            unsigned kind = (unsigned)get(&p, end, 1), len = (unsigned)get(&p, end, 2) % sizeof(frame);
-            uint8_t pat = (uint8_t)get(&p, end, 1);
-
-            for (unsigned i = 0; i < len; i++)
-                frame[i] = (uint8_t)(pat + i * (kind | 1));
-            if (len >= 6)
-                memcpy(frame, dsts[kind & 3], 6);
-            if (len >= 16 && (kind & 4)) {
-                frame[12] = 0x81;           /* VLAN tagged */
-                frame[13] = 0x00;
-            }
-            if (send(sv[1], frame, len, MSG_DONTWAIT) >= 0)
-                loop_once(loop, 0);
+        case 5:
+            nicfuzz_frame(&h, &p, end, 4096, true);
             break;
-        }
         case 6:
-            drain(sv[1]);
+            nicfuzz_drain(&h);
             break;
-        case 7: {
-            unsigned reg = (unsigned)get(&p, end, 1) & 0xfc;
-
-            pci_config_write(fm.m.pci, 3, 0, reg, (uint32_t)get(&p, end, 4), 4);
+        case 7:
+            nicfuzz_pci_write(&h, &p, end);
             break;
-        }
         case 8:
-            loop_once(loop, 0);
+            loop_once(h.loop, 0);
             break;
         case 9:
-            if (get(&p, end, 1) == 0xa5)
+            if (nicfuzz_get(&p, end, 1) == 0xa5)
                 e1000_unplug(n);
             break;
         case 10:
-            p = load_section(p, end);
+            p = nicfuzz_load_section(SECTION, p, end, 2048);
             break;
         }
     }
-    drain(sv[1]);
-    check_state_roundtrip();
+    nicfuzz_drain(&h);
+    nicfuzz_check_roundtrip(SECTION);
     e1000_free(n);
-    close(sv[1]);
-    pci_bus_free(fm.m.pci);
-    vmstate_unregister_all();
+    nicfuzz_end(&h);
     return 0;
 }
 
 /* ---- seeds: a driver bring-up, transmit with offloads, receive ---------- */
-
-static void put(FILE *f, const void *p, size_t n) { fwrite(p, 1, n, f); }
 
 /* MMIO write of a register by its offset (any offset: raw selector). */
 static void op_w(FILE *f, uint32_t off, uint32_t v)
@@ -269,7 +149,7 @@ static void op_w(FILE *f, uint32_t off, uint32_t v)
     uint8_t b[8] = { 0, 0x00, (uint8_t)(off / 4), (uint8_t)(off / 4 >> 8),
                      (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
 
-    put(f, b, sizeof(b));
+    nicfuzz_put(f, b, sizeof(b));
 }
 
 static void op_txd(FILE *f, uint8_t idx, uint16_t addr16, uint32_t cmdlen, uint32_t upper)
@@ -278,37 +158,26 @@ static void op_txd(FILE *f, uint8_t idx, uint16_t addr16, uint32_t cmdlen, uint3
                       (uint8_t)cmdlen, (uint8_t)(cmdlen >> 8), (uint8_t)(cmdlen >> 16), (uint8_t)(cmdlen >> 24),
                       (uint8_t)upper, (uint8_t)(upper >> 8), (uint8_t)(upper >> 16), (uint8_t)(upper >> 24) };
 
-    put(f, b, sizeof(b));
+    nicfuzz_put(f, b, sizeof(b));
 }
 
 static void op_rxd(FILE *f, uint8_t idx, uint16_t addr16)
 {
     uint8_t b[4] = { 4, idx, (uint8_t)addr16, (uint8_t)(addr16 >> 8) };
 
-    put(f, b, sizeof(b));
+    nicfuzz_put(f, b, sizeof(b));
 }
 
 static void op_frame(FILE *f, uint8_t kind, uint16_t len)
 {
     uint8_t b[5] = { 5, kind, (uint8_t)len, (uint8_t)(len >> 8), 0x33 };
 
-    put(f, b, sizeof(b));
-}
-
-static FILE *seed_open(const char *dir, const char *name)
-{
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (!(f = fopen(path, "wb")))
-        exit(1);
-    return f;
+    nicfuzz_put(f, b, sizeof(b));
 }
 
 static void write_seeds(const char *dir)
 {
-    FILE *f = seed_open(dir, "rx");
+    FILE *f = nicfuzz_seed_open(dir, "rx");
 
     op_w(f, E1K_CTRL, CTRL_RST);
     op_w(f, E1K_IMS, ICR_RXT0 | ICR_RXDMT0 | ICR_LSC);
@@ -325,10 +194,10 @@ static void write_seeds(const char *dir)
     op_frame(f, 2, 1600);
     op_frame(f, 4, 200);
     op_w(f, E1K_RDT, 3);
-    put(f, "\x06", 1);
+    nicfuzz_put(f, "\x06", 1);
     fclose(f);
 
-    f = seed_open(dir, "tx");
+    f = nicfuzz_seed_open(dir, "tx");
     op_w(f, E1K_TDBAL, TXRING);
     op_w(f, E1K_TDLEN, 128);
     op_w(f, E1K_TCTL, TCTL_EN);
@@ -339,6 +208,6 @@ static void write_seeds(const char *dir)
     op_txd(f, 3, 0x600, TXD_CMD_DEXT | TXD_DTYP_DATA | TXD_CMD_EOP | TXD_CMD_RS | TXD_CMD_VLE | 454,
            0x0123u << TXD_SPECIAL_SHIFT);
     op_w(f, E1K_TDT, 4);
-    put(f, "\x06", 1);
+    nicfuzz_put(f, "\x06", 1);
     fclose(f);
 }
