@@ -64,7 +64,7 @@ static int f_gid_taken(void *ctx, gid_t gid)
 
 static struct uid_db mkdb(struct fake_db *f)
 {
-    struct uid_db db = { f_by_name, f_by_uid, f_gid_taken, f };
+    struct uid_db db = { .by_name = f_by_name, .by_uid = f_by_uid, .gid_taken = f_gid_taken, .ctx = f };
 
     return db;
 }
