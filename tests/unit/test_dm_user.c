@@ -6,70 +6,23 @@
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "restrict/dm-user.h"
+#include "tests/lib/fake_users.h"
 
 #define RANGE "xen-qemuuser-range-base"
 #define SHARED "xen-qemuuser-shared"
 
-struct user {
-    const char *name;
-    uid_t uid;
-    gid_t gid;
-};
-
-struct fake {
-    const struct user *users;
-    const char *fail_name;      /* by_name of this name errors out (EIO) */
-    bool fail_by_uid;           /* by_uid errors out, without errno */
-};
-
-static int fake_by_name(void *ctx, const char *name, struct uid_pw *out)
-{
-    const struct fake *f = ctx;
-
-    if (f->fail_name && !strcmp(f->fail_name, name)) {
-        errno = EIO;
-        return -1;
-    }
-    for (const struct user *u = f->users; u->name; u++)
-        if (!strcmp(u->name, name)) {
-            snprintf(out->name, sizeof(out->name), "%s", u->name);
-            out->uid = u->uid;
-            out->gid = u->gid;
-            return 1;
-        }
-    errno = ENOENT;             /* as fgetpwent() leaves it at the end of the file */
-    return 0;
-}
-
-static int fake_by_uid(void *ctx, uid_t uid, struct uid_pw *out)
-{
-    const struct fake *f = ctx;
-
-    if (f->fail_by_uid)
-        return -1;
-    for (const struct user *u = f->users; u->name; u++)
-        if (u->uid == uid) {
-            snprintf(out->name, sizeof(out->name), "%s", u->name);
-            out->uid = u->uid;
-            out->gid = u->gid;
-            return 1;
-        }
-    return 0;
-}
-
-#define U(...) ((const struct user[]){ __VA_ARGS__, { NULL, 0, 0 } })
+#define U(...) ((const struct fake_user[]){ __VA_ARGS__, { NULL, 0, 0 } })
 #define ROOT { "root", 0, 0 }
 #define BASE { RANGE, 131072, 131000 }
 #define SHR { SHARED, 150000, 150002 }
 
 static const struct row {
     const char *what;
-    const struct user *users;
+    const struct fake_user *users;
     int domid;
     bool unnamed;               /* the caller takes the unnamed fallback (xsdm) */
     const char *fail_name;
@@ -142,8 +95,8 @@ static const struct row {
 START_TEST(rule_table)
 {
     const struct row *t = &rows[_i];
-    struct fake f = { t->users, t->fail_name, t->fail_by_uid };
-    struct uid_db db = { .by_name = fake_by_name, .by_uid = fake_by_uid, .ctx = &f, .where = "fake-db" };
+    struct fake_users f = { .users = t->users, .fail_name = t->fail_name, .fail_by_uid = t->fail_by_uid };
+    struct uid_db db = fake_users_db(&f, "fake-db");
     struct dm_user_pick p;
     char err[512] = "";
     int rc;
@@ -177,13 +130,7 @@ static char path[64];
 
 static void passwd_file(const char *content)
 {
-    int fd;
-
-    snprintf(path, sizeof(path), "/tmp/xsdm-dm-user-XXXXXX");
-    fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-    close(fd);
+    ck_assert_int_eq(fake_passwd_file(path, sizeof(path), content), 0);
 }
 
 START_TEST(passwd_file_lookups)
