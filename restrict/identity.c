@@ -9,7 +9,6 @@
  * users; a site that keeps them elsewhere passes "UID:GID". */
 #include <errno.h>
 #include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "dm/core/log.h"
+#include "restrict/dm-user.h"
 #include "restrict/system.h"
 
 /* Decimal id, no sign, no spaces, below (id_t)-1 (which means "unchanged"). */
@@ -40,127 +40,41 @@ static bool parse_id(const char *s, size_t len, unsigned long *out)
 
 int restrict_lookup_user(const char *passwd_path, const char *name, uid_t *uid_r, gid_t *gid_r)
 {
-    struct passwd *pw;
-    FILE *f = NULL;
-    int rc = 1;
+    struct passwd_file_db pf;
+    struct uid_pw pw;
+    int r;
 
-    f = fopen(passwd_path, "re");
-    if (!f) {
-        rc = -1;
-        goto out;
-    }
-    /* fgetpwent() skips lines it cannot parse and returns NULL at the end
-     * (errno ENOENT) or on a read error. */
-    errno = 0;
-    while ((pw = fgetpwent(f)) != NULL) {
-        if (strcmp(pw->pw_name, name) == 0) {
-            *uid_r = pw->pw_uid;
-            *gid_r = pw->pw_gid;
-            rc = 0;
-            goto out;
-        }
-    }
-    if (ferror(f))
-        rc = -1;
-out:
-    if (f) {
-        int saved = errno;
-
-        fclose(f);
-        errno = saved;
-    }
-    return rc;
-}
-
-/* The name of the user with this uid in a passwd(5) file: 0 found (name
- * copied), 1 none, -1 unreadable. libxl refuses a per-domid uid that is
- * somebody's: so do we. */
-static int lookup_uid(const char *passwd_path, uid_t uid, char *name, size_t namelen)
-{
-    struct passwd *pw;
-    FILE *f = fopen(passwd_path, "re");
-    int rc = 1;
-
-    if (!f)
-        return -1;
-    errno = 0;
-    while ((pw = fgetpwent(f)) != NULL) {
-        if (pw->pw_uid == uid) {
-            snprintf(name, namelen, "%s", pw->pw_name);
-            rc = 0;
-            break;
-        }
-    }
-    if (rc && ferror(f))
-        rc = -1;
-    fclose(f);
-    return rc;
+    passwd_file_db_init(&pf, passwd_path);
+    r = pf.db.by_name(pf.db.ctx, name, &pw);
+    if (r != 1)
+        return r < 0 ? -1 : 1;
+    *uid_r = pw.uid;
+    *gid_r = pw.gid;
+    return 0;
 }
 
 int restrict_default_user(const char *passwd_path, int domid, uid_t *uid_r, gid_t *gid_r,
                           char *how, size_t howlen, char *err, size_t errlen)
 {
-    char other[64];
-    bool shared = false, fallback = false;
-    uid_t base;
-    gid_t g;
-    unsigned long u;
-    int r;
+    struct passwd_file_db pf;
+    struct dm_user_pick pick;
 
-    /* qtest runs without -xen-domid; domain ids end below 0x7ff0. */
-    if (domid < 0)
-        domid = 0;
-    if (domid >= 0x7ff0) {
-        snprintf(err, errlen, "domain id %d is out of range", domid);
+    passwd_file_db_init(&pf, passwd_path);
+    /* libxl's rule (restrict/dm-user.c); qtest runs without -xen-domid:
+     * domain 0's slot. Never "no user": the unnamed uid stands in. */
+    if (dm_user_pick(&pf.db, domid < 0 ? 0 : domid, true, &pick, err, errlen) != 0)
+        return -1;
+    /* As for -runas: gid 0 would keep the root group's file access. */
+    if (pick.gid == 0) {
+        snprintf(err, errlen, "the device model user would be uid %u gid 0 (%s): refusing root's "
+                 "group (fix %s / %s in %s)", (unsigned)pick.uid, pick.how, DM_USER_RANGE_BASE,
+                 DM_USER_SHARED, passwd_path);
         return -1;
     }
-    r = restrict_lookup_user(passwd_path, RESTRICT_RANGE_BASE_USER, &base, &g);
-    if (r < 0)
-        goto unreadable;
-    if (r == 0) {
-        u = (unsigned long)base + (unsigned long)domid;
-        snprintf(how, howlen, "%s (uid %u) + domid %d, libxl's dm_restrict rule",
-                 RESTRICT_RANGE_BASE_USER, (unsigned)base, domid);
-    } else if ((r = restrict_lookup_user(passwd_path, RESTRICT_SHARED_USER, &base, &g)) == 0) {
-        u = base;
-        shared = true;
-        snprintf(how, howlen, "%s, libxl's fallback (shared by every such DM)", RESTRICT_SHARED_USER);
-    } else if (r < 0) {
-        goto unreadable;
-    } else {
-        /* Neither user exists: the uid libxl's documented setup would give
-         * (range base 131072), with a group of its own. It owns no file and
-         * no other process; the empty root gives it nothing to reach. */
-        u = RESTRICT_FALLBACK_UID_BASE + (unsigned long)domid;
-        g = (gid_t)u;
-        fallback = true;
-        snprintf(how, howlen, "no %s or %s in %s: unnamed uid %lu = %u + domid %d",
-                 RESTRICT_RANGE_BASE_USER, RESTRICT_SHARED_USER, passwd_path, u,
-                 RESTRICT_FALLBACK_UID_BASE, domid);
-    }
-    if (u == 0 || g == 0 || u >= 0xffffffffUL) {
-        snprintf(err, errlen, "the device model user would be uid %lu gid %u: refusing root "
-                 "(fix %s / %s in %s)", u, (unsigned)g, RESTRICT_RANGE_BASE_USER,
-                 RESTRICT_SHARED_USER, passwd_path);
-        return -1;
-    }
-    if (!shared) {
-        r = lookup_uid(passwd_path, (uid_t)u, other, sizeof(other));
-        if (r < 0)
-            goto unreadable;
-        if (r == 0) {
-            snprintf(err, errlen, "the device model uid for domain %d would be %lu, but that is "
-                     "user '%s' in %s: move %s, or pass -runas UID:GID", domid, u, other,
-                     passwd_path, RESTRICT_RANGE_BASE_USER);
-            return -1;
-        }
-    }
-    *uid_r = (uid_t)u;
-    *gid_r = g;
-    return fallback ? 1 : 0;
-unreadable:
-    snprintf(err, errlen, "reading %s: %s", passwd_path, strerror(errno));
-    return -1;
+    snprintf(how, howlen, "%s", pick.how);
+    *uid_r = pick.uid;
+    *gid_r = pick.gid;
+    return pick.rule == DM_USER_BY_UNNAMED ? 1 : 0;
 }
 
 int restrict_subuid_owner(const char *subuid_path, uid_t uid, char *name, size_t namelen)

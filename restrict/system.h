@@ -9,20 +9,17 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "restrict/dm-user.h"
+
 #define RESTRICT_PASSWD_FILE "/etc/passwd"
 
-/* libxl's device model users (libxl_internal.h) and the uid base its
- * documentation and our bed give xen-qemuuser-range-base. */
-#define RESTRICT_RANGE_BASE_USER   "xen-qemuuser-range-base"
-#define RESTRICT_SHARED_USER       "xen-qemuuser-shared"
-#define RESTRICT_FALLBACK_UID_BASE 131072u
-
 /* The user a DM started without -runas becomes (libvirt, xl without
- * dm_restrict), by libxl's rule: xen-qemuuser-range-base's uid + domid
- * (its gid), else xen-qemuuser-shared, else uid = gid =
- * RESTRICT_FALLBACK_UID_BASE + domid, unnamed. A computed uid that is some
- * other user's, or root, is refused. how says which rule applied.
- * 0 (libxl's rule), 1 (the unnamed fallback), or -1 with err filled. */
+ * dm_restrict): libxl's per-domain rule (dm_user_pick(), restrict/dm-user.h)
+ * read from passwd_path, with the unnamed uid = gid = DM_USER_UNNAMED_BASE
+ * + domid as the last resort; gid 0 is refused too. how says which rule
+ * applied. 0 (libxl's rule), 1 (the unnamed fallback), or -1 with err
+ * filled. */
+#define RESTRICT_FALLBACK_UID_BASE DM_USER_UNNAMED_BASE
 int restrict_default_user(const char *passwd_path, int domid, uid_t *uid_r, gid_t *gid_r,
                           char *how, size_t howlen, char *err, size_t errlen);
 
@@ -32,7 +29,8 @@ int restrict_default_user(const char *passwd_path, int domid, uid_t *uid_r, gid_
 int restrict_parse_runas(const char *spec, uid_t *uid_r, gid_t *gid_r, char *err, size_t errlen);
 
 /* The user called name in a passwd(5) file, without NSS (see identity.c).
- * 0 found, 1 no such user, -1 the file could not be read (errno). */
+ * 0 found, 1 no such user, -1 the file could not be read, or the entry's
+ * name is longer than DM_USER_NAME_MAX (errno). */
 int restrict_lookup_user(const char *passwd_path, const char *name, uid_t *uid_r, gid_t *gid_r);
 
 /* Close every fd not in keep[] (any order, duplicates and negatives

@@ -12,39 +12,16 @@
 
 #include "dm/core/errmsg.h"
 
-#define DOMID_FIRST_RESERVED 0x7FF0
-
-static int fill(const struct passwd *pw, struct uid_pw *out)
-{
-    if (strlen(pw->pw_name) >= sizeof(out->name))
-        return -1;
-    snprintf(out->name, sizeof(out->name), "%s", pw->pw_name);
-    out->uid = pw->pw_uid;
-    out->gid = pw->pw_gid;
-    return 1;
-}
-
-/* Search the XSDM_PASSWD_FILE file, by name or by uid. */
-static int file_lookup(const char *name, const uid_t *uid, struct uid_pw *out)
+/* The XSDM_PASSWD_FILE file, by name (name != NULL) or by uid. */
+static int file_lookup(const char *name, uid_t uid, struct uid_pw *out)
 {
     const char *path = getenv("XSDM_PASSWD_FILE");
-    struct passwd *pw;
-    FILE *f;
-    int rc = 0;
+    struct passwd_file_db pf;
 
     if (!path || !*path)
         return 0;
-    f = fopen(path, "re");
-    if (!f)
-        return -1;
-    while ((pw = fgetpwent(f))) {
-        if ((name && !strcmp(pw->pw_name, name)) || (uid && pw->pw_uid == *uid)) {
-            rc = fill(pw, out);
-            break;
-        }
-    }
-    fclose(f);
-    return rc;
+    passwd_file_db_init(&pf, path);
+    return name ? pf.db.by_name(pf.db.ctx, name, out) : pf.db.by_uid(pf.db.ctx, uid, out);
 }
 
 static int sys_by_name(void *ctx, const char *name, struct uid_pw *out)
@@ -54,11 +31,13 @@ static int sys_by_name(void *ctx, const char *name, struct uid_pw *out)
     int r;
 
     r = getpwnam_r(name, &pwb, buf, sizeof(buf), &pw);
-    if (r && r != ENOENT && r != ESRCH)
+    if (r && r != ENOENT && r != ESRCH) {
+        errno = r;
         return -1;
+    }
     if (pw)
-        return fill(pw, out);
-    return file_lookup(name, NULL, out);
+        return uid_pw_from_passwd(pw, out);
+    return file_lookup(name, 0, out);
 }
 
 static int sys_by_uid(void *ctx, uid_t uid, struct uid_pw *out)
@@ -68,11 +47,13 @@ static int sys_by_uid(void *ctx, uid_t uid, struct uid_pw *out)
     int r;
 
     r = getpwuid_r(uid, &pwb, buf, sizeof(buf), &pw);
-    if (r && r != ENOENT && r != ESRCH)
+    if (r && r != ENOENT && r != ESRCH) {
+        errno = r;
         return -1;
+    }
     if (pw)
-        return fill(pw, out);
-    return file_lookup(NULL, &uid, out);
+        return uid_pw_from_passwd(pw, out);
+    return file_lookup(NULL, uid, out);
 }
 
 static int sys_gid_taken(void *ctx, gid_t gid)
@@ -82,8 +63,10 @@ static int sys_gid_taken(void *ctx, gid_t gid)
     int r;
 
     r = getgrgid_r(gid, &grb, buf, sizeof(buf), &gr);
-    if (r && r != ENOENT && r != ESRCH)
+    if (r && r != ENOENT && r != ESRCH) {
+        errno = r;
         return -1;
+    }
     return gr != NULL;
 }
 
@@ -91,6 +74,7 @@ static const struct uid_db system_db = {
     .by_name = sys_by_name,
     .by_uid = sys_by_uid,
     .gid_taken = sys_gid_taken,
+    .where = "NSS",
 };
 
 const struct uid_db *uid_db_system(void)
@@ -117,30 +101,25 @@ int uid_parse_numeric(const char *s, uid_t *uid, gid_t *gid)
     return 0;
 }
 
-static int lookup_failed(char *err, size_t errlen, const char *what)
-{
-    seterr(err, errlen, "user database lookup of %s failed", what);
-    return -1;
-}
-
 int uid_choose(const struct uid_db *db, int domid, const char *user, bool dm_restrict,
                bool per_domid_gid, struct dm_user *out, char *err, size_t errlen)
 {
-    struct uid_pw pw, other;
-    unsigned long long want;
+    struct dm_user_pick pick;
+    struct uid_pw pw;
     int r;
 
     memset(out, 0, sizeof(*out));
-    if (domid <= 0 || domid >= DOMID_FIRST_RESERVED) {
+    if (domid <= 0 || domid >= DM_USER_DOMID_END) {
         seterr(err, errlen, "invalid domid %d for a device model", domid);
         return -1;
     }
 
     /* 1. device_model_user= wins, restricted or not */
     if (user && *user) {
+        errno = 0;
         r = db->by_name(db->ctx, user, &pw);
         if (r < 0)
-            return lookup_failed(err, errlen, user);
+            return dm_user_lookup_failed(db, user, err, errlen);
         if (r == 0) {
             seterr(err, errlen, "device_model_user '%s' does not exist", user);
             return -1;
@@ -149,89 +128,70 @@ int uid_choose(const struct uid_db *db, int domid, const char *user, bool dm_res
             seterr(err, errlen, "a per-domid gid needs the %s rule, not device_model_user", UID_RANGE_BASE);
             return -1;
         }
+        if (pw.uid == 0) {
+            seterr(err, errlen, "device model user '%s' is uid 0: refusing to run the device model as root",
+                   pw.name);
+            return -1;
+        }
         snprintf(out->runas, sizeof(out->runas), "%s", pw.name);
         out->uid = pw.uid;
         out->gid = pw.gid;
         out->kill_uid = true;
-        goto check_root;
+        return 0;
     }
 
     /* 2. not restricted: the DM stays root */
     if (!dm_restrict)
         return 1;
 
-    /* 3. range base + domid, numeric */
-    r = db->by_name(db->ctx, UID_RANGE_BASE, &pw);
+    /* 3.-5. range base + domid, else the shared user: the DM's own rule */
+    r = dm_user_pick(db, domid, false, &pick, err, errlen);
     if (r < 0)
-        return lookup_failed(err, errlen, UID_RANGE_BASE);
+        return -1;
     if (r == 1) {
-        want = (unsigned long long)pw.uid + (unsigned long long)domid;
-        if (want >= (unsigned long long)UINT_MAX) {
-            seterr(err, errlen, "%s uid %u + domid %d overflows", UID_RANGE_BASE, (unsigned)pw.uid, domid);
-            return -1;
-        }
-        r = db->by_uid(db->ctx, (uid_t)want, &other);
-        if (r < 0)
-            return lookup_failed(err, errlen, "a uid");
-        if (r == 1) {
-            seterr(err, errlen, "wanted to use uid %llu (%s + %d) but that is user %s",
-                   want, UID_RANGE_BASE, domid, other.name);
-            return -1;
-        }
-        out->uid = (uid_t)want;
-        out->gid = pw.gid;
-        if (per_domid_gid) {
-            unsigned long long g = (unsigned long long)pw.gid + (unsigned long long)domid;
-
-            if (g >= (unsigned long long)UINT_MAX || g == 0) {
-                seterr(err, errlen, "per-domid gid %llu out of range", g);
-                return -1;
-            }
-            r = db->gid_taken ? db->gid_taken(db->ctx, (gid_t)g) : 0;
-            if (r < 0)
-                return lookup_failed(err, errlen, "a gid");
-            if (r == 1) {
-                seterr(err, errlen, "wanted to use gid %llu (%s gid + %d) but that group exists",
-                       g, UID_RANGE_BASE, domid);
-                return -1;
-            }
-            out->gid = (gid_t)g;
-            out->per_domid_gid = true;
-        }
-        snprintf(out->runas, sizeof(out->runas), "%u:%u", (unsigned)out->uid, (unsigned)out->gid);
-        out->kill_uid = true;
-        goto check_root;
-    }
-
-    /* 4. one shared user: no kill by uid (it would hit every domain) */
-    r = db->by_name(db->ctx, UID_SHARED, &pw);
-    if (r < 0)
-        return lookup_failed(err, errlen, UID_SHARED);
-    if (r == 1) {
-        if (per_domid_gid) {
-            seterr(err, errlen, "a per-domid gid needs the %s user, found only %s", UID_RANGE_BASE, UID_SHARED);
-            return -1;
-        }
-        snprintf(out->runas, sizeof(out->runas), "%s", pw.name);
-        out->uid = pw.uid;
-        out->gid = pw.gid;
-        out->kill_uid = false;
-        goto check_root;
-    }
-
-    /* 5. nobody to run as */
-    seterr(err, errlen, "could not find user %s or %s (or set device_model_user): cannot restrict the device model",
-           UID_RANGE_BASE, UID_SHARED);
-    return -1;
-
-check_root:
-    if (out->uid == 0) {
-        seterr(err, errlen, "device model user '%s' is uid 0: refusing to run the device model as root",
-               out->runas);
-        memset(out, 0, sizeof(*out));
+        seterr(err, errlen, "could not find user %s or %s (or set device_model_user): cannot restrict "
+               "the device model", UID_RANGE_BASE, UID_SHARED);
         return -1;
     }
+    out->uid = pick.uid;
+    out->gid = pick.gid;
+    if (pick.rule == DM_USER_BY_SHARED) {
+        /* one shared user: no kill by uid (it would hit every domain) */
+        if (per_domid_gid) {
+            seterr(err, errlen, "a per-domid gid needs the %s user, found only %s", UID_RANGE_BASE, UID_SHARED);
+            goto refuse;
+        }
+        snprintf(out->runas, sizeof(out->runas), "%s", pick.name);
+        return 0;
+    }
+    if (per_domid_gid) {
+        unsigned long long g = (unsigned long long)pick.gid + (unsigned long long)domid;
+
+        if (g >= (unsigned long long)UINT_MAX || g == 0) {
+            seterr(err, errlen, "per-domid gid %llu out of range", g);
+            goto refuse;
+        }
+        errno = 0;
+        r = db->gid_taken ? db->gid_taken(db->ctx, (gid_t)g) : 0;
+        if (r < 0) {
+            dm_user_lookup_failed(db, "a gid", err, errlen);
+            goto refuse;
+        }
+        if (r == 1) {
+            seterr(err, errlen, "wanted to use gid %llu (%s gid + %d) but that group exists",
+                   g, UID_RANGE_BASE, domid);
+            goto refuse;
+        }
+        out->gid = (gid_t)g;
+        out->per_domid_gid = true;
+    }
+    /* numeric: the DM needs no user database entry for it */
+    snprintf(out->runas, sizeof(out->runas), "%u:%u", (unsigned)out->uid, (unsigned)out->gid);
+    out->kill_uid = true;
     return 0;
+refuse:
+    memset(out, 0, sizeof(*out));
+    return -1;
 }
 
 int uid_reaper(const struct uid_db *db, uid_t *reaper, char *err, size_t errlen)
@@ -241,9 +201,10 @@ int uid_reaper(const struct uid_db *db, uid_t *reaper, char *err, size_t errlen)
     int r;
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        errno = 0;
         r = db->by_name(db->ctx, names[i], &pw);
         if (r < 0)
-            return lookup_failed(err, errlen, names[i]);
+            return dm_user_lookup_failed(db, names[i], err, errlen);
         if (r == 1) {
             if (pw.uid == 0) {
                 seterr(err, errlen, "reaper user %s is uid 0: refusing", names[i]);

@@ -1,7 +1,8 @@
 /* Which user a device model runs as: libxl's rules exactly
- * (libxl-compat.md §1.4), plus an optional per-domid gid, and the reaper
- * uid used to kill by uid (§1.7). Lookups go through a small db interface
- * so tests can supply their own users. */
+ * (libxl-compat.md §1.4): device_model_user, then the per-domain rule
+ * shared with the DM (restrict/dm-user.c), plus an optional per-domid gid,
+ * and the reaper uid used to kill by uid (§1.7). Lookups go through a small
+ * db interface so tests can supply their own users. */
 #ifndef XSDMCTL_UID_H
 #define XSDMCTL_UID_H
 
@@ -9,24 +10,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define UID_RANGE_BASE  "xen-qemuuser-range-base"
-#define UID_SHARED      "xen-qemuuser-shared"
+#include "restrict/dm-user.h"
+
+/* struct uid_pw and struct uid_db (the lookup interface) are the shared
+ * rule's, restrict/dm-user.h. */
+#define UID_RANGE_BASE  DM_USER_RANGE_BASE
+#define UID_SHARED      DM_USER_SHARED
 #define UID_REAPER      "xen-qemuuser-reaper"
-#define UID_NAME_MAX    64
-
-struct uid_pw {
-    char name[UID_NAME_MAX];
-    uid_t uid;
-    gid_t gid;
-};
-
-/* Each returns 1 found (*out filled), 0 not found, -1 lookup error. */
-struct uid_db {
-    int (*by_name)(void *ctx, const char *name, struct uid_pw *out);
-    int (*by_uid)(void *ctx, uid_t uid, struct uid_pw *out);
-    int (*gid_taken)(void *ctx, gid_t gid);    /* 1 if a group has this gid */
-    void *ctx;
-};
+#define UID_NAME_MAX    DM_USER_NAME_MAX
 
 /* NSS (getpwnam/getpwuid/getgrgid), plus, if the environment names one in
  * XSDM_PASSWD_FILE, a passwd-format file consulted after NSS (for tests and

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "restrict/system.h"
+#include "tests/lib/fake_users.h"
 
 static char path[64];
 static char how[256], err[256];
@@ -16,13 +17,7 @@ static gid_t gid;
 
 static const char *file(const char *content)
 {
-    int fd;
-
-    snprintf(path, sizeof(path), "/tmp/xsdm-default-user-XXXXXX");
-    fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-    close(fd);
+    ck_assert_int_eq(fake_passwd_file(path, sizeof(path), content), 0);
     return path;
 }
 

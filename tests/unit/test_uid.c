@@ -6,68 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/lib/fake_users.h"
 #include "toolstack/uid.h"
-
-struct fake_user {
-    const char *name;
-    uid_t uid;
-    gid_t gid;
-};
-
-struct fake_db {
-    const struct fake_user *users;
-    const gid_t *groups;
-    int fail;                   /* lookups error out */
-};
-
-static int f_by_name(void *ctx, const char *name, struct uid_pw *out)
-{
-    const struct fake_db *db = ctx;
-
-    if (db->fail)
-        return -1;
-    for (const struct fake_user *u = db->users; u && u->name; u++)
-        if (!strcmp(u->name, name)) {
-            snprintf(out->name, sizeof(out->name), "%s", u->name);
-            out->uid = u->uid;
-            out->gid = u->gid;
-            return 1;
-        }
-    return 0;
-}
-
-static int f_by_uid(void *ctx, uid_t uid, struct uid_pw *out)
-{
-    const struct fake_db *db = ctx;
-
-    if (db->fail)
-        return -1;
-    for (const struct fake_user *u = db->users; u && u->name; u++)
-        if (u->uid == uid) {
-            snprintf(out->name, sizeof(out->name), "%s", u->name);
-            out->uid = u->uid;
-            out->gid = u->gid;
-            return 1;
-        }
-    return 0;
-}
-
-static int f_gid_taken(void *ctx, gid_t gid)
-{
-    const struct fake_db *db = ctx;
-
-    for (const gid_t *g = db->groups; g && *g; g++)
-        if (*g == gid)
-            return 1;
-    return 0;
-}
-
-static struct uid_db mkdb(struct fake_db *f)
-{
-    struct uid_db db = { f_by_name, f_by_uid, f_gid_taken, f };
-
-    return db;
-}
 
 static const struct fake_user range_users[] = {
     { "root", 0, 0 },
@@ -81,8 +21,8 @@ static const struct fake_user range_users[] = {
 
 START_TEST(range_base_plus_domid)
 {
-    struct fake_db f = { range_users, NULL, 0 };
-    struct uid_db db = mkdb(&f);
+    struct fake_users f = { .users = range_users };
+    struct uid_db db = fake_users_db(&f, NULL);
     struct dm_user u;
     char err[256];
 
@@ -96,8 +36,8 @@ END_TEST
 
 START_TEST(range_uid_taken_by_a_user)
 {
-    struct fake_db f = { range_users, NULL, 0 };
-    struct uid_db db = mkdb(&f);
+    struct fake_users f = { .users = range_users };
+    struct uid_db db = fake_users_db(&f, NULL);
     struct dm_user u;
     char err[256] = "";
 
@@ -108,8 +48,8 @@ END_TEST
 
 START_TEST(device_model_user_wins)
 {
-    struct fake_db f = { range_users, NULL, 0 };
-    struct uid_db db = mkdb(&f);
+    struct fake_users f = { .users = range_users };
+    struct uid_db db = fake_users_db(&f, NULL);
     struct dm_user u;
     char err[256];
 
@@ -123,8 +63,8 @@ END_TEST
 
 START_TEST(device_model_user_missing)
 {
-    struct fake_db f = { range_users, NULL, 0 };
-    struct uid_db db = mkdb(&f);
+    struct fake_users f = { .users = range_users };
+    struct uid_db db = fake_users_db(&f, NULL);
     struct dm_user u;
     char err[256] = "";
 
@@ -135,8 +75,8 @@ END_TEST
 
 START_TEST(uid_zero_refused)
 {
-    struct fake_db f = { range_users, NULL, 0 };
-    struct uid_db db = mkdb(&f);
+    struct fake_users f = { .users = range_users };
+    struct uid_db db = fake_users_db(&f, NULL);
     struct dm_user u;
     char err[256] = "";
 
@@ -153,8 +93,8 @@ START_TEST(range_base_of_zero_with_domid_is_not_root)
     static const struct fake_user zero_base[] = {
         { "xen-qemuuser-range-base", 0, 0 }, { NULL, 0, 0 },
     };
-    struct fake_db f = { zero_base, NULL, 0 };
-    struct uid_db db = mkdb(&f);
+    struct fake_users f = { .users = zero_base };
+    struct uid_db db = fake_users_db(&f, NULL);
     struct dm_user u;
     char err[256];
 
@@ -169,8 +109,8 @@ START_TEST(shared_user_no_kill_uid)
     static const struct fake_user shared_only[] = {
         { "xen-qemuuser-shared", 998, 997 }, { NULL, 0, 0 },
     };
-    struct fake_db f = { shared_only, NULL, 0 };
-    struct uid_db db = mkdb(&f);
+    struct fake_users f = { .users = shared_only };
+    struct uid_db db = fake_users_db(&f, NULL);
     struct dm_user u;
     char err[256];
 
@@ -186,8 +126,8 @@ END_TEST
 START_TEST(nobody_to_run_as)
 {
     static const struct fake_user none[] = { { "qemu", 64055, 64055 }, { NULL, 0, 0 } };
-    struct fake_db f = { none, NULL, 0 };
-    struct uid_db db = mkdb(&f);
+    struct fake_users f = { .users = none };
+    struct uid_db db = fake_users_db(&f, NULL);
     struct dm_user u;
     char err[256] = "";
 
@@ -201,8 +141,8 @@ END_TEST
 START_TEST(per_domid_gid)
 {
     static const gid_t taken[] = { 131080, 0 };
-    struct fake_db f = { range_users, taken, 0 };
-    struct uid_db db = mkdb(&f);
+    struct fake_users f = { .users = range_users, .groups = taken };
+    struct uid_db db = fake_users_db(&f, NULL);
     struct dm_user u;
     char err[256] = "";
 
@@ -218,8 +158,8 @@ END_TEST
 
 START_TEST(bad_domids)
 {
-    struct fake_db f = { range_users, NULL, 0 };
-    struct uid_db db = mkdb(&f);
+    struct fake_users f = { .users = range_users };
+    struct uid_db db = fake_users_db(&f, NULL);
     struct dm_user u;
     char err[256];
 
@@ -231,8 +171,8 @@ END_TEST
 
 START_TEST(lookup_errors_propagate)
 {
-    struct fake_db f = { range_users, NULL, 1 };
-    struct uid_db db = mkdb(&f);
+    struct fake_users f = { .users = range_users, .fail = true };
+    struct uid_db db = fake_users_db(&f, NULL);
     struct dm_user u;
     uid_t r;
     char err[256] = "";
@@ -249,9 +189,9 @@ START_TEST(reaper_uid)
         { "xen-qemuuser-range-base", 131072, 131072 }, { "xen-qemuuser-reaper", 131071, 131071 }, { NULL, 0, 0 },
     };
     static const struct fake_user root_reaper[] = { { "xen-qemuuser-reaper", 0, 0 }, { NULL, 0, 0 } };
-    struct fake_db f1 = { with_reaper, NULL, 0 }, f2 = { range_users, NULL, 0 }, f3 = { NULL, NULL, 0 },
-                   f4 = { root_reaper, NULL, 0 };
-    struct uid_db d1 = mkdb(&f1), d2 = mkdb(&f2), d3 = mkdb(&f3), d4 = mkdb(&f4);
+    struct fake_users f1 = { .users = with_reaper }, f2 = { .users = range_users }, f3 = { .users = NULL },
+                   f4 = { .users = root_reaper };
+    struct uid_db d1 = fake_users_db(&f1, NULL), d2 = fake_users_db(&f2, NULL), d3 = fake_users_db(&f3, NULL), d4 = fake_users_db(&f4, NULL);
     char err[256];
     uid_t r = 0;
 
