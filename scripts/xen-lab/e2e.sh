@@ -181,7 +181,9 @@ truncate -s 1G "$RUN/test.img"
 mkfs.ext4 -q -F -L labtest -d "$TD" "$RUN/test.img" || infra "mkfs of the test disk failed"
 qemu-img create -q -f qcow2 -b "$OUT/dom0.img" -F raw "$RUN/dom0.qcow2" || infra "qemu-img failed"
 
-XEN_ARGS="dom0_mem=$DOM0_MEM,max:$DOM0_MEM dom0_max_vcpus=$SMP loglvl=all guest_loglvl=all com1=115200,8n1 console=com1 noreboot"
+# conswitch=ax: the serial console's input stays with Xen (its debug keys), never dom0's: the
+# watchdog below writes a NUL there every 10 s (no key handler: Xen ignores it)
+XEN_ARGS="dom0_mem=$DOM0_MEM,max:$DOM0_MEM dom0_max_vcpus=$SMP loglvl=all guest_loglvl=all com1=115200,8n1 console=com1 conswitch=ax noreboot"
 DOM0_ARGS="root=/dev/vda rw console=hvc0 earlyprintk=xen init=/sbin/xsdm-lab-init"
 QEMU=("$QEMU_BIN" ${QEMU_FW:+-L "$QEMU_FW"} -machine pc -accel tcg,thread=multi -cpu "$CPU" -smp "$SMP" -m "$MEM"
   -display none -monitor "unix:$RUN/monitor.sock,server=on,wait=off" -serial stdio -no-reboot
@@ -204,13 +206,13 @@ labs() { awk '/LAB: /{n++} END{print n+0}' "$RUN/console.log" 2>/dev/null; }
 # unstall: the console has been silent for STALL seconds. Record where the outer vCPU is, then try
 # to get it going again without losing the run: stop/cont through the monitor (the vCPU leaves its
 # translated-code loop and looks at its interrupts afresh), then an NMI. It went on if dom0 prints
-# again. If not: Xen's own account through its serial debug keys (three ^A switch the input to Xen;
-# run queues, domains, timers, every CPU's stack), and the caller stops the machine.
+# again. If not: Xen's own account through its serial debug keys (run queues, domains, timers,
+# every CPU's stack), and the caller stops the machine.
 unstall() {
   local l0 how
   l0=$(labs)
   echo "== $(date +%T) console silent for ${STALL}s" >> "$RUN/stall-monitor.txt"
-  monitor "info cpus" "info registers" "info registers" "info registers" "info irq" "info pic"
+  monitor "info cpus" "info registers" "info registers" "info lapic" "info irq" "info pic"
   for how in "stop" "nmi"; do
     if [ $how = stop ]; then monitor stop; sleep 1; monitor cont; else monitor nmi; fi
     for _ in $(seq 30); do
@@ -221,7 +223,6 @@ unstall() {
       fi
     done
   done
-  printf '\001\001\001' >&7; sleep 1
   for k in r q a d; do printf '%s' $k >&7; sleep 5; done
   sleep 10
   return 1
@@ -236,12 +237,17 @@ timeout "$TIMEOUT" "${QEMU[@]}" <&7 2>"$RUN/qemu.stderr" \
       > "$RUN/console.log") &
 QPID=$!   # the timeout process; it forwards SIGTERM to QEMU
 trap 'kill $QPID 2>/dev/null; rm -rf "$TD"' EXIT
-done_at="" stalled=0 csize=0 grew_at=$(date +%s)
+done_at="" stalled=0 csize=0 grew_at=$(date +%s) beat=0
 while kill -0 $QPID 2>/dev/null; do
+  # Xen under TCG was seen asleep for good in its idle loop's HLT with dom0 and a guest runnable in
+  # its run queue (run 20261207-161455: the monitor's registers, Xen's 'r' key): the timer
+  # interrupt it waited for never came; a byte on its serial line woke it, and it went on. So every
+  # 10 s a byte arrives: a NUL, which Xen's console takes as a key with no handler.
+  beat=$((beat + 1)); [ $((beat % 5)) = 0 ] && printf '\000' >&7
   # dom0 normally powers the machine off itself; if it does not within 60 s, stop it
   if [ -z "$done_at" ] && grep -q 'LAB-DONE' "$RUN/console.log" 2>/dev/null; then done_at=$(date +%s); fi
   if [ -n "$done_at" ] && [ $(( $(date +%s) - done_at )) -gt 60 ]; then kill $QPID 2>/dev/null; fi
-  # a frozen outer machine (seen once: TCG vCPU idle for good, console silent) ends the run early;
+  # a frozen outer machine (console silent, and unstall could not wake it) ends the run early;
   # dom0-run.sh prints a heartbeat every 60 s whatever a stage waits for, so silence means frozen
   n=$(stat -c %s "$RUN/console.log" 2>/dev/null || echo 0)
   if [ "$n" != "$csize" ]; then csize=$n; grew_at=$(date +%s)
