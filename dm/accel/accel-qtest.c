@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "dm/board/machine.h"
 #include "dm/core/accel.h"
 #include "dm/core/config.h"
+#include "dm/core/iobus.h"
 #include "dm/core/log.h"
 #include "dm/core/loop.h"
 
@@ -37,7 +39,19 @@ struct qtest_accel {
     bool discarding;                 /* inside an over-long line */
     bool running;
     uint32_t events;
+    /* -accel qtest,vram=FILE: the VGA's VRAM kept in FILE as Xen keeps it in
+     * the domain, so a DM started with -incoming finds the sender's pages.
+     * Page 0 is the "p2m": the gfn the pages are at (a u64); the VRAM
+     * follows. Without vram= the VGA owns its VRAM (vram_open answers 1). */
+    uint8_t *vfile;                  /* the whole file, mapped shared */
+    size_t vfile_len;
+    size_t vram_size;
+    uint64_t vram_park_gfn;
+    bool vram_incoming;              /* not handed out until vram_find */
+    struct io_listener listener;
 };
+
+#define VFILE_HDR 4096
 
 static struct qtest_accel *priv(struct accel *a)
 {
@@ -78,6 +92,58 @@ static int connect_unix(const char *path)
     return fd;
 }
 
+static void vfile_set_gfn(struct qtest_accel *q, uint64_t gfn)
+{
+    memcpy(q->vfile, &gfn, sizeof(gfn));
+}
+
+static uint64_t vfile_gfn(const struct qtest_accel *q)
+{
+    uint64_t gfn;
+
+    memcpy(&gfn, q->vfile, sizeof(gfn));
+    return gfn;
+}
+
+/* Before restriction: a fresh file populated at the park gfn (just above
+ * RAM, as Xen's), or an incoming DM's existing one, mapped whole. */
+static int vfile_open(struct qtest_accel *q, const struct xsdm_config *cfg)
+{
+    struct stat st;
+    void *p;
+    int fd, rc = -1;
+
+    q->vram_size = (size_t)cfg_vga_vram_bytes(cfg);
+    q->vfile_len = VFILE_HDR + q->vram_size;
+    q->vram_park_gfn = (cfg->ram_mb << 20) / VFILE_HDR;
+    q->vram_incoming = cfg->incoming_fd >= 0;
+    fd = open(cfg->qtest_vram, O_RDWR | O_CLOEXEC | (q->vram_incoming ? 0 : O_CREAT | O_TRUNC), 0600);
+    if (fd < 0) {
+        log_err("qtest: VRAM file %s: %s", cfg->qtest_vram, strerror(errno));
+        return -1;
+    }
+    if (!q->vram_incoming && ftruncate(fd, (off_t)q->vfile_len) < 0) {
+        log_err("qtest: VRAM file %s: %s", cfg->qtest_vram, strerror(errno));
+        goto out;
+    }
+    if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != q->vfile_len) {
+        log_err("qtest: VRAM file %s does not hold %zu bytes of VRAM", cfg->qtest_vram, q->vram_size);
+        goto out;
+    }
+    p = mmap(NULL, q->vfile_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        log_err("qtest: VRAM file %s: mmap: %s", cfg->qtest_vram, strerror(errno));
+        goto out;
+    }
+    q->vfile = p;
+    if (!q->vram_incoming)
+        vfile_set_gfn(q, q->vram_park_gfn);
+    rc = 0;
+out:
+    close(fd);
+    return rc;
+}
+
 static int qt_init(struct accel *a, const struct xsdm_config *cfg, struct loop *l)
 {
     struct qtest_accel *q = NULL;
@@ -106,6 +172,8 @@ static int qt_init(struct accel *a, const struct xsdm_config *cfg, struct loop *
                 (unsigned long long)cfg->ram_mb, strerror(errno));
         goto out;
     }
+    if (cfg->qtest_vram[0] && cfg->display_device && vfile_open(q, cfg) < 0)
+        goto out;
     q->fd = connect_unix(cfg->qtest_path);
     if (q->fd < 0)
         goto out;
@@ -120,6 +188,8 @@ out:
     if (ram != MAP_FAILED)
         munmap(ram, cfg->ram_mb << 20);
     if (q) {
+        if (q->vfile)
+            munmap(q->vfile, q->vfile_len);
         if (q->fd >= 0)
             close(q->fd);
         free(q->in);
@@ -238,12 +308,37 @@ static void on_io(void *opaque, int fd, uint32_t events)
     flush(q);
 }
 
+/* The framebuffer BAR moves the VRAM pages, as Xen's relocate_memory. */
+static bool is_vram(const struct qtest_accel *q, const struct io_region *r)
+{
+    return q->vfile && r->space == IO_MMIO && r->ram == q->vfile + VFILE_HDR && r->len == q->vram_size &&
+           !(r->base % VFILE_HDR);
+}
+
+static void vram_map(void *opaque, const struct io_region *r)
+{
+    if (is_vram(opaque, r))
+        vfile_set_gfn(opaque, r->base / VFILE_HDR);
+}
+
+static void vram_unmap(void *opaque, const struct io_region *r)
+{
+    struct qtest_accel *q = opaque;
+
+    if (is_vram(q, r))
+        vfile_set_gfn(q, q->vram_park_gfn);
+}
+
 static int qt_attach(struct accel *a, struct machine *m)
 {
     struct qtest_accel *q = priv(a);
     int r;
 
     q->m = m;
+    if (q->vfile) {
+        q->listener = (struct io_listener){ vram_map, vram_unmap, q };
+        iobus_set_listener(&m->bus, &q->listener);
+    }
     q->core.m = m;
     r = loop_add(q->loop, q->fd, EPOLLIN, on_io, q);
     if (r < 0) {
@@ -312,10 +407,68 @@ static int qt_keep_fds(struct accel *a, int *fds, int max)
     return 1;
 }
 
-/* Guest RAM is one mapping of all -m bytes, made at init. */
+/* Guest RAM is one mapping of all -m bytes, made at init; so is the VRAM file. */
 static uint64_t qt_map_budget(struct accel *a)
 {
-    return a->ram_size;
+    return a->ram_size + (priv(a) ? priv(a)->vfile_len : 0);
+}
+
+static int qt_vram_open(struct accel *a, size_t size, void **mem)
+{
+    struct qtest_accel *q = priv(a);
+
+    *mem = NULL;
+    if (!q->vfile)
+        return 1;
+    if (size != q->vram_size) {
+        log_err("qtest: the VRAM file holds %zu bytes, not %zu", q->vram_size, size);
+        return -1;
+    }
+    if (!q->vram_incoming)
+        *mem = q->vfile + VFILE_HDR;
+    return 0;
+}
+
+/* As Xen's: gfn is hostile (the saved state), outside RAM, and the pages must be there. */
+static void *qt_vram_find(struct accel *a, uint64_t gfn, char *err, size_t errlen)
+{
+    struct qtest_accel *q = priv(a);
+
+    if (!q->vfile) {
+        snprintf(err, errlen, "no VRAM file");
+        return NULL;
+    }
+    if (gfn < q->vram_park_gfn || gfn >= QTEST_MMIO_LIMIT / VFILE_HDR) {
+        snprintf(err, errlen, "VRAM gfn 0x%llx is guest RAM or out of range", (unsigned long long)gfn);
+        return NULL;
+    }
+    if (gfn != vfile_gfn(q)) {
+        snprintf(err, errlen, "no VRAM pages at gfn 0x%llx (they are at 0x%llx)", (unsigned long long)gfn,
+                 (unsigned long long)vfile_gfn(q));
+        return NULL;
+    }
+    q->vram_incoming = false;
+    log_info("qtest: VRAM found at gfn 0x%llx", (unsigned long long)gfn);
+    return q->vfile + VFILE_HDR;
+}
+
+static uint64_t qt_vram_gfn(struct accel *a)
+{
+    return priv(a)->vfile ? vfile_gfn(priv(a)) : 0;
+}
+
+/* What Xen's modified_memory would be told, in the log for the tests. */
+static void qt_vram_modified(struct accel *a, uint64_t off, uint64_t len)
+{
+    struct qtest_accel *q = priv(a);
+    uint64_t first, last;
+
+    if (!a->dirty_log || !q->vfile || off >= q->vram_size || len > q->vram_size - off)
+        return;
+    first = vfile_gfn(q) + off / VFILE_HDR;
+    last = vfile_gfn(q) + (off + len - 1) / VFILE_HDR;
+    log_info("qtest: modified_memory(0x%llx, %llu)", (unsigned long long)first,
+             (unsigned long long)(last - first + 1));
 }
 
 static int64_t qt_clock_ns(struct accel *a)
@@ -335,6 +488,8 @@ static void qt_destroy(struct accel *a)
     }
     if (q->core.ram)
         munmap(q->core.ram, q->core.ram_size);
+    if (q->vfile)
+        munmap(q->vfile, q->vfile_len);
     qtest_core_free(&q->core);
     free(q->in);
     free(q);
@@ -353,6 +508,10 @@ const struct accel_ops accel_qtest_ops = {
     .set_running = qt_set_running,
     .keep_fds = qt_keep_fds,
     .map_budget = qt_map_budget,
+    .vram_open = qt_vram_open,
+    .vram_find = qt_vram_find,
+    .vram_gfn = qt_vram_gfn,
+    .vram_modified = qt_vram_modified,
     .destroy = qt_destroy,
     .clock_ns = qt_clock_ns,
 };

@@ -85,11 +85,14 @@ struct xen_accel {
     struct io_listener listener;
     /* The VGA's VRAM: guest pages populated at init just above guest RAM
      * (where qemu-xen puts them), mapped here for the whole run, and moved
-     * (relocate_memory) to wherever the guest maps the framebuffer BAR. */
+     * (relocate_memory) to wherever the guest maps the framebuffer BAR. On
+     * an incoming domain they came with its memory: vram stays NULL until
+     * the saved state says where they are (vram_find). */
     void *vram;
     size_t vram_pages;
     uint64_t vram_park_gfn;             /* where they live while the BAR is unmapped */
     uint64_t vram_gfn;                  /* where they are now */
+    uint64_t ram_low_end, ram_high_end; /* guest RAM: [0, low) and [4 GiB, high) (high 0: none) */
     int fds[XEN_MAX_FDS];               /* fds the library handles opened */
     int n_fds;
     bool running;
@@ -168,6 +171,18 @@ static int xen_mem_read(struct accel *a, uint64_t gpa, void *buf, size_t len)
     return mapcache_read(&X(a)->mc, gpa, buf, len);
 }
 
+/* While the toolstack migrates, every page we dirty must be resent:
+ * Xen's log-dirty sees the guest's writes, not ours through a mapping. */
+static void report_modified(struct xen_accel *x, uint64_t first, uint64_t n)
+{
+    x->dirty_pages += n;
+    if (xendevicemodel_modified_memory(x->dmod, x->domid, first, (uint32_t)n) < 0) {
+        x->dirty_failed += n;
+        log_warn("xen: modified_memory(0x%llx, %llu): %s", (unsigned long long)first, (unsigned long long)n,
+                 strerror(errno));
+    }
+}
+
 static int xen_mem_write(struct accel *a, uint64_t gpa, const void *buf, size_t len)
 {
     struct xen_accel *x = X(a);
@@ -175,16 +190,10 @@ static int xen_mem_write(struct accel *a, uint64_t gpa, const void *buf, size_t 
 
     if (mapcache_write(&x->mc, gpa, buf, len) < 0)
         return -1;
-    /* While the toolstack migrates, every page we dirty must be resent. */
     if (a->dirty_log && len) {
         first = gpa >> MAPCACHE_PAGE_SHIFT;
         last = (gpa + len - 1) >> MAPCACHE_PAGE_SHIFT;
-        x->dirty_pages += last - first + 1;
-        if (xendevicemodel_modified_memory(x->dmod, x->domid, first, (uint32_t)(last - first + 1)) < 0) {
-            x->dirty_failed += last - first + 1;
-            log_warn("xen: modified_memory(0x%llx, %llu): %s", (unsigned long long)first,
-                     (unsigned long long)(last - first + 1), strerror(errno));
-        }
+        report_modified(x, first, last - first + 1);
     }
     return 0;
 }
@@ -312,15 +321,19 @@ static void map_pcidev(struct pci_dev *d, void *opaque)
  * RAM below 4 GiB, or above the RAM relocated over 4 GiB. Outside the e820
  * RAM hvmloader reports, inside the domain's allowance (libxl adds the video
  * memory to maxmem and leaves it out of -m). */
-static uint64_t vram_park_gfn(const struct xsdm_config *cfg)
+static uint64_t vram_park_gfn(struct xen_accel *x, const struct xsdm_config *cfg)
 {
     uint64_t ram = cfg->ram_mb << 20, below = XEN_BELOW_4G_RAM_END;
 
     if (cfg->max_ram_below_4g && cfg->max_ram_below_4g < below)
         below = cfg->max_ram_below_4g;
-    if (ram <= below)
+    if (ram <= below) {
+        x->ram_low_end = ram;
         return ram / XEN_PAGE_SIZE;
-    return ((1ull << 32) + (ram - below)) / XEN_PAGE_SIZE;
+    }
+    x->ram_low_end = below;
+    x->ram_high_end = (1ull << 32) + (ram - below);
+    return x->ram_high_end / XEN_PAGE_SIZE;
 }
 
 /* Populating guest memory is not a dm_op: it needs the unrestricted
@@ -336,7 +349,15 @@ static int vram_populate(struct xen_accel *x, const struct xsdm_config *cfg)
     if (!bytes)
         return 0;
     x->vram_pages = bytes / XEN_PAGE_SIZE;
-    x->vram_park_gfn = x->vram_gfn = vram_park_gfn(cfg);
+    x->vram_park_gfn = x->vram_gfn = vram_park_gfn(x, cfg);
+    /* An incoming domain's pages came with its memory, wherever the
+     * sender's BAR had them: populating would add a second copy. The saved
+     * state names their gfn; vram_find maps them at load. */
+    if (cfg->incoming_fd >= 0) {
+        log_info("xen: VRAM %llu MiB: an incoming domain's, mapped when the state names its gfn",
+                 (unsigned long long)(bytes >> 20));
+        return 0;
+    }
     pfns = calloc(x->vram_pages, sizeof(*pfns));
     err = calloc(x->vram_pages, sizeof(*err));
     if (!pfns || !err)
@@ -380,14 +401,6 @@ static int open_and_create(struct accel *a, const struct xsdm_config *cfg, struc
 
     if (cfg->domid <= 0 || cfg->domid >= (int)DOMID_FIRST_RESERVED) {
         log_err("xen: -xen-domid %d is not a guest domain", cfg->domid);
-        return -1;
-    }
-    /* An incoming domain's VRAM pages come with its memory, wherever the
-     * BAR was; finding them again is not built (docs/xen.md): refused
-     * before anything touches the domain. */
-    if (cfg->display_device && cfg->incoming_fd >= 0) {
-        log_err("xen: a VGA on an incoming domain (xl restore/migrate) is not supported yet; "
-                "xl: vga=\"none\" and vnc=0 for guests that migrate");
         return -1;
     }
     x = calloc(1, sizeof(*x));
@@ -577,7 +590,7 @@ static void xen_shutdown(struct accel *a, enum shutdown_reason why)
  * logging goes off (the sending DM may be killed before that). */
 static void log_dirty_count(const struct xen_accel *x, const char *when)
 {
-    log_info("xen: dirty logging %s: %llu page(s) written by DMA reported modified, %llu refused",
+    log_info("xen: dirty logging %s: %llu page(s) written by DMA or to VRAM reported modified, %llu refused",
              when, (unsigned long long)x->dirty_pages, (unsigned long long)x->dirty_failed);
 }
 
@@ -622,11 +635,95 @@ static uint64_t xen_map_budget(struct accel *a)
     return xen_mapcache_budget(a->ram_size) + (x ? (uint64_t)x->vram_pages * XEN_PAGE_SIZE : 0);
 }
 
-static void *xen_vram(struct accel *a, size_t size)
+static int xen_vram_open(struct accel *a, size_t size, void **mem)
 {
     struct xen_accel *x = X(a);
 
-    return x && x->vram && size == x->vram_pages * XEN_PAGE_SIZE ? x->vram : NULL;
+    *mem = NULL;
+    if (!x || !x->vram_pages || size != x->vram_pages * XEN_PAGE_SIZE) {
+        log_err("xen: no VRAM of %zu bytes was set up for the VGA", size);
+        return -1;
+    }
+    *mem = x->vram;                     /* NULL on an incoming domain: vram_find */
+    return 0;
+}
+
+/* gfn comes from the saved state, written by the previous DM: hostile. It
+ * must be outside guest RAM (else the BAR moves would relocate RAM pages)
+ * and every page there must map. Mapping is a foreign map restricted to
+ * the domain: allowed after restriction (IOCTL_PRIVCMD_MMAPBATCH_V2, mmap),
+ * as for the mapcache. */
+static void *xen_vram_find(struct accel *a, uint64_t gfn, char *err, size_t errlen)
+{
+    struct xen_accel *x = X(a);
+    uint64_t lo = gfn * XEN_PAGE_SIZE, hi, n = x ? x->vram_pages : 0;
+    xen_pfn_t *pfns = NULL;
+    int *errs = NULL;
+    void *p = NULL;
+    size_t i;
+
+    if (!n) {
+        snprintf(err, errlen, "no VRAM was set up");
+        return NULL;
+    }
+    if (x->vram) {
+        if (gfn == x->vram_gfn)
+            return x->vram;
+        snprintf(err, errlen, "VRAM is already mapped at gfn 0x%llx, not 0x%llx", (unsigned long long)x->vram_gfn,
+                 (unsigned long long)gfn);
+        return NULL;
+    }
+    hi = lo + n * XEN_PAGE_SIZE;
+    if (gfn >= (1ull << 40) || lo < x->ram_low_end || (x->ram_high_end && lo < x->ram_high_end && hi > 1ull << 32)) {
+        snprintf(err, errlen, "VRAM gfn 0x%llx is guest RAM or out of range", (unsigned long long)gfn);
+        return NULL;
+    }
+    pfns = calloc(n, sizeof(*pfns));
+    errs = calloc(n, sizeof(*errs));
+    if (!pfns || !errs) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n; i++)
+        pfns[i] = gfn + i;
+    p = xenforeignmemory_map(x->fmem, x->domid, PROT_READ | PROT_WRITE, n, pfns, errs);
+    if (!p) {
+        snprintf(err, errlen, "map %llu VRAM pages at gfn 0x%llx: %s", (unsigned long long)n,
+                 (unsigned long long)gfn, strerror(errno));
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        if (errs[i]) {
+            snprintf(err, errlen, "no VRAM page at gfn 0x%llx: %s", (unsigned long long)(gfn + i),
+                     strerror(-errs[i]));
+            xenforeignmemory_unmap(x->fmem, p, n);
+            p = NULL;
+            goto out;
+        }
+    }
+    x->vram = p;
+    x->vram_gfn = gfn;
+    log_info("xen: VRAM found at gfn 0x%llx and mapped", (unsigned long long)gfn);
+out:
+    free(pfns);
+    free(errs);
+    return p;
+}
+
+static uint64_t xen_vram_gfn(struct accel *a)
+{
+    return X(a) ? X(a)->vram_gfn : 0;
+}
+
+static void xen_vram_modified(struct accel *a, uint64_t off, uint64_t len)
+{
+    struct xen_accel *x = X(a);
+    uint64_t size = x ? (uint64_t)x->vram_pages * XEN_PAGE_SIZE : 0;
+
+    if (!a->dirty_log || !x->vram || off >= size || len > size - off || !len)
+        return;
+    report_modified(x, x->vram_gfn + off / XEN_PAGE_SIZE,
+                    (off + len - 1) / XEN_PAGE_SIZE - off / XEN_PAGE_SIZE + 1);
 }
 
 /* After xentoolcore_restrict_all a dm_op, a foreign map and an interdomain
@@ -726,7 +823,10 @@ const struct accel_ops accel_xen_ops = {
     .set_running = xen_set_running,
     .keep_fds = xen_keep_fds,
     .map_budget = xen_map_budget,
-    .vram = xen_vram,
+    .vram_open = xen_vram_open,
+    .vram_find = xen_vram_find,
+    .vram_gfn = xen_vram_gfn,
+    .vram_modified = xen_vram_modified,
     .restrict_handles = xen_restrict_handles,
     .destroy = xen_destroy,
 };

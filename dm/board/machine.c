@@ -136,23 +136,15 @@ out:
 static int build_vga(struct machine *m, const struct xsdm_config *cfg, unsigned slot)
 {
     size_t len;
-    uint8_t *rom, *vram = NULL;
-    struct accel *a = m->accel;
+    uint8_t *rom;
 
     if (cfg->vga_was_cirrus)
         log_info("vga: cirrus-vga requested: serving the standard VGA instead (docs/xen.md)");
-    /* Under Xen the VRAM is guest memory the accelerator populated at init. */
-    if (a && a->ops->vram) {
-        vram = a->ops->vram(a, (size_t)cfg_vga_vram_bytes(cfg));
-        if (!vram) {
-            log_err("vga: the accelerator has no VRAM of %llu bytes for the VGA",
-                    (unsigned long long)cfg_vga_vram_bytes(cfg));
-            return -1;
-        }
-    }
+    /* Under Xen the VRAM is guest memory the accelerator populated at init
+     * (or, on an incoming domain, finds when the state is loaded). */
     rom = read_vga_bios(&len);
     m->vga = vga_new(m->pci, &m->bus, slot, cfg->vga_vram_mb ? cfg->vga_vram_mb : VGA_VRAM_DEFAULT_MB,
-                     rom, len, vram);
+                     rom, len, m->accel);
     free(rom);
     if (!m->vga) {
         log_err("vga: cannot create the standard VGA");

@@ -53,11 +53,24 @@ struct accel_ops {
      * close xenstore). NULL or 0 when there is nothing to restrict. */
     int (*restrict_handles)(struct accel *a);
     void (*destroy)(struct accel *a);
-    /* Memory for the VGA's VRAM, `size` bytes, that the guest can reach
-     * directly through the linear framebuffer BAR (Xen: guest pages it
-     * populated and mapped at init, moved to wherever the BAR is mapped).
-     * NULL (or no op): the device allocates its own and traps the BAR. */
-    void *(*vram)(struct accel *a, size_t size);
+    /* The VGA's VRAM as guest memory the guest reaches directly through the
+     * framebuffer BAR (Xen: guest pages, moved to wherever the BAR is mapped).
+     * vram_open, at machine build: 0 with *mem = `size` bytes populated and
+     * mapped now; 0 with *mem = NULL on an incoming domain, whose pages came
+     * with its memory: nothing may touch them until vram_find() maps them at
+     * the gfn the saved state names (at load, after restriction); 1 (or no
+     * op): none here, the device allocates its own and traps the BAR (qtest
+     * without vram=); -1: error. */
+    int (*vram_open)(struct accel *a, size_t size, void **mem);
+    /* The pages at gfn (an incoming domain's, once): the mapping, or NULL with
+     * err (a gfn that is guest RAM or holds no VRAM: a corrupt stream). */
+    void *(*vram_find)(struct accel *a, uint64_t gfn, char *err, size_t errlen);
+    /* Where the VRAM pages are now (saved so the next DM finds them). */
+    uint64_t (*vram_gfn)(struct accel *a);
+    /* The DM wrote VRAM bytes [off, off + len) through its mapping (the legacy
+     * window, a mode-set clear): while dirty logging is on, Xen must hear it
+     * or a live migration would not resend those pages. */
+    void (*vram_modified)(struct accel *a, uint64_t off, uint64_t len);
     /* Guest time in ns for devices that count (PM timer). NULL: CLOCK_MONOTONIC.
      * qtest: the virtual clock that only clock_step/clock_set move. */
     int64_t (*clock_ns)(struct accel *a);
@@ -80,6 +93,12 @@ static inline int accel_mem_read(struct accel *a, uint64_t gpa, void *buf, size_
 static inline int accel_mem_write(struct accel *a, uint64_t gpa, const void *buf, size_t len)
 {
     return a->ops->mem_write(a, gpa, buf, len);
+}
+
+static inline void accel_vram_modified(struct accel *a, uint64_t off, uint64_t len)
+{
+    if (a && a->ops && a->ops->vram_modified && len)
+        a->ops->vram_modified(a, off, len);
 }
 
 /* Guest time in ns: the accelerator's clock_ns, else CLOCK_MONOTONIC. */

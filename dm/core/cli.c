@@ -678,6 +678,11 @@ static int opt_accel(struct ctx *c, const char *a)
     if (kv_parse(c, a, "accel", &k) < 0)
         return -1;
     v = kv_get(&k, "accel");
+    /* Tests only: VRAM kept outside the DM, as Xen keeps it in the domain,
+     * so a restarted DM finds it again (dm/accel/accel-qtest.c). */
+    if (kv_get(&k, "vram") && copy(c, c->cfg->qtest_vram, sizeof(c->cfg->qtest_vram), kv_get(&k, "vram"),
+                                   "the qtest VRAM file") < 0)
+        return -1;
     if (kv_check_used(c, &k) < 0)
         return -1;
     if (!v)
@@ -1364,6 +1369,8 @@ static int validate(struct ctx *c)
         return fail(c, "the qtest accelerator needs -qtest unix:PATH");
     if (cfg->accel != ACCEL_QTEST && cfg->qtest_path[0])
         return fail(c, "-qtest needs the qtest accelerator (-accel qtest)");
+    if (cfg->accel != ACCEL_QTEST && cfg->qtest_vram[0])
+        return fail(c, "-accel ...,vram= is for the qtest accelerator only");
     if (cfg->accel == ACCEL_XEN && !cfg->probe && cfg->domid < 0)
         return fail(c, "-xen-domid is required with the Xen accelerator");
     /* A VNC server with nothing to show would only be a black screen and a

@@ -105,6 +105,7 @@ struct xsdm_config {
     uint64_t max_ram_below_4g;     /* -machine ...,max-ram-below-4g= (0 = default) */
 
     char qtest_path[CFG_PATH_MAX]; /* -qtest unix:PATH (we connect as a client) */
+    char qtest_vram[CFG_PATH_MAX]; /* -accel qtest,vram=FILE: the VGA's VRAM as guest memory kept in FILE */
 
     char chroot_dir[CFG_PATH_MAX]; /* -chroot DIR / -run-with chroot=DIR */
     char runas[CFG_ID_MAX * 2];    /* -runas U / -run-with user=U, unresolved */

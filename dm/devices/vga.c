@@ -12,10 +12,12 @@
 #include "dm/devices/vga.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dm/core/accel.h"
 #include "dm/core/bytes.h"
 #include "dm/core/iobus.h"
 #include "dm/core/log.h"
@@ -23,7 +25,8 @@
 #include "dm/core/vmstate.h"
 #include "dm/display/display.h"
 
-#define VGA_STATE_VERSION 1
+/* 2: vram_gfn appended (where the VRAM pages are in guest memory). */
+#define VGA_STATE_VERSION 2
 
 /* Legacy port offsets from 0x3c0. */
 #define P_AR_INDEX   0x00    /* 0x3c0: attribute index/data flip-flop */
@@ -101,6 +104,10 @@ struct vga_state {
     uint16_t vbe_index;
     uint16_t vbe[VBE_NREGS];
     uint32_t vram_size;      /* identity: must match on load */
+    /* Guest-memory VRAM (Xen): the gfn of its first page when saved, so the
+     * next DM of an incoming domain finds the pages Xen's stream carried.
+     * 0 for VRAM of the device's own (not guest memory: not carried). */
+    uint64_t vram_gfn;
 };
 
 enum vga_mode { MODE_OFF, MODE_TEXT, MODE_PLANAR, MODE_CHAIN4, MODE_VBE };
@@ -109,9 +116,12 @@ struct vga {
     struct vga_state s;
     struct pci_dev dev;
     struct iobus *io;
-    uint8_t *vram;
+    uint8_t *vram;           /* NULL while an incoming domain's VRAM is not found yet */
     uint32_t vram_size;      /* a power of two */
     bool vram_ours;          /* allocated here (else the accelerator's guest memory) */
+    struct accel *accel;     /* its VRAM ops, when the VRAM is guest memory */
+    uint8_t *vram_found;     /* found by the load's check, adopted by post_load */
+    uint64_t mod_lo, mod_hi; /* VRAM bytes one access wrote: [lo, hi), lo > hi if none */
     uint8_t *rom;
     uint32_t rom_size;       /* BAR size; rom bytes beyond the file read as 0 */
     struct io_region ports, mono, vbe_port, window, lfb, mmio, rom_region;
@@ -124,6 +134,26 @@ struct vga {
     enum vga_mode mode;
     unsigned w, h;
 };
+
+/* ---- VRAM writes ---------------------------------------------------------- */
+
+/* Writes through our mapping of guest memory: collected per access, then
+ * reported (vram_report) so Xen's log-dirty resends those pages. */
+static void vram_note(struct vga *v, uint64_t i, uint64_t n)
+{
+    if (i < v->mod_lo)
+        v->mod_lo = i;
+    if (i + n > v->mod_hi)
+        v->mod_hi = i + n;
+}
+
+static void vram_report(struct vga *v)
+{
+    if (v->mod_lo < v->mod_hi && !v->vram_ours)
+        accel_vram_modified(v->accel, v->mod_lo, v->mod_hi - v->mod_lo);
+    v->mod_lo = UINT64_MAX;
+    v->mod_hi = 0;
+}
 
 /* ---- VBE ---------------------------------------------------------------- */
 
@@ -240,8 +270,11 @@ static void vbe_write(struct vga *v, uint16_t val)
             r[VBE_X_OFFSET] = r[VBE_Y_OFFSET] = 0;
             r[VBE_BANK] = 0;
             vbe_fixup(v);
-            if (!(val & VBE_EN_NOCLEARMEM))
+            if (!(val & VBE_EN_NOCLEARMEM) && v->vram) {
                 memset(v->vram, 0, (size_t)r[VBE_YRES] * v->vbe_line);
+                vram_note(v, 0, (uint64_t)r[VBE_YRES] * v->vbe_line);
+                vram_report(v);
+            }
             /* The legacy registers follow, as the Bochs VGA does: graphics,
              * chain-4 off for the window's banked linear access. */
             v->s.gr[GR_MISC] = (uint8_t)((v->s.gr[GR_MISC] & ~0x0c) | 0x05);
@@ -280,13 +313,15 @@ static bool odd_even(const struct vga *v)
 
 static uint8_t vram_get(const struct vga *v, uint64_t i)
 {
-    return i < v->vram_size ? v->vram[i] : 0xff;
+    return v->vram && i < v->vram_size ? v->vram[i] : 0xff;
 }
 
 static void vram_put(struct vga *v, uint64_t i, uint8_t b)
 {
-    if (i < v->vram_size)
+    if (v->vram && i < v->vram_size) {
         v->vram[i] = b;
+        vram_note(v, i, 1);
+    }
 }
 
 static uint8_t window_read(struct vga *v, uint64_t off)
@@ -304,7 +339,7 @@ static uint8_t window_read(struct vga *v, uint64_t off)
         return vram_get(v, addr);
     if (odd_even(v) && !(s->gr[GR_MODE] & 0x08))
         return vram_get(v, ((uint64_t)(addr & ~1u) << 1) | ((s->gr[GR_READ_MAP] & 2) | (addr & 1)));
-    if ((uint64_t)addr * 4 + 3 >= v->vram_size)
+    if (!v->vram || (uint64_t)addr * 4 + 3 >= v->vram_size)
         return 0xff;
     v->s.latch = get_le32(v->vram + (size_t)addr * 4);
     l = v->s.latch;
@@ -350,7 +385,7 @@ static void window_write(struct vga *v, uint64_t off, uint8_t val)
             vram_put(v, ((uint64_t)(addr & ~1u) << 1) | p, val);
         return;
     }
-    if ((uint64_t)addr * 4 + 3 >= v->vram_size)
+    if (!v->vram || (uint64_t)addr * 4 + 3 >= v->vram_size)
         return;
     bitmask = s->gr[GR_BIT_MASK];
     switch (s->gr[GR_MODE] & 3) {
@@ -388,6 +423,7 @@ store:
     planes = expand4(mask);
     cur = get_le32(v->vram + (size_t)addr * 4);
     put_le32(v->vram + (size_t)addr * 4, (cur & ~planes) | (data & planes));
+    vram_note(v, (uint64_t)addr * 4, 4);
 }
 
 static uint64_t window_io_read(void *opaque, uint64_t off, unsigned size)
@@ -406,6 +442,7 @@ static void window_io_write(void *opaque, uint64_t off, uint64_t val, unsigned s
 
     for (i = 0; i < size; i++)
         window_write(opaque, off + i, (uint8_t)(val >> (8 * i)));
+    vram_report(opaque);
 }
 
 static const struct io_ops window_ops = { .read = window_io_read, .write = window_io_write };
@@ -430,6 +467,7 @@ static void lfb_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 
     for (i = 0; i < size; i++)
         vram_put(v, off + i, (uint8_t)(val >> (8 * i)));
+    vram_report(v);
 }
 
 static const struct io_ops lfb_ops = { .read = lfb_read, .write = lfb_write };
@@ -790,7 +828,7 @@ static void render_vbe_row(struct vga *v, unsigned y, unsigned w)
     unsigned bpp = v->s.vbe[VBE_BPP], bytes = vbe_bytespp(bpp), x;
     uint64_t src = (uint64_t)v->vbe_start + (uint64_t)y * v->vbe_line;
 
-    if (src + (uint64_t)w * bytes > v->vram_size) {
+    if (!v->vram || src + (uint64_t)w * bytes > v->vram_size) {
         memset(v->row, 0, w * sizeof(v->row[0]));
         return;
     }
@@ -877,18 +915,45 @@ static const struct vm_field vga_fields[] = {
     VMF_UINT(struct vga_state, vbe_index),
     VMF_ARRAY(struct vga_state, vbe),
     VMF_UINT(struct vga_state, vram_size),
+    VMF_UINT(struct vga_state, vram_gfn),
     VMF_END
 };
+
+static void vga_pre_save(void *opaque)
+{
+    struct vga *v = opaque;
+
+    v->s.vram_gfn = !v->vram_ours && v->vram && v->accel->ops->vram_gfn ? v->accel->ops->vram_gfn(v->accel) : 0;
+}
 
 static int vga_check(const void *live, void *staging, char *err, size_t errlen)
 {
     const struct vga_state *now = live;
     const struct vga_state *in = staging;
+    /* live is the device's state, its first member */
+    struct vga *v = (struct vga *)((char *)live - offsetof(struct vga, s));
+    char msg[200];
+    void *p;
 
     if (in->vram_size != now->vram_size) {
         snprintf(err, errlen, "vga: %u bytes of VRAM in the stream, %u in this machine",
                  in->vram_size, now->vram_size);
         return -1;
+    }
+    /* An incoming domain: its VRAM pages are where the sender had them.
+     * Found now, so a stream naming no pages is refused before anything
+     * changes; the framebuffer BAR is told it is guest memory now because
+     * pci's post_load, which runs before ours, maps it. */
+    if (!v->vram && !v->vram_ours) {
+        msg[0] = '\0';
+        p = v->accel->ops->vram_find ? v->accel->ops->vram_find(v->accel, in->vram_gfn, msg, sizeof(msg)) : NULL;
+        if (!p) {
+            snprintf(err, errlen, "vga: cannot find the VRAM of the incoming domain: %s", msg[0] ? msg : "no way to");
+            return -1;
+        }
+        v->vram_found = p;
+        if (!v->lfb.mapped)
+            v->lfb.ram = p;
     }
     return 0;
 }
@@ -898,6 +963,8 @@ static void vga_post_load(void *opaque)
 {
     struct vga *v = opaque;
 
+    if (!v->vram && v->vram_found)
+        v->vram = v->vram_found;
     if ((uint32_t)v->s.vbe[VBE_BANK] >= v->vram_size >> 16)
         v->s.vbe[VBE_BANK] = 0;
     vbe_fixup(v);
@@ -912,6 +979,8 @@ void vga_reset(struct vga *v)
         return;
     memset(&v->s, 0, sizeof(v->s));
     v->s.vram_size = v->vram_size;
+    v->mod_lo = UINT64_MAX;
+    v->mod_hi = 0;
     v->s.vbe[VBE_ID] = VBE_ID5;
     v->s.pel_mask = 0xff;
     vbe_fixup(v);
@@ -933,10 +1002,12 @@ static uint32_t pow2_at_least(uint64_t n)
 }
 
 struct vga *vga_new(struct pci_bus *pci, struct iobus *io, unsigned slot, unsigned vram_mb,
-                    const uint8_t *rom, size_t rom_len, uint8_t *vram)
+                    const uint8_t *rom, size_t rom_len, struct accel *accel)
 {
     struct vga *v;
     struct vmstate_dev vd;
+    void *vram = NULL;
+    int r = 1;
 
     if (!pci || !io || vram_mb < VGA_VRAM_MIN_MB || vram_mb > VGA_VRAM_MAX_MB || rom_len > (1u << 20))
         return NULL;
@@ -945,10 +1016,20 @@ struct vga *vga_new(struct pci_bus *pci, struct iobus *io, unsigned slot, unsign
         return NULL;
     v->io = io;
     v->vram_size = pow2_at_least((uint64_t)vram_mb << 20);
-    v->vram_ours = !vram;
-    v->vram = vram ? vram : calloc(1, v->vram_size);
+    /* Guest memory from the accelerator (Xen), possibly not found yet (an
+     * incoming domain: NULL until the state is loaded), or our own. */
+    if (accel && accel->ops->vram_open)
+        r = accel->ops->vram_open(accel, v->vram_size, &vram);
+    if (r < 0) {
+        log_err("vga: the accelerator has no VRAM of %u bytes for the VGA", v->vram_size);
+        free(v);
+        return NULL;
+    }
+    v->accel = accel;
+    v->vram_ours = r > 0;
+    v->vram = v->vram_ours ? calloc(1, v->vram_size) : vram;
     v->fb = calloc((size_t)DISPLAY_MAX_WIDTH * DISPLAY_MAX_HEIGHT, sizeof(uint32_t));
-    if (!v->vram || !v->fb)
+    if ((v->vram_ours && !v->vram) || !v->fb)
         goto fail;
     if (rom && rom_len) {
         v->rom_size = pow2_at_least(rom_len < 2048 ? 2048 : rom_len);
@@ -991,7 +1072,8 @@ struct vga *vga_new(struct pci_bus *pci, struct iobus *io, unsigned slot, unsign
     }
     vd = (struct vmstate_dev){
         .name = "vga", .version = VGA_STATE_VERSION, .state = &v->s, .state_size = sizeof(v->s),
-        .fields = vga_fields, .check = vga_check, .post_load = vga_post_load, .opaque = v,
+        .fields = vga_fields, .check = vga_check, .pre_save = vga_pre_save, .post_load = vga_post_load,
+        .opaque = v,
     };
     if (vmstate_register(&vd) < 0)
         goto fail;

@@ -11,6 +11,7 @@
 
 #include "dm/core/config.h"
 
+struct accel;
 struct display;
 struct iobus;
 struct pci_bus;
@@ -51,13 +52,14 @@ enum vbe_reg {
 
 /* A standard VGA in PCI slot `slot` with vram_mb MiB of VRAM (rounded up to
  * a power of two for the BAR), registered on pci and io; rom/rom_len: the
- * VGA BIOS for the ROM BAR (copied; NULL: no ROM BAR). vram: memory of that
- * rounded size the accelerator provides (accel_ops.vram: guest pages under
- * Xen, reached by the guest directly through BAR0; not freed here), or NULL:
- * the device allocates its own and traps BAR0. Registers state section
- * "vga". NULL on failure (logged). */
+ * VGA BIOS for the ROM BAR (copied; NULL: no ROM BAR). accel (may be NULL):
+ * when its vram_open provides them, the VRAM is guest memory (Xen's pages,
+ * reached by the guest directly through BAR0; never freed here), on an
+ * incoming domain found only when the state is loaded (its gfn is saved);
+ * else the device allocates its own and traps BAR0. Registers state
+ * section "vga". NULL on failure (logged). */
 struct vga *vga_new(struct pci_bus *pci, struct iobus *io, unsigned slot, unsigned vram_mb,
-                    const uint8_t *rom, size_t rom_len, uint8_t *vram);
+                    const uint8_t *rom, size_t rom_len, struct accel *accel);
 void vga_reset(struct vga *v);
 void vga_free(struct vga *v);
 /* The surface the console shows (owned by the device). */

@@ -12,7 +12,8 @@
 #      the device that booted (its GRUB's greeting), the BIOS drives GRUB lists and the CMOS bytes
 #      (GRUB's cmosdump) must match qemu-xen's; qemu-xen must boot the disk for c and the CD for d
 #   vnc  no vga line + vnc=1 (+ vncpasswd: xsdm only), qemu-xen then xsdm, GRUB menu CD: console/vnc-*, a
-#      gvnccapture PNG of each DM's screen in results (right password), a wrong password refused, a
+#      gvnccapture PNG of each DM's screen in results (right password), a wrong password refused, the
+#      same picture after xl save + xl restore (vnc-*-restored.png), a
 #      KeyEvent picks a GRUB entry (its line on the serial), the PCI slots hvmloader saw equal qemu-xen's
 #   3  xsdm, Linux guest ISO: ata_piix finds CD + disk, reads a file from each, writes the disk
 #   6  depriv-fd-checker against the running xsdm (fds stolen with pidfd_getfd)
@@ -459,12 +460,13 @@ fi
 cat > /tmp/rfb-lab.py <<'PYEOF'
 # rfb-lab.py: the vnc stage's two small tools (python3 stdlib + the openssl CLI)
 #   png FILE                      -> "WxH nonblack=N colours=M" (8-bit RGB/RGBA PNG, as gdk-pixbuf writes)
+#   diff A B                      -> "WxH differing=N" (pixels whose RGB differ); exit 1 if the sizes differ
 #   capture DISPLAY PASSWORD FILE gvnccapture 127.0.0.1:DISPLAY FILE, the password typed at its prompt
 #   key HOST PORT PASSWORD KEYSYM...  RFB 3.8 client: VNC auth (DES by `openssl enc`, legacy provider),
 #                                 shared ClientInit, then a KeyEvent down+up per keysym; "sent N"
 import socket, struct, subprocess, sys, time, zlib
 
-def png(path):
+def decode(path):
     d = open(path, 'rb').read()
     assert d[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
     i, idat, w = 8, b'', 0
@@ -474,7 +476,7 @@ def png(path):
         elif t == b'IDAT': idat += c
     assert depth == 8 and ctype in (2, 6), 'PNG type %d/%d' % (depth, ctype)
     bpp = 3 if ctype == 2 else 4
-    raw, stride, prev, nonblack, colours, o = zlib.decompress(idat), w * bpp, bytearray(w * bpp), 0, set(), 0
+    raw, stride, prev, rows, o = zlib.decompress(idat), w * bpp, bytearray(w * bpp), [], 0
     for y in range(h):
         f, row = raw[o], bytearray(raw[o + 1:o + 1 + stride]); o += 1 + stride
         for x in range(stride):
@@ -485,11 +487,20 @@ def png(path):
             elif f == 4:
                 p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 row[x] = (row[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        for x in range(0, stride, bpp):
-            px = bytes(row[x:x + 3]); colours.add(px)
-            if max(px) > 32: nonblack += 1
+        rows.append([bytes(row[x:x + 3]) for x in range(0, stride, bpp)])
         prev = row
+    return w, h, rows
+
+def png(path):
+    w, h, rows = decode(path)
+    colours = set(px for r in rows for px in r)
+    nonblack = sum(1 for r in rows for px in r if max(px) > 32)
     print('%dx%d nonblack=%d colours=%d' % (w, h, nonblack, len(colours)))
+
+def diff(a, b):
+    wa, ha, ra = decode(a); wb, hb, rb = decode(b)
+    if (wa, ha) != (wb, hb): print('%dx%d vs %dx%d' % (wa, ha, wb, hb)); sys.exit(1)
+    print('%dx%d differing=%d' % (wa, ha, sum(1 for y in range(ha) for x in range(wa) if ra[y][x] != rb[y][x])))
 
 def recv(s, n):
     b = b''
@@ -550,6 +561,7 @@ def capture(display, password, path):
     sys.exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 1)
 
 if sys.argv[1] == 'png': png(sys.argv[2])
+elif sys.argv[1] == 'diff': diff(sys.argv[2], sys.argv[3])
 elif sys.argv[1] == 'capture': capture(sys.argv[2], sys.argv[3], sys.argv[4])
 else: key(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
 PYEOF
@@ -585,7 +597,8 @@ pci_slots() {
        END { g = "none"; p = "none"; for (s in io) p = s; for (s in big) if (!(s in io)) g = s; printf "vga=%s plat=%s", g, p }'
 }
 vnc_guest() { # TAG NAME DM PASSWORD: VE[TAG] = evidence, VOK[TAG] = 1 when every fact held
-  local tag=$1 name=$2 dm=$3 pw=$4 ser=/var/log/xen/$2-serial.log d p t0 ev="" bad="" listen port disp st1 st2
+  local tag=$1 name=$2 dm=$3 pw=$4 ser=/var/log/xen/$2-serial.log d d0 p t0 ev="" bad="" listen port disp st1 st2
+  local st3 df save=/var/lib/xen/$2.save restored=0
   rm -f $ser /var/log/xen/qemu-dm-$name.log
   vnc_cfg $name $ser "$dm" "$pw" > $R/vnc-$tag-$name.cfg
   t0=$(now)
@@ -593,7 +606,7 @@ vnc_guest() { # TAG NAME DM PASSWORD: VE[TAG] = evidence, VOK[TAG] = 1 when ever
     fail_tail $R/vnc-$tag-xl-create.log; cp /var/log/xen/qemu-dm-$name.log $R/vnc-$tag-dm.log 2>/dev/null
     show $R/vnc-$tag-dm.log 20; VE[$tag]="xl create failed"; VOK[$tag]=0; return
   fi
-  d=$(domid_of $name); p=$(dm_pid $d)
+  d=$(domid_of $name); p=$(dm_pid $d); d0=$d
   msg "$name: domid $d, device model pid $p: $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -o -- '-device [^ ]*vga[^ ]*\|-vnc [^ ]*' | xargs)"
   if wait_for 240 grep -aq GUEST-VNC-GRUB $ser; then ev="menu@$(since $t0)s"; sleep 4
   else bad="$bad no-GUEST-VNC-GRUB-in-240s"; fi
@@ -614,6 +627,33 @@ vnc_guest() { # TAG NAME DM PASSWORD: VE[TAG] = evidence, VOK[TAG] = 1 when ever
     elif vnc_capture $disp wrong-$pw /tmp/vnc-wrong.png || [ -e /tmp/vnc-wrong.png ]; then bad="$bad wrong-password-accepted"
     else ev="$ev; wrong password refused (gvnccapture failed, no PNG)"; fi
     cp /tmp/vnc-wrong.png.log $R/vnc-$tag-wrong.log 2>/dev/null
+    # xl save + xl restore: the restored DM (-incoming) shows the same menu without the guest
+    # redrawing it (GRUB waits for a key), so the VRAM came through: same size, non-blank, at most
+    # 200 pixels differ (a blinking text cursor). The key below then goes to the restored guest.
+    cp /var/log/xen/qemu-dm-$name.log $R/vnc-$tag-dm.log 2>/dev/null
+    rm -f $save
+    if ! timeout 300 xl -vvv save $name $save > $R/vnc-$tag-save.log 2>&1; then
+      bad="$bad xl-save-failed"; fail_tail $R/vnc-$tag-save.log 4; disp=""
+    elif ! timeout 300 xl -vvv restore $save > $R/vnc-$tag-restore.log 2>&1; then
+      bad="$bad xl-restore-failed"; fail_tail $R/vnc-$tag-restore.log 6; restored=1; disp=""
+    else
+      restored=1; d=$(domid_of $name); p=$(dm_pid $d)
+      port=$(xenstore-read /local/domain/$d/console/vnc-port 2>/dev/null)
+      ev="$ev; saved $(stat -c %s $save) bytes, restored as domid $d (DM pid $p, vnc-port $port)"
+      case "$port" in 59[0-9][0-9]) disp=$((port - 5900));; *) bad="$bad restored-vnc-port=[$port]"; disp="";; esac
+      sleep 3
+      if [ -n "$disp" ] && vnc_capture $disp "$pw" $R/vnc-$tag-restored.png &&
+         st3=$(python3 /tmp/rfb-lab.py png $R/vnc-$tag-restored.png); then
+        df=$(python3 /tmp/rfb-lab.py diff $R/vnc-$tag-menu.png $R/vnc-$tag-restored.png)
+        ev="$ev; restored capture $st3, vs before save: $df"
+        [ "$(echo "$st3" | sed -n 's/.*nonblack=\([0-9]*\).*/\1/p')" -ge 300 ] 2>/dev/null || bad="$bad blank-after-restore"
+        [ "$(echo "$df" | sed -n 's/.*differing=\([0-9]*\).*/\1/p')" -le 200 ] 2>/dev/null ||
+          bad="$bad picture-changed-by-restore[$df]"
+      else bad="$bad capture-after-restore-failed"; show $R/vnc-$tag-restored.png.log 5; fi
+    fi
+    rm -f $save
+  fi
+  if [ -n "$disp" ]; then
     if timeout 60 python3 /tmp/rfb-lab.py key 127.0.0.1 $port "$pw" 0x6b > $R/vnc-$tag-key.log 2>&1 &&
        wait_for 30 grep -aq 'GUEST-VNC-ENTRY key-k' $ser; then
       ev="$ev; key k -> GUEST-VNC-ENTRY key-k on serial"; sleep 2
@@ -623,18 +663,24 @@ vnc_guest() { # TAG NAME DM PASSWORD: VE[TAG] = evidence, VOK[TAG] = 1 when ever
       else bad="$bad capture-after-key-failed"; fi
     else bad="$bad key-k-no-GUEST-VNC-ENTRY($(tr -d '\r' < $ser | grep -a -o 'GUEST-VNC-ENTRY [a-z-]*' | tail -n1) $(tail -c 200 $R/vnc-$tag-key.log | tr '\n' ' '))"; fi
   fi
-  VSLOTS[$tag]=$(pci_slots $d)
+  VSLOTS[$tag]=$(pci_slots $d0)
   ev="$ev; slots ${VSLOTS[$tag]}"
-  xl dmesg | grep -a "(d$d)" > $R/vnc-$tag-xl-dmesg.txt
+  xl dmesg | grep -a "(d$d0)" > $R/vnc-$tag-xl-dmesg.txt
   cp $ser $R/vnc-$tag-serial.log 2>/dev/null
   timeout 60 xl destroy $name >/dev/null 2>&1
-  cp /var/log/xen/qemu-dm-$name.log $R/vnc-$tag-dm.log 2>/dev/null
+  if [ $restored = 1 ]; then cp /var/log/xen/qemu-dm-$name.log $R/vnc-$tag-dm-restored.log 2>/dev/null
+  else cp /var/log/xen/qemu-dm-$name.log $R/vnc-$tag-dm.log 2>/dev/null; fi
   if [ $tag = xsdm ]; then # BAR0 where hvmloader put it is the VRAM's guest pages (relocated, never trapped)
     local bar0 gfn
     bar0=$(sed -n "s/.*pci dev $(echo ${VSLOTS[$tag]} | sed 's/vga=\([^ ]*\).*/\1/') bar 10 size [0-9a-f]*: *\([0-9a-f]*\).*/\1/p" $R/vnc-$tag-xl-dmesg.txt | head -n1)
     gfn=$(printf '%x' $(( (0x${bar0:-0} & ~0xfff) >> 12 )))
     if [ -n "$bar0" ] && grep -aq "VRAM now at gfn 0x$gfn\b" $R/vnc-$tag-dm.log; then ev="$ev; BAR0 0x$bar0 = VRAM guest pages (DM log: VRAM now at gfn 0x$gfn)"
     else bad="$bad VRAM-not-moved-to-BAR0[$bar0]"; fi
+    # the restored DM mapped the pages Xen's stream carried where the saved state says: BAR0
+    if [ $restored = 1 ]; then
+      if grep -aq "VRAM found at gfn 0x$gfn and mapped" $R/vnc-$tag-dm-restored.log; then ev="$ev; restored DM: VRAM found at gfn 0x$gfn"
+      else bad="$bad restored-DM-no-VRAM-at-0x$gfn"; show $R/vnc-$tag-dm-restored.log 15; fi
+    fi
   fi
   if [ -z "$bad" ]; then VOK[$tag]=1; else VOK[$tag]=0; ev="$bad; $ev"; show $R/vnc-$tag-dm.log 15; fi
   VE[$tag]=$ev
@@ -1555,7 +1601,7 @@ fi
 # full runs (the outer vCPU busy, nothing printed); last, a freeze there costs no other stage, and
 # e2e-boots.sh boots again for it alone.
 if want vnc; then
-  begin vnc "no vga line + vnc=1 + vncpasswd, qemu-xen then xsdm: GRUB menu over VNC, xenstore keys, password, a key picks a GRUB entry"
+  begin vnc "no vga line + vnc=1 + vncpasswd, qemu-xen then xsdm: GRUB menu over VNC, xenstore keys, password, the same menu after xl save + xl restore, a key picks a GRUB entry"
   destroy_all
   ip link set lo up    # dom0's loopback is down until someone needs it (the VNC clients here)
   declare -A VE=() VOK=() VSLOTS=()

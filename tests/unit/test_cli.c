@@ -223,6 +223,11 @@ START_TEST(qtest)
     ck_assert_ptr_nonnull(strstr(err, "-qtest"));
     ck_assert_int_eq(parse_str("-accel xen -qtest unix:/tmp/q -xen-domid 1"), -1);
     ck_assert_int_eq(parse_str("-qtest tcp:localhost:1"), -1);
+    /* Tests' guest-memory VRAM file: the qtest accelerator only. */
+    ck_assert_msg(parse_str("-accel qtest,vram=/tmp/v -qtest unix:/tmp/q") == 0, "%s", err);
+    ck_assert_str_eq(cfg.qtest_vram, "/tmp/v");
+    ck_assert_int_eq(parse_str("-machine xenfv,accel=xen -accel xen,vram=/tmp/v -xen-domid 1"), -1);
+    ck_assert_ptr_nonnull(strstr(err, "vram="));
 }
 END_TEST
 

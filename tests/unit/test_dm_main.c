@@ -311,7 +311,6 @@ START_TEST(startup_errors)
 {
     static const char *const bad1[] = { "-xen-domid", "1", "-device", "qxl-vga,vgamem_mb=8", NULL };
     static const char *const bad2[] = { "-accel", "qtest", NULL };
-    static const char *const bad4[] = { "-xen-domid", "1", "-device", "VGA", "-incoming", "fd:0", NULL };
     static const char *const bad3[] = { "-machine", "none", "-chardev", "socket,id=m,fd=9,server=on,wait=off",
                                         "-mon", "chardev=m,mode=control", NULL };
     struct dm_proc p;
@@ -322,13 +321,6 @@ START_TEST(startup_errors)
     ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
     ck_assert(log_contains(&p, "qxl-vga"));
     ck_assert(log_contains(&p, "vga=\"stdvga\""));
-    dm_cleanup(&p);
-
-    /* A VGA on an incoming Xen domain is refused at start, before the domain is touched. */
-    dm_start(&p, bad4);
-    st = dm_wait(&p);
-    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-    ck_assert(log_contains(&p, "incoming domain"));
     dm_cleanup(&p);
 
     dm_start(&p, bad2);

@@ -24,8 +24,10 @@
 #include "dm/devices/vga.h"
 #include "dm/display/display.h"
 #include "dm/display/vnc.h"
+#include "dm/state/migration.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/libqtest.h"
+#include "tests/lib/qtest_restore.h"
 #include "toolstack/qmp-client.h"
 
 #ifndef SRC_DIR
@@ -383,6 +385,72 @@ END_TEST
  * straight into the buffer (the guest through the BAR, no trap) shows on the
  * next refresh. */
 static struct { uint64_t base; const void *ram; int maps, unmaps; } seen;
+
+/* A fake accelerator's guest-memory VRAM: `fake_vram` at gfn fake_gfn
+ * (NULL from vram_open while "incoming": found at load), and the ranges
+ * reported modified. */
+static uint8_t *fake_vram;
+static bool fake_incoming;
+static uint64_t fake_gfn, fake_mod_off, fake_mod_len;
+static int fake_mods;
+
+static int fake_vram_open(struct accel *a, size_t size, void **mem)
+{
+    *mem = fake_incoming ? NULL : fake_vram;
+    return 0;
+}
+
+static void *fake_vram_find(struct accel *a, uint64_t gfn, char *err, size_t errlen)
+{
+    if (gfn != fake_gfn) {
+        snprintf(err, errlen, "no VRAM pages at gfn 0x%llx", (unsigned long long)gfn);
+        return NULL;
+    }
+    return fake_vram;
+}
+
+static uint64_t fake_vram_gfn(struct accel *a) { return fake_gfn; }
+
+static void fake_vram_modified(struct accel *a, uint64_t off, uint64_t len)
+{
+    fake_mod_off = off;
+    fake_mod_len = len;
+    fake_mods++;
+}
+
+/* The VGA gone (its VRAM is the caller's to free), on a fresh bus that does not list it. */
+static void drop_vga(void)
+{
+    pci_bus_unmap_all(bus);
+    vga_free(vga);
+    vga = NULL;
+    pci_bus_free(bus);
+    vmstate_unregister_all();
+    bus = pci_bus_new(&fm.m.bus, (struct irq_line){ 0 }, (struct irq_line){ 0 });
+    ck_assert_ptr_nonnull(bus);
+}
+
+/* A new VGA on the fake accelerator's VRAM (its bus and sections anew). */
+static void vga_on_fake_vram(uint8_t *mem, bool incoming)
+{
+    if (vga)
+        pci_bus_unmap_all(bus);
+    vga_free(vga);
+    pci_bus_free(bus);
+    vmstate_unregister_all();
+    fake_vram = mem;
+    fake_incoming = incoming;
+    fake_mods = 0;
+    fm.ops.vram_open = fake_vram_open;
+    fm.ops.vram_find = fake_vram_find;
+    fm.ops.vram_gfn = fake_vram_gfn;
+    fm.ops.vram_modified = fake_vram_modified;
+    bus = pci_bus_new(&fm.m.bus, (struct irq_line){ 0 }, (struct irq_line){ 0 });
+    ck_assert_ptr_nonnull(bus);
+    vga = vga_new(bus, &fm.m.bus, SLOT, 8, NULL, 0, &fm.acc);
+    ck_assert_ptr_nonnull(vga);
+    disp = vga_display(vga);
+}
 static void seen_map(void *o, const struct io_region *r)
 {
     if (r->ram) { seen.base = r->base; seen.ram = r->ram; seen.maps++; }
@@ -399,15 +467,7 @@ START_TEST(accel_vram_is_used)
     unsigned x, y;
 
     ck_assert_ptr_nonnull(mem);
-    pci_bus_unmap_all(bus);
-    vga_free(vga);
-    pci_bus_free(bus);
-    vmstate_unregister_all();
-    bus = pci_bus_new(&fm.m.bus, (struct irq_line){ 0 }, (struct irq_line){ 0 });
-    ck_assert_ptr_nonnull(bus);
-    vga = vga_new(bus, &fm.m.bus, SLOT, 8, NULL, 0, mem);
-    ck_assert_ptr_nonnull(vga);
-    disp = vga_display(vga);
+    vga_on_fake_vram(mem, false);
     memset(&seen, 0, sizeof(seen));
     iobus_set_listener(&fm.m.bus, &l);
     text_screen(&fg);
@@ -650,7 +710,7 @@ START_TEST(state_round_trip)
     vbe_mode(64, 48, 32);
     vmstate_save(d, &w);
     ck_assert(!w.err);
-    ck_assert_uint_eq(w.len, 876);                  /* docs/state-format.md */
+    ck_assert_uint_eq(w.len, 884);                  /* docs/state-format.md */
     off = vmstate_field_at(d, buf, w.len, "vbe[1]", &sz);      /* XRES */
     ck_assert_int_ge(off, 0);
     buf[off] = 0xff;
@@ -672,6 +732,110 @@ START_TEST(state_round_trip)
     ck_assert_int_eq(vmstate_load(d, staging, &r, err, sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, "VRAM"));
     free(staging);
+}
+END_TEST
+
+/* Writes the DM makes into guest-memory VRAM are reported with the VRAM
+ * offsets they touched (the accelerator turns them into gfns for Xen's
+ * log-dirty): a banked window write, a planar write, a mode-set clear. */
+START_TEST(vram_writes_reported)
+{
+    uint8_t *mem = calloc(1, 8u << 20);
+
+    ck_assert_ptr_nonnull(mem);
+    vga_on_fake_vram(mem, false);
+    map_bars(LFB_A);
+    vbe_mode(64, 48, 8);
+    ck_assert_int_eq(fake_mods, 1);                 /* the mode set cleared 64 x 48 bytes */
+    ck_assert_uint_eq(fake_mod_off, 0);
+    ck_assert_uint_eq(fake_mod_len, 64 * 48);
+    vbe(&fg, VBE_BANK, 2);
+    io_write(&fm.m.bus, IO_MMIO, 0xa1004, 0x11223344u, 4);
+    ck_assert_int_eq(fake_mods, 2);                 /* one report per access */
+    ck_assert_uint_eq(fake_mod_off, 0x21004);
+    ck_assert_uint_eq(fake_mod_len, 4);
+    ck_assert_uint_eq(mem[0x21004], 0x44);
+    /* Planar (mode 0x12's memory model): VGA address 0x10 is VRAM bytes 0x40-0x43. */
+    vbe(&fg, VBE_ENABLE, 0);
+    sr(&fg, 0x02, 0x0f);
+    sr(&fg, 0x04, 0x06);
+    gr(&fg, 0x05, 0x00);
+    gr(&fg, 0x06, 0x05);
+    gr(&fg, 0x08, 0xff);
+    io_write(&fm.m.bus, IO_MMIO, 0xa0010, 0xff, 1);
+    ck_assert_int_eq(fake_mods, 3);
+    ck_assert_uint_eq(fake_mod_off, 0x40);
+    ck_assert_uint_eq(fake_mod_len, 4);
+    /* A write the memory map does not decode reports nothing. */
+    gr(&fg, 0x06, 0x0d);                             /* 0xb8000-0xbffff only */
+    io_write(&fm.m.bus, IO_MMIO, 0xa0010, 0xff, 1);
+    ck_assert_int_eq(fake_mods, 3);
+    drop_vga();
+    free(mem);
+}
+END_TEST
+
+/* An incoming domain's VGA: no VRAM until the state is loaded (guest
+ * accesses and refreshes touch nothing), then the pages at the saved gfn,
+ * with the picture the sender left there; a stream naming another gfn is
+ * refused before anything changes. */
+START_TEST(incoming_finds_vram)
+{
+    uint8_t *mem = calloc(1, 8u << 20), *stream = NULL;
+    size_t len = 0;
+    char err[256];
+    unsigned x, y;
+
+    ck_assert_ptr_nonnull(mem);
+    fake_gfn = LFB_B >> 12;
+    vga_on_fake_vram(mem, false);
+    map_bars(LFB_A);
+    pci_config_write(bus, SLOT, 0, 0x10, LFB_B, 4);      /* the guest moved it */
+    vbe_mode(64, 48, 32);
+    for (y = 0; y < 48; y++)
+        for (x = 0; x < 64; x++)
+            io_write(&fm.m.bus, IO_MMIO, LFB_B + (y * 64 + x) * 4, pattern(x, y), 4);
+    ck_assert_msg(migration_save_buf(NULL, &stream, &len, err, sizeof(err)) == 0, "%s", err);
+
+    vga_on_fake_vram(mem, true);
+    sr(&fg, 0x02, 0x0f);                                 /* every plane writable */
+    io_write(&fm.m.bus, IO_MMIO, 0xa0000, 0x55, 1);       /* nothing to write into yet */
+    ck_assert_uint_eq(io_read(&fm.m.bus, IO_MMIO, 0xa0000, 1), 0xff);
+    refresh();
+    ck_assert_uint_eq(mem[0], pattern(0, 0) & 0xff);
+    fake_gfn = LFB_A >> 12;                              /* the pages are not where the stream says */
+    ck_assert_int_eq(migration_load_buf(NULL, stream, len, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "cannot find the VRAM") && strstr(err, "0xd0000"), "%s", err);
+    fake_gfn = LFB_B >> 12;
+    ck_assert_msg(migration_load_buf(NULL, stream, len, err, sizeof(err)) == 0, "%s", err);
+    refresh();
+    ck_assert_uint_eq(disp->width, 64);
+    for (y = 0; y < 48; y += 5)
+        for (x = 0; x < 64; x += 3)
+            ck_assert_uint_eq(px(x, y), pattern(x, y));
+    ck_assert_uint_eq(io_read(&fm.m.bus, IO_MMIO, LFB_B + 4, 4), pattern(1, 0));
+    free(stream);
+    drop_vga();
+    free(mem);
+}
+END_TEST
+
+/* Version 2 appended vram_gfn: a version 1 section is refused by name. */
+START_TEST(old_stream_refused)
+{
+    static const uint8_t entry[] = { 3, 'v', 'g', 'a', 2, 0, 0, 0 };
+    uint8_t *stream = NULL, *p;
+    size_t len = 0;
+    char err[256];
+
+    ck_assert_msg(migration_save_buf(NULL, &stream, &len, err, sizeof(err)) == 0, "%s", err);
+    p = memmem(stream, len, entry, sizeof(entry));
+    ck_assert_ptr_nonnull(p);
+    p[4] = 1;
+    put_le32(stream + len - 4, migration_crc32c(0, stream, len - 4));
+    ck_assert_int_eq(migration_load_buf(NULL, stream, len, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "device 'vga': stream has version 1, this DM reads version 2");
+    free(stream);
 }
 END_TEST
 
@@ -758,6 +922,112 @@ START_TEST(dm_cirrus_default_with_vnc)
 }
 END_TEST
 
+static void qmp_ok(struct qmpc *c, const char *cmd, json_t *args)
+{
+    json_t *ret = NULL;
+    char err[256] = "";
+
+    ck_assert_msg(qmpc_execute(c, cmd, args, -1, &ret, err, sizeof(err)) == 0, "%s: %s", cmd, err);
+    json_decref(ret);
+}
+
+static int vnc_port(struct qtest *s)
+{
+    struct qmpc *c = qtest_qmp(s);
+    json_t *ret = NULL;
+    char err[256];
+    int port;
+
+    ck_assert_ptr_nonnull(c);
+    ck_assert_msg(qmpc_execute(c, "query-vnc", NULL, -1, &ret, err, sizeof(err)) == 0, "%s", err);
+    port = atoi(json_string_value(json_object_get(ret, "service")));
+    json_decref(ret);
+    qmpc_close(c);
+    return port;
+}
+
+/* A few pixels of the VBE pattern as a real viewer sees them. */
+static void viewer_sees_pattern(struct qtest *s)
+{
+    static const unsigned pts[][2] = { { 0, 0 }, { 5, 7 }, { 63, 47 }, { 31, 20 } };
+    char out[128], want[64];
+    int port = vnc_port(s);
+    size_t i;
+
+    for (i = 0; i < sizeof(pts) / sizeof(pts[0]); i++) {
+        char act[32];
+        uint32_t p = pattern(pts[i][0], pts[i][1]);
+
+        snprintf(act, sizeof(act), "pixel %u %u", pts[i][0], pts[i][1]);
+        ck_assert_msg(netvnc(port, out, sizeof(out), act) == 0, "%s", out);
+        snprintf(want, sizeof(want), "%u %u %u\n", p >> 16, (p >> 8) & 0xff, p & 0xff);
+        ck_assert_msg(!strcmp(out, want), "pixel %u %u: %s, want %s", pts[i][0], pts[i][1], out, want);
+    }
+}
+
+/* xl save + xl restore of a guest with a screen, on qtest: VRAM is guest
+ * memory in a file (-accel qtest,vram=FILE), as in a Xen domain, which the
+ * DM does not save. The guest moves the framebuffer BAR and draws; the
+ * legacy-window write it makes while dirty logging is on is reported for
+ * the right gfn; the state is saved and a new DM started -incoming finds
+ * the pages at the saved gfn: a viewer sees the same pixels. */
+START_TEST(dm_incoming_keeps_vram)
+{
+    char vfile[] = "/tmp/xsdm-vram-XXXXXX", accel[64], err[256] = "";
+    const char *args[] = { "-device", "VGA,vgamem_mb=8", "-vnc", "127.0.0.1:39,to=99", "-accel", accel, NULL };
+    struct qtest_opts o = { .extra_fd = -1, .args = args };
+    struct qtest *s;
+    struct guest g = { q_outb, q_outw, q_inb, q_writeb, NULL };
+    struct qmpc *c;
+    uint8_t fb[64 * 48 * 4];
+    unsigned x, y;
+    int fd = mkstemp(vfile);
+
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    snprintf(accel, sizeof(accel), "qtest,vram=%s", vfile);
+    s = qtest_start(&o);
+    ck_assert_ptr_nonnull(s);
+    g.o = s;
+    qtest_pci_cfg_writel(s, 3, 0, 0x10, LFB_A);
+    qtest_pci_cfg_writel(s, 3, 0, 0x18, 0xe1000000u);
+    qtest_pci_cfg_writew(s, 3, 0, 0x04, 0x0003);
+    qtest_pci_cfg_writel(s, 3, 0, 0x10, LFB_B);        /* the guest moves it */
+    vbe(&g, VBE_ENABLE, 0);
+    vbe(&g, VBE_XRES, 64);
+    vbe(&g, VBE_YRES, 48);
+    vbe(&g, VBE_BPP, 32);
+    vbe(&g, VBE_ENABLE, VBE_EN_ENABLED | VBE_EN_LFB);
+    for (y = 0; y < 48; y++)
+        for (x = 0; x < 64; x++)
+            put_le32(fb + (y * 64 + x) * 4, pattern(x, y));
+    qtest_memwrite(s, LFB_B, fb, sizeof(fb));
+    /* Dirty logging on (a live migration): a write into the banked window
+     * (bank 2, offset 0x1004: VRAM page 0x21) is reported for gfn 0xd0021. */
+    c = qtest_qmp(s);
+    ck_assert_ptr_nonnull(c);
+    qmp_ok(c, "xen-set-global-dirty-log", json_pack("{s:b}", "enable", 1));
+    vbe(&g, VBE_BANK, 2);
+    qtest_writel(s, 0xa1004, 0x12345678u);
+    vbe(&g, VBE_BANK, 0);
+    ck_assert_uint_eq(qtest_readl(s, LFB_B + 0x21004), 0x12345678u);
+    ck_assert(log_contains(s, "qtest: modified_memory(0xd0021, 1)"));
+    qmp_ok(c, "xen-set-global-dirty-log", json_pack("{s:b}", "enable", 0));
+    qmpc_close(c);
+    viewer_sees_pattern(s);
+    c = qtest_qmp(s);
+    ck_assert_ptr_nonnull(c);
+    qmp_ok(c, "stop", NULL);
+    s = qtest_save_restart(s, c, &o, err, sizeof(err));
+    ck_assert_msg(s != NULL, "%s", err);
+    viewer_sees_pattern(s);                             /* after its QMP answered: loaded */
+    ck_assert(log_contains(s, "qtest: VRAM found at gfn 0xd0000"));
+    ck_assert_uint_eq(qtest_readl(s, LFB_B + 0x21004), 0x12345678u);
+    qtest_quit(s);
+    unlink(vfile);
+}
+END_TEST
+
 START_TEST(dm_no_vga_refuses_vnc)
 {
     const char *args[] = { "-vnc", "127.0.0.1:38", NULL };
@@ -790,10 +1060,14 @@ static Suite *suite(void)
     tcase_add_test(t, desktop_size_on_mode_change);
     tcase_add_test(t, hostile_registers);
     tcase_add_test(t, state_round_trip);
+    tcase_add_test(t, vram_writes_reported);
+    tcase_add_test(t, incoming_finds_vram);
+    tcase_add_test(t, old_stream_refused);
     suite_add_tcase(s, t);
     tcase_set_timeout(q, 60);
     tcase_add_test(q, dm_cirrus_default_with_vnc);
     tcase_add_test(q, dm_no_vga_refuses_vnc);
+    tcase_add_test(q, dm_incoming_keeps_vram);
     suite_add_tcase(s, q);
     return s;
 }
