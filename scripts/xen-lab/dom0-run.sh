@@ -1330,6 +1330,9 @@ net_session() {
   printf 'LAB-SESSION %s net%s bulkk=%s bulk=%s\n' "$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" "$mig" "$bulkk" $NET_BULK | dd of=$img bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
   printf 'LAB-LOOPDISK\n' | dd of=$img2 bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
   loop=$(losetup -f --show $img2 2>/dev/null) || loop=""
+  # nic-migrate: restricted qemu-xen opens its disks again on the incoming side, after dropping root
+  # ("Could not open ...: Permission denied" otherwise); xsdm gets them before it restricts itself
+  [ -n "$mig" ] && [ $tag = qemu ] && chmod 0666 $img ${loop:-$img}
   for k in $ks; do vifs="$vifs${vifs:+, }$(net_vif $k)"; done
   lab_cfg $name $img "$dm" $loop | sed "s|^vif = .*|vif = [ $vifs ]|" > $R/net-$tag.cfg
   # dom0's ends, listening before the guest can connect: each takes one connection
@@ -1396,9 +1399,13 @@ net_session() {
   done
   rm -f /tmp/net-rx-*
 }
-# net_round R KS: round R of nic-migrate, judged on what the guest printed for each NIC K and what
-# dom0 received; NMR = what is wrong, NMEV = the evidence. Round 0 (before the save) is the baseline
-# carrier_changes, tx timeouts and reset lines of the later rounds are held to.
+# net_round R KS TAG: round R of nic-migrate, judged on what the guest printed for each NIC K and
+# what dom0 received; NMR = what is wrong, NMEV = the evidence. Round 0 (before the save) is the
+# baseline the tx timeouts and the kernel's reset lines of the later rounds are held to. A Linux
+# guest with PV drivers takes part in xl save (xenbus control/shutdown): its drivers' PM freeze and
+# restore run, and e1000's takes the link down and up there itself; so the carrier changes are
+# compared with qemu-xen's for the same round and NIC (NMCC, net_mig_verdict), not with zero.
+declare -A NMCC=()
 net_round() {
   local r=$1 k x m got sent f v
   for k in $2; do
@@ -1410,6 +1417,7 @@ net_round() {
     for f in carrier_changes tx_timeouts reset_log; do
       v=$(echo "$x" | sed -n "s/.* $f=\([0-9]*\).*/\1/p")
       if [ $r = 0 ]; then NM0[$k-$f]=$v
+      elif [ $f = carrier_changes ]; then NMCC[$3-r$r-k$k]=$(( ${v:-0} - ${NM0[$k-$f]:-0} ))
       elif [ "$v" != "${NM0[$k-$f]}" ]; then NMR="$NMR r$r-k$k:$f-${NM0[$k-$f]}->$v"; fi
     done
     m=$(lab_line "^NET-MD5 r=$r k=$k " | sed 's/.* md5=//')
@@ -1428,11 +1436,11 @@ net_mig() {
   local tag=$1 d=$2 p=$3 img=$4 ks=$5 save=/var/lib/xen/net-$1.save t1 d2 p2 x ev=""
   declare -gA NM0=()
   NMR="" NMEV=""
-  net_round 0 "$ks"; ev="before: $NMEV"
+  net_round 0 "$ks" $tag; ev="before: $NMEV"
   [ -z "$NMR" ] || { NR[nic-migrate-$tag]=bad; NE[nic-migrate-$tag]="round 0 (before any save):$NMR; $ev"; return; }
   net_cmd() { # ROUND: ask for it, wait for the guest's round
     printf 'LAB-CMD-NET round=%s %s\n' $1 "$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')" | dd of=$img bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
-    lab_wait 300 "^NET-ROUND-DONE r=$1" || NMR="$NMR round-$1:[$LAB_WHY]"
+    lab_wait 240 "^NET-ROUND-DONE r=$1" || NMR="$NMR round-$1:[$LAB_WHY]"
   }
   net_moved() { # WHAT: after the domain moved, the new domain, DM and serial console
     d2=$(domid_of $LAB_NAME); p2=$(dm_pid $d2)
@@ -1455,17 +1463,17 @@ net_mig() {
   if [ -z "$NMR" ]; then
     NMIG[$tag-restore]=$(since $t1); net_moved restore
     x="domid $d -> $d2, DM $p -> $p2 (${NMIG[$tag-restore]}s)"; d=$d2 p=$p2
-    NMEV=""; net_cmd 1; net_round 1 "$ks"; ev="$ev; after xl save+restore ($x): $NMEV"
+    NMEV=""; net_cmd 1; net_round 1 "$ks" $tag; ev="$ev; after xl save+restore ($x): $NMEV"
   fi
-  # ---- xl migrate to this host
-  if [ -z "$NMR" ]; then
+  # ---- xl migrate to this host (unless the domain or its guest is gone)
+  if lab_has '^NET-ROUND-DONE r=1'; then
     lab_console_stop; t1=$(now)
     if ! timeout 600 xl migrate -s "" $LAB_NAME "xl migrate-receive" > $R/net-$tag-migrate.log 2>&1; then
       fail_tail $R/net-$tag-migrate.log 6; NMR="$NMR xl-migrate-failed"
     else
       NMIG[$tag-migrate]=$(since $t1); net_moved migrate
       x="domid $d -> $d2, DM $p -> $p2 (${NMIG[$tag-migrate]}s)"
-      NMEV=""; net_cmd 2; net_round 2 "$ks"; ev="$ev; after xl migrate ($x): $NMEV"
+      NMEV=""; net_cmd 2; net_round 2 "$ks" $tag; ev="$ev; after xl migrate ($x): $NMEV"
     fi
   fi
   if [ -z "$NMR" ]; then NR[nic-migrate-$tag]=ok; NE[nic-migrate-$tag]=$ev
@@ -1478,6 +1486,17 @@ pci_shape() { # a NET-PCI line without addresses: slot, IDs, class, revision, dr
     for b in $(echo "${l##* bars=}" | tr ',' ' '); do i=${b%%:*} r=${b#*:}; out="$out $i:$(( ${r#*-} - ${r%-*} + 1 ))"; done;;
   esac
   echo "$out"
+}
+net_mig_verdict() { # nic-migrate: net_verdict, the NICs' carrier changes in each round as qemu-xen's
+  local x d=""
+  for x in "${!NMCC[@]}"; do
+    case $x in xsdm-*) [ -n "${NMCC[qemu-${x#xsdm-}]}" ] && [ "${NMCC[qemu-${x#xsdm-}]}" != "${NMCC[$x]}" ] &&
+      d="$d ${x#xsdm-}:xsdm-${NMCC[$x]}-qemu-xen-${NMCC[qemu-${x#xsdm-}]}";; esac
+  done
+  x=$(for x in "${!NMCC[@]}"; do case $x in xsdm-*) echo "${x#xsdm-}:${NMCC[$x]}${NMCC[qemu-${x#xsdm-}]:+/${NMCC[qemu-${x#xsdm-}]}}";; esac; done | sort | xargs)
+  NE[nic-migrate-xsdm]="${NE[nic-migrate-xsdm]}; carrier changes per round and NIC, xsdm/qemu-xen (the guest's own PM freeze+restore): [$x]"
+  [ -z "$d" ] || { NR[nic-migrate-xsdm]=bad; NE[nic-migrate-xsdm]="carrier changes differ from qemu-xen's:$d; ${NE[nic-migrate-xsdm]}"; }
+  net_verdict nic-migrate
 }
 net_verdict() { # STAGE: xsdm's result decides; the NIC's PCI function must be qemu-xen's (when qemu-xen ran):
   # slot, IDs, revision, driver and BAR sizes; the BAR addresses too, unless another NIC's ROM moved them
@@ -1541,7 +1560,7 @@ if net_wanted; then
     if [ -n "$ST" ]; then
       net_session qemu "" $ST; destroy_all
       net_session xsdm $DM_OVERRIDE $ST; destroy_all
-      for s in $ST; do net_verdict $s; done
+      for s in $ST; do if [ $s = nic-migrate ]; then net_mig_verdict; else net_verdict $s; fi; done
       {
         echo
         printf '%-34s %14s %14s\n' "Linux guest NICs on xenbr0" qemu-xen xsdm
