@@ -34,7 +34,8 @@
 #      DM is in its own network namespace holding a tap fd the wrapper opened
 #   nic-migrate  in the same Linux session (its rtl8139 and an e1000): after the NICs work, xl save +
 #      xl restore, then xl migrate to this host; after each the guest, its NICs untouched, pings dom0
-#      and sends 1 MiB (md5 compared in dom0) through each, with no reset or carrier change
+#      and sends 1 MiB (md5 compared in dom0) through each: no tx timeout or reset message, carrier
+#      changes as qemu-xen's (the guest's own PM freeze+restore around xl save moves e1000's)
 T=/test
 R=$T/results
 mkdir -p $R
@@ -1284,8 +1285,8 @@ fi
 #                (-s "", the receiving xl a local command, as the migrate stage). Before and after
 #                each, the guest runs a round (labnet-mig) on every NIC without touching it: all up at
 #                once, NIC K alone on 10.99.100+K.0/24 (dom0 10.99.100+K.1 on xenbr0), ping and 1 MiB
-#                to port 5100+10K+round; carrier_changes, tx timeouts and the kernel's reset lines
-#                must stay as before the save, and the NIC's own rx counter must move
+#                to port 5100+10K+round; tx timeouts and the kernel's reset lines must stay as
+#                before the save, carrier changes as qemu-xen's, and the NIC's own rx counter must move
 #   vif-netns    xsdm through xl's wrapper (xsdmctl-exec-dm) with the vif-default NIC: the guest's
 #                network works while the DM sits in its own network namespace holding only a tap fd
 # The MAC's last byte K names the NIC to the guest (address 10.99.0.20+K) and to dom0 (ports
