@@ -24,6 +24,14 @@
 #   on 10.99.0.0/24 (the MAC's last byte K: address .20+K): NET-IF (driver, carrier, ping of dom0's
 #   10.99.0.1), NET-MD5 of 1 MiB random, NET-SENT of it to port 5000+10K, for K>0 also bulk=N bytes
 #   (the session block's, NET_BULK_MB: 16 MiB by default) to 5001+10K (labperf send: MB/s), then NET-DONE.
+#   The session block names the NICs that send the bulk transfer (bulkk=K,K...). With " mig" in it
+#   (the nic-migrate stage) the guest then brings every NIC up at once, each on its own subnet
+#   (10.99.100+K.2/24, ARP answered only on the NIC that owns the address) and runs round 0 of
+#   /bin/labnet-mig: per NIC, NET-MD5 r=R and NET-SENT of 1 MiB random to 10.99.100+K.1 port
+#   5100+10K+R, then NET-ROUND r=R (carrier, carrier_changes, tx_timeouts, kernel log lines about
+#   NIC resets, ping, the NIC's rx/tx packet counts during the round), and NET-ROUND-DONE r=R.
+#   The NICs are never touched again: a block 2 saying "LAB-CMD-NET round=R" (dom0 writes it after
+#   xl restore, after xl migrate) runs round R on them as the restored DM left them.
 #   A changed block 2 saying LAB-CMD-STOP ends the loop; `xl shutdown` runs /sbin/poweroff, which
 #   prints GUEST-XL-SHUTDOWN first.
 set -euo pipefail
@@ -115,13 +123,57 @@ for i in $ifs; do
   head -c 1048576 /dev/urandom > /tmp/net.bin
   echo "NET-MD5 k=$k md5=$(md5sum /tmp/net.bin | cut -d' ' -f1)"
   labperf send $S $((5000 + 10 * k)) /tmp/net.bin sum-$k
-  [ $k -gt 0 ] && labperf send $S $((5001 + 10 * k)) ${BULK:-67108864} bulk-$k
+  case ",$BULKK," in *",$k,"*) labperf send $S $((5001 + 10 * k)) ${BULK:-67108864} bulk-$k;; esac
   rm -f /tmp/net.bin
   ip addr flush dev $i; ip link set $i down
 done
+case " $NETMODE " in *" mig "*) labnet-mig up; labnet-mig round 0;; esac
 echo "NET-DONE"
 EOF
 chmod 755 "$I/bin/labnet"
+# the nic-migrate stage's rounds (see the header): `labnet-mig up`, then `labnet-mig round R` with
+# the NICs as they are (no ip link, no driver reload between rounds: a reset would hide lost state)
+cat > "$I/bin/labnet-mig" <<'EOF'
+#!/bin/sh
+ifs=$(ls /sys/class/net | grep -v '^lo$')
+kof() { local mac; mac=$(cat /sys/class/net/$1/address); echo $((0x${mac##*:})); }
+case $1 in
+up)
+  # one subnet per NIC and ARP answered only by the NIC that owns the address: dom0's replies for
+  # NIC K come back through NIC K, never through another NIC of the guest
+  echo 1 > /proc/sys/net/ipv4/conf/all/arp_ignore
+  echo 2 > /proc/sys/net/ipv4/conf/all/arp_announce
+  for i in $ifs; do
+    k=$(kof $i)
+    ip addr flush dev $i; ip addr add 10.99.$((100 + k)).2/24 dev $i && ip link set $i up
+  done
+  for i in $ifs; do
+    n=0
+    while [ $n -lt 40 ] && [ "$(cat /sys/class/net/$i/carrier 2>/dev/null)" != 1 ]; do sleep 0.5; n=$((n + 1)); done
+  done;;
+round)
+  r=$2
+  for i in $ifs; do
+    k=$(kof $i) d=/sys/class/net/$i
+    S=10.99.$((100 + k)).1
+    l=$(readlink $d/device/driver); drv=${l##*/}
+    rx0=$(cat $d/statistics/rx_packets) tx0=$(cat $d/statistics/tx_packets)
+    n=0 rx=0
+    while [ $n -lt 3 ] && [ "${rx:-0}" = 0 ]; do
+      rx=$(ping -c 3 -W 3 $S 2>/dev/null | sed -n 's/.* \([0-9]*\) packets received.*/\1/p'); n=$((n + 1))
+    done
+    head -c 1048576 /dev/urandom > /tmp/net.bin
+    echo "NET-MD5 r=$r k=$k md5=$(md5sum /tmp/net.bin | cut -d' ' -f1)"
+    labperf send $S $((5100 + 10 * k + r)) /tmp/net.bin round$r-$k
+    rm -f /tmp/net.bin
+    tmo=$(cat $d/queues/tx-*/tx_timeout 2>/dev/null | awk '{s += $1} END {print s + 0}')
+    klog=$(dmesg | grep -E "$i|${drv:-$i}" | grep -c -i -E 'reset|timed out|timeout|watchdog|hang')
+    echo "NET-ROUND r=$r k=$k if=$i drv=${drv:--} carrier=$(cat $d/carrier 2>/dev/null) carrier_changes=$(cat $d/carrier_changes) tx_timeouts=$tmo reset_log=$klog ping=${rx:-0}/3 tries=$n rx_pkts=$(($(cat $d/statistics/rx_packets) - rx0)) tx_pkts=$(($(cat $d/statistics/tx_packets) - tx0))"
+  done
+  echo "NET-ROUND-DONE r=$r";;
+esac
+EOF
+chmod 755 "$I/bin/labnet-mig"
 
 cat > "$I/init" <<'EOF'
 #!/bin/sh
@@ -155,7 +207,11 @@ done
 ctl0=$(blk $FILE_DEV 8192)
 echo "LAB-SESSION ${ctl0#LAB-SESSION } file=$FILE_DEV loop=$LOOP_DEV uptime=$(up)"
 
-case "$ctl0" in *" net bulk="*) NETRUN=1; BULK=${ctl0##*bulk=} labnet;; *) NETRUN="";; esac
+case "$ctl0" in
+*" net "*" bulk="*) NETRUN=1
+  BULK=${ctl0##*bulk=} BULKK=$(echo "$ctl0" | sed -n 's/.* bulkk=\([0-9,]*\).*/\1/p') NETMODE=$ctl0 labnet;;
+*) NETRUN="";;
+esac
 if [ -z "$NETRUN" ]; then
 # 3 s of rest after each phase: dom0 samples the DM's counters when it sees a phase's line
 labperf port 0x3ff 20000
@@ -194,7 +250,12 @@ while [ $n -lt 3600 ]; do
   n=$((n + 1))
   echo "GUEST-TICK $n uptime=$(up)"
   c=$(blk $FILE_DEV 8192)
-  [ "$c" != "$ctl0" ] && case "$c" in LAB-CMD-STOP*) echo "STOP-SEEN tick=$n"; break;; esac
+  [ "$c" != "$ctl0" ] && case "$c" in
+    LAB-CMD-STOP*) echo "STOP-SEEN tick=$n"; break;;
+    # the nic-migrate stage: each round once, on the NICs as they are
+    "LAB-CMD-NET round="*) r=${c#LAB-CMD-NET round=}; r=${r%% *}
+      [ "$r" = "${NETDONE:-}" ] || { NETDONE=$r; labnet-mig round $r; };;
+  esac
   sleep 1
 done
 echo "LINUX-GUEST-DONE ticks=$n uptime=$(up)"

@@ -33,10 +33,14 @@
 #      NIC's PCI function must be qemu-xen's (see "net stages" below)
 #   vif-netns  xsdm through the xsdmctl wrapper with the default vif: the guest's network works, the
 #      DM is in its own network namespace holding a tap fd the wrapper opened
+#   nic-migrate  in the same Linux session (its rtl8139 and an e1000): after the NICs work, xl save +
+#      xl restore, then xl migrate to this host; after each the guest, its NICs untouched, pings dom0
+#      and sends 1 MiB (md5 compared in dom0) through each: no tx timeout or reset message, carrier
+#      changes as qemu-xen's (the guest's own PM freeze+restore around xl save moves e1000's)
 T=/test
 R=$T/results
 mkdir -p $R
-TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot pvhvm vif-default nic-rtl8139 nic-e1000 vif-netns")
+TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns")
 [ -r $T/env ] && . $T/env
 XSDM=/usr/lib/xsdm/xsdm
 RANGE_BASE=$(id -u xen-qemuuser-range-base 2>/dev/null)
@@ -1316,12 +1320,19 @@ if lab_wanted; then
   exec 7>&-
 fi
 
-# ============================================================ net stages: vif-default nic-rtl8139 nic-e1000 vif-netns
+# ============================================================ net stages: vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns
 # One Linux session (linux-lab.iso, session block "... net": the guest runs labnet) per device model,
 # qemu-xen first, then xsdm, with one NIC per selected stage, all on xenbr0 (net_bridge_up):
 #   vif-default  'bridge=xenbr0' (no type, no model: libxl's default, an emulated rtl8139 and a PV vif;
 #                the guest keeps the emulated one: xen_emul_unplug=never and no netfront)
 #   nic-rtl8139  model=rtl8139, nic-e1000 model=e1000: also 64 MiB guest -> dom0, MB/s in the table
+#   nic-migrate  the vif-default NIC (rtl8139) and the nic-e1000 one (added when their stages are not
+#                selected), after the first pass: xl save + xl restore, then xl migrate to this host
+#                (-s "", the receiving xl a local command, as the migrate stage). Before and after
+#                each, the guest runs a round (labnet-mig) on every NIC without touching it: all up at
+#                once, NIC K alone on 10.99.100+K.0/24 (dom0 10.99.100+K.1 on xenbr0), ping and 1 MiB
+#                to port 5100+10K+round; tx timeouts and the kernel's reset lines must stay as
+#                before the save, carrier changes as qemu-xen's, and the NIC's own rx counter must move
 #   vif-netns    xsdm through xl's wrapper (xsdmctl-exec-dm) with the vif-default NIC: the guest's
 #                network works while the DM sits in its own network namespace holding only a tap fd
 # The MAC's last byte K names the NIC to the guest (address 10.99.0.20+K) and to dom0 (ports
@@ -1329,37 +1340,53 @@ fi
 # printed (driver, carrier, ping replies, the md5 of what it sent) against what dom0 received, and
 # on the NIC's PCI function (slot, IDs, revision, BARs, driver) being the one qemu-xen shows. One
 # verdict per stage, xsdm's; qemu-xen's result beside it ("anchor limitation" where it failed).
-NET_STAGES="vif-default nic-rtl8139 nic-e1000"
+NET_STAGES="vif-default nic-rtl8139 nic-e1000 nic-migrate"
 net_wanted() { local s; for s in $NET_STAGES vif-netns; do want $s && return 0; done; return 1; }
 net_k() { case $1 in vif-default) echo 0;; nic-rtl8139) echo 1;; nic-e1000) echo 2;; esac; }
-net_vif() { # STAGE: its vif entry
+net_ks() { # STAGES...: the NICs (K) of a session, each once, in slot order
+  local s k out=" "
+  for s in "$@"; do
+    case $s in nic-migrate) k="0 2";; *) k=$(net_k $s);; esac
+    for k in $k; do case "$out" in *" $k "*) ;; *) out="$out$k ";; esac; done
+  done
+  echo $out | tr ' ' '\n' | sort -n | xargs
+}
+net_vif() { # K: its vif entry
   case $1 in
-  vif-default) echo "'bridge=$NET_BR,mac=00:16:3e:4e:00:00'";;
-  nic-rtl8139) echo "'model=rtl8139,bridge=$NET_BR,mac=00:16:3e:4e:00:01'";;
-  nic-e1000) echo "'model=e1000,bridge=$NET_BR,mac=00:16:3e:4e:00:02'";;
+  0) echo "'bridge=$NET_BR,mac=00:16:3e:4e:00:00'";;
+  1) echo "'model=rtl8139,bridge=$NET_BR,mac=00:16:3e:4e:00:01'";;
+  2) echo "'model=e1000,bridge=$NET_BR,mac=00:16:3e:4e:00:02'";;
   esac
 }
 declare -A NR=() NE=() NPCI=() NMB=() NSECS=()   # per STAGE-TAG: ok|bad, evidence, the NIC's NET-PCI line, MB/s
+declare -A NMIG=()                               # per TAG-what: nic-migrate's timings for the table
 NET_HOOK=""        # a function run with TAG DOMID DMPID once the guest is done, before xl destroy
 ZERO_MD5="" NET_BULK=0
 # net_session TAG DM STAGES...: one Linux boot with one NIC per stage
 net_session() {
   local tag=$1 dm=$2 name=net-$1 img=/var/lib/xen/net-$1.img img2=/var/lib/xen/net-$1-loop.img
-  local loop t0 d p s k vifs="" pids="" bad ev x m got sent pci bulk mb secs up=0
+  local loop t0 d p s k vifs="" pids="" bad ev x m got sent pci bulk mb secs up=0 ks bulkk="" mig="" r
   shift 2
+  ks=$(net_ks "$@")
+  for s in "$@"; do
+    case $s in nic-rtl8139|nic-e1000) bulkk="$bulkk${bulkk:+,}$(net_k $s)";; nic-migrate) mig=" mig";; esac
+  done
   LAB_NAME=$name LAB_LOG=$R/net-$tag-serial.log LAB_DM=""
   rm -f $img $img2 $LAB_LOG /var/log/xen/qemu-dm-$name.log /tmp/net-rx-*
   truncate -s 16M $img; truncate -s 16M $img2
-  printf 'LAB-SESSION %s net bulk=%s\n' "$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" $NET_BULK | dd of=$img bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
+  printf 'LAB-SESSION %s net%s bulkk=%s bulk=%s\n' "$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" "$mig" "$bulkk" $NET_BULK | dd of=$img bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
   printf 'LAB-LOOPDISK\n' | dd of=$img2 bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
   loop=$(losetup -f --show $img2 2>/dev/null) || loop=""
-  for s in "$@"; do vifs="$vifs${vifs:+, }$(net_vif $s)"; done
+  for k in $ks; do vifs="$vifs${vifs:+, }$(net_vif $k)"; done
   lab_cfg $name $img "$dm" $loop | sed "s|^vif = .*|vif = [ $vifs ]|" > $R/net-$tag.cfg
   # dom0's ends, listening before the guest can connect: each takes one connection
-  for s in "$@"; do
-    k=$(net_k $s)
+  for k in $ks; do
     nc -l $NET_DOM0_IP $((5000 + 10 * k)) < /dev/null > /tmp/net-rx-sum-$k 2>/dev/null & pids="$pids $!"
-    if [ $k -gt 0 ]; then nc -l $NET_DOM0_IP $((5001 + 10 * k)) < /dev/null > /tmp/net-rx-bulk-$k 2>/dev/null & pids="$pids $!"; fi
+    case ",$bulkk," in *",$k,"*) nc -l $NET_DOM0_IP $((5001 + 10 * k)) < /dev/null > /tmp/net-rx-bulk-$k 2>/dev/null & pids="$pids $!";; esac
+    # nic-migrate's rounds: before the save, after the restore, after the migration
+    [ -n "$mig" ] && for r in 0 1 2; do
+      nc -l ${NET_DOM0_IP%.*.*}.$((100 + k)).1 $((5100 + 10 * k + r)) < /dev/null > /tmp/net-rx-round-$k-$r 2>/dev/null & pids="$pids $!"
+    done
   done
   msg "NET $tag: Linux session, vif = [ $vifs ]"
   t0=$(now)
@@ -1373,6 +1400,7 @@ net_session() {
       up=1
       msg "NET $tag: domid $d, DM pid $p, guest done at +$(since $t0)s"
       [ -n "$NET_HOOK" ] && $NET_HOOK $tag $d $p
+      [ -n "$mig" ] && net_mig $tag $d $p $img "$ks"
     else
       ev="$LAB_WHY"; lab_log | tail -n 20 > $R/net-$tag-serial-tail.txt; show $R/net-$tag-serial-tail.txt 20
     fi
@@ -1390,6 +1418,7 @@ net_session() {
   for s in "$@"; do
     NSECS[$s]=$(awk -v a="${NSECS[$s]:-0}" -v b="$secs" 'BEGIN{printf "%.1f", a+b}')
     [ $up = 1 ] || { NR[$s-$tag]=bad; NE[$s-$tag]=$ev; continue; }
+    [ $s = nic-migrate ] && continue     # net_mig judged it
     k=$(net_k $s) bad=""
     x=$(lab_line "^NET-IF k=$k ")
     pci=$(echo "$x" | sed -n 's/.* pci=\([^ ]*\).*/\1/p')
@@ -1403,7 +1432,7 @@ net_session() {
     [ -n "$m" ] && [ "$m" = "$got" ] || bad="$bad md5:guest[$m]dom0[$got]"
     case "$sent" in *" bytes=1048576 "*" peer_closed=yes"*) ;; *) bad="$bad send[$sent]";; esac
     ev="$(echo "$x" | sed -E 's/^NET-IF k=[0-9]+ //; s/ tries=[0-9]+//'); 1 MiB TCP md5 $m = dom0's"
-    if [ $k -gt 0 ]; then
+    if case ",$bulkk," in *",$k,"*) true;; *) false;; esac; then
       bulk=$(lab_line "^NET-SENT tag=bulk-$k ")
       mb=$(echo "$bulk" | sed -n 's/.* MBps=\([0-9.]*\).*/\1/p'); NMB[$s-$tag]=$mb
       got=$(md5sum < /tmp/net-rx-bulk-$k 2>/dev/null | cut -d' ' -f1)
@@ -1414,6 +1443,93 @@ net_session() {
   done
   rm -f /tmp/net-rx-*
 }
+# net_round R KS TAG: round R of nic-migrate, judged on what the guest printed for each NIC K and
+# what dom0 received; NMR = what is wrong, NMEV = the evidence. Round 0 (before the save) is the
+# baseline the tx timeouts and the kernel's reset lines of the later rounds are held to. A Linux
+# guest with PV drivers takes part in xl save (xenbus control/shutdown): its drivers' PM freeze and
+# restore run, and e1000's takes the link down and up there itself; so the carrier changes are
+# compared with qemu-xen's for the same round and NIC (NMCC, net_mig_verdict), not with zero.
+declare -A NMCC=()
+net_round() {
+  local r=$1 k x m got sent f v
+  for k in $2; do
+    x=$(lab_line "^NET-ROUND r=$r k=$k ")
+    [ -n "$x" ] || { NMR="$NMR r$r-k$k:no-NET-ROUND"; continue; }
+    case "$x" in *" carrier=1 "*) ;; *) NMR="$NMR r$r-k$k:no-carrier";; esac
+    case "$x" in *" ping=0/3 "*|*" ping=/3 "*) NMR="$NMR r$r-k$k:no-ping-reply";; esac
+    [ "$(echo "$x" | sed -n 's/.* rx_pkts=\([0-9]*\).*/\1/p')" -gt 0 ] 2>/dev/null || NMR="$NMR r$r-k$k:nothing-received-on-this-NIC"
+    for f in carrier_changes tx_timeouts reset_log; do
+      v=$(echo "$x" | sed -n "s/.* $f=\([0-9]*\).*/\1/p")
+      if [ $r = 0 ]; then NM0[$k-$f]=$v
+      elif [ $f = carrier_changes ]; then NMCC[$3-r$r-k$k]=$(( ${v:-0} - ${NM0[$k-$f]:-0} ))
+      elif [ "$v" != "${NM0[$k-$f]}" ]; then NMR="$NMR r$r-k$k:$f-${NM0[$k-$f]}->$v"; fi
+    done
+    m=$(lab_line "^NET-MD5 r=$r k=$k " | sed 's/.* md5=//')
+    got=$(md5sum < /tmp/net-rx-round-$k-$r 2>/dev/null | cut -d' ' -f1)
+    sent=$(lab_line "^NET-SENT tag=round$r-$k ")
+    [ -n "$m" ] && [ "$m" = "$got" ] || NMR="$NMR r$r-k$k:md5:guest[$m]dom0[$got]"
+    case "$sent" in *" bytes=1048576 "*" peer_closed=yes"*) ;; *) NMR="$NMR r$r-k$k:send[$sent]";; esac
+    NMEV="$NMEV $(echo "$x" | sed -E 's/^NET-ROUND r=[0-9]+ k=([0-9]+) if=[^ ]+ drv=([^ ]+) carrier=([0-9]*) carrier_changes=([0-9]*) tx_timeouts=([0-9]*) reset_log=([0-9]*) ping=([^ ]*) tries=[0-9]+ rx_pkts=([0-9]*) tx_pkts=([0-9]*)/\2 ping \7 rx\/tx \8\/\9 carrier_changes \4 tx_timeouts \5 resets_logged \6/')${m:+ md5 ok}${m:+$([ "$m" = "$got" ] || echo ' MISMATCH')},"
+  done
+  NMEV="${NMEV%,}"
+}
+# net_mig TAG DOMID DMPID IMG KS: nic-migrate on a session whose guest printed NET-DONE (round 0
+# done): xl save + xl restore, round 1; xl migrate to this host, round 2 (dom0 asks for each round in
+# the file disk's block 2, which the guest polls every second). NR/NE[nic-migrate-TAG].
+net_mig() {
+  local tag=$1 d=$2 p=$3 img=$4 ks=$5 save=/var/lib/xen/net-$1.save t1 d2 p2 x ev=""
+  declare -gA NM0=()
+  NMR="" NMEV=""
+  net_round 0 "$ks" $tag; ev="before: $NMEV"
+  [ -z "$NMR" ] || { NR[nic-migrate-$tag]=bad; NE[nic-migrate-$tag]="round 0 (before any save):$NMR; $ev"; return; }
+  net_cmd() { # ROUND: ask for it, wait for the guest's round
+    printf 'LAB-CMD-NET round=%s %s\n' $1 "$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')" | dd of=$img bs=4096 seek=2 conv=notrunc,fsync 2>/dev/null
+    # xsdm serves the image through a loop device with a page cache of its own, which a write to
+    # the file underneath does not reach: drop its clean pages, or the guest reads the old block
+    for x in $(losetup -n -O NAME -j $img 2>/dev/null); do blockdev --flushbufs $x; done
+    lab_wait 240 "^NET-ROUND-DONE r=$1" || NMR="$NMR round-$1:[$LAB_WHY]"
+  }
+  net_moved() { # WHAT: after the domain moved, the new domain, DM and serial console
+    d2=$(domid_of $LAB_NAME); p2=$(dm_pid $d2)
+    [ -n "$d2" ] && [ "$d2" != "$d" ] || NMR="$NMR $1:domid-[$d2]"
+    [ -n "$p2" ] && [ "$p2" != "$p" ] || NMR="$NMR $1:new-DM-pid-[$p2]"
+    wait_for 30 sh -c "[ ! -d /proc/$p ]" || NMR="$NMR $1:old-DM-$p-alive"
+    ls /sys/class/net/$NET_BR/brif 2>/dev/null | grep -q "^vif$d2\..*-emu$" || NMR="$NMR $1:no-vif$d2.N-emu-on-$NET_BR"
+    LAB_DM=$p2
+    lab_console $d2 || NMR="$NMR $1:no-pty"
+    sleep 2       # xl console attached before the guest is asked to print
+  }
+  # ---- xl save + xl restore
+  lab_console_stop; rm -f $save; t1=$(now)
+  if ! timeout 300 xl save $LAB_NAME $save > $R/net-$tag-save.log 2>&1; then
+    fail_tail $R/net-$tag-save.log 6; NMR="$NMR xl-save-failed"
+  elif ! timeout 300 xl restore $save > $R/net-$tag-restore.log 2>&1; then
+    fail_tail $R/net-$tag-restore.log 6; NMR="$NMR xl-restore-failed"
+  elif grep -q 'Failed to resume device model' $R/net-$tag-restore.log; then
+    # xl exits 0 with the domain left paused; restricted qemu-xen reopens its disk on the incoming
+    # side after dropping root and is refused (the migrate stage's anchor limitation too)
+    NMR="$NMR restored-DM-did-not-resume:[$(grep -a 'libxl: error' $R/net-$tag-restore.log | head -n1 | sed 's/.*: Domain [0-9]*://' | cut -c1-120)]"
+  fi
+  rm -f $save
+  if [ -z "$NMR" ]; then
+    NMIG[$tag-restore]=$(since $t1); net_moved restore
+    x="domid $d -> $d2, DM $p -> $p2 (${NMIG[$tag-restore]}s)"; d=$d2 p=$p2
+    NMEV=""; net_cmd 1; net_round 1 "$ks" $tag; ev="$ev; after xl save+restore ($x): $NMEV"
+  fi
+  # ---- xl migrate to this host (unless the domain or its guest is gone)
+  if lab_has '^NET-ROUND-DONE r=1'; then
+    lab_console_stop; t1=$(now)
+    if ! timeout 600 xl migrate -s "" $LAB_NAME "xl migrate-receive" > $R/net-$tag-migrate.log 2>&1; then
+      fail_tail $R/net-$tag-migrate.log 6; NMR="$NMR xl-migrate-failed"
+    else
+      NMIG[$tag-migrate]=$(since $t1); net_moved migrate
+      x="domid $d -> $d2, DM $p -> $p2 (${NMIG[$tag-migrate]}s)"
+      NMEV=""; net_cmd 2; net_round 2 "$ks" $tag; ev="$ev; after xl migrate ($x): $NMEV"
+    fi
+  fi
+  if [ -z "$NMR" ]; then NR[nic-migrate-$tag]=ok; NE[nic-migrate-$tag]=$ev
+  else NR[nic-migrate-$tag]=bad; NE[nic-migrate-$tag]="${NMR# }; $ev"; fi
+}
 pci_shape() { # a NET-PCI line without addresses: slot, IDs, class, revision, driver, each BAR as index:size
   local l=$1 out b i r
   out=${l%% bars=*}
@@ -1421,6 +1537,17 @@ pci_shape() { # a NET-PCI line without addresses: slot, IDs, class, revision, dr
     for b in $(echo "${l##* bars=}" | tr ',' ' '); do i=${b%%:*} r=${b#*:}; out="$out $i:$(( ${r#*-} - ${r%-*} + 1 ))"; done;;
   esac
   echo "$out"
+}
+net_mig_verdict() { # nic-migrate: net_verdict, the NICs' carrier changes in each round as qemu-xen's
+  local x d=""
+  for x in "${!NMCC[@]}"; do
+    case $x in xsdm-*) [ -n "${NMCC[qemu-${x#xsdm-}]}" ] && [ "${NMCC[qemu-${x#xsdm-}]}" != "${NMCC[$x]}" ] &&
+      d="$d ${x#xsdm-}:xsdm-${NMCC[$x]}-qemu-xen-${NMCC[qemu-${x#xsdm-}]}";; esac
+  done
+  x=$(for x in "${!NMCC[@]}"; do case $x in xsdm-*) echo "${x#xsdm-}:${NMCC[$x]}${NMCC[qemu-${x#xsdm-}]:+/${NMCC[qemu-${x#xsdm-}]}}";; esac; done | sort | xargs)
+  NE[nic-migrate-xsdm]="${NE[nic-migrate-xsdm]}; carrier changes per round and NIC, xsdm/qemu-xen (the guest's own PM freeze+restore): [$x]"
+  [ -z "$d" ] || { NR[nic-migrate-xsdm]=bad; NE[nic-migrate-xsdm]="carrier changes differ from qemu-xen's:$d; ${NE[nic-migrate-xsdm]}"; }
+  net_verdict nic-migrate
 }
 net_verdict() { # STAGE: xsdm's result decides; the NIC's PCI function must be qemu-xen's (when qemu-xen ran):
   # slot, IDs, revision, driver and BAR sizes; the BAR addresses too, unless another NIC's ROM moved them
@@ -1433,7 +1560,7 @@ net_verdict() { # STAGE: xsdm's result decides; the NIC's PCI function must be q
     else pv="; PCI DIFFERS: qemu-xen [${NPCI[$s-qemu]}] xsdm [${NPCI[$s-xsdm]}]"; fi
   fi
   # the whole bus, for the record (each function's slot, IDs, class, revision, driver)
-  if [ -s $R/net-qemu-guest.txt ] && [ -s $R/net-xsdm-guest.txt ]; then
+  if [ $s != nic-migrate ] && [ -s $R/net-qemu-guest.txt ] && [ -s $R/net-xsdm-guest.txt ]; then
     bus=$(diff <(grep '^NET-PCI' $R/net-qemu-guest.txt) <(grep '^NET-PCI' $R/net-xsdm-guest.txt) | grep -c '^[<>]')
     [ "$bus" = 0 ] && bus="; whole PCI bus identical" || bus="; PCI bus: $bus lines differ (net-*-guest.txt)"
   fi
@@ -1473,16 +1600,27 @@ if net_wanted; then
   elif [ $XSDM_OK != 1 ]; then
     for s in $NET_STAGES vif-netns; do want $s && msg "STAGE $s FAIL secs=0 xsdm not runnable in dom0"; done
   else
-    msg "NET: $NET_BR $(ip -4 -o addr show dev $NET_BR | awk '{print $4}'), stages$ST; one Linux session per DM, qemu-xen first"
+    # nic-migrate: dom0's end of each NIC's own subnet (net_round)
+    if want nic-migrate; then
+      for k in 0 1 2; do
+        ip -4 addr show dev $NET_BR | grep -q "inet ${NET_DOM0_IP%.*.*}.$((100 + k)).1/" ||
+          ip addr add ${NET_DOM0_IP%.*.*}.$((100 + k)).1/24 dev $NET_BR || msg "net: cannot give $NET_BR ${NET_DOM0_IP%.*.*}.$((100 + k)).1"
+      done
+    fi
+    msg "NET: $NET_BR $(ip -4 -o addr show dev $NET_BR | awk '{print $4}' | xargs), stages$ST; one Linux session per DM, qemu-xen first"
     if [ -n "$ST" ]; then
       net_session qemu "" $ST; destroy_all
       net_session xsdm $DM_OVERRIDE $ST; destroy_all
-      for s in $ST; do net_verdict $s; done
+      for s in $ST; do if [ $s = nic-migrate ]; then net_mig_verdict; else net_verdict $s; fi; done
       {
         echo
         printf '%-34s %14s %14s\n' "Linux guest NICs on xenbr0" qemu-xen xsdm
         for s in $ST; do
-          [ $(net_k $s) -gt 0 ] && printf '%-34s %14s %14s\n' "$NET_BULK_MB MiB TCP ->dom0 $s (MB/s)" "${NMB[$s-qemu]:--}" "${NMB[$s-xsdm]:--}"
+          case $s in nic-rtl8139|nic-e1000) printf '%-34s %14s %14s\n' "$NET_BULK_MB MiB TCP ->dom0 $s (MB/s)" "${NMB[$s-qemu]:--}" "${NMB[$s-xsdm]:--}";; esac
+          if [ $s = nic-migrate ]; then
+            printf '%-34s %14s %14s\n' "NICs: xl save + xl restore (s)" "${NMIG[qemu-restore]:--}" "${NMIG[xsdm-restore]:--}"
+            printf '%-34s %14s %14s\n' "NICs: xl migrate localhost (s)" "${NMIG[qemu-migrate]:--}" "${NMIG[xsdm-migrate]:--}"
+          fi
           printf '%-34s %14s %14s\n' "stage $s" "${NR[$s-qemu]:--}" "${NR[$s-xsdm]:--}"
         done
       } >> $R/table.txt

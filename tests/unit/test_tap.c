@@ -125,6 +125,43 @@ START_TEST(test_execdm_open_taps)
 }
 END_TEST
 
+/* libxl's argv for the DM of a restored or incoming domain (xl restore,
+ * xl migrate): the new domid's tap is created and passed like at create,
+ * and the saved state's fd survives beside it. */
+START_TEST(test_execdm_restore_argv)
+{
+    char name[IFNAMSIZ], nd[128], inc[32], want_s[64], *argv[12];
+    struct execdm_facts f;
+    int p[2], tap;
+
+    ck_assert_int_eq(pipe(p), 0);
+    snprintf(name, sizeof(name), "xsdmi%d", (int)getpid() % 100000);
+    snprintf(nd, sizeof(nd), "type=tap,id=net0,ifname=%s,br=xenbr0,script=no,downscript=no", name);
+    snprintf(inc, sizeof(inc), "fd:%d", p[0]);
+    argv[0] = "xsdm"; argv[1] = "-xen-domid"; argv[2] = "6"; argv[3] = "-device";
+    argv[4] = "e1000,id=nic0,netdev=net0,mac=00:16:3e:00:00:02"; argv[5] = "-netdev"; argv[6] = nd;
+    argv[7] = "-incoming"; argv[8] = inc; argv[9] = "-S"; argv[10] = NULL;
+    ck_assert_int_eq(execdm_scan(10, argv, &f, err, sizeof(err)), 0);
+    ck_assert_int_eq(f.n_keep, 1);
+    ck_assert_int_eq(f.keep[0], p[0]);
+    ck_assert_msg(execdm_open_taps(10, argv, &f, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(f.n_taps, 1);
+    ck_assert_int_eq(f.n_keep, 2);
+    ck_assert_int_eq(f.keep[0], p[0]);
+    tap = f.keep[1];
+    ck_assert(iface_exists(name));
+    snprintf(want_s, sizeof(want_s), "type=tap,id=net0,fd=%d", tap);
+    ck_assert_str_eq(argv[6], want_s);
+    ck_assert_str_eq(argv[8], inc);
+    ck_assert_int_eq(fcntl(tap, F_GETFD) & FD_CLOEXEC, 0);
+    free(argv[6]);
+    close(tap);
+    close(p[0]);
+    close(p[1]);
+    ck_assert(!iface_exists(name));
+}
+END_TEST
+
 START_TEST(test_execdm_bad_ifname_refused)
 {
     char *argv[] = { "xsdm", "-netdev", "type=tap,id=net0,ifname=a/b", NULL };
@@ -175,6 +212,7 @@ int main(void)
     tcase_add_test(tc, test_netdev_ifname_parse);
     tcase_add_test(tc, test_netdev_fd_form);
     tcase_add_test(tc, test_execdm_open_taps);
+    tcase_add_test(tc, test_execdm_restore_argv);
     tcase_add_test(tc, test_execdm_bad_ifname_refused);
     tcase_add_test(tc, test_bridge_add);
     suite_add_tcase(su, tc);
