@@ -53,9 +53,11 @@ fi
 DOM0_PKGS="linux-image-amd64 initramfs-tools xen-hypervisor-4.17-amd64 xen-utils-4.17
   xenstore-utils qemu-system-xen seabios procps iproute2 kmod e2fsprogs util-linux psmisc
   strace libseccomp2 libcap-ng0 libjansson4
-  bridge-utils netcat-openbsd iputils-ping gvncviewer"
+  bridge-utils netcat-openbsd iputils-ping gvncviewer
+  libvirt-daemon-driver-xen libvirt-clients"
 # the network stages: xenbr0 for libxl's vif-bridge hotplug, nc and ping as the guest's peer;
-# the vnc stage: gvnccapture (gtk-vnc's headless client) writes each DM's screen as a PNG.
+# the vnc stage: gvnccapture (gtk-vnc's headless client) writes each DM's screen as a PNG;
+# the libvirt stage: libvirtd with its libxl driver, virsh (the stage loads the libxl driver alone).
 # A changed list installs what is new into the existing root (the stamp names the list).
 PKG_STAMP=.stamp-packages-$(echo $DOM0_PKGS | md5sum | cut -c1-12)
 
