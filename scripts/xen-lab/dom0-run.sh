@@ -903,12 +903,30 @@ fi
 LV="virsh -q -c xen:///system"
 lv_daemon() { # libvirtd with its libxl driver alone (no qemu, network, storage drivers); 0 when virsh answers
   mkdir -p /etc/libvirt /run/libvirt /var/log/libvirt /tmp/lv-drivers
+  # The bed's CPU only: the libxl driver decodes Xen's hw_caps into a model of libvirt's cpu_map and
+  # will not start when none fits ("Cannot find suitable CPU model"). TCG's qemu64 has no vme and
+  # Xen reports no sep on it, which every x86 model there needs: one model with fpu alone fits any
+  # x86 CPU. dom0's disk is a throwaway overlay.
+  local map=/usr/share/libvirt/cpu_map
+  if [ -e $map/index.xml ] && ! grep -q x86_xsdm-bed.xml $map/index.xml; then
+    printf '%s\n' '<cpus>' "  <model name='xsdm-bed'>" "    <decode host='on' guest='off'/>" "    <feature name='fpu'/>" \
+      '  </model>' '</cpus>' \
+      > $map/x86_xsdm-bed.xml
+    sed -i "s|<include filename='x86_qemu64.xml'/>|&\n    <include filename='x86_xsdm-bed.xml'/>|" $map/index.xml
+    msg "libvirt: hw_caps $(sed -n 's/^hw_caps *: //p' $R/xl-info.txt); cpu_map: model xsdm-bed added (bed only)"
+  fi
   ln -sfn /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_libxl.so /tmp/lv-drivers/
   printf '%s\n' 'auth_unix_ro = "none"' 'auth_unix_rw = "none"' 'log_filters = "1:libxl 3:*"' \
     'log_outputs = "1:file:/var/log/libvirt/libvirtd.log"' > /etc/libvirt/libvirtd.conf
   LIBVIRT_DRIVER_DIR=/tmp/lv-drivers libvirtd -d -f /etc/libvirt/libvirtd.conf -p /run/libvirtd.pid \
     > $R/lv-libvirtd.out 2>&1 || return 1
-  wait_for 120 timeout 20 $LV version
+  local i
+  for i in $(seq 120); do   # until virsh answers, or libvirtd is gone (its log says why)
+    timeout 20 $LV version >/dev/null 2>&1 && return 0
+    [ -r /run/libvirtd.pid ] && ! kill -0 "$(cat /run/libvirtd.pid)" 2>/dev/null && return 1
+    sleep 1
+  done
+  return 1
 }
 lv_xml() { # NAME EMULATOR ISO: the docs/xen.md domain, GRUB CD only (no <video>, no <graphics>: libxl's vga "none")
   cat <<XML

@@ -12,8 +12,7 @@
 #        TIMEOUT  wall-clock limit of the outer QEMU in seconds (default 3000)
 #        STALL    stop the outer QEMU when its console has been silent this long (default 300 s; dom0 prints a heartbeat every 60 s)
 #        SMP MEM CPU  outer machine (defaults: 1 CPU when a Linux stage runs, else 2; 3072 MiB;
-#                 qemu64,+svm,+npt,+vme: Debian's Xen needs NPT for HVM; libvirt's libxl driver
-#                 fails its host CPU probe without vme, which qemu64 lacks and TCG emulates)
+#                 qemu64,+svm,+npt: Debian's Xen needs NPT for HVM)
 #        XSDM_LOG=debug  passed to xsdm in dom0
 #        L_TIMEOUT (1500 s: stage 3 boot limit), L_ISO (linux.iso; linux-verbose.iso = kernel log on COM1)
 #        NET_BULK_MB (16: the nic-* stages' guest -> dom0 transfer for MB/s; at the bed's ~0.3 MB/s 64 MiB costs
@@ -30,7 +29,7 @@ OUT=${OUT:-/var/tmp/xsdm-xen-lab}
 TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot pvhvm vif-default nic-rtl8139 nic-e1000 vif-netns libvirt}
 TIMEOUT=${TIMEOUT:-3000}
 STALL=${STALL:-300}
-CPU=${CPU:-qemu64,+svm,+npt,+vme}
+CPU=${CPU:-qemu64,+svm,+npt}
 QEMU_BIN=${QEMU_BIN:-qemu-system-x86_64}
 MEM=${MEM:-3072}
 DOM0_MEM=${DOM0_MEM:-1024M}
