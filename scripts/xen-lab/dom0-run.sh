@@ -897,8 +897,8 @@ fi
 # ticks through `virsh console` and on the pty `virsh ttyconsole` names; change-media eject, insert
 # of grub2.iso, eject (GRUB cannot show a medium change: the evidence is virsh domblklist after each
 # step and the DM holding grub2.iso once inserted; what it still holds after an eject is reported:
-# qemu-xen keeps the boot CD it opened by path, xsdm the fd libxl passed with add-fd, as libxl
-# never sends remove-fd and xsdm, unlike QEMU, does not free an unused fd set); ticks go on; save + restore (a new tick on the restored domain's
+# qemu-xen (QEMU 7.2) keeps the boot CD it opened by path and frees the add-fd set, xsdm keeps the
+# add-fd fd as QEMU 10 does: libxl never sends remove-fd, libxl-compat.md 3.5); ticks go on; save + restore (a new tick on the restored domain's
 # console); destroy (domain and DM gone). The DM's /proc facts after start and after restore
 # (uid, root, Seccomp, CapEff): qemu-xen's are reported, xsdm's demanded (libxl's per-domain uid,
 # a root that is not dom0's /, Seccomp 2, CapEff 0). One verdict, xsdm's; qemu-xen's beside it.
