@@ -37,10 +37,13 @@
 #      xl restore, then xl migrate to this host; after each the guest, its NICs untouched, pings dom0
 #      and sends 1 MiB (md5 compared in dom0) through each: no tx timeout or reset message, carrier
 #      changes as qemu-xen's (the guest's own PM freeze+restore around xl save moves e1000's)
+#   libvirt  libvirtd's libxl driver (no dm_restrict), GRUB ISO, <emulator> qemu-xen's then xsdm: virsh
+#      start, GRUB on the console, change-media, save/restore, destroy; the DM's uid, root, Seccomp,
+#      CapEff (xsdm's demanded: per-domain uid, not dom0's /, 2, 0; qemu-xen's reported)
 T=/test
 R=$T/results
 mkdir -p $R
-TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns")
+TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns libvirt")
 [ -r $T/env ] && . $T/env
 XSDM=/usr/lib/xsdm/xsdm
 RANGE_BASE=$(id -u xen-qemuuser-range-base 2>/dev/null)
@@ -935,6 +938,224 @@ if want 8; then
   done
   if [ -z "$missing" ]; then end PASS "rss_kb $(getfact qemu rss_kb)/$(getfact xsdm rss_kb) threads $(getfact qemu threads)/$(getfact xsdm threads) fds $(getfact qemu fds)/$(getfact xsdm fds) grub_s $(getfact qemu grub_secs)/$(getfact xsdm grub_secs)"
   else end FAIL "missing:$missing"; fi
+fi
+
+# ============================================================ libvirt: libvirtd's libxl driver, both DMs
+# libvirtd (Debian's libvirt-daemon-driver-xen; only its libxl driver is loaded) starts the GRUB
+# guest from a domain XML whose <emulator> is qemu-xen's binary, then xsdm. Nothing in libvirt asks
+# for dm_restrict: libxl passes neither -chroot nor -runas. Per DM: virsh define + start; GRUB's
+# ticks through `virsh console` and on the pty `virsh ttyconsole` names; change-media eject, insert
+# of grub2.iso, eject (GRUB cannot show a medium change: the evidence is virsh domblklist after each
+# step and the DM holding grub2.iso once inserted; what it still holds after an eject is reported:
+# qemu-xen (QEMU 7.2) keeps the boot CD it opened by path and frees the add-fd set, xsdm keeps the
+# add-fd fd as QEMU 10 does: libxl never sends remove-fd, libxl-compat.md 3.5); ticks go on; save + restore (a new tick on the restored domain's
+# console); destroy (domain and DM gone). The DM's /proc facts after start and after restore
+# (uid, root, Seccomp, CapEff): qemu-xen's are reported, xsdm's demanded (libxl's per-domain uid,
+# a root that is not dom0's /, Seccomp 2, CapEff 0). One verdict, xsdm's; qemu-xen's beside it.
+LV="virsh -q -c xen:///system"
+lv_daemon() { # libvirtd with its libxl driver alone (no qemu, network, storage drivers); 0 when virsh answers
+  # /run/lock (= /var/lock): `virsh console` locks the pty there; dom0's /run is a fresh tmpfs
+  mkdir -p /etc/libvirt /run/libvirt /run/lock /var/log/libvirt /tmp/lv-drivers
+  # The bed's CPU only: the libxl driver decodes Xen's hw_caps into a model of libvirt's cpu_map and
+  # will not start when none fits ("Cannot find suitable CPU model"). TCG's qemu64 has no vme and
+  # Xen reports no sep on it, which every x86 model there needs: one model with fpu alone fits any
+  # x86 CPU. dom0's disk is a throwaway overlay.
+  local map=/usr/share/libvirt/cpu_map
+  if [ -e $map/index.xml ] && ! grep -q x86_xsdm-bed.xml $map/index.xml; then
+    printf '%s\n' '<cpus>' "  <model name='xsdm-bed'>" "    <decode host='on' guest='off'/>" "    <feature name='fpu'/>" \
+      '  </model>' '</cpus>' \
+      > $map/x86_xsdm-bed.xml
+    sed -i "s|<include filename='x86_qemu64.xml'/>|&\n    <include filename='x86_xsdm-bed.xml'/>|" $map/index.xml
+    msg "libvirt: hw_caps $(sed -n 's/^hw_caps *: //p' $R/xl-info.txt); cpu_map: model xsdm-bed added (bed only)"
+  fi
+  ln -sfn /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_libxl.so /tmp/lv-drivers/
+  printf '%s\n' 'auth_unix_ro = "none"' 'auth_unix_rw = "none"' 'log_filters = "1:libxl 3:*"' \
+    'log_outputs = "1:file:/var/log/libvirt/libvirtd.log"' > /etc/libvirt/libvirtd.conf
+  LIBVIRT_DRIVER_DIR=/tmp/lv-drivers libvirtd -d -f /etc/libvirt/libvirtd.conf -p /run/libvirtd.pid \
+    > $R/lv-libvirtd.out 2>&1 || return 1
+  local i
+  for i in $(seq 120); do   # until virsh answers, or libvirtd is gone (its log says why)
+    timeout 20 $LV version >/dev/null 2>&1 && return 0
+    [ -r /run/libvirtd.pid ] && ! kill -0 "$(cat /run/libvirtd.pid)" 2>/dev/null && return 1
+    sleep 1
+  done
+  return 1
+}
+lv_xml() { # NAME EMULATOR ISO: the docs/xen.md domain, GRUB CD only (no <video>, no <graphics>: libxl's vga "none")
+  cat <<XML
+<domain type='xen'>
+  <name>$1</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='xenfv'>hvm</type>
+    <loader type='rom'>/usr/lib/xen-4.17/boot/hvmloader</loader>
+    <boot dev='cdrom'/>
+  </os>
+  <features><acpi/><apic/><pae/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>preserve</on_crash>
+  <devices>
+    <emulator>$2</emulator>
+    <disk type='file' device='cdrom'>
+      <driver name='qemu' type='raw'/>
+      <source file='$3'/>
+      <target dev='hdc' bus='ide'/>
+      <readonly/>
+    </disk>
+    <serial type='pty'><target port='0'/></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+  </devices>
+</domain>
+XML
+}
+# lv_console NAME OUT: `virsh console` on a pty (script(1); virsh wants a terminal) for 20 s
+lv_console() { sleep 25 | timeout 20 script -q -c "virsh -c xen:///system console $1 --force" /dev/null > $2 2>&1; grep -aq GUEST-TICK $2; }
+# lv_pty NAME OUT: the console pty libvirt names (virsh ttyconsole) read until a GUEST-TICK (40 s)
+lv_pty() {
+  local tty c rc=1
+  tty=$(timeout 20 $LV ttyconsole $1 2>/dev/null)
+  echo "ttyconsole: [$tty]" > $2
+  [ -n "$tty" ] && [ -c "$tty" ] || return 1
+  stty -F $tty raw -echo 2>/dev/null
+  timeout 45 cat $tty >> $2 2>/dev/null & c=$!
+  wait_for 40 grep -aq GUEST-TICK $2 && rc=0
+  kill $c 2>/dev/null; wait $c 2>/dev/null
+  return $rc
+}
+# lv_proc TAG WHEN DOMID PID: the DM's /proc facts into facts-TAG (lv_WHEN_*); for xsdm each one
+# that is not what is demanded goes into LB
+lv_proc() {
+  local tag=$1 w=$2 d=$3 p=$4 S=/proc/$4/status uid want root rid
+  proc_dump $p $R/lv-$tag-$w-proc.txt
+  uid=$(awk '/^Uid/{print $2,$3,$4,$5}' $S); want=$((RANGE_BASE + d))
+  root=$(readlink /proc/$p/root)
+  # a root in another mount namespace may read "/" too: dom0's / is told by device and inode
+  rid=$(stat -L -c %d:%i /proc/$p/root 2>/dev/null)
+  if [ -z "$rid" ]; then root="unknown"
+  elif [ "$rid" = "$(stat -c %d:%i /)" ]; then root="dom0's /"
+  else root="$root ($(stat -f -L -c %T /proc/$p/root 2>/dev/null)$([ "$(readlink /proc/$p/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] && echo ', own mnt ns'))"; fi
+  fact $tag lv_${w}_uid "$(echo $uid | awk '{print $2}')"
+  fact $tag lv_${w}_root "$root"
+  fact $tag lv_${w}_seccomp "$(awk '/^Seccomp:/{print $2}' $S)"
+  fact $tag lv_${w}_capeff "$(awk '/^CapEff/{print $2}' $S)"
+  fact $tag lv_${w}_rss_kb "$(rss_kb $p)"
+  [ $tag = xsdm ] || return 0
+  [ "$uid" = "$want $want $want $want" ] || LB="$LB $w:Uid=[$uid]want[$want]"
+  case "$root" in "dom0's /"|unknown) LB="$LB $w:root=[$root]";; esac
+  [ "$(getfact $tag lv_${w}_seccomp)" = 2 ] || LB="$LB $w:Seccomp=[$(getfact $tag lv_${w}_seccomp)]"
+  [ "$(getfact $tag lv_${w}_capeff)" = 0000000000000000 ] || LB="$LB $w:CapEff=[$(getfact $tag lv_${w}_capeff)]"
+}
+# lv_cd TAG STEP PID WANT: after a change-media step, hdc's source in virsh domblklist and whether
+# the DM holds grub.iso / grub2.iso open; WANT is what hdc must hold (a file or "-")
+lv_cd() {
+  local src files
+  src=$(timeout 20 $LV domblklist $LVN 2>/dev/null | awk '$1=="hdc"{print $2}')
+  files=$(ls -l /proc/$3/fd 2>/dev/null | awk 'NR>1{print $NF}' | grep -o 'grub2\?\.iso' | sort -u | xargs)
+  CDEV="$CDEV $2:src=${src:-?},dm-holds=[${files}]"
+  [ "$src" = "$4" ] || LB="$LB $2:domblklist-hdc=[$src]want[$4]"
+  case "$4" in
+  -) ;;   # after an eject what the DM still holds is reported, not judged (the stage's comment)
+  *) case " $files " in *" $(basename $4) "*) ;; *) LB="$LB $2:DM-holds-[$files]-not-$(basename $4)";; esac;;
+  esac
+}
+# lv_guest TAG EMULATOR: one DM through libvirt; LVOK[TAG]=1 when every step worked, LVE[TAG] the evidence
+lv_guest() {
+  local tag=$1 emu=$2 d p t0 LB="" LEV="" CDEV="" n
+  LVN=lv-$tag
+  rm -f /var/log/xen/qemu-dm-$LVN.log /var/lib/xen/$LVN.save
+  lv_xml $LVN $emu $T/grub.iso > $R/lv-$tag.xml
+  if ! timeout 60 $LV define $R/lv-$tag.xml > $R/lv-$tag-define.log 2>&1; then
+    LVE[$tag]="virsh define failed: $(tail -n 2 $R/lv-$tag-define.log | tr '\n' ' ')"; LVOK[$tag]=0; return
+  fi
+  t0=$(now)
+  if ! timeout 180 $LV start $LVN > $R/lv-$tag-start.log 2>&1; then
+    cp /var/log/xen/qemu-dm-$LVN.log $R/lv-$tag-dm.log 2>/dev/null; show $R/lv-$tag-dm.log 15
+    LVE[$tag]="virsh start failed: $(tail -n 2 $R/lv-$tag-start.log | tr '\n' ' ') DM log: $(head -n 1 $R/lv-$tag-dm.log 2>/dev/null)"
+    LVOK[$tag]=0; timeout 60 $LV undefine $LVN >/dev/null 2>&1; return
+  fi
+  fact $tag lv_start_secs $(since $t0)
+  d=$(timeout 20 $LV domid $LVN 2>/dev/null); p=$(dm_pid $d)
+  msg "$LVN: virsh start took $(getfact $tag lv_start_secs)s, domid $d, DM pid $p: $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | cut -c1-200)"
+  LEV="start $(getfact $tag lv_start_secs)s (domid $d)"
+  # GRUB: its ticks on `virsh console`, and on the pty libvirt names
+  n=0
+  if lv_console $LVN $R/lv-$tag-console.out; then LEV="$LEV; virsh console: $(grep -a -o 'GUEST-TICK [a-z0-9]*' $R/lv-$tag-console.out | tail -n1)"; n=1
+  else LEV="$LEV; virsh console: no tick ($(tr -d '\r' < $R/lv-$tag-console.out | head -c 120 | tr '\n' ' '))"; fi
+  if lv_pty $LVN $R/lv-$tag-pty.out; then LEV="$LEV; $(head -n1 $R/lv-$tag-pty.out | sed 's/ttyconsole: \[\(.*\)\]/ttyconsole \1/'): GUEST-TICK@$(since $t0)s"; n=1
+  else LEV="$LEV; ttyconsole pty: no tick"; fi
+  [ $n = 1 ] || LB="$LB no-GRUB-on-the-console"
+  if [ -z "$p" ] || [ ! -d /proc/$p ]; then LB="$LB no-DM-process"
+  else lv_proc $tag start $d $p; fi
+  # change-media: eject the boot CD, insert grub2.iso, eject it
+  if timeout 60 $LV change-media $LVN hdc --eject > $R/lv-$tag-cd1.log 2>&1; then lv_cd $tag eject1 $p -
+  else LB="$LB change-media-eject-failed"; fail_tail $R/lv-$tag-cd1.log 3; fi
+  if timeout 60 $LV change-media $LVN hdc $T/grub2.iso --insert > $R/lv-$tag-cd2.log 2>&1; then lv_cd $tag insert $p $T/grub2.iso
+  else LB="$LB change-media-insert-failed"; fail_tail $R/lv-$tag-cd2.log 3; fi
+  if timeout 60 $LV change-media $LVN hdc --eject > $R/lv-$tag-cd3.log 2>&1; then lv_cd $tag eject2 $p -
+  else LB="$LB change-media-eject2-failed"; fail_tail $R/lv-$tag-cd3.log 3; fi
+  LEV="$LEV; change-media$CDEV"
+  if lv_pty $LVN $R/lv-$tag-pty2.out; then LEV="$LEV; ticks go on"; else LB="$LB no-tick-after-change-media"; fi
+  # save + restore: the restored domain's console ticks again
+  t0=$(now)
+  if ! timeout 300 $LV save $LVN /var/lib/xen/$LVN.save > $R/lv-$tag-save.log 2>&1; then
+    LB="$LB virsh-save-failed"; fail_tail $R/lv-$tag-save.log 3
+  else
+    fact $tag lv_save_secs $(since $t0); fact $tag lv_save_bytes $(stat -c %s /var/lib/xen/$LVN.save)
+    t0=$(now)
+    if ! timeout 300 $LV restore /var/lib/xen/$LVN.save > $R/lv-$tag-restore.log 2>&1; then
+      LB="$LB virsh-restore-failed"; fail_tail $R/lv-$tag-restore.log 3
+      cp /var/log/xen/qemu-dm-$LVN.log $R/lv-$tag-restore-dm.log 2>/dev/null; show $R/lv-$tag-restore-dm.log 15
+    else
+      fact $tag lv_restore_secs $(since $t0)
+      d=$(timeout 20 $LV domid $LVN 2>/dev/null); p=$(dm_pid $d)
+      LEV="$LEV; saved $(getfact $tag lv_save_bytes) bytes in $(getfact $tag lv_save_secs)s, restored in $(getfact $tag lv_restore_secs)s (domid $d)"
+      if lv_pty $LVN $R/lv-$tag-pty3.out; then LEV="$LEV, GUEST-TICK after restore"; else LB="$LB no-tick-after-restore"; fi
+      if [ -z "$p" ] || [ ! -d /proc/$p ]; then LB="$LB no-DM-process-after-restore"
+      else lv_proc $tag restore $d $p; fi
+    fi
+  fi
+  rm -f /var/lib/xen/$LVN.save
+  # destroy: the domain and its DM gone
+  if timeout 60 $LV destroy $LVN > $R/lv-$tag-destroy.log 2>&1 && wait_for 30 sh -c "! xl domid $LVN" &&
+     { [ -z "$p" ] || wait_for 15 sh -c "[ ! -d /proc/$p ]"; }; then LEV="$LEV; destroyed: domain and DM gone"
+  else LB="$LB destroy-left-domain-or-DM"; fi
+  timeout 60 $LV undefine $LVN >/dev/null 2>&1
+  cp /var/log/xen/qemu-dm-$LVN.log $R/lv-$tag-dm.log 2>/dev/null
+  LEV="$LEV; DM uid $(getfact $tag lv_start_uid)/$(getfact $tag lv_restore_uid), root $(getfact $tag lv_start_root), Seccomp $(getfact $tag lv_start_seccomp), CapEff $(getfact $tag lv_start_capeff)"
+  if [ -z "$LB" ]; then LVOK[$tag]=1; LVE[$tag]=$LEV; else LVOK[$tag]=0; LVE[$tag]="${LB# }: $LEV"; show $R/lv-$tag-dm.log 15; fi
+}
+
+if want libvirt; then
+  begin libvirt "libvirtd (libxl driver), domain XML with <emulator>, qemu-xen then xsdm: start, console, change-media, save/restore, destroy, the DM's /proc facts"
+  destroy_all
+  declare -A LVE=() LVOK=()
+  if [ $XSDM_OK != 1 ]; then end FAIL "xsdm not runnable in dom0"
+  elif ! lv_daemon; then
+    show $R/lv-libvirtd.out 10; grep -a -i -E 'error|fail' /var/log/libvirt/libvirtd.log 2>/dev/null | tail -n 8 | cut -c1-300 | sed 's/^/LAB|   /'
+    end FAIL "libvirtd with the libxl driver did not answer virsh"
+  else
+    timeout 30 $LV capabilities > $R/lv-capabilities.xml 2>&1
+    hostcpu=$(sed -n '/<host>/,/<\/cpu>/s/.*<model>\(.*\)<\/model>.*/\1/p' $R/lv-capabilities.xml | head -n1)
+    msg "libvirt: $(timeout 20 $LV version 2>/dev/null | tr '\n' ' '); host CPU model [${hostcpu}]"
+    lv_guest qemu /usr/libexec/xen-qemu-system-i386
+    lv_guest xsdm $XSDM
+    {
+      echo
+      printf '%-34s %14s %14s\n' "GRUB guest via libvirt (no dm_restrict)" qemu-xen xsdm
+      for k in start_secs start_uid restore_uid start_root start_seccomp start_capeff restore_seccomp restore_capeff start_rss_kb save_bytes save_secs restore_secs; do
+        printf '%-34s %14s %14s\n' "$k" "$(getfact qemu lv_$k)" "$(getfact xsdm lv_$k)"
+      done
+      printf '%-34s %14s %14s\n' "stage libvirt" "$([ "${LVOK[qemu]}" = 1 ] && echo ok || echo bad)" "$([ "${LVOK[xsdm]}" = 1 ] && echo ok || echo bad)"
+    } >> $R/table.txt
+    show $R/table.txt 60
+    q="qemu-xen: ${LVE[qemu]}"; [ "${LVOK[qemu]}" = 1 ] || q="qemu-xen (anchor limitation): ${LVE[qemu]}"
+    if [ "${LVOK[xsdm]}" = 1 ]; then end PASS "xsdm: ${LVE[xsdm]} | $q"; else end FAIL "xsdm: ${LVE[xsdm]} | $q"; fi
+  fi
+  [ -r /run/libvirtd.pid ] && kill $(cat /run/libvirtd.pid) 2>/dev/null
+  cp /var/log/libvirt/libvirtd.log $R/lv-libvirtd.log 2>/dev/null
+  cp -r /var/log/libvirt/libxl $R/lv-libxl-logs 2>/dev/null
 fi
 
 # ============================================================ lab stages: bigwrite perf pause migrate reboot

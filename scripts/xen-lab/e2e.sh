@@ -6,7 +6,7 @@
 # Usage: scripts/xen-lab/e2e.sh /abs/build/dir        (make e2e passes it; xsdm and xsdmctl are in it)
 # Env:   OUT      image/output dir (default /var/tmp/xsdm-xen-lab; built by build-image.sh if absent)
 #        TESTS    stages to run (default "1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot
-#                 pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns"; 4-7 need 3, 8 needs 1 and 2; 9 and
+#                 pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns libvirt"; 4-7 need 3, 8 needs 1 and 2; 9 and
 #                 vif-netns need $1/xsdmctl; stage 3 also reports its poweroff as "3p"; the named ones
 #                 run on both DMs, qemu-xen first; the net stages share one Linux boot per DM)
 #        TIMEOUT  wall-clock limit of the outer QEMU in seconds (default 3000)
@@ -26,7 +26,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-}
 OUT=${OUT:-/var/tmp/xsdm-xen-lab}
-TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns}
+TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns libvirt}
 TIMEOUT=${TIMEOUT:-3000}
 STALL=${STALL:-300}
 CPU=${CPU:-qemu64,+svm,+npt}

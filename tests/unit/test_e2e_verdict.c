@@ -93,7 +93,7 @@ END_TEST
     LAB("pause", "PASS", "qemu-xen: ok") LAB("migrate", "PASS", "qemu-xen: ok") \
     LAB("vif-default", "PASS", "qemu-xen: ok") LAB("nic-rtl8139", "PASS", "qemu-xen: ok") \
     LAB("nic-e1000", "PASS", "qemu-xen: ok") LAB("nic-migrate", "PASS", "qemu-xen: ok") \
-    S("vif-netns", "PASS") LAB("pvhvm", "PASS", "qemu-xen: ok")
+    S("vif-netns", "PASS") LAB("pvhvm", "PASS", "qemu-xen: ok") LAB("libvirt", "PASS", "qemu-xen: ok")
 
 /* The watchdog stopped a run whose console went silent: with dom0's heartbeat
  * running and no FAIL before it, the bed froze (exit 2); a FAIL before the
