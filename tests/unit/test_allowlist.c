@@ -20,6 +20,7 @@
 
 #include "restrict/restrict.h"
 #include "restrict/sandbox.h"
+#include "tests/lib/ckrun.h"
 
 struct pinned {
     const char *name;
@@ -156,16 +157,10 @@ int main(void)
 {
     Suite *s = suite_create("allowlist");
     TCase *tc = tcase_create("pinned");
-    SRunner *sr;
-    int nf;
 
     tcase_add_test(tc, rows_are_exactly_the_pinned_ones);
     tcase_add_test(tc, counts);
     tcase_add_test(tc, ftruncate_only_empties_fds_from_3);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

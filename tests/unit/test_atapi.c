@@ -15,6 +15,7 @@
 
 #include "dm/core/bytes.h"
 #include "dm/core/fdset.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/ide_harness.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
@@ -879,8 +880,6 @@ int main(void)
 {
     Suite *s = suite_create("atapi");
     TCase *tc = tcase_create("atapi");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
@@ -898,9 +897,5 @@ int main(void)
     tcase_add_test(tc, test_every_opcode);
     tcase_add_test(tc, test_qtest_media_change);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/lib/ckrun.h"
 #include "toolstack/audit.h"
 #include "toolstack/launch.h"
 
@@ -258,8 +259,6 @@ int main(void)
 {
     Suite *s = suite_create("audit");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int nf;
 
     /* Children lower RLIMIT_FSIZE while their stderr may be a large CI log
      * file: a log line must fail with EFBIG, not kill them (as in the DM). */
@@ -280,9 +279,5 @@ int main(void)
     tcase_add_test(tc, netns_interface_or_socket);
     tcase_add_test(tc, gone_process);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

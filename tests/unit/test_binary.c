@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/lib/ckrun.h"
+
 struct image {
     const uint8_t *p;
     size_t len;
@@ -190,16 +192,10 @@ int main(void)
 {
     Suite *s = suite_create("binary");
     TCase *tc = tcase_create("hardening");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, pie_relro_nx);
     tcase_add_test(tc, protector_and_fortify);
     tcase_add_test(tc, static_without_nss);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run_suite(s);
 }

@@ -11,6 +11,7 @@
 
 #include "dm/core/fdset.h"
 #include "dm/storage/block.h"
+#include "tests/lib/ckrun.h"
 
 static char path[64];
 
@@ -157,8 +158,6 @@ int main(void)
 {
     Suite *s = suite_create("block");
     TCase *tc = tcase_create("block");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_open_read_write_flush);
@@ -167,9 +166,5 @@ int main(void)
     tcase_add_test(tc, test_keep_fds);
     tcase_add_test(tc, test_stats_add);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

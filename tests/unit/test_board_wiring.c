@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/lib/ckrun.h"
+
 #define MAX_FILES 256
 
 /* Files that may know the board (by name: folders may change). */
@@ -115,14 +117,8 @@ int main(void)
 {
     Suite *s = suite_create("board_wiring");
     TCase *tc = tcase_create("includes");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, devices_do_not_include_the_machine);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run_suite(s);
 }

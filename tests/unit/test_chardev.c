@@ -17,6 +17,7 @@
 #include "dm/core/chardev.h"
 #include "dm/core/loop.h"
 #include "dm/qmp/qmp.h"
+#include "tests/lib/ckrun.h"
 
 static char tmpdir[64];
 static char err[256];
@@ -613,8 +614,6 @@ int main(void)
 {
     Suite *s = suite_create("chardev");
     TCase *tc = tcase_create("backends");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 20);
@@ -633,9 +632,5 @@ int main(void)
     tcase_add_test(tc, registry_rules);
     tcase_add_test(tc, qmp_query_chardev);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/lib/ckrun.h"
 #include "toolstack/chroot.h"
 
 static char base[64];
@@ -132,8 +133,6 @@ int main(void)
 {
     Suite *s = suite_create("chroot_dir");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int nf;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, path_is_libxls);
@@ -144,9 +143,5 @@ int main(void)
     tcase_add_test(tc, file_in_the_way);
     tcase_add_test(tc, wrong_mode_detected);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dm/core/config.h"
+#include "tests/lib/ckrun.h"
 
 #define MAXARGS 96
 
@@ -586,8 +587,6 @@ int main(void)
 {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("cli");
-    SRunner *sr;
-    int nf;
 
     tcase_add_test(tc, libxl_417);
     tcase_add_test(tc, libxl_master_run_with);
@@ -604,9 +603,5 @@ int main(void)
     tcase_add_test(tc, overlong_values);
     tcase_add_test(tc, full_example_refused);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "tests/lib/ckrun.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
 
@@ -272,8 +273,7 @@ int main(void)
 {
     Suite *su = suite_create("cmos");
     TCase *tc = tcase_create("cmos");
-    SRunner *sr;
-    int nfail;
+    int rc;
 
     make_images();
     tcase_set_timeout(tc, 60);
@@ -283,10 +283,7 @@ int main(void)
     tcase_add_test(tc, test_mbr_probe_is_not_guest_io);
     tcase_add_loop_test(tc, test_refused_orders, 0, sizeof(refused) / sizeof(refused[0]));
     suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    nfail = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    rc = ck_run_suite(su);
     remove_images();
-    return nfail ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/lib/ckrun.h"
 #include "toolstack/config.h"
 #include "toolstack/dmargs.h"
 
@@ -290,8 +291,6 @@ int main(void)
 {
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int nf;
 
     tcase_add_test(tc, reference_run_argv);
     tcase_add_test(tc, documented_example_argv);
@@ -303,9 +302,5 @@ int main(void)
     tcase_add_test(tc, vnc_keys);
     tcase_add_test(tc, missing_file);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "dm/storage/ide-regs.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/libqtest.h"
 #include "tests/lib/loopdev.h"
 #include "toolstack/qmp-client.h"
@@ -433,8 +434,6 @@ int main(void)
 {
     Suite *s = suite_create("confine");
     TCase *tc = tcase_create("libvirt-argv");
-    SRunner *sr;
-    int failed;
 
     if (geteuid() != 0) {
         fprintf(stderr, "test_confine: needs root (as in CI)\n");
@@ -449,9 +448,5 @@ int main(void)
     tcase_add_test(tc, confine_off);
     tcase_add_loop_test(tc, help_touches_nothing, 0, 2);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

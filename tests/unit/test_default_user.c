@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "restrict/system.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/fake_users.h"
 
 static char path[64];
@@ -126,8 +127,6 @@ int main(void)
 {
     Suite *s = suite_create("default-user");
     TCase *tc = tcase_create("rule");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, range_base_plus_domid);
     tcase_add_test(tc, range_uid_taken);
@@ -138,9 +137,5 @@ int main(void)
     tcase_add_test(tc, bad_domid_and_unreadable_file);
     tcase_add_test(tc, subuid_overlap);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

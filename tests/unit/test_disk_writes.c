@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "rlimits/rlimits.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/ide_harness.h"
 #include "tests/lib/libqtest.h"
 #include "tests/lib/loopdev.h"
@@ -284,8 +285,6 @@ int main(void)
 {
     Suite *s = suite_create("disk-writes");
     TCase *tc = tcase_create("restricted");
-    SRunner *sr;
-    int failed;
 
     if (geteuid() != 0) {
         fprintf(stderr, "test_disk_writes: needs root (as in CI)\n");
@@ -298,9 +297,5 @@ int main(void)
     tc = tcase_create("log");
     tcase_add_test(tc, failed_write_is_logged);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/lib/ckrun.h"
 #include "toolstack/qmp-client.h"
 
 #define TMO 10000          /* bound on every wait for the DM, in ms */
@@ -497,8 +498,6 @@ int main(void)
 {
     Suite *s = suite_create("dm_main");
     TCase *tc = tcase_create("process");
-    SRunner *sr;
-    int nf;
 
     signal(SIGPIPE, SIG_IGN);
     tcase_set_timeout(tc, 60);
@@ -514,9 +513,5 @@ int main(void)
     tcase_add_test(tc, monitor_on_108_byte_path);
     tcase_add_test(tc, version_and_help);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

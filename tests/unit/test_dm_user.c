@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "restrict/dm-user.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/fake_users.h"
 
 #define RANGE "xen-qemuuser-range-base"
@@ -209,17 +210,11 @@ int main(void)
 {
     Suite *s = suite_create("dm-user");
     TCase *tc = tcase_create("rule");
-    SRunner *sr;
-    int failed;
 
     tcase_add_loop_test(tc, rule_table, 0, N_ROWS);
     tcase_add_test(tc, passwd_file_lookups);
     tcase_add_test(tc, passwd_file_long_name_is_an_error);
     tcase_add_test(tc, rule_on_a_passwd_file);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -18,6 +18,7 @@
 
 #include "dm/qmp/qmp.h"
 #include "restrict/sandbox.h"
+#include "tests/lib/ckrun.h"
 
 static char *slurp(const char *rel)
 {
@@ -303,8 +304,6 @@ int main(void)
 {
     Suite *s = suite_create("docs");
     TCase *tc = tcase_create("drift");
-    SRunner *sr;
-    int nf;
 
     tcase_add_test(tc, restriction_table_is_the_seccomp_table);
     tcase_add_test(tc, stated_counts_are_the_tables);
@@ -312,9 +311,5 @@ int main(void)
     tcase_add_test(tc, design_map_names_every_file);
     tcase_add_test(tc, docs_cite_nothing_outside_the_repository);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -24,6 +24,7 @@
 
 #include "dm/devices/e1000-regs.h"
 #include "dm/devices/e1000.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/libqtest.h"
 #include "tests/lib/qtest_restore.h"
 #include "tests/lib/tapwire.h"
@@ -858,8 +859,7 @@ int main(void)
 {
     Suite *su = suite_create("e1000");
     TCase *tc = tcase_create("e1000");
-    SRunner *sr;
-    int nf;
+    int rc;
 
     snprintf(tap_name, sizeof(tap_name), "xsdmk%d", (int)getpid() % 100000);
     tcase_set_timeout(tc, 120);
@@ -874,10 +874,7 @@ int main(void)
     tcase_add_test(tc, platform_unplug);
     tcase_add_test(tc, slots_in_command_line_order);
     suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    rc = ck_run_suite(su);
     tapwire_cleanup(tap_name);
-    return nf ? 1 : 0;
+    return rc;
 }

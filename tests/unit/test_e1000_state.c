@@ -12,6 +12,7 @@
 #include "dm/core/vmstate.h"
 #include "dm/devices/e1000-regs.h"
 #include "dm/devices/e1000.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/devstate.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/vmsection.h"
@@ -149,17 +150,11 @@ int main(void)
 {
     Suite *su = suite_create("e1000_state");
     TCase *tc = tcase_create("state");
-    SRunner *sr;
-    int nf;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, bad_fields_refused);
     tcase_add_test(tc, access_widths);
     suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(su);
 }

@@ -19,6 +19,7 @@
 #include "dm/devices/e1000-regs.h"
 #include "dm/devices/e1000.h"
 #include "dm/net/net.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/devstate.h"
 #include "tests/lib/vmsection.h"
 
@@ -242,17 +243,11 @@ int main(void)
 {
     Suite *s = suite_create("e1000_tx_budget");
     TCase *tc = tcase_create("tx");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, one_kick_one_budget_then_the_rest_in_order);
     tcase_add_test(tc, byte_budget);
     tcase_add_test(tc, stop_save_restore_between_slices);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

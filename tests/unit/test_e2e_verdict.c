@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/lib/ckrun.h"
+
 static const char *const up =
     "[   15.6] LAB: [11.11] dom0 userspace up, kernel 6.1.0\n"
     "[   18.5] LAB: [13.99] BED-UP\n";
@@ -287,8 +289,6 @@ int main(void)
 {
     Suite *su = suite_create("e2e_verdict");
     TCase *tc = tcase_create("judge");
-    SRunner *sr;
-    int nfail;
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_all_selected_pass);
@@ -300,9 +300,5 @@ int main(void)
     tcase_add_test(tc, test_boots_resume_after_freeze);
     tcase_add_test(tc, test_boots_within_budget);
     suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    nfail = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nfail ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run_suite(su);
 }

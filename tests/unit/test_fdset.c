@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dm/core/fdset.h"
+#include "tests/lib/ckrun.h"
 
 static char path[64];
 static char err[512];
@@ -272,8 +273,6 @@ int main(void)
 {
     Suite *s = suite_create("fdset");
     TCase *tc = tcase_create("fdset");
-    SRunner *sr;
-    int nf;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, add_allocates_lowest_free);
@@ -286,9 +285,5 @@ int main(void)
     tcase_add_test(tc, bad_paths);
     tcase_add_test(tc, plain_paths);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

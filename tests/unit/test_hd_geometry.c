@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dm/storage/hd-geometry.h"
+#include "tests/lib/ckrun.h"
 
 /* An MBR whose partition 1 ends at head h, sector s (nr_sects non-zero). */
 static const uint8_t *mbr_with(unsigned h, unsigned s)
@@ -75,16 +76,10 @@ int main(void)
 {
     Suite *su = suite_create("hd_geometry");
     TCase *tc = tcase_create("guess");
-    SRunner *sr;
-    int nfail;
 
     tcase_add_test(tc, test_size_only);
     tcase_add_test(tc, test_mbr_many_heads);
     tcase_add_test(tc, test_mbr_few_heads);
     suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    nfail = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nfail ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run_suite(su);
 }

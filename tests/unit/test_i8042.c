@@ -14,6 +14,7 @@
 #include "dm/devices/i8042.h"
 #include "dm/devices/port92.h"
 #include "dm/devices/ps2-mouse.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/vmsection.h"
 
@@ -729,8 +730,6 @@ int main(void)
 {
     Suite *s = suite_create("i8042");
     TCase *tc = tcase_create("in-process");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
@@ -754,9 +753,5 @@ int main(void)
     tcase_add_test(tc, port92_a20_and_reset);
     tcase_add_test(tc, lines_go_where_wired);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/lib/ckrun.h"
 #include "tests/lib/ide_harness.h"
 #include "tests/lib/vmsection.h"
 
@@ -1041,8 +1042,6 @@ int main(void)
 {
     Suite *s = suite_create("ide_ata");
     TCase *tc = tcase_create("ata");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
@@ -1074,9 +1073,5 @@ int main(void)
     tcase_add_test(tc, test_media_provider_and_bad_image);
     tcase_add_test(tc, test_unplug);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -21,6 +21,7 @@
 
 #include "restrict/restrict.h"
 #include "rlimits/rlimits.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
 
@@ -457,8 +458,6 @@ int main(void)
 {
     Suite *s = suite_create("integration-restrict");
     TCase *tc = tcase_create("restricted");
-    SRunner *sr;
-    int failed;
 
     if (geteuid() != 0) {
         fprintf(stderr, "test_integration_restrict: needs root (as in CI)\n");
@@ -471,9 +470,5 @@ int main(void)
     tcase_add_test(tc, sandbox_log_allows);
     tcase_add_test(tc, no_hooks_in_release);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/lib/ckrun.h"
 #include "toolstack/launch.h"
 
 static char err[512];
@@ -289,8 +290,6 @@ int main(void)
 {
     Suite *s = suite_create("launch");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int nf;
 
     /* Children lower RLIMIT_FSIZE while their stderr may be a large CI log
      * file: a log line must fail with EFBIG, not kill them (as in the DM). */
@@ -308,9 +307,5 @@ int main(void)
     tcase_add_test(tc, bad_pass_fd_refused);
     tcase_add_test(tc, close_fds_keeps_list);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dm/core/loop.h"
+#include "tests/lib/ckrun.h"
 
 static struct loop *l;
 static char trace[32];
@@ -104,17 +105,11 @@ int main(void)
 {
     Suite *s = suite_create("loop_defer");
     TCase *tc = tcase_create("defer");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, order_and_once);
     tcase_add_test(tc, redefer_waits_for_the_next_round);
     tcase_add_test(tc, cancel_before_and_during_a_round);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

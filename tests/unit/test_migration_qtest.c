@@ -23,6 +23,7 @@
 
 #include "dm/state/migration.h"
 #include "dm/storage/ide-regs.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
 
@@ -913,11 +914,5 @@ static Suite *migration_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(migration_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(migration_suite());
 }

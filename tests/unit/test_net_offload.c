@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dm/net/net-offload.h"
+#include "tests/lib/ckrun.h"
 
 struct sink {
     int n;
@@ -199,17 +200,11 @@ int main(void)
 {
     Suite *s = suite_create("net-offload");
     TCase *tc = tcase_create("net-offload");
-    SRunner *sr;
-    int nf;
 
     tcase_add_test(tc, checksums);
     tcase_add_test(tc, segmentation);
     tcase_add_test(tc, hostile_headers);
     tcase_add_test(tc, crc_and_hash);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -12,6 +12,7 @@
 #include "dm/core/chardev.h"
 #include "dm/core/config.h"
 #include "dm/core/pci.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
@@ -487,8 +488,6 @@ int main(void)
     Suite *su = suite_create("pci");
     TCase *tq = tcase_create("qtest");
     TCase *ti = tcase_create("inproc");
-    SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tq, 60);
     tcase_add_test(tq, test_enumerate);
@@ -505,9 +504,5 @@ int main(void)
     tcase_add_test(ti, test_machine_free_releases_devices);
     suite_add_tcase(su, tq);
     suite_add_tcase(su, ti);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(su);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "dm/storage/ide-regs.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/libqtest.h"
 
 static bool log_contains(struct qtest *s, const char *needle)
@@ -115,17 +116,11 @@ int main(void)
 {
     Suite *su = suite_create("xen-platform");
     TCase *tc = tcase_create("platform");
-    SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_fixed_ports);
     tcase_add_test(tc, test_log_port);
     tcase_add_test(tc, test_unplug_disks);
     suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(su);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "tests/lib/ckrun.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
 
@@ -180,8 +181,6 @@ int main(void)
 {
     Suite *su = suite_create("piix4-pm");
     TCase *tc = tcase_create("pm");
-    SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_pm_block_and_timer);
@@ -190,9 +189,5 @@ int main(void)
     tcase_add_test(tc, test_poweroff_no_shutdown);
     tcase_add_test(tc, test_poweroff_exits);
     suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(su);
 }

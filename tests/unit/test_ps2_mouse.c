@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "dm/devices/ps2-mouse.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/libqtest.h"
 #include "toolstack/qmp-client.h"
 
@@ -153,16 +154,10 @@ int main(void)
 {
     Suite *su = suite_create("ps2_mouse");
     TCase *tc = tcase_create("dm");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, psmouse_init_then_vnc_pointer);
     suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(su);
 }

@@ -26,6 +26,7 @@
 #include "dm/core/loop.h"
 #include "dm/qmp/qmp-version.h"
 #include "dm/qmp/qmp.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/sendfd.h"
 
 #define MAX_ROUNDS 2000          /* loop rounds before a missing reply fails the test */
@@ -1673,8 +1674,6 @@ int main(void)
 {
     Suite *s = suite_create("qmp");
     TCase *tc = tcase_create("server");
-    SRunner *sr;
-    int nf;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
@@ -1722,9 +1721,5 @@ int main(void)
     tcase_add_test(tc, registry);
     tcase_add_test(tc, registry_unique);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/lib/ckrun.h"
 #include "toolstack/qmp-client.h"
 
 #define ID0 2020372736L
@@ -547,8 +548,6 @@ int main(void)
 {
     Suite *s = suite_create("qmp_client");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int nf;
 
     signal(SIGPIPE, SIG_IGN);
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -578,9 +577,5 @@ int main(void)
     tcase_add_test(tc, event_flood_while_waiting_for_event);
     tcase_add_test(tc, connect_path_missing);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -23,6 +23,7 @@
 #include "dm/core/vmstate.h"
 #include "dm/qmp/qmp.h"
 #include "dm/state/migration.h"
+#include "tests/lib/ckrun.h"
 #include "toolstack/qmp-client.h"
 
 #define TMO 10000
@@ -553,11 +554,5 @@ static Suite *qmp_migration_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(qmp_migration_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(qmp_migration_suite());
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dm/accel/qtest-proto.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/libqtest.h"
 
 static struct qtest_core q;
@@ -287,8 +288,6 @@ int main(void)
     Suite *su = suite_create("qtest-proto");
     TCase *tc = tcase_create("core");
     TCase *te = tcase_create("dm");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_memory_commands);
@@ -302,9 +301,5 @@ int main(void)
     tcase_add_test(te, test_backpressure_keeps_lines);
     suite_add_tcase(su, tc);
     suite_add_tcase(su, te);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(su);
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/lib/ckrun.h"
 #include "toolstack/reaper.h"
 
 /* Uids with no passwd entry and no process, distinct per test process so
@@ -184,8 +185,6 @@ int main(void)
 
     uid_base = 2100000000u + (uid_t)(getpid() % 4000000) * 4;
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int nf;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
@@ -196,9 +195,5 @@ int main(void)
     tcase_add_test(tc, reaper_spares_other_uids);
     tcase_add_test(tc, reaper_beats_fork_bomb);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

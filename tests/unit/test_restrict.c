@@ -28,6 +28,7 @@
 #include "restrict/restrict.h"
 #include "restrict/system.h"
 #include "rlimits/rlimits.h"
+#include "tests/lib/ckrun.h"
 
 #define TEST_UID 131079
 #define TEST_GID 131072
@@ -930,8 +931,6 @@ int main(void)
 {
     Suite *s = suite_create("restrict");
     TCase *tc = tcase_create("table");
-    SRunner *sr;
-    int failed;
 
     /* Children lower RLIMIT_FSIZE while their stderr may be a large CI log
      * file: a log line must fail with EFBIG, not kill them (as in the DM). */
@@ -967,9 +966,5 @@ int main(void)
     tcase_add_test(tc, full_table_log_mode);
     tcase_add_test(tc, failing_step_exits_with_its_code);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -15,6 +15,7 @@
 #include "dm/core/fdset.h"
 #include "dm/qmp/qmp.h"
 #include "rlimits/rlimits.h"
+#include "tests/lib/ckrun.h"
 
 static const struct rlimit_want *find(const struct rlimit_want *w, int n, int res)
 {
@@ -252,8 +253,6 @@ int main(void)
 {
     Suite *s = suite_create("rlimits");
     TCase *tc = tcase_create("policy");
-    SRunner *sr;
-    int failed;
 
     /* Children lower RLIMIT_FSIZE while their stderr may be a large CI log
      * file: a log line must fail with EFBIG, not kill them (as in the DM). */
@@ -272,9 +271,5 @@ int main(void)
     tcase_add_test(tc, apply_keeps_lower_hard);
     tcase_add_test(tc, nproc_blocks_fork);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

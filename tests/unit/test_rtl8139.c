@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "dm/devices/rtl8139.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/libqtest.h"
 #include "tests/lib/qtest_restore.h"
 #include "tests/lib/tapwire.h"
@@ -884,8 +885,7 @@ int main(void)
 {
     Suite *su = suite_create("rtl8139");
     TCase *tc = tcase_create("rtl8139");
-    SRunner *sr;
-    int nf;
+    int rc;
 
     snprintf(tap_name, sizeof(tap_name), "xsdmt%d", (int)getpid() % 100000);
     tcase_set_timeout(tc, 120);
@@ -904,10 +904,7 @@ int main(void)
     tcase_add_test(tc, slots_in_command_line_order);
     tcase_add_test(tc, slots_behind_a_vga);
     suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    rc = ck_run_suite(su);
     tapwire_cleanup(tap_name);
-    return nf ? 1 : 0;
+    return rc;
 }

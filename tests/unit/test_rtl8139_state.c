@@ -11,6 +11,7 @@
 #include "dm/core/pci.h"
 #include "dm/core/vmstate.h"
 #include "dm/devices/rtl8139.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/devstate.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/vmsection.h"
@@ -147,8 +148,6 @@ int main(void)
 {
     Suite *su = suite_create("rtl8139_state");
     TCase *tc = tcase_create("state");
-    SRunner *sr;
-    int nf;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, layout_is_the_old_encoders);
@@ -156,9 +155,5 @@ int main(void)
     tcase_add_test(tc, bad_fields_refused);
     tcase_add_test(tc, ring_offsets_follow_rcr);
     suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(su);
 }

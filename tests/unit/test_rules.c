@@ -28,6 +28,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/lib/ckrun.h"
+
 enum cls { C_DEVICE, C_STORAGE, C_BOARD, C_PARSER, C_STATE, C_ACCEL, C_CORE, C_QMP, C_CHAR,
            C_REMOTE, C_NET, C_HOST, C_PRIV, C_TOOLSTACK, C_NONE };
 
@@ -653,8 +655,6 @@ int main(void)
 {
     Suite *s = suite_create("rules");
     TCase *tree = tcase_create("tree"), *planted = tcase_create("planted");
-    SRunner *sr;
-    int nf;
 
     tcase_add_test(tree, r1_guest_facing_code_is_unprivileged);
     tcase_add_test(tree, r2_guest_memory_through_accel_ops);
@@ -675,9 +675,5 @@ int main(void)
     tcase_add_test(planted, planted_r5);
     tcase_add_test(planted, planted_r5_no_cycle);
     suite_add_tcase(s, planted);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

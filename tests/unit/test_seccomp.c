@@ -26,6 +26,7 @@
 #include "restrict/sandbox.h"
 #include "restrict/seccomp-bpf.h"
 #include "restrict/seccomp-compile.h"
+#include "tests/lib/ckrun.h"
 
 struct run {
     int status;
@@ -389,8 +390,6 @@ int main(void)
 {
     Suite *s = suite_create("seccomp");
     TCase *tc = tcase_create("table");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, table_shape);
     tcase_add_test(tc, name_table);
@@ -403,9 +402,5 @@ int main(void)
     tcase_add_test(tc, xen_policy_ioctls);
     tcase_add_test(tc, off_loads_nothing);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -24,6 +24,7 @@
 #include "dm/core/loop.h"
 #include "dm/core/vmstate.h"
 #include "dm/state/migration.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/fakemachine.h"
 
 #define GOLDEN_LEN 2708u
@@ -88,15 +89,9 @@ int main(void)
 {
     Suite *s = suite_create("state_compat");
     TCase *tc = tcase_create("stream");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, xenfv_stream_unchanged);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run_suite(s);
 }

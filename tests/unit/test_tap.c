@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/lib/ckrun.h"
 #include "toolstack/execdm.h"
 #include "toolstack/tap.h"
 
@@ -206,8 +207,6 @@ int main(void)
 {
     Suite *su = suite_create("tap");
     TCase *tc = tcase_create("tap");
-    SRunner *sr;
-    int nfail;
 
     tcase_add_test(tc, test_netdev_ifname_parse);
     tcase_add_test(tc, test_netdev_fd_form);
@@ -216,9 +215,5 @@ int main(void)
     tcase_add_test(tc, test_execdm_bad_ifname_refused);
     tcase_add_test(tc, test_bridge_add);
     suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    nfail = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nfail ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run_suite(su);
 }

@@ -18,6 +18,7 @@
 #include "dm/core/loop.h"
 #include "dm/core/vmstate.h"
 #include "dm/devices/uart16550.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/libqtest.h"
 #include "tests/lib/vmsection.h"
@@ -831,11 +832,5 @@ static Suite *uart_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(uart_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(uart_suite());
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/lib/ckrun.h"
 #include "tests/lib/fake_users.h"
 #include "toolstack/uid.h"
 
@@ -252,8 +253,6 @@ int main(void)
 {
     Suite *s = suite_create("uid");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int nf;
 
     tcase_add_test(tc, range_base_plus_domid);
     tcase_add_test(tc, range_uid_taken_by_a_user);
@@ -270,9 +269,5 @@ int main(void)
     tcase_add_test(tc, numeric_runas);
     tcase_add_test(tc, system_db_passwd_file);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

@@ -25,6 +25,7 @@
 #include "dm/display/display.h"
 #include "dm/display/vnc.h"
 #include "dm/state/migration.h"
+#include "tests/lib/ckrun.h"
 #include "tests/lib/fakemachine.h"
 #include "tests/lib/libqtest.h"
 #include "tests/lib/qtest_restore.h"
@@ -1074,11 +1075,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *r = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(r, CK_NORMAL);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return ck_run_suite(suite());
 }

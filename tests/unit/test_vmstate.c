@@ -19,6 +19,7 @@
 #include "dm/core/config.h"
 #include "dm/core/vmstate.h"
 #include "dm/state/migration.h"
+#include "tests/lib/ckrun.h"
 
 /* ---- synthetic devices ---- */
 
@@ -1004,11 +1005,5 @@ static Suite *vmstate_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(vmstate_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(vmstate_suite());
 }

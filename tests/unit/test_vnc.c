@@ -30,6 +30,7 @@
 #include "dm/display/vnc-int.h"
 #include "dm/display/vnc.h"
 #include "dm/qmp/qmp.h"
+#include "tests/lib/ckrun.h"
 
 #define MAX_ROUNDS 400          /* loop rounds (of <= 10 ms) before missing data fails the test */
 #define W 100
@@ -1072,8 +1073,6 @@ int main(void)
     TCase *tc = tcase_create("none");
     TCase *tp = tcase_create("password");
     TCase *tu = tcase_create("units");
-    SRunner *sr;
-    int failed;
 
     /* Generous: under ASan on a loaded machine; nothing here measures time. */
     tcase_set_timeout(tc, 60);
@@ -1119,9 +1118,5 @@ int main(void)
     tcase_add_test(tu, display_surface);
     tcase_add_test(tu, loop_timers);
     suite_add_tcase(s, tu);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run_suite(s);
 }

@@ -25,6 +25,7 @@
 #include "dm/display/display.h"
 #include "dm/display/vnc.h"
 #include "restrict/sandbox.h"
+#include "tests/lib/ckrun.h"
 
 #define W 320
 #define H 240
@@ -332,8 +333,6 @@ int main(void)
     TCase *tp = tcase_create("password");
     TCase *tr = tcase_create("seccomp");
     TCase *tz = tcase_create("seccomp-zrle");
-    SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tn, 60);
     tcase_set_timeout(tp, 60);
@@ -354,9 +353,5 @@ int main(void)
     tcase_add_checked_fixture(tz, setup_none_seccomp, teardown);
     tcase_add_test(tz, seccomp_zrle);
     suite_add_tcase(s, tz);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run_suite(s);
 }

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/lib/ckrun.h"
 #include "toolstack/execdm.h"
 #include "toolstack/vncsock.h"
 
@@ -151,16 +152,10 @@ int main(void)
 {
     Suite *s = suite_create("vncsock");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int nf;
 
     tcase_add_test(tc, bind_searches_like_to);
     tcase_add_test(tc, rewrite_libxl_forms);
     tcase_add_test(tc, exec_dm_passes_vnc);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return ck_run_suite(s);
 }

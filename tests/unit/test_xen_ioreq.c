@@ -13,6 +13,7 @@
 #include "dm/core/accel.h"
 #include "dm/core/iobus.h"
 #include "dm/core/pci.h"
+#include "tests/lib/ckrun.h"
 
 /* ---- fake guest memory: RAM_BYTES, pfns in [HOLE_FIRST, HOLE_END) absent -- */
 
@@ -516,8 +517,6 @@ int main(void)
 {
     Suite *s = suite_create("xen-ioreq");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, mapcache_roundtrip_across_buckets);
     tcase_add_test(tc, mapcache_refuses_holes_and_end_of_ram_all_or_nothing);
@@ -532,9 +531,5 @@ int main(void)
     tcase_add_test(tc, shared_slot_protocol);
     tcase_add_test(tc, buffered_ring);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run_suite(s);
 }

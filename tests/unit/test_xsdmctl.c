@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/lib/ckrun.h"
 #include "toolstack/qmp-client.h"
 #include "toolstack/reaper.h"
 #include "toolstack/vncsock.h"
@@ -844,8 +845,7 @@ int main(void)
     range_base = 3000000u + (uid_t)(getpid() % 1000000) * 16;
     snprintf(reaper_lock, sizeof(reaper_lock), "/tmp/xsdmctl-test-reaper-%d.lock", (int)getpid());
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int nf;
+    int rc;
 
     signal(SIGPIPE, SIG_IGN);
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -861,9 +861,7 @@ int main(void)
     tcase_add_test(tc, exec_dm_wrapper_nic);
     tcase_add_test(tc, create_vif_tap_by_fd);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    nf = srunner_ntests_failed(sr);
+    rc = ck_run_suite(s);
     /* a failed test may have left a DM running: none survives the binary */
     for (uid_t u = UID1; u < UID1 + 4; u++) {
         char err[256];
@@ -871,6 +869,5 @@ int main(void)
         if (reaper_kill_uid(reaper_lock, range_base - 1, u, 10000, err, sizeof(err)) < 0)
             fprintf(stderr, "final cleanup: %s\n", err);
     }
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return rc;
 }
