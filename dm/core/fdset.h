@@ -10,7 +10,7 @@
 
 #define FDSET_MAX_SETS   16
 #define FDSET_MAX_FDS    8     /* per set */
-#define FDSET_MAX_DUPS   32    /* /dev/fdset/N duplicates in use at once */
+#define FDSET_MAX_DUPS   16    /* /dev/fdset/N duplicates in use at once (media, a state file) */
 
 /* Take ownership of fd. fdset_id < 0: allocate the lowest free id. Returns
  * 0 and the ids, or -1 with a message (set full, fd invalid...). */
