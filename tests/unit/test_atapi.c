@@ -994,6 +994,31 @@ START_TEST(test_qtest_media_change_rounds)
     ck_assert_ptr_nonnull(c);
     ck_assert_int_eq(q_fdsets(c, NULL), 0);
     ck_assert_int_eq(q_fd_count(q), fds0);
+
+    /* libxl's save (xl save -c keeps the DM): the state file's set goes
+     * with the client too, once the save has closed its duplicate. */
+    {
+        char state[160];
+        struct stat st;
+
+        snprintf(state, sizeof(state), "%s/qemu-save", tmpdir);
+        fd = open(state, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        ck_assert_int_ge(fd, 0);
+        ret = q_exec(c, "add-fd", NULL, fd, 0);
+        close(fd);
+        snprintf(name, sizeof(name), "/dev/fdset/%d", (int)json_integer_value(json_object_get(ret, "fdset-id")));
+        json_decref(ret);
+        ret = q_exec(c, "xen-save-devices-state", json_pack("{s:s,s:b}", "filename", name, "live", 0), -1, 0);
+        json_decref(ret);
+        ck_assert_int_eq(stat(state, &st), 0);
+        ck_assert_int_gt(st.st_size, 0);
+    }
+    ck_assert_int_eq(q_fdsets(c, NULL), 1);
+    qmpc_close(c);
+    c = qtest_qmp(q);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(q_fdsets(c, NULL), 0);
+    ck_assert_int_eq(q_fd_count(q), fds0);
     qmpc_close(c);
     qtest_quit(q);
 }
