@@ -12,6 +12,7 @@
  * if those grow, the build fails here instead of add-fd failing at run time. */
 _Static_assert(RLIMITS_NOFILE_FDSETS >= FDSET_MAX_SETS * FDSET_MAX_FDS, "NOFILE headroom: fd sets");
 _Static_assert(RLIMITS_NOFILE_QMP >= CFG_MAX_MONITORS * (1 + QMP_MAX_FDS), "NOFILE headroom: QMP");
+_Static_assert(RLIMITS_NOFILE_DUPS >= FDSET_MAX_DUPS, "NOFILE headroom: /dev/fdset/N duplicates");
 
 int rlimits_policy(const struct rlimit_inputs *in, struct rlimit_want *out, int max)
 {

@@ -23,10 +23,20 @@ struct fdset_fd {
 struct fdset {
     bool used;
     int id;
+    int dups;                       /* duplicates handed out and not released */
     struct fdset_fd fds[FDSET_MAX_FDS];
 };
 
+/* A duplicate dm_open() handed out: while one lives, its set stays. */
+struct fdset_dup {
+    int fd;                         /* -1: free slot */
+    int set_id;
+};
+
 static struct fdset sets[FDSET_MAX_SETS];
+static struct fdset_dup dups[FDSET_MAX_DUPS];
+static bool dups_init;
+static int monitors;                /* QMP clients connected now */
 /* Apart from sets[]: every scan of the sets (close-fds at restriction,
  * each /dev/fdset lookup) reads sets[] only, which then spans one page
  * rather than the 33 KiB the texts take. */
@@ -109,7 +119,7 @@ int fdset_add(int fdset_id, int fd, const char *opaque, int *fdset_id_r, int *fd
             break;
     if (i == FDSET_MAX_FDS) {
         seterr(err, errlen, "fd set %d is full (at most %d fds)", fdset_id, FDSET_MAX_FDS);
-        if (!set_count(s))
+        if (!set_count(s) && !s->dups)
             s->used = false;
         return -1;
     }
@@ -124,6 +134,116 @@ int fdset_add(int fdset_id, int fd, const char *opaque, int *fdset_id_r, int *fd
     return 0;
 }
 
+static void dups_reset(void)
+{
+    int i;
+
+    for (i = 0; i < FDSET_MAX_DUPS; i++)
+        dups[i].fd = -1;
+    dups_init = true;
+}
+
+static void set_close_fd(struct fdset *s, int slot)
+{
+    close(s->fds[slot].fd);
+    s->fds[slot].fd = -1;
+}
+
+/* QEMU's rule: with no QMP client connected, nobody can name a set's fds any
+ * more, so a set none of whose duplicates is in use gives back its fds; a set
+ * left with neither fds nor duplicates disappears. A duplicate in use keeps
+ * its whole set (the toolstack's fd behind a medium stays listed). */
+static void set_cleanup(struct fdset *s)
+{
+    int i;
+
+    if (!s->used)
+        return;
+    if (!monitors && !s->dups)
+        for (i = 0; i < FDSET_MAX_FDS; i++)
+            if (s->fds[i].fd >= 0)
+                set_close_fd(s, i);
+    if (!set_count(s) && !s->dups)
+        s->used = false;
+}
+
+void fdset_cleanup(void)
+{
+    int i;
+
+    for (i = 0; i < FDSET_MAX_SETS; i++)
+        set_cleanup(&sets[i]);
+}
+
+void fdset_monitor_connected(void)
+{
+    monitors++;
+}
+
+void fdset_monitor_disconnected(void)
+{
+    if (monitors > 0)
+        monitors--;
+    if (!monitors)
+        fdset_cleanup();
+}
+
+int fdset_dup_release(int fd)
+{
+    struct fdset *s;
+    int i;
+
+    if (fd < 0 || !dups_init)
+        return -1;
+    for (i = 0; i < FDSET_MAX_DUPS; i++)
+        if (dups[i].fd == fd)
+            break;
+    if (i == FDSET_MAX_DUPS)
+        return -1;
+    dups[i].fd = -1;
+    s = set_find(dups[i].set_id);
+    if (s) {
+        if (s->dups > 0)
+            s->dups--;
+        set_cleanup(s);
+    }
+    return 0;
+}
+
+void dm_close(int fd)
+{
+    if (fd < 0)
+        return;
+    /* Released before the close: once closed, the number may come back from
+     * the next dm_open() and must not match a stale record. */
+    fdset_dup_release(fd);
+    close(fd);
+}
+
+static int dup_record(struct fdset *s, int fd)
+{
+    int i;
+
+    if (!dups_init)
+        dups_reset();
+    for (i = 0; i < FDSET_MAX_DUPS; i++) {
+        if (dups[i].fd < 0) {
+            dups[i].fd = fd;
+            dups[i].set_id = s->id;
+            s->dups++;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int fdset_dups_in_use(int fdset_id)
+{
+    struct fdset *s = set_find(fdset_id);
+
+    return s ? s->dups : -1;
+}
+
 int fdset_remove(int fdset_id, int fd, char *err, size_t errlen)
 {
     struct fdset *s = set_find(fdset_id);
@@ -134,11 +254,12 @@ int fdset_remove(int fdset_id, int fd, char *err, size_t errlen)
         for (i = 0; i < FDSET_MAX_FDS; i++) {
             if (s->fds[i].fd < 0 || (fd >= 0 && s->fds[i].fd != fd))
                 continue;
-            close(s->fds[i].fd);
-            s->fds[i].fd = -1;
+            /* Closed now, as QEMU does: a user holds its own duplicate. */
+            set_close_fd(s, i);
             found = true;
         }
-        if (!set_count(s))
+        /* remove-fd comes from a connected client: only the emptied set goes. */
+        if (!set_count(s) && !s->dups)
             s->used = false;
     }
     if (found)
@@ -206,6 +327,9 @@ void fdset_clear(void)
                 close(sets[i].fds[j].fd);
         sets[i].used = false;
     }
+    /* The duplicates are their users' to close; forget them. */
+    dups_reset();
+    monitors = 0;
 }
 
 static const char *accmode_name(int acc)
@@ -298,6 +422,13 @@ static int open_fdset(const char *path, int flags, char *err, size_t errlen)
         close(fd);
         seterr(err, errlen, "fd set %d: cannot truncate: %s", id, strerror(e));
         errno = e;
+        return -1;
+    }
+    if (dup_record(s, fd) < 0) {
+        close(fd);
+        seterr(err, errlen, "fd set %d: too many fd set duplicates in use (at most %d)", id,
+               FDSET_MAX_DUPS);
+        errno = EMFILE;
         return -1;
     }
     return fd;

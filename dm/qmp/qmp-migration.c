@@ -96,8 +96,7 @@ static int qmp_xen_save_devices_state(struct qmp_request *req, json_t **ret, str
     }
     rc = 0;
 out:
-    if (fd >= 0)
-        close(fd);
+    dm_close(fd);
     if (was_running)
         dm_cont(d);
     *ret = NULL;
@@ -136,8 +135,7 @@ static int qmp_xen_load_devices_state(struct qmp_request *req, json_t **ret, str
     }
     rc = 0;
 out:
-    if (fd >= 0)
-        close(fd);
+    dm_close(fd);
     *ret = NULL;
     return rc;
 }

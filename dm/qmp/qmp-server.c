@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dm/core/fdset.h"
 #include "dm/core/log.h"
 #include "dm/core/loop.h"
 #include "dm/qmp/qmp-input.h"
@@ -543,6 +544,8 @@ static void conn_close(struct qmp_server *s)
     close(c->fd);
     c->fd = -1;
     qmp_input_close(&c->in, "client disconnected before sending the command");
+    /* The last client gone: unused fd sets are freed (QEMU's rule). */
+    fdset_monitor_disconnected();
     free(c->out);
     c->out = NULL;
     c->out_len = c->out_cap = 0;
@@ -657,6 +660,7 @@ int qmp_server_attach_client(struct qmp_server *s, int conn_fd)
     }
     c->fd = conn_fd;
     c->negotiated = c->paused = c->eof = false;
+    fdset_monitor_connected();
     listen_watch(s, false);
     log_debug("qmp %s: client connected", s->label);
     send_greeting(s);

@@ -88,8 +88,7 @@ struct block *block_open(const char *filename, const char *format, bool readonly
     return b;
 fail:
     free(b);
-    if (fd >= 0)
-        close(fd);
+    dm_close(fd);
     return NULL;
 }
 
@@ -98,8 +97,8 @@ void block_close(struct block *b)
     if (!b)
         return;
     table_del(b);
-    if (b->fd >= 0)
-        close(b->fd);
+    /* A medium from /dev/fdset/N lets its set go (fdset.h: lifetime). */
+    dm_close(b->fd);
     free(b);
 }
 

@@ -7,6 +7,7 @@
  * seen once by the guest), the empty drive, and every opcode with hostile
  * CDBs. */
 #include <check.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -876,6 +877,154 @@ START_TEST(test_qtest_media_change)
 }
 END_TEST
 
+/* Open fds of the DM process (the test runs as root). */
+static int q_fd_count(struct qtest *q)
+{
+    char dir[64];
+    struct dirent *e;
+    DIR *d;
+    int n = 0;
+
+    snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)qtest_pid(q));
+    d = opendir(dir);
+    ck_assert_msg(d != NULL, "cannot list %s", dir);
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* The fd sets query-fdsets lists: their count; *id_r = the first one's id. */
+static size_t q_fdsets(struct qmpc *c, int *id_r)
+{
+    json_t *ret = q_exec(c, "query-fdsets", NULL, -1, 0);
+    size_t n = json_array_size(ret);
+
+    if (n && id_r)
+        *id_r = (int)json_integer_value(json_object_get(json_array_get(ret, 0), "fdset-id"));
+    json_decref(ret);
+    return n;
+}
+
+/* The guest sees the change once, then reads the disc tagged `tag`. */
+static void q_expect_disc(struct qtest *q, const char *tag)
+{
+    uint8_t cdb[ATAPI_CMD_LEN], b[2048];
+    char vol[16];
+
+    ck_assert_int_eq(q_cmd(q, TUR, b, sizeof(b)), -1);
+    cdb_of(cdb, ATAPI_REQUEST_SENSE)[4] = 18;
+    ck_assert_int_eq(q_cmd(q, cdb, b, sizeof(b)), 18);
+    ck_assert_uint_eq(b[12], ASC_MEDIUM_MAY_HAVE_CHANGED);
+    ck_assert_int_eq(q_cmd(q, TUR, b, sizeof(b)), 0);
+    read10(16, 1, cdb);
+    ck_assert_int_eq(q_cmd(q, cdb, b, sizeof(b)), 2048);
+    snprintf(vol, sizeof(vol), "XSDM_%s", tag);
+    ck_assert_mem_eq(b + 40, vol, strlen(vol));
+}
+
+/* libxl never sends remove-fd: each cd-insert is a new fd set, each over its
+ * own QMP connection. The DM frees a set once no client is connected and no
+ * medium uses it (QEMU's rule), so media changes never run out of sets (at
+ * most 16 at once): the 17th used to fail with "Too many fd sets". */
+START_TEST(test_qtest_media_change_rounds)
+{
+    char cd[300];
+    const char *args[] = { "-drive", cd, "-device", "ide-cd,id=" CD_ID ",drive=" CD_ID ",bus=ide.1,unit=0", NULL };
+    struct qtest_opts o = { .extra_fd = -1, .args = args };
+    struct qtest *q;
+    struct qmpc *c;
+    json_t *ret;
+    char name[32];
+    int fd, set, listed, fds0 = -1;
+
+    snprintf(cd, sizeof(cd), "if=none,readonly=on,id=%s,file=%s,format=raw", CD_ID, iso1);
+    q = qtest_start(&o);
+    ck_assert_msg(q != NULL, "DM did not start");
+    for (int round = 0; round < 20; round++) {
+        const char *tag = round % 2 ? "ONE" : "TWO";
+
+        c = qtest_qmp(q);
+        ck_assert_ptr_nonnull(c);
+        /* The previous round's set went with its eject and that client. */
+        ck_assert_msg(q_fdsets(c, NULL) == 0, "round %d: fd sets left over", round);
+        /* From round 1 on (round 0 swaps out the medium -drive opened):
+         * no fd piles up in the DM. */
+        if (round == 1)
+            fds0 = q_fd_count(q);
+        if (round >= 1)
+            ck_assert_int_eq(q_fd_count(q), fds0);
+        fd = open(round % 2 ? iso1 : iso2, O_RDONLY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        ret = q_exec(c, "add-fd", json_pack("{s:s}", "opaque", "raw:cd.iso"), fd, 0);
+        close(fd);
+        set = (int)json_integer_value(json_object_get(ret, "fdset-id"));
+        json_decref(ret);
+        snprintf(name, sizeof(name), "/dev/fdset/%d", set);
+        ret = q_exec(c, "blockdev-change-medium",
+                     json_pack("{s:s,s:s,s:s}", "id", CD_ID, "filename", name, "format", "raw"), -1, 0);
+        json_decref(ret);
+        qmpc_close(c);
+
+        /* The set behind the medium outlives the client; the medium reads. */
+        q_expect_disc(q, tag);
+        c = qtest_qmp(q);
+        ck_assert_ptr_nonnull(c);
+        ck_assert_int_eq(q_fdsets(c, &listed), 1);
+        ck_assert_int_eq(listed, set);
+        ret = q_exec(c, "eject", json_pack("{s:s}", "id", CD_ID), -1, 0);
+        json_decref(ret);
+        /* Still listed while this client is connected (as on QEMU). */
+        ck_assert_int_eq(q_fdsets(c, NULL), 1);
+        qmpc_close(c);
+    }
+
+    /* An fd added and never used goes when its client disconnects. */
+    c = qtest_qmp(q);
+    ck_assert_ptr_nonnull(c);
+    fd = open(iso2, O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    ret = q_exec(c, "add-fd", NULL, fd, 0);
+    close(fd);
+    json_decref(ret);
+    ck_assert_int_eq(q_fdsets(c, NULL), 1);
+    ck_assert_int_eq(q_fd_count(q), fds0 + 1);
+    qmpc_close(c);
+    c = qtest_qmp(q);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(q_fdsets(c, NULL), 0);
+    ck_assert_int_eq(q_fd_count(q), fds0);
+
+    /* libxl's save (xl save -c keeps the DM): the state file's set goes
+     * with the client too, once the save has closed its duplicate. */
+    {
+        char state[160];
+        struct stat st;
+
+        snprintf(state, sizeof(state), "%s/qemu-save", tmpdir);
+        fd = open(state, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        ck_assert_int_ge(fd, 0);
+        ret = q_exec(c, "add-fd", NULL, fd, 0);
+        close(fd);
+        snprintf(name, sizeof(name), "/dev/fdset/%d", (int)json_integer_value(json_object_get(ret, "fdset-id")));
+        json_decref(ret);
+        ret = q_exec(c, "xen-save-devices-state", json_pack("{s:s,s:b}", "filename", name, "live", 0), -1, 0);
+        json_decref(ret);
+        ck_assert_int_eq(stat(state, &st), 0);
+        ck_assert_int_gt(st.st_size, 0);
+    }
+    ck_assert_int_eq(q_fdsets(c, NULL), 1);
+    qmpc_close(c);
+    c = qtest_qmp(q);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(q_fdsets(c, NULL), 0);
+    ck_assert_int_eq(q_fd_count(q), fds0);
+    qmpc_close(c);
+    qtest_quit(q);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("atapi");
@@ -896,6 +1045,7 @@ int main(void)
     tcase_add_test(tc, test_empty_drive);
     tcase_add_test(tc, test_every_opcode);
     tcase_add_test(tc, test_qtest_media_change);
+    tcase_add_test(tc, test_qtest_media_change_rounds);
     suite_add_tcase(s, tc);
     return ck_run_suite(s);
 }

@@ -1,7 +1,8 @@
 /* fd sets and dm_open(): id allocation, membership, removal, query shape,
  * and /dev/fdset/N access-mode matching (a read-only request may use an
  * O_RDWR fd, never the reverse), truncation, and refusal of plain paths
- * once the DM is restricted. Real files in /tmp. */
+ * once the DM is restricted; the sets' lifetime (freed when no client is
+ * connected and no duplicate is in use, QEMU's rule). Real files in /tmp. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -269,6 +270,132 @@ START_TEST(plain_paths)
 }
 END_TEST
 
+
+static int sets_listed(void)
+{
+    json_t *q = fdset_query();
+    int n = (int)json_array_size(q);
+
+    json_decref(q);
+    return n;
+}
+
+/* libxl never sends remove-fd: a set nobody opened goes when the client
+ * that added it disconnects (QEMU's rule). */
+START_TEST(unused_set_freed_on_disconnect)
+{
+    int a = open_file(O_RDONLY), id, fd;
+
+    fdset_monitor_connected();
+    ck_assert_int_eq(fdset_add(-1, a, NULL, &id, &fd, err, sizeof(err)), 0);
+    fdset_cleanup();                        /* a client is connected: kept */
+    ck_assert(is_open(a));
+    ck_assert_int_eq(sets_listed(), 1);
+    fdset_monitor_disconnected();
+    ck_assert(!is_open(a));
+    ck_assert_int_eq(sets_listed(), 0);
+    ck_assert_int_eq(fdset_dups_in_use(id), -1);
+}
+END_TEST
+
+/* A set whose duplicate backs a medium outlives the client, and goes with
+ * the release of that duplicate once no client is connected. */
+START_TEST(set_in_use_survives_disconnect)
+{
+    int a = open_file(O_RDONLY), id, fd, d;
+    char buf[4];
+
+    fdset_monitor_connected();
+    ck_assert_int_eq(fdset_add(-1, a, NULL, &id, &fd, err, sizeof(err)), 0);
+    d = open_set(id, O_RDONLY);
+    ck_assert_int_ge(d, 0);
+    ck_assert_int_eq(fdset_dups_in_use(id), 1);
+    fdset_monitor_disconnected();
+    ck_assert(is_open(a));
+    ck_assert(is_open(d));
+    ck_assert_int_eq(sets_listed(), 1);
+    ck_assert_int_eq(pread(d, buf, 4, 0), 4);
+    ck_assert_mem_eq(buf, "0123", 4);
+    /* A new client, the eject: kept while the client is there... */
+    fdset_monitor_connected();
+    dm_close(d);
+    ck_assert_int_eq(fdset_dups_in_use(id), 0);
+    ck_assert(is_open(a));
+    ck_assert_int_eq(sets_listed(), 1);
+    /* ...and freed when it leaves. */
+    fdset_monitor_disconnected();
+    ck_assert(!is_open(a));
+    ck_assert_int_eq(sets_listed(), 0);
+    ck_assert_int_eq(fdset_add(-1, open_file(O_RDONLY), NULL, &id, &fd, err, sizeof(err)), 0);
+    ck_assert_int_eq(id, 0);                /* the id is free again */
+}
+END_TEST
+
+/* The release with no client connected frees the set at once. */
+START_TEST(release_without_client_frees)
+{
+    int a = open_file(O_RDWR), b = open_file(O_RDONLY), id, fd, d;
+
+    ck_assert_int_eq(fdset_add(3, a, NULL, &id, &fd, err, sizeof(err)), 0);
+    ck_assert_int_eq(fdset_add(3, b, NULL, &id, &fd, err, sizeof(err)), 0);
+    d = open_set(3, O_RDWR);
+    ck_assert_int_ge(d, 0);
+    fdset_cleanup();                        /* a duplicate in use keeps every fd */
+    ck_assert(is_open(a));
+    ck_assert(is_open(b));
+    dm_close(d);
+    ck_assert(!is_open(a));
+    ck_assert(!is_open(b));
+    ck_assert_int_eq(sets_listed(), 0);
+}
+END_TEST
+
+/* remove-fd closes the set's fd; the user's duplicate stays valid, and the
+ * set (empty) stays until that duplicate is released. */
+START_TEST(remove_fd_while_in_use)
+{
+    int a = open_file(O_RDONLY), id, fd, d;
+    char buf[4];
+    json_t *q;
+
+    fdset_monitor_connected();
+    ck_assert_int_eq(fdset_add(-1, a, NULL, &id, &fd, err, sizeof(err)), 0);
+    d = open_set(id, O_RDONLY);
+    ck_assert_int_ge(d, 0);
+    ck_assert_int_eq(fdset_remove(id, a, err, sizeof(err)), 0);
+    ck_assert(!is_open(a));
+    ck_assert_int_eq(pread(d, buf, 4, 2), 4);
+    ck_assert_mem_eq(buf, "2345", 4);
+    q = fdset_query();
+    ck_assert_int_eq(json_array_size(q), 1);
+    ck_assert_int_eq(json_array_size(json_object_get(json_array_get(q, 0), "fds")), 0);
+    json_decref(q);
+    ck_assert_int_eq(open_set(id, O_RDONLY), -1);   /* nothing left to duplicate */
+    dm_close(d);
+    ck_assert_int_eq(sets_listed(), 0);
+    fdset_monitor_disconnected();
+}
+END_TEST
+
+/* dm_close() of a plain open is a close; releasing an unknown fd is refused. */
+START_TEST(dm_close_plain_fd)
+{
+    int a = open_file(O_RDONLY), id, fd, p;
+
+    fdset_monitor_connected();
+    ck_assert_int_eq(fdset_add(-1, a, NULL, &id, &fd, err, sizeof(err)), 0);
+    fdset_monitor_disconnected();           /* a is gone; now a set in use: */
+    ck_assert_int_eq(fdset_add(-1, open_file(O_RDONLY), NULL, &id, &fd, err, sizeof(err)), 0);
+    ck_assert_int_ge(open_set(id, O_RDONLY), 0);
+    p = dm_open(path, O_RDONLY, false, err, sizeof(err));
+    ck_assert_int_ge(p, 0);
+    ck_assert_int_eq(fdset_dup_release(p), -1);
+    dm_close(p);
+    ck_assert(!is_open(p));
+    ck_assert_int_eq(fdset_dups_in_use(id), 1);     /* untouched */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fdset");
@@ -284,6 +411,11 @@ int main(void)
     tcase_add_test(tc, truncate_on_o_trunc);
     tcase_add_test(tc, bad_paths);
     tcase_add_test(tc, plain_paths);
+    tcase_add_test(tc, unused_set_freed_on_disconnect);
+    tcase_add_test(tc, set_in_use_survives_disconnect);
+    tcase_add_test(tc, release_without_client_frees);
+    tcase_add_test(tc, remove_fd_while_in_use);
+    tcase_add_test(tc, dm_close_plain_fd);
     suite_add_tcase(s, tc);
     return ck_run_suite(s);
 }
