@@ -19,7 +19,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 boot=1 rc=0 left=${TESTS:-}
 while :; do
-  t=${TIMEOUT:-3000}
+  t=${TIMEOUT:-4200}
   [ -n "$BUDGET" ] && [ "$(left_s)" -lt "$t" ] && t=$(left_s)
   if [ -n "$left" ]; then TESTS="$left" TIMEOUT=$t bash "$HERE/e2e.sh" "$BUILD" 2>&1 | tee "$log"
   else TIMEOUT=$t bash "$HERE/e2e.sh" "$BUILD" 2>&1 | tee "$log"; fi

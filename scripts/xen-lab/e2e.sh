@@ -9,7 +9,7 @@
 #                 pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns libvirt"; 4-7 need 3, 8 needs 1 and 2; 9 and
 #                 vif-netns need $1/xsdmctl; stage 3 also reports its poweroff as "3p"; the named ones
 #                 run on both DMs, qemu-xen first; the net stages share one Linux boot per DM)
-#        TIMEOUT  wall-clock limit of the outer QEMU in seconds (default 3000)
+#        TIMEOUT  wall-clock limit of the outer QEMU in seconds (default 4200: every stage takes ~50 min)
 #        STALL    stop the outer QEMU when its console has been silent this long (default 300 s; dom0 prints a heartbeat every 60 s)
 #        SMP MEM CPU  outer machine (defaults: 1 CPU when a Linux stage runs, else 2; 3072 MiB;
 #                 qemu64,+svm,+npt: Debian's Xen needs NPT for HVM)
@@ -27,7 +27,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-}
 OUT=${OUT:-/var/tmp/xsdm-xen-lab}
 TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns libvirt}
-TIMEOUT=${TIMEOUT:-3000}
+TIMEOUT=${TIMEOUT:-4200}
 STALL=${STALL:-300}
 CPU=${CPU:-qemu64,+svm,+npt}
 QEMU_BIN=${QEMU_BIN:-qemu-system-x86_64}
@@ -90,13 +90,18 @@ verdict() {
   [ -z "$problems" ] && [ "$nf" = 0 ] && [ "$np" -gt 0 ]
 }
 
-# judge_exit: 0 on a pass. A frozen outer machine is the bed's failure, not a stage's, when no stage
+# judge_exit: 0 on a pass. A frozen outer machine, or one out of time, is the bed's failure, not a stage's, when no stage
 # had failed before it and dom0's heartbeat (every 60 s) had been running: exit 2, like a bed that
 # never came up (e2e-boots.sh resumes). Anything else that is not a pass is exit 1.
 judge_exit() {
   verdict && exit 0
-  if [ $stalled = 1 ] && ! grep -q ' FAIL$' "$RUN/verdicts.txt" && grep -q 'LAB: .*alive: domains' "$RUN/console.log"; then
-    echo "e2e: INFRASTRUCTURE FAILURE: the outer machine froze (console and dom0's heartbeat silent for ${STALL}s); no stage had failed"
+  if { [ $stalled = 1 ] || [ -e "$RUN/timedout" ]; } && ! grep -q ' FAIL$' "$RUN/verdicts.txt" &&
+     grep -q 'LAB: .*alive: domains' "$RUN/console.log"; then
+    if [ $stalled = 1 ]; then
+      echo "e2e: INFRASTRUCTURE FAILURE: the outer machine froze (console and dom0's heartbeat silent for ${STALL}s); no stage had failed"
+    else
+      echo "e2e: INFRASTRUCTURE FAILURE: the outer machine ran out of time (TIMEOUT) before the last stage; no stage had failed"
+    fi
     exit 2
   fi
   exit 1
@@ -260,6 +265,8 @@ while kill -0 $QPID 2>/dev/null; do
 done
 wait $QPID
 QRC=$?
+# out of time with every stage so far passed: e2e-boots.sh gives the rest another boot (judge_exit)
+[ "$QRC" = 124 ] && touch "$RUN/timedout"
 sleep 1
 WALL=$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.0f", b-a}')
 debugfs -R "rdump /results $RUN" "$RUN/test.img" >/dev/null 2>&1 || echo "e2e: could not copy results from the test disk"
