@@ -99,44 +99,39 @@ END_TEST
     LAB("nic-e1000", "PASS", "qemu-xen: ok") LAB("nic-migrate", "PASS", "qemu-xen: ok") \
     S("vif-netns", "PASS") LAB("pvhvm", "PASS", "qemu-xen: ok") LAB("libvirt", "PASS", "qemu-xen: ok")
 
+/* A run stopped by `mark` (stalled: the watchdog; timedout: the outer QEMU's limit) with dom0's
+ * heartbeat: exit 2 when no stage had failed (the bed's failure), exit 1 after a FAIL. */
+static void heartbeat_then_stop(const char *mark)
+{
+    char log[512];
+
+    stalled = true;
+    stop_mark = mark;
+    snprintf(log, sizeof(log), "%s%s", S("1", "PASS"), alive);
+    ck_assert_int_eq(judge("1 2", true, log, false), 2);
+    snprintf(log, sizeof(log), "%s%s", S("1", "FAIL"), alive);
+    ck_assert_int_eq(judge("1 2", true, log, false), 1);
+    stalled = false;
+    stop_mark = "stalled";
+}
+
 /* The watchdog stopped a run whose console went silent: with dom0's heartbeat
  * running and no FAIL before it, the bed froze (exit 2); a FAIL before the
- * freeze, or a run without the heartbeat, stays a failure (exit 1). */
+ * freeze, or a run without the heartbeat, stays a failure (exit 1). A run out
+ * of time is judged alike (its remaining stages go to another boot). */
 START_TEST(test_frozen_machine)
 {
+    char log[512];
+
     stalled = true;
     ck_assert_int_eq(judge("1 2", true, S("1", "PASS"), false), 1); /* no heartbeat */
     ck_assert_int_eq(judge("1 2", true, S("1", "PASS") S("2", "FAIL"), false), 1);
     ck_assert_int_eq(judge("1 2", true, S("1", "FAIL"), false), 1);
-    {
-        char log[512];
-
-        snprintf(log, sizeof(log), "%s%s", S("1", "PASS"), alive);
-        ck_assert_int_eq(judge("1 2", true, log, false), 2);
-        snprintf(log, sizeof(log), "%s%s", S("1", "FAIL"), alive);
-        ck_assert_int_eq(judge("1 2", true, log, false), 1);
-    }
-    stalled = false;
-    {
-        char log[512];
-
-        /* the same console without the watchdog's mark: dom0 stopped, exit 1 */
-        snprintf(log, sizeof(log), "%s%s", S("1", "PASS"), alive);
-        ck_assert_int_eq(judge("1 2", true, log, false), 1);
-    }
-    /* out of time (the outer QEMU's limit) with no FAIL: the remaining stages go to another boot */
-    stalled = true;
-    stop_mark = "timedout";
-    {
-        char log[512];
-
-        snprintf(log, sizeof(log), "%s%s", S("1", "PASS"), alive);
-        ck_assert_int_eq(judge("1 2", true, log, false), 2);
-        snprintf(log, sizeof(log), "%s%s", S("1", "FAIL"), alive);
-        ck_assert_int_eq(judge("1 2", true, log, false), 1);
-    }
-    stalled = false;
-    stop_mark = "stalled";
+    heartbeat_then_stop("stalled");
+    /* the same console without a mark: dom0 stopped, exit 1 */
+    snprintf(log, sizeof(log), "%s%s", S("1", "PASS"), alive);
+    ck_assert_int_eq(judge("1 2", true, log, false), 1);
+    heartbeat_then_stop("timedout");
 }
 END_TEST
 
