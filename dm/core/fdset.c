@@ -23,7 +23,6 @@ struct fdset_fd {
 struct fdset {
     bool used;
     int id;
-    int dups;                       /* duplicates handed out and not released */
     struct fdset_fd fds[FDSET_MAX_FDS];
 };
 
@@ -60,6 +59,25 @@ static int set_count(const struct fdset *s)
         if (s->fds[i].fd >= 0)
             n++;
     return n;
+}
+
+/* Duplicates of set s handed out and not released (counted, not kept: the
+ * table is the one record). */
+static int set_dups(const struct fdset *s)
+{
+    int i, n = 0;
+
+    for (i = 0; dups_init && i < FDSET_MAX_DUPS; i++)
+        if (dups[i].fd >= 0 && dups[i].set_id == s->id)
+            n++;
+    return n;
+}
+
+/* A set left with neither fds nor duplicates in use disappears. */
+static void set_drop_if_unused(struct fdset *s)
+{
+    if (!set_count(s) && !set_dups(s))
+        s->used = false;
 }
 
 static struct fdset *set_create(int id)
@@ -119,8 +137,7 @@ int fdset_add(int fdset_id, int fd, const char *opaque, int *fdset_id_r, int *fd
             break;
     if (i == FDSET_MAX_FDS) {
         seterr(err, errlen, "fd set %d is full (at most %d fds)", fdset_id, FDSET_MAX_FDS);
-        if (!set_count(s) && !s->dups)
-            s->used = false;
+        set_drop_if_unused(s);
         return -1;
     }
     s->fds[i].fd = fd;
@@ -159,12 +176,11 @@ static void set_cleanup(struct fdset *s)
 
     if (!s->used)
         return;
-    if (!monitors && !s->dups)
+    if (!monitors && !set_dups(s))
         for (i = 0; i < FDSET_MAX_FDS; i++)
             if (s->fds[i].fd >= 0)
                 set_close_fd(s, i);
-    if (!set_count(s) && !s->dups)
-        s->used = false;
+    set_drop_if_unused(s);
 }
 
 void fdset_cleanup(void)
@@ -202,11 +218,8 @@ int fdset_dup_release(int fd)
         return -1;
     dups[i].fd = -1;
     s = set_find(dups[i].set_id);
-    if (s) {
-        if (s->dups > 0)
-            s->dups--;
+    if (s)
         set_cleanup(s);
-    }
     return 0;
 }
 
@@ -230,7 +243,6 @@ static int dup_record(struct fdset *s, int fd)
         if (dups[i].fd < 0) {
             dups[i].fd = fd;
             dups[i].set_id = s->id;
-            s->dups++;
             return 0;
         }
     }
@@ -241,7 +253,7 @@ int fdset_dups_in_use(int fdset_id)
 {
     struct fdset *s = set_find(fdset_id);
 
-    return s ? s->dups : -1;
+    return s ? set_dups(s) : -1;
 }
 
 int fdset_remove(int fdset_id, int fd, char *err, size_t errlen)
@@ -259,8 +271,7 @@ int fdset_remove(int fdset_id, int fd, char *err, size_t errlen)
             found = true;
         }
         /* remove-fd comes from a connected client: only the emptied set goes. */
-        if (!set_count(s) && !s->dups)
-            s->used = false;
+        set_drop_if_unused(s);
     }
     if (found)
         return 0;
