@@ -162,7 +162,7 @@ for f in xen vmlinuz initrd.img dom0.img guest/grub.iso guest/grub2.iso guest/li
          guest/linux-lab.iso guest/linux-pvhvm.iso guest/grub-reboot.iso guest/disk-grub.img guest/cd-grub.iso guest/disk2.img guest/vnc-grub.iso; do
   [ -e "$OUT/$f" ] || infra "missing $OUT/$f (REBUILD=1 to rebuild)"
 done
-command -v "$QEMU_BIN" >/dev/null && command -v debugfs >/dev/null || infra "qemu-system-x86_64/debugfs missing"
+command -v "$QEMU_BIN" >/dev/null && command -v debugfs >/dev/null || infra "$QEMU_BIN/debugfs missing"
 
 RUN=$OUT/runs/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RUN"
@@ -234,7 +234,7 @@ unstall() {
 }
 
 T0=$(date +%s.%N)
-# the serial console's input: a FIFO this script holds open (stall_probe writes Xen's debug keys)
+# the serial console's input: a FIFO this script holds open (the keepalive NULs, unstall's debug keys)
 mkfifo "$RUN/serial.in" && exec 7<>"$RUN/serial.in"
 # console lines stamped with seconds since the outer QEMU started
 timeout "$TIMEOUT" "${QEMU[@]}" <&7 2>"$RUN/qemu.stderr" \
