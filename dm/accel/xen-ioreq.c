@@ -29,22 +29,28 @@ static void refuse(struct xen_ioreq_env *e, ioreq_t *req, const char *why)
         req->data = size_mask(valid_size(req->size) ? req->size : 8);
 }
 
-/* PIO or MMIO with the data in the request itself. A write repeated count
- * times is what a REP OUTS of one value would be; QEMU does the same. */
+/* PIO or MMIO with the data in the request itself. A count above 1 is a REP
+ * STOS (REP OUTS) of that one value: Xen sends one request for a guest's fill
+ * of MMIO (vgacon clears the text screen so). As for REP MOVS, an MMIO address
+ * steps by size, downwards when df is set, and a port stays the same port; a
+ * read steps alike and answers the last element, as QEMU does. */
 static void io_direct(struct xen_ioreq_env *e, ioreq_t *req, enum io_space space)
 {
     uint32_t i, count = req->count ? req->count : 1;
+    uint64_t step = space == IO_PIO ? 0 : req->size;
 
-    if (req->dir == IOREQ_READ) {
-        req->data = io_read(e->bus, space, req->addr, req->size) & size_mask(req->size);
-        return;
-    }
     if ((uint64_t)count * req->size > XEN_IOREQ_MAX_REP_BYTES) {
         refuse(e, req, "rep count too large");
         return;
     }
-    for (i = 0; i < count; i++)
-        io_write(e->bus, space, req->addr, req->data & size_mask(req->size), req->size);
+    for (i = 0; i < count; i++) {
+        uint64_t dev = req->addr + (req->df ? (uint64_t)0 - (uint64_t)i * step : (uint64_t)i * step);
+
+        if (req->dir == IOREQ_READ)
+            req->data = io_read(e->bus, space, dev, req->size) & size_mask(req->size);
+        else
+            io_write(e->bus, space, dev, req->data & size_mask(req->size), req->size);
+    }
 }
 
 /* REP INS/OUTS/MOVS: data is a guest-physical address, stepping by size

@@ -7,6 +7,8 @@
 #   linux-pvhvm.iso the same kernel and initrd booted the standard way (no xen_emul_unplug=never, so the
 #                   kernel unplugs the emulated IDE disks and NICs through the platform device) with
 #                   labmode=pvhvm: /init runs /bin/lab-pvhvm (below) with xen-blkfront and xen-netfront
+#   linux-fb.iso    the same kernel and initrd with labmode=fb: /init runs /bin/lab-fb (below), the
+#                   fbcon stage's guest (no disk, no NIC: the screen, the keyboard and COM1)
 #   grub-reboot.iso BIOS GRUB: "GUEST-GRUB-REBOOT", 25 s later "GUEST-GRUB-REBOOTING" and `reboot`
 #
 # The lab Linux guest, all on COM1, one line per fact:
@@ -47,6 +49,10 @@ MODULES="$MODULES 8139cp 8139too e1000"
 MODULES_CD="sr_mod"                     # PERF-CD reads the CD-ROM
 PV_MODULES="xen-blkfront xen-netfront"  # the PVHVM session's drivers (lib/modules/order-pv)
 PV_CMDLINE="console=ttyS0,115200 panic=10 nokaslr quiet pci=noearly labmode=pvhvm"
+# the fbcon stage: both DRM drivers of the VGAs xl's configs give (bochs: stdvga, xsdm's for any
+# vga; cirrus: qemu-xen's default), no boot logo, no blanking, no cursor (a capture is the whole screen)
+FB_MODULES="bochs cirrus"
+FB_CMDLINE="console=ttyS0,115200 panic=10 nokaslr quiet pci=noearly labmode=fb logo.nologo consoleblank=0 vt.global_cursor_default=0"
 [ -e "$ROOT/boot/vmlinuz-$KVER" ] && [ -d "$MODDIR" ] || { echo "no kernel $KVER in $ROOT" >&2; exit 2; }
 mkdir -p "$OUT/guest"
 W=$(mktemp -d)
@@ -88,6 +94,7 @@ add_modules() { # ORDER-FILE MODULE...: each module after its dependencies, in l
 }
 add_modules order $MODULES $MODULES_CD
 add_modules order-pv $PV_MODULES
+add_modules order-fb $FB_MODULES
 # the kernel runs /sbin/poweroff when the toolstack asks for a poweroff (xl shutdown)
 cat > "$I/sbin/poweroff" <<'EOF'
 #!/bin/sh
@@ -187,6 +194,7 @@ exec </dev/console >/dev/console 2>&1
 dmesg -n 1
 up() { cut -d' ' -f1 /proc/uptime; }
 echo "LINUX-GUEST-UP uptime=$(up) kernel=$(uname -r)"
+case " $(cat /proc/cmdline) " in *" labmode=fb "*) exec /bin/lab-fb;; esac
 for m in $(cat /lib/modules/order); do
   insmod /lib/modules/$m 2>/tmp/err || echo "INSMOD-FAILED $m $(cat /tmp/err)"
 done
@@ -316,6 +324,62 @@ sync
 poweroff -f
 EOF
 chmod 755 "$I/bin/lab-pvhvm"
+# the fbcon stage's guest, all on COM1 (dom0 reads the screen over VNC and types on its keyboard):
+#   phase vga: on the VGA text console (vgacon), tty1 cleared, its first row the glyph line (every
+#     character the rows below use: dom0 learns the font's cells from it), its second "FBTEXT vga
+#     <random>"; FB-TEXT phase=vga rows= cols= line=[...] glyphs=[...]; then a line typed on tty1
+#     (dom0 sends `v` Return over VNC): FB-KEY phase=vga got=[v]
+#   phase mig: FB-SEQ-START nonce=<random>, then a row "FBSEQ <n> <first 8 hex of md5('<nonce> <n>')>"
+#     on tty1 every 0.2 s (and "FB-SEQ <n>" on COM1), n = 1, 2, ..., while dom0 migrates the domain;
+#     a line typed on tty1 stops it: FB-KEY phase=mig got=[m] last=<n>
+#   phase fb: the DRM drivers loaded, fbcon takes tty1 onto the framebuffer: FB-MODE fb= mode= bpp=
+#     vga=<slot> ids= drv=, the same screen as phase vga with "FBTEXT fb <random>", FB-KEY phase=fb,
+#     then FB-DONE and poweroff
+cat > "$I/bin/lab-fb" <<'EOF'
+#!/bin/sh
+up() { cut -d' ' -f1 /proc/uptime; }
+rnd() { head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+T=/dev/tty1
+GLYPHS='0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-=.:,/_[]'
+screen() { # PHASE
+  L="FBTEXT $1 $(rnd)"
+  printf '\033[?25l\033[2J\033[H%s\n%s\n' "$GLYPHS" "$L" > $T
+  sz=$(stty -F $T size 2>/dev/null)
+  echo "FB-TEXT phase=$1 rows=${sz% *} cols=${sz#* } line=[$L] glyphs=[$GLYPHS] uptime=$(up)"
+}
+key() { read -r k < $T; echo "FB-KEY phase=$1 got=[$k] uptime=$(up)"; }
+screen vga
+key vga
+N=$(rnd)
+echo "FB-SEQ-START nonce=$N uptime=$(up)"
+( n=0
+  while :; do
+    n=$((n + 1))
+    printf 'FBSEQ %d %s\n' $n "$(printf '%s %d' $N $n | md5sum | cut -c1-8)" > $T
+    echo "FB-SEQ $n"
+    echo $n > /tmp/seq
+    sleep 0.2
+  done ) &
+D=$!
+read -r k < $T
+kill $D; wait $D 2>/dev/null
+echo "FB-KEY phase=mig got=[$k] last=$(cat /tmp/seq) uptime=$(up)"
+for m in $(cat /lib/modules/order-fb); do
+  insmod /lib/modules/$m 2>/tmp/err || echo "INSMOD-FAILED $m $(cat /tmp/err)"
+done
+i=0
+while [ $i -lt 120 ] && [ ! -e /sys/class/graphics/fb0 ]; do sleep 0.5; i=$((i + 1)); done
+F=/sys/class/graphics/fb0 V=""
+for d in /sys/bus/pci/devices/*; do case $(cat $d/class) in 0x0300*) V=$d;; esac; done
+l=$(readlink $V/driver 2>/dev/null)
+echo "FB-MODE fb=$(cat $F/name 2>/dev/null) mode=$(head -n1 $F/modes 2>/dev/null) bpp=$(cat $F/bits_per_pixel 2>/dev/null) vga=${V##*/} ids=$(cat $V/vendor 2>/dev/null):$(cat $V/device 2>/dev/null) drv=${l##*/} uptime=$(up)"
+screen fb
+key fb
+echo "FB-DONE uptime=$(up)"
+sleep 2
+poweroff -f
+EOF
+chmod 755 "$I/bin/lab-fb"
 (cd "$I" && find . | cpio -o -H newc --quiet | gzip -9) > "$W/initrd.gz"
 
 L=$W/linux-lab
@@ -323,6 +387,7 @@ mkdir -p "$L/boot/grub"
 cp "$ROOT/boot/vmlinuz-$KVER" "$L/boot/vmlinuz"
 cp "$W/initrd.gz" "$L/boot/initrd.gz"
 cp -r "$L" "$W/linux-pvhvm"
+cp -r "$L" "$W/linux-fb"
 head -c 67108864 /dev/urandom > "$L/pad"
 printf '%s\n' "serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1" \
   "terminal_input serial console" "terminal_output serial console" \
@@ -337,5 +402,12 @@ printf '%s\n' "serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1" \
   'echo "GRUB-LINUX: booting"' boot > "$L/boot/grub/grub.cfg"
 grub-mkrescue -o "$OUT/guest/linux-pvhvm.iso" "$L" --modules="serial terminal echo linux iso9660 biosdisk" \
   --locales= --fonts= --themes= > "$W/grub-pvhvm.log" 2>&1 || { cat "$W/grub-pvhvm.log" >&2; exit 1; }
+L=$W/linux-fb
+printf '%s\n' "serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1" \
+  "terminal_input serial console" "terminal_output serial console" \
+  'echo "GRUB-LINUX: loading"' "linux /boot/vmlinuz $FB_CMDLINE" "initrd /boot/initrd.gz" \
+  'echo "GRUB-LINUX: booting"' boot > "$L/boot/grub/grub.cfg"
+grub-mkrescue -o "$OUT/guest/linux-fb.iso" "$L" --modules="serial terminal echo linux iso9660 biosdisk" \
+  --locales= --fonts= --themes= > "$W/grub-fb.log" 2>&1 || { cat "$W/grub-fb.log" >&2; exit 1; }
 cat "$HERE/build-lab-guest.sh" "$HERE/guest-perf.c" | md5sum | cut -d' ' -f1 > "$OUT/guest/lab.stamp"
-ls -la "$OUT/guest/linux-lab.iso" "$OUT/guest/linux-pvhvm.iso" "$OUT/guest/grub-reboot.iso"
+ls -la "$OUT/guest/linux-lab.iso" "$OUT/guest/linux-pvhvm.iso" "$OUT/guest/linux-fb.iso" "$OUT/guest/grub-reboot.iso"

@@ -40,10 +40,14 @@
 #   libvirt  libvirtd's libxl driver (no dm_restrict), GRUB ISO, <emulator> qemu-xen's then xsdm: virsh
 #      start, GRUB on the console, change-media, save/restore, destroy; the DM's uid, root, Seccomp,
 #      CapEff (xsdm's demanded: per-domain uid, not dom0's /, 2, 0; qemu-xen's reported)
+#   fbcon  no vga line + vnc=1, the Linux guest on its screen, qemu-xen then xsdm: vgacon's text read
+#      back from a VNC capture, keys typed over VNC reach tty1, xl migrate while the guest writes text
+#      rows (the paused target's screen holds the last rows, all complete and in order), then fbcon
+#      on the DRM driver's framebuffer (xsdm: bochs-drm, VBE) read back from a capture of the mode's size
 T=/test
 R=$T/results
 mkdir -p $R
-TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns libvirt")
+TESTS=$(cat $T/tests 2>/dev/null || echo "1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns libvirt fbcon")
 [ -r $T/env ] && . $T/env
 XSDM=/usr/lib/xsdm/xsdm
 RANGE_BASE=$(id -u xen-qemuuser-range-base 2>/dev/null)
@@ -471,9 +475,13 @@ cat > /tmp/rfb-lab.py <<'PYEOF'
 #   capture DISPLAY PASSWORD FILE gvnccapture 127.0.0.1:DISPLAY FILE, the password typed at its prompt
 #   key HOST PORT PASSWORD KEYSYM...  RFB 3.8 client: VNC auth (DES by `openssl enc`, legacy provider),
 #                                 shared ClientInit, then a KeyEvent down+up per keysym; "sent N"
+#   text FILE COLS ROWS SHOW GLYPHS [GLYPH-FILE]  the screen's first SHOW text rows, one per line ('?':
+#                                 a cell no glyph matches): the screen is COLS x ROWS cells from its top
+#                                 left corner; a cell is its lit pixels (max(R,G,B) > 64); text row 0 of
+#                                 GLYPH-FILE (the same screen by default) shows GLYPHS, naming the cells
 import socket, struct, subprocess, sys, time, zlib
 
-def decode(path):
+def decode(path, maxrows=None):
     d = open(path, 'rb').read()
     assert d[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
     i, idat, w = 8, b'', 0
@@ -484,7 +492,7 @@ def decode(path):
     assert depth == 8 and ctype in (2, 6), 'PNG type %d/%d' % (depth, ctype)
     bpp = 3 if ctype == 2 else 4
     raw, stride, prev, rows, o = zlib.decompress(idat), w * bpp, bytearray(w * bpp), [], 0
-    for y in range(h):
+    for y in range(h if maxrows is None else min(h, maxrows)):
         f, row = raw[o], bytearray(raw[o + 1:o + 1 + stride]); o += 1 + stride
         for x in range(stride):
             a = row[x - bpp] if x >= bpp else 0; b = prev[x]; c = prev[x - bpp] if x >= bpp else 0
@@ -508,6 +516,26 @@ def diff(a, b):
     wa, ha, ra = decode(a); wb, hb, rb = decode(b)
     if (wa, ha) != (wb, hb): print('%dx%d vs %dx%d' % (wa, ha, wb, hb)); sys.exit(1)
     print('%dx%d differing=%d' % (wa, ha, sum(1 for y in range(ha) for x in range(wa) if ra[y][x] != rb[y][x])))
+
+def text(path, cols, rows, show, glyphs, gpath=None):
+    # only the SHOW text rows wanted are decoded (a PNG row needs only the one above it)
+    cols, rows, show = int(cols), int(rows), int(show)
+    w, h, _ = decode(path, 0)
+    cw, ch = w // cols, h // rows
+    px = decode(path, show * ch)[2]
+    gpx = decode(gpath, ch)[2] if gpath else px
+    if gpath and decode(gpath, 0)[:2] != (w, h): raise SystemExit('the glyph screen is not %dx%d' % (w, h))
+    def cell(p, r, c):
+        return tuple(max(p[r * ch + y][c * cw + x]) > 64 for y in range(ch) for x in range(cw))
+    blank = (False,) * (cw * ch)
+    names = {blank: ' '}
+    for i, g in enumerate(glyphs):
+        b = cell(gpx, 0, i)
+        if names.get(b, g) != g or (b == blank) != (g == ' '):
+            raise SystemExit('glyph %r at column %d is blank or another glyph\'s cell (%dx%d cells)' % (g, i, cw, ch))
+        names[b] = g
+    for r in range(show):
+        print(''.join(names.get(cell(px, r, c), '?') for c in range(cols)).rstrip())
 
 def recv(s, n):
     b = b''
@@ -570,6 +598,7 @@ def capture(display, password, path):
 if sys.argv[1] == 'png': png(sys.argv[2])
 elif sys.argv[1] == 'diff': diff(sys.argv[2], sys.argv[3])
 elif sys.argv[1] == 'capture': capture(sys.argv[2], sys.argv[3], sys.argv[4])
+elif sys.argv[1] == 'text': text(*sys.argv[2:8])
 else: key(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
 PYEOF
 VNC_PW=labpass
@@ -1982,6 +2011,182 @@ if want vnc; then
     if [ "${VOK[xsdm]}" = 1 ]; then end PASS "xsdm: ${VE[xsdm]} | $slotev | $q"
     else end FAIL "xsdm: ${VE[xsdm]} | $slotev | $q"; fi
   fi
+fi
+
+# ============================================================ fbcon: the Linux console on the VGA, over VNC
+# The xl defaults (no vga line, vnc=1) with the Linux guest of linux-fb.iso (build-lab-guest.sh:
+# lab-fb), serial="pty" read by `xl console`, qemu-xen first (its cirrus, Linux's cirrus driver),
+# then xsdm (the standard VGA, Linux's bochs driver), one boot each. Per DM, from its VNC server
+# (gvnccapture PNGs in $R, text read back by rfb-lab.py against the glyph row the guest drew):
+#   vga  vgacon's text screen shows the guest's two rows (glyphs, "FBTEXT vga <random>") and
+#        `v` Return typed over VNC reaches the guest's tty1
+#   mig  while the guest draws a numbered, checksummed row every 0.2 s on that text screen (each
+#        written by the DM into VRAM: the pages it reports to Xen's log-dirty), `xl migrate` to this
+#        host, the target left paused (migrate-receive -p): its screen, read before the guest runs
+#        again, is the rows the guest drew last, every one complete, consecutive, its checksum right
+#   fb   after the guest loads the DRM drivers, fbcon on the VBE (bochs) framebuffer: the capture
+#        has the mode's size and the guest's two rows, and `f` Return reaches tty1
+# One verdict, xsdm's (its framebuffer must be bochs-drm); qemu-xen's alongside.
+fb_cfg() { # NAME DM
+  cat <<EOF
+name = "$1"
+type = "hvm"
+memory = 128
+vcpus = 1
+vnc = 1
+vnclisten = "127.0.0.1"
+sdl = 0
+serial = "pty"
+boot = "d"
+disk = [ "$T/linux-fb.iso,raw,hdc,cdrom,r" ]
+vif = [ ]
+dm_restrict = 1
+on_poweroff = "destroy"
+on_reboot = "destroy"
+on_crash = "preserve"
+EOF
+  [ -n "$2" ] && echo "device_model_override = \"$2\""
+}
+fb_disp() { # DOMID: its VNC display number ("" when xenstore has no 59xx port)
+  local port
+  port=$(xenstore-read /local/domain/$1/console/vnc-port 2>/dev/null)
+  case "$port" in 59[0-9][0-9]) echo $((port - 5900));; esac
+}
+fb_key() { # DOMID KEYSYM: the key then Return, typed over VNC
+  local disp
+  disp=$(fb_disp $1)
+  [ -n "$disp" ] && timeout 60 python3 /tmp/rfb-lab.py key 127.0.0.1 $((5900 + disp)) "" $2 0xff0d > $R/fbcon-key.log 2>&1
+}
+# fb_screen TAG PHASE DOMID: capture the phase's screen; FBS = "" when its first two text rows are the
+# guest's FB-TEXT glyphs and line, else what differs; FBSIZE = the capture's WxH
+fb_screen() {
+  local tag=$1 ph=$2 x rows cols line glyphs png=$R/fbcon-$1-$2.png disp got
+  FBS="" FBSIZE=""
+  x=$(lab_line "^FB-TEXT phase=$ph ")
+  rows=$(echo "$x" | sed -n 's/.* rows=\([0-9]*\) .*/\1/p'); cols=$(echo "$x" | sed -n 's/.* cols=\([0-9]*\) .*/\1/p')
+  line=$(echo "$x" | sed -n 's/.* line=\[\(FBTEXT [a-z]* [0-9a-f]*\)\] .*/\1/p')
+  glyphs=$(echo "$x" | sed -n 's/.* glyphs=\[\(.*\)\] uptime=.*/\1/p')
+  [ -n "$rows" ] && [ -n "$cols" ] && [ -n "$line" ] && [ -n "$glyphs" ] || { FBS="FB-TEXT-$ph-line:[$x]"; return; }
+  disp=$(fb_disp $3)
+  [ -n "$disp" ] || { FBS="$ph:no-vnc-port"; return; }
+  if ! vnc_capture $disp "" $png; then FBS="$ph:capture-failed"; show $png.log 5; return; fi
+  FBSIZE=$(python3 /tmp/rfb-lab.py png $png | cut -d' ' -f1)
+  got=$(python3 /tmp/rfb-lab.py text $png $cols $rows 2 "$glyphs" 2>&1)
+  echo "$got" > $R/fbcon-$tag-$ph.txt
+  [ "$(echo "$got" | sed -n 1p)" = "$glyphs" ] || FBS="$FBS $ph:glyph-row[$(echo "$got" | sed -n 1p | cut -c1-80)]"
+  [ "$(echo "$got" | sed -n 2p)" = "$line" ] || FBS="$FBS $ph:text-row[$(echo "$got" | sed -n 2p | cut -c1-80)]-want-[$line]"
+  FBSHOWN="$cols x $rows cells, [$line]"
+}
+# fb_rows TAG DOMID: the migrated screen (glyphs learnt from the vga phase's capture; the rows have
+# filled it by then): every text row but the last (where the guest may have been paused mid-row)
+# "FBSEQ n md5", n consecutive, each md5 the guest's; FBM = "" when so, else what is wrong; FBR = "a..b"
+fb_rows() {
+  local tag=$1 x rows cols glyphs nonce png=$R/fbcon-$1-mig.png disp n prev="" bad="" first="" r
+  FBM="" FBR=""
+  x=$(lab_line '^FB-TEXT phase=vga ')
+  rows=$(echo "$x" | sed -n 's/.* rows=\([0-9]*\) .*/\1/p'); cols=$(echo "$x" | sed -n 's/.* cols=\([0-9]*\) .*/\1/p')
+  glyphs=$(echo "$x" | sed -n 's/.* glyphs=\[\(.*\)\] uptime=.*/\1/p')
+  nonce=$(lab_line '^FB-SEQ-START ' | sed -n 's/.* nonce=\([0-9a-f]*\).*/\1/p')
+  disp=$(fb_disp $2)
+  [ -n "$disp" ] && [ -n "$nonce" ] || { FBM="no-vnc-port-or-nonce"; return; }
+  vnc_capture $disp "" $png || { FBM="capture-failed"; show $png.log 5; return; }
+  python3 /tmp/rfb-lab.py text $png $cols $rows $rows "$glyphs" $R/fbcon-$tag-vga.png > $R/fbcon-$tag-mig.txt 2>&1 ||
+    { FBM="text-unreadable[$(tail -n1 $R/fbcon-$tag-mig.txt)]"; return; }
+  while IFS= read -r r; do
+    case "$r" in
+      "FBSEQ "*) n=$(echo "$r" | cut -d' ' -f2)
+        [ "FBSEQ $n $(printf '%s %d' $nonce $n | md5sum | cut -c1-8)" = "$r" ] || bad="$bad row[$r]-checksum"
+        [ -z "$prev" ] || [ "$n" = $((prev + 1)) ] || bad="$bad row-$n-after-$prev"
+        prev=$n; first=${first:-$n};;
+      *) bad="$bad row[$(echo "$r" | cut -c1-40)]";;
+    esac
+  done < <(head -n $((rows - 1)) $R/fbcon-$tag-mig.txt)
+  [ -n "$first" ] || bad="$bad no-FBSEQ-rows"
+  FBM=${bad# } FBR="$first..$prev"
+}
+fb_session() { # TAG DM: one boot; lab_note fbcon TAG ok|bad EVIDENCE
+  local tag=$1 dm=$2 name=fb-$1 t1 d p d2 p2 bad="" ev="" x n0 st
+  LAB_NAME=$name LAB_LOG=/var/log/xen/fb-$tag-serial.log LAB_DM=""
+  rm -f $LAB_LOG /var/log/xen/qemu-dm-$name.log $R/fbcon-$tag-*
+  fb_cfg $name "$dm" > $R/fbcon-$tag.cfg
+  t1=$(now)
+  if ! timeout 120 xl create $R/fbcon-$tag.cfg > $R/fbcon-$tag-xl-create.log 2>&1; then
+    fail_tail $R/fbcon-$tag-xl-create.log; cp /var/log/xen/qemu-dm-$name.log $R/fbcon-$tag-dm.log 2>/dev/null
+    lab_note fbcon $tag bad "xl create failed" $t1; return
+  fi
+  d=$(domid_of $name); p=$(dm_pid $d); LAB_DM=$p
+  msg "FBCON $tag: domid $d, DM pid $p: $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -o -- '-device [^ ]*vga[^ ]*\|-vnc [^ ]*' | xargs)"
+  lab_console $d || bad="$bad no-pty"
+  # ---- vga: the text console
+  if ! lab_wait ${L_TIMEOUT:-1500} '^FB-TEXT phase=vga '; then bad="$bad $LAB_WHY"
+  else
+    sleep 2; fb_screen $tag vga $d
+    if [ -n "$FBS" ]; then bad="$bad$FBS"; else ev="text mode $FBSIZE: $FBSHOWN read back"; fi
+    if fb_key $d 0x76 && lab_wait 60 '^FB-KEY phase=vga got=\[v\]'; then ev="$ev, v typed over VNC reached tty1"
+    else bad="$bad key-v:[$(lab_line '^FB-KEY phase=vga')]"; fi
+  fi
+  # ---- mig: xl migrate while the guest writes text rows (once they fill the screen), the target paused
+  x=$(lab_line '^FB-TEXT phase=vga ' | sed -n 's/.* rows=\([0-9]*\) .*/\1/p')
+  if lab_has '^FB-KEY phase=vga ' && lab_wait 300 "^FB-SEQ $((${x:-25} + 3))\$"; then
+    n0=$(lab_log | sed -n 's/^FB-SEQ \([0-9]*\)$/\1/p' | tail -n1)
+    lab_console_stop; x=$(now)
+    if ! timeout 600 xl migrate -s "" $name "xl migrate-receive -p" > $R/fbcon-$tag-migrate.log 2>&1; then
+      fail_tail $R/fbcon-$tag-migrate.log 6; bad="$bad xl-migrate-failed"
+    else
+      d2=$(domid_of $name); p2=$(dm_pid $d2); st=$(xl list $d2 2>/dev/null | awk 'NR==2{print $5}')
+      ev="$ev; xl migrate at row $n0 ($(since $x)s, domid $d -> $d2, DM $p -> $p2, target $st)"
+      case "$st" in *p*) ;; *) bad="$bad target-not-paused[$st]";; esac
+      sleep 3; fb_rows $tag $d2
+      if [ -n "$FBM" ]; then bad="$bad migrated-screen:$FBM"; show $R/fbcon-$tag-mig.txt 30
+      else ev="$ev; the paused target shows rows $FBR complete, consecutive, checksums right"; fi
+      if [ $tag = xsdm ]; then
+        x=$(cat /var/log/xen/qemu-dm-$name.log* 2>/dev/null | grep -a 'dirty logging on, guest stopped' | tail -n1)
+        case "$x" in *": 0 page(s)"*|"") bad="$bad no-VRAM-reported-modified";; *", 0 refused") ;; *) bad="$bad modified_memory-refused";; esac
+        ev="$ev; sending DM: [${x#*dirty logging on, guest stopped: }]"
+      fi
+      d=$d2 p=$p2 LAB_DM=$p2
+      lab_console $d || bad="$bad no-pty-after-migrate"
+      xl unpause $name; sleep 2
+      if fb_key $d 0x6d && lab_wait 60 '^FB-KEY phase=mig got=\[m\]'; then ev="$ev; m typed stopped it at row $(lab_line '^FB-KEY phase=mig' | sed -n 's/.* last=\([0-9]*\).*/\1/p')"
+      else bad="$bad key-m:[$(lab_line '^FB-KEY phase=mig')]"; fi
+    fi
+  elif lab_has '^FB-KEY phase=vga '; then bad="$bad $LAB_WHY"; fi
+  # ---- fb: the DRM driver's framebuffer console
+  if lab_has '^FB-KEY phase=mig '; then
+    if ! lab_wait 300 '^FB-TEXT phase=fb '; then bad="$bad $LAB_WHY"
+    else
+      x=$(lab_line '^FB-MODE ')
+      ev="$ev; ${x#FB-MODE }" ; ev=${ev% uptime=*}
+      sleep 2; fb_screen $tag fb $d
+      if [ -n "$FBS" ]; then bad="$bad$FBS"; else ev="$ev; capture $FBSIZE: $FBSHOWN read back"; fi
+      case "$x" in *" mode=U:$FBSIZE"*) ;; *) bad="$bad capture-$FBSIZE-not-the-mode";; esac
+      [ $tag = qemu ] || case "$x" in *" drv=bochs-drm "*) ;; *) bad="$bad not-bochs-drm";; esac
+      if fb_key $d 0x66 && lab_wait 60 '^FB-KEY phase=fb got=\[f\]'; then ev="$ev, f typed over VNC reached tty1"
+      else bad="$bad key-f:[$(lab_line '^FB-KEY phase=fb')]"; fi
+    fi
+  fi
+  lab_console_stop
+  lab_log > $R/fbcon-$tag-serial.log
+  timeout 60 xl destroy $name >/dev/null 2>&1
+  cp /var/log/xen/qemu-dm-$name.log $R/fbcon-$tag-dm.log 2>/dev/null
+  if [ -z "$bad" ]; then lab_note fbcon $tag ok "$ev" $t1; else lab_note fbcon $tag bad "${bad# }; $ev" $t1; fi
+}
+
+if want fbcon; then
+  destroy_all
+  ip link set lo up
+  mkdir -p /run/lock
+  [ -p /tmp/lab-console-in ] || mkfifo /tmp/lab-console-in
+  exec 7<>/tmp/lab-console-in
+  if [ $XSDM_OK != 1 ]; then msg "STAGE fbcon FAIL secs=0 xsdm not runnable in dom0"
+  else
+    fb_session qemu ""
+    destroy_all
+    fb_session xsdm $DM_OVERRIDE
+    destroy_all
+    lab_verdict fbcon
+  fi
+  exec 7>&-
 fi
 
 destroy_all

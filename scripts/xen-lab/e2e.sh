@@ -6,7 +6,7 @@
 # Usage: scripts/xen-lab/e2e.sh /abs/build/dir        (make e2e passes it; xsdm and xsdmctl are in it)
 # Env:   OUT      image/output dir (default /var/tmp/xsdm-xen-lab; built by build-image.sh if absent)
 #        TESTS    stages to run (default "1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot
-#                 pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns libvirt"; 4-7 need 3, 8 needs 1 and 2; 9 and
+#                 pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns libvirt fbcon"; 4-7 need 3, 8 needs 1 and 2; 9 and
 #                 vif-netns need $1/xsdmctl; stage 3 also reports its poweroff as "3p"; the named ones
 #                 run on both DMs, qemu-xen first; the net stages share one Linux boot per DM)
 #        TIMEOUT  wall-clock limit of the outer QEMU in seconds (default 4200: every stage takes ~50 min)
@@ -26,7 +26,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-}
 OUT=${OUT:-/var/tmp/xsdm-xen-lab}
-TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns libvirt}
+TESTS=${TESTS:-1 2 3 4 5 6 7 8 9 disks vnc bigwrite perf pause migrate reboot pvhvm vif-default nic-rtl8139 nic-e1000 nic-migrate vif-netns libvirt fbcon}
 TIMEOUT=${TIMEOUT:-4200}
 STALL=${STALL:-300}
 CPU=${CPU:-qemu64,+svm,+npt}
@@ -34,7 +34,7 @@ QEMU_BIN=${QEMU_BIN:-qemu-system-x86_64}
 MEM=${MEM:-3072}
 DOM0_MEM=${DOM0_MEM:-1024M}
 # With two emulated CPUs a Linux HVM guest saw spurious triple faults in the reference bed.
-case " $TESTS " in *" 3 "*|*" 4 "*|*" 5 "*|*" 6 "*|*" 7 "*|*" bigwrite "*|*" perf "*|*" pause "*|*" migrate "*|*" reboot "*|*" pvhvm "*|*" vif-"*|*" nic-"*) SMP=${SMP:-1};; esac
+case " $TESTS " in *" 3 "*|*" 4 "*|*" 5 "*|*" 6 "*|*" 7 "*|*" bigwrite "*|*" perf "*|*" pause "*|*" migrate "*|*" reboot "*|*" pvhvm "*|*" vif-"*|*" nic-"*|*" fbcon "*) SMP=${SMP:-1};; esac
 SMP=${SMP:-2}
 
 infra() { # the bed never came up: never a pass (exit 2; .ci/run retries once)
@@ -159,7 +159,7 @@ if [ ! -e "$OUT/guest/vnc-grub.iso" ]; then
   OUT=$OUT PARTS=vnc "$HERE/build-guests.sh" > /dev/null || infra "build-guests.sh (vnc media) failed"
 fi
 for f in xen vmlinuz initrd.img dom0.img guest/grub.iso guest/grub2.iso guest/linux.iso guest/linux-cd2.iso \
-         guest/linux-lab.iso guest/linux-pvhvm.iso guest/grub-reboot.iso guest/disk-grub.img guest/cd-grub.iso guest/disk2.img guest/vnc-grub.iso; do
+         guest/linux-lab.iso guest/linux-pvhvm.iso guest/linux-fb.iso guest/grub-reboot.iso guest/disk-grub.img guest/cd-grub.iso guest/disk2.img guest/vnc-grub.iso; do
   [ -e "$OUT/$f" ] || infra "missing $OUT/$f (REBUILD=1 to rebuild)"
 done
 command -v "$QEMU_BIN" >/dev/null && command -v debugfs >/dev/null || infra "$QEMU_BIN/debugfs missing"

@@ -277,6 +277,44 @@ START_TEST(pio_and_mmio_direct)
 }
 END_TEST
 
+/* REP STOS to MMIO arrives as one request with the value in it (vgacon's
+ * screen clear): every element lands on its own address, as REP MOVS's do. */
+START_TEST(rep_stos_fills_mmio)
+{
+    ioreq_t r;
+
+    setup();
+    r = req_of(IOREQ_TYPE_COPY, MMIO_BASE + 0x20, 0x0720, 2, 4, IOREQ_WRITE);
+    xen_ioreq_dispatch(&env, &r);
+    ck_assert_uint_eq(mmio_dev.writes, 4);
+    ck_assert_uint_eq(mmio_dev.last_off, 0x26);
+    ck_assert_uint_eq(mmio_dev.last_val, 0x0720);
+    /* downwards (df): 0x40, 0x3c, 0x38 */
+    r = req_of(IOREQ_TYPE_COPY, MMIO_BASE + 0x40, 0xaa, 4, 3, IOREQ_WRITE);
+    r.df = 1;
+    xen_ioreq_dispatch(&env, &r);
+    ck_assert_uint_eq(mmio_dev.writes, 7);
+    ck_assert_uint_eq(mmio_dev.last_off, 0x38);
+    /* a read steps alike and answers the last element */
+    mmio_dev.next_read = 0x10;
+    r = req_of(IOREQ_TYPE_COPY, MMIO_BASE + 0x80, 0, 2, 3, IOREQ_READ);
+    xen_ioreq_dispatch(&env, &r);
+    ck_assert_uint_eq(mmio_dev.reads, 3);
+    ck_assert_uint_eq(mmio_dev.last_off, 0x84);
+    ck_assert_uint_eq(r.data, 0x12);
+    /* a port does not step: REP OUTS of one value */
+    r = req_of(IOREQ_TYPE_PIO, PIO_BASE + 1, 0x5a, 1, 3, IOREQ_WRITE);
+    xen_ioreq_dispatch(&env, &r);
+    ck_assert_uint_eq(pio_dev.writes, 3);
+    ck_assert_uint_eq(pio_dev.last_off, 1);
+    /* bounded as REP MOVS is: refused before any access */
+    r = req_of(IOREQ_TYPE_COPY, MMIO_BASE, 0, 8, 0xffffffffu, IOREQ_WRITE);
+    xen_ioreq_dispatch(&env, &r);
+    ck_assert_uint_eq(env.refused, 1);
+    ck_assert_uint_eq(mmio_dev.writes, 7);
+}
+END_TEST
+
 START_TEST(rep_ins_and_outs_through_guest_memory)
 {
     uint16_t words[4];
@@ -523,6 +561,7 @@ int main(void)
     tcase_add_test(tc, mapcache_lru_eviction_and_invalidate);
     tcase_add_test(tc, mapcache_budget_is_bounded);
     tcase_add_test(tc, pio_and_mmio_direct);
+    tcase_add_test(tc, rep_stos_fills_mmio);
     tcase_add_test(tc, rep_ins_and_outs_through_guest_memory);
     tcase_add_test(tc, rep_bounds_are_enforced);
     tcase_add_test(tc, malformed_requests_are_answered_with_all_ones);
