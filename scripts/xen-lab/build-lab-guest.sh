@@ -381,6 +381,15 @@ EOF
 chmod 755 "$I/bin/lab-fb"
 (cd "$I" && find . | cpio -o -H newc --quiet | gzip -9) > "$W/initrd.gz"
 
+# lab_iso NAME CMDLINE: $OUT/guest/NAME.iso from the tree $W/NAME, GRUB on COM1 booting the kernel with CMDLINE
+lab_iso() {
+  printf '%s\n' "serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1" \
+    "terminal_input serial console" "terminal_output serial console" \
+    'echo "GRUB-LINUX: loading"' "linux /boot/vmlinuz $2" "initrd /boot/initrd.gz" \
+    'echo "GRUB-LINUX: booting"' boot > "$W/$1/boot/grub/grub.cfg"
+  grub-mkrescue -o "$OUT/guest/$1.iso" "$W/$1" --modules="serial terminal echo linux iso9660 biosdisk" \
+    --locales= --fonts= --themes= > "$W/grub-$1.log" 2>&1 || { cat "$W/grub-$1.log" >&2; exit 1; }
+}
 L=$W/linux-lab
 mkdir -p "$L/boot/grub"
 cp "$ROOT/boot/vmlinuz-$KVER" "$L/boot/vmlinuz"
@@ -388,25 +397,8 @@ cp "$W/initrd.gz" "$L/boot/initrd.gz"
 cp -r "$L" "$W/linux-pvhvm"
 cp -r "$L" "$W/linux-fb"
 head -c 67108864 /dev/urandom > "$L/pad"
-printf '%s\n' "serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1" \
-  "terminal_input serial console" "terminal_output serial console" \
-  'echo "GRUB-LINUX: loading"' "linux /boot/vmlinuz $CMDLINE" "initrd /boot/initrd.gz" \
-  'echo "GRUB-LINUX: booting"' boot > "$L/boot/grub/grub.cfg"
-grub-mkrescue -o "$OUT/guest/linux-lab.iso" "$L" --modules="serial terminal echo linux iso9660 biosdisk" \
-  --locales= --fonts= --themes= > "$W/grub-linux.log" 2>&1 || { cat "$W/grub-linux.log" >&2; exit 1; }
-L=$W/linux-pvhvm
-printf '%s\n' "serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1" \
-  "terminal_input serial console" "terminal_output serial console" \
-  'echo "GRUB-LINUX: loading"' "linux /boot/vmlinuz $PV_CMDLINE" "initrd /boot/initrd.gz" \
-  'echo "GRUB-LINUX: booting"' boot > "$L/boot/grub/grub.cfg"
-grub-mkrescue -o "$OUT/guest/linux-pvhvm.iso" "$L" --modules="serial terminal echo linux iso9660 biosdisk" \
-  --locales= --fonts= --themes= > "$W/grub-pvhvm.log" 2>&1 || { cat "$W/grub-pvhvm.log" >&2; exit 1; }
-L=$W/linux-fb
-printf '%s\n' "serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1" \
-  "terminal_input serial console" "terminal_output serial console" \
-  'echo "GRUB-LINUX: loading"' "linux /boot/vmlinuz $FB_CMDLINE" "initrd /boot/initrd.gz" \
-  'echo "GRUB-LINUX: booting"' boot > "$L/boot/grub/grub.cfg"
-grub-mkrescue -o "$OUT/guest/linux-fb.iso" "$L" --modules="serial terminal echo linux iso9660 biosdisk" \
-  --locales= --fonts= --themes= > "$W/grub-fb.log" 2>&1 || { cat "$W/grub-fb.log" >&2; exit 1; }
+lab_iso linux-lab "$CMDLINE"
+lab_iso linux-pvhvm "$PV_CMDLINE"
+lab_iso linux-fb "$FB_CMDLINE"
 cat "$HERE/build-lab-guest.sh" "$HERE/guest-perf.c" | md5sum | cut -d' ' -f1 > "$OUT/guest/lab.stamp"
 ls -la "$OUT/guest/linux-lab.iso" "$OUT/guest/linux-pvhvm.iso" "$OUT/guest/linux-fb.iso" "$OUT/guest/grub-reboot.iso"

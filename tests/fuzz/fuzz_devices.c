@@ -23,6 +23,7 @@
 #include "dm/display/display.h"
 #include "dm/storage/ide-regs.h"
 #include "tests/lib/fakemachine.h"
+#include "tests/lib/fuzzinput.h"
 
 #define RAM_SIZE (1u << 20)
 #define IDE0(reg) (0x1f0 + (reg))          /* primary task file */
@@ -68,15 +69,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static uint64_t get(const uint8_t **p, const uint8_t *end, unsigned n)
-{
-    uint64_t v = 0;
-
-    for (unsigned i = 0; i < n && *p < end; i++)
-        v |= (uint64_t)*(*p)++ << (8 * i);
-    return v;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const uint8_t *p = data, *end = data + size;
@@ -90,35 +82,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         switch (op & 7) {
         case 0: {
-            uint16_t port = (uint16_t)get(&p, end, 2);
-            io_write(&fm.m.bus, IO_PIO, port, get(&p, end, 4), pio_width);
+            uint16_t port = (uint16_t)fuzz_get(&p, end, 2);
+            io_write(&fm.m.bus, IO_PIO, port, fuzz_get(&p, end, 4), pio_width);
             break;
         }
         case 1:
-            io_read(&fm.m.bus, IO_PIO, (uint16_t)get(&p, end, 2), pio_width);
+            io_read(&fm.m.bus, IO_PIO, (uint16_t)fuzz_get(&p, end, 2), pio_width);
             break;
         case 2: {
-            uint64_t a = get(&p, end, 4);
-            io_write(&fm.m.bus, IO_MMIO, a, get(&p, end, 8), width);
+            uint64_t a = fuzz_get(&p, end, 4);
+            io_write(&fm.m.bus, IO_MMIO, a, fuzz_get(&p, end, 8), width);
             break;
         }
         case 3:
-            io_read(&fm.m.bus, IO_MMIO, get(&p, end, 4), width);
+            io_read(&fm.m.bus, IO_MMIO, fuzz_get(&p, end, 4), width);
             break;
         case 4: {
-            unsigned slot = (unsigned)get(&p, end, 1) & 31, fn = (unsigned)get(&p, end, 1) & 7;
-            unsigned reg = (unsigned)get(&p, end, 1);
-            machine_pci_config_write(&fm.m, slot, fn, reg, (uint32_t)get(&p, end, 4), pio_width);
+            unsigned slot = (unsigned)fuzz_get(&p, end, 1) & 31, fn = (unsigned)fuzz_get(&p, end, 1) & 7;
+            unsigned reg = (unsigned)fuzz_get(&p, end, 1);
+            machine_pci_config_write(&fm.m, slot, fn, reg, (uint32_t)fuzz_get(&p, end, 4), pio_width);
             break;
         }
         case 5: {
-            unsigned slot = (unsigned)get(&p, end, 1) & 31, fn = (unsigned)get(&p, end, 1) & 7;
-            machine_pci_config_read(&fm.m, slot, fn, (unsigned)get(&p, end, 1), pio_width);
+            unsigned slot = (unsigned)fuzz_get(&p, end, 1) & 31, fn = (unsigned)fuzz_get(&p, end, 1) & 7;
+            machine_pci_config_read(&fm.m, slot, fn, (unsigned)fuzz_get(&p, end, 1), pio_width);
             break;
         }
         case 6: {
-            uint32_t a = (uint32_t)get(&p, end, 3) & (RAM_SIZE - 1);
-            uint64_t v = get(&p, end, 8);
+            uint32_t a = (uint32_t)fuzz_get(&p, end, 3) & (RAM_SIZE - 1);
+            uint64_t v = fuzz_get(&p, end, 8);
             for (unsigned i = 0; i < 8 && a + i < RAM_SIZE; i++)
                 ram[a + i] = (uint8_t)(v >> (8 * i));
             break;
@@ -126,13 +118,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         default: {
             if (width == 8) {
                 struct input_sink in = machine_input(&fm.m);
-                unsigned x = (unsigned)get(&p, end, 2), y = (unsigned)get(&p, end, 2);
+                unsigned x = (unsigned)fuzz_get(&p, end, 2), y = (unsigned)fuzz_get(&p, end, 2);
 
-                in.pointer(in.opaque, x, y, (unsigned)get(&p, end, 1));
+                in.pointer(in.opaque, x, y, (unsigned)fuzz_get(&p, end, 1));
                 break;
             }
-            uint16_t port = ports[get(&p, end, 1) % (sizeof(ports) / sizeof(ports[0]))];
-            io_write(&fm.m.bus, IO_PIO, port, get(&p, end, 4), pio_width);
+            uint16_t port = ports[fuzz_get(&p, end, 1) % (sizeof(ports) / sizeof(ports[0]))];
+            io_write(&fm.m.bus, IO_PIO, port, fuzz_get(&p, end, 4), pio_width);
             break;
         }
         }
@@ -144,48 +136,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 /* ---- seeds ----------------------------------------------------------------- */
 
-struct seed {
-    uint8_t b[512];
-    size_t n;
-};
-
-static void put(struct seed *s, uint64_t v, unsigned n)
+static void pio_w(struct fuzz_seed *s, unsigned width_log, uint16_t port, uint32_t v)
 {
-    for (unsigned i = 0; i < n && s->n < sizeof(s->b); i++)
-        s->b[s->n++] = (uint8_t)(v >> (8 * i));
+    fuzz_seed_put(s, 0 | width_log << 3, 1);
+    fuzz_seed_put(s, port, 2);
+    fuzz_seed_put(s, v, 4);
 }
 
-static void pio_w(struct seed *s, unsigned width_log, uint16_t port, uint32_t v)
+static void cfg_w(struct fuzz_seed *s, unsigned width_log, unsigned slot, unsigned fn, unsigned reg, uint32_t v)
 {
-    put(s, 0 | width_log << 3, 1);
-    put(s, port, 2);
-    put(s, v, 4);
-}
-
-static void cfg_w(struct seed *s, unsigned width_log, unsigned slot, unsigned fn, unsigned reg, uint32_t v)
-{
-    put(s, 4 | width_log << 3, 1);
-    put(s, slot, 1);
-    put(s, fn, 1);
-    put(s, reg, 1);
-    put(s, v, 4);
-}
-
-static void save(const char *dir, const char *name, const struct seed *s)
-{
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "wb");
-    if (!f || fwrite(s->b, 1, s->n, f) != s->n)
-        abort();
-    fclose(f);
+    fuzz_seed_put(s, 4 | width_log << 3, 1);
+    fuzz_seed_put(s, slot, 1);
+    fuzz_seed_put(s, fn, 1);
+    fuzz_seed_put(s, reg, 1);
+    fuzz_seed_put(s, v, 4);
 }
 
 static void write_seeds(const char *dir)
 {
-    struct seed s = { .n = 0 };
+    struct fuzz_seed s = { .n = 0 };
 
     /* hvmloader-like setup: BARs, command, PIRQ, PM base. */
     cfg_w(&s, 2, 2, 0, 0x10, 0xc001);
@@ -195,28 +164,28 @@ static void write_seeds(const char *dir)
     cfg_w(&s, 2, 1, 0, 0x60, 0x050b0a05);
     cfg_w(&s, 2, 1, 3, 0x40, 0xb001);
     cfg_w(&s, 0, 1, 3, 0x80, 0x01);
-    save(dir, "setup", &s);
+    fuzz_seed_save(dir, "setup", &s);
 
     /* + ATA IDENTIFY and a PIO read of the data port. */
     pio_w(&s, 0, IDE0(ATA_REG_DEVICE), DEV_OBS);
     pio_w(&s, 0, IDE0(ATA_REG_COMMAND), ATA_CMD_IDENTIFY);
     for (int i = 0; i < 8; i++) {
-        put(&s, 1 | 1 << 3, 1);
-        put(&s, IDE0(ATA_REG_DATA), 2);
+        fuzz_seed_put(&s, 1 | 1 << 3, 1);
+        fuzz_seed_put(&s, IDE0(ATA_REG_DATA), 2);
     }
-    save(dir, "identify", &s);
+    fuzz_seed_save(dir, "identify", &s);
 
     /* + a DMA read: PRD at 0x1000 -> 512 bytes at 0x2000, READ DMA LBA 0. */
-    put(&s, 6, 1);
-    put(&s, 0x1000, 3);
-    put(&s, 0x2000ULL | ((uint64_t)PRD_EOT << 56) | (0x200ULL << 32), 8);
+    fuzz_seed_put(&s, 6, 1);
+    fuzz_seed_put(&s, 0x1000, 3);
+    fuzz_seed_put(&s, 0x2000ULL | ((uint64_t)PRD_EOT << 56) | (0x200ULL << 32), 8);
     pio_w(&s, 2, BMDMA + BM_REG_PRD, 0x1000);
     pio_w(&s, 0, IDE0(ATA_REG_NSECTOR), 1);
     pio_w(&s, 0, IDE0(ATA_REG_LBA_LOW), 0);
     pio_w(&s, 0, IDE0(ATA_REG_DEVICE), DEV_OBS | DEV_LBA);
     pio_w(&s, 0, IDE0(ATA_REG_COMMAND), ATA_CMD_READ_DMA);
     pio_w(&s, 0, BMDMA + BM_REG_CMD, BM_CMD_READ | BM_CMD_START);
-    save(dir, "dma-read", &s);
+    fuzz_seed_save(dir, "dma-read", &s);
 
     /* ATAPI on the secondary master: PACKET + TEST UNIT READY. */
     s.n = 0;
@@ -224,24 +193,24 @@ static void write_seeds(const char *dir)
     pio_w(&s, 0, IDE1(ATA_REG_COMMAND), ATA_CMD_PACKET);
     for (int i = 0; i < ATAPI_CMD_LEN / 2; i++)
         pio_w(&s, 1, IDE1(ATA_REG_DATA), ATAPI_TEST_UNIT_READY);
-    save(dir, "atapi", &s);
+    fuzz_seed_save(dir, "atapi", &s);
 
     /* UART loopback, i8042 self-test, PM poweroff, platform unplug, reset. */
     s.n = 0;
     pio_w(&s, 0, 0x3fc, 0x10);
     pio_w(&s, 0, 0x3f9, 0x0f);
     pio_w(&s, 0, 0x3f8, 'x');
-    put(&s, 1, 1);
-    put(&s, 0x3f8, 2);
+    fuzz_seed_put(&s, 1, 1);
+    fuzz_seed_put(&s, 0x3f8, 2);
     pio_w(&s, 0, 0x64, 0xaa);
-    put(&s, 1, 1);
-    put(&s, 0x60, 2);
+    fuzz_seed_put(&s, 1, 1);
+    fuzz_seed_put(&s, 0x60, 2);
     pio_w(&s, 1, 0x10, 0x0001);
     cfg_w(&s, 2, 1, 3, 0x40, 0xb001);
     cfg_w(&s, 0, 1, 3, 0x80, 0x01);
     pio_w(&s, 1, 0xb004, 0x2001);
     pio_w(&s, 0, 0xcf9, 0x06);
-    save(dir, "misc", &s);
+    fuzz_seed_save(dir, "misc", &s);
 
     /* The mouse as Linux sets it up (reset, IntelliMouse knock, enable),
      * pointer events, reads of its packets, then aux traffic beyond. */
@@ -252,14 +221,14 @@ static void write_seeds(const char *dir)
         pio_w(&s, 0, 0x60, mouse_cmds[i]);
     }
     for (int i = 0; i < 3; i++) {
-        put(&s, 7 | 3 << 3, 1);
-        put(&s, 100 + 40 * i, 2);
-        put(&s, 100 - 7 * i, 2);
-        put(&s, i == 1 ? 0x01 : 0x10, 1);
+        fuzz_seed_put(&s, 7 | 3 << 3, 1);
+        fuzz_seed_put(&s, 100 + 40 * i, 2);
+        fuzz_seed_put(&s, 100 - 7 * i, 2);
+        fuzz_seed_put(&s, i == 1 ? 0x01 : 0x10, 1);
     }
     for (int i = 0; i < 12; i++) {
-        put(&s, 1, 1);
-        put(&s, 0x60, 2);
+        fuzz_seed_put(&s, 1, 1);
+        fuzz_seed_put(&s, 0x60, 2);
     }
     pio_w(&s, 0, 0x64, 0xd4);
     pio_w(&s, 0, 0x60, 0xe9);
@@ -268,5 +237,5 @@ static void write_seeds(const char *dir)
     pio_w(&s, 0, 0x64, 0xd4);
     pio_w(&s, 0, 0x60, 0xeb);
     pio_w(&s, 0, 0x64, 0xa7);
-    save(dir, "mouse", &s);
+    fuzz_seed_save(dir, "mouse", &s);
 }

@@ -22,6 +22,7 @@
 #include "dm/core/config.h"
 #include "dm/core/loop.h"
 #include "tests/lib/fakemachine.h"
+#include "tests/lib/fuzzinput.h"
 
 #define RAM_SIZE   (1u << 20)
 #define HOLE_FIRST 0xa0u
@@ -107,30 +108,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static uint64_t get(const uint8_t **p, const uint8_t *end, unsigned n)
-{
-    uint64_t v = 0;
-
-    for (unsigned i = 0; i < n && *p < end; i++)
-        v |= (uint64_t)*(*p)++ << (8 * i);
-    return v;
-}
-
 static ioreq_t get_req(const uint8_t **p, const uint8_t *end)
 {
     ioreq_t r;
     unsigned flags;
 
     memset(&r, 0, sizeof(r));
-    r.type = (uint8_t)get(p, end, 1);
-    flags = (unsigned)get(p, end, 1);
+    r.type = (uint8_t)fuzz_get(p, end, 1);
+    flags = (unsigned)fuzz_get(p, end, 1);
     r.dir = flags & 1;
     r.df = (flags >> 1) & 1;
     r.data_is_ptr = (flags >> 2) & 1;
-    r.size = (uint32_t)get(p, end, 1);
-    r.count = (uint32_t)get(p, end, 2);
-    r.addr = get(p, end, 8);
-    r.data = get(p, end, 8);
+    r.size = (uint32_t)fuzz_get(p, end, 1);
+    r.count = (uint32_t)fuzz_get(p, end, 2);
+    r.addr = fuzz_get(p, end, 8);
+    r.data = fuzz_get(p, end, 8);
     return r;
 }
 
@@ -150,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case OP_SLOT: {
-            uint8_t state = (uint8_t)get(&p, end, 1);
+            uint8_t state = (uint8_t)fuzz_get(&p, end, 1);
             ioreq_t r = get_req(&p, end);
 
             r.state = state;
@@ -161,8 +153,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t n;
 
             memset(&bufpage, 0, sizeof(bufpage));
-            bufpage.read_pointer = (uint32_t)get(&p, end, 4);
-            bufpage.write_pointer = (uint32_t)get(&p, end, 4);
+            bufpage.read_pointer = (uint32_t)fuzz_get(&p, end, 4);
+            bufpage.write_pointer = (uint32_t)fuzz_get(&p, end, 4);
             n = (size_t)(end - p) < BUF_SLOTS * sizeof(buf_ioreq_t) ? (size_t)(end - p)
                                                                      : BUF_SLOTS * sizeof(buf_ioreq_t);
             memcpy(bufpage.buf_ioreq, p, n);
@@ -171,8 +163,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         default: {
-            uint32_t a = (uint32_t)get(&p, end, 3) & (RAM_SIZE - 1);
-            uint64_t v = get(&p, end, 8);
+            uint32_t a = (uint32_t)fuzz_get(&p, end, 3) & (RAM_SIZE - 1);
+            uint64_t v = fuzz_get(&p, end, 8);
 
             for (unsigned i = 0; i < 8 && a + i < RAM_SIZE; i++)
                 ram[a + i] = (uint8_t)(v >> (8 * i));
@@ -186,45 +178,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 /* ---- seeds ----------------------------------------------------------------- */
 
-struct seed {
-    uint8_t b[512];
-    size_t n;
-};
-
-static void put(struct seed *s, uint64_t v, unsigned n)
-{
-    for (unsigned i = 0; i < n && s->n < sizeof(s->b); i++)
-        s->b[s->n++] = (uint8_t)(v >> (8 * i));
-}
-
-static void req(struct seed *s, uint8_t type, unsigned flags, unsigned size, unsigned count, uint64_t addr,
+static void req(struct fuzz_seed *s, uint8_t type, unsigned flags, unsigned size, unsigned count, uint64_t addr,
                 uint64_t data)
 {
-    put(s, OP_REQ, 1);
-    put(s, type, 1);
-    put(s, flags, 1);
-    put(s, size, 1);
-    put(s, count, 2);
-    put(s, addr, 8);
-    put(s, data, 8);
+    fuzz_seed_put(s, OP_REQ, 1);
+    fuzz_seed_put(s, type, 1);
+    fuzz_seed_put(s, flags, 1);
+    fuzz_seed_put(s, size, 1);
+    fuzz_seed_put(s, count, 2);
+    fuzz_seed_put(s, addr, 8);
+    fuzz_seed_put(s, data, 8);
 }
 
-static void save(const char *dir, const char *name, struct seed *s)
+/* The seed so far as dir/name; the next one starts empty. */
+static void save(const char *dir, const char *name, struct fuzz_seed *s)
 {
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "wb");
-    if (!f || fwrite(s->b, 1, s->n, f) != s->n)
-        abort();
-    fclose(f);
+    fuzz_seed_save(dir, name, s);
     s->n = 0;
 }
 
 static void write_seeds(const char *dir)
 {
-    struct seed s = { .n = 0 };
+    struct fuzz_seed s = { .n = 0 };
 
     /* COM1: a byte out, the line status in, a REP OUTSB from RAM */
     req(&s, IOREQ_TYPE_PIO, IOREQ_WRITE, 1, 1, 0x3f8, 'x');
@@ -246,9 +221,9 @@ static void write_seeds(const char *dir)
     req(&s, IOREQ_TYPE_INVALIDATE, 0, 0, 1, 0, 0);
     save(dir, "config", &s);
     /* a buffered page with two writes to COM1's scratch register */
-    put(&s, OP_BUF, 1);
-    put(&s, 0, 4);
-    put(&s, 2, 4);
+    fuzz_seed_put(&s, OP_BUF, 1);
+    fuzz_seed_put(&s, 0, 4);
+    fuzz_seed_put(&s, 2, 4);
     for (unsigned i = 0; i < 2; i++) {
         buf_ioreq_t b;
 
@@ -258,19 +233,19 @@ static void write_seeds(const char *dir)
         b.size = 0;
         b.addr = 0x3ff;
         b.data = 0x55 + i;
-        put(&s, 0, 0);
+        fuzz_seed_put(&s, 0, 0);
         memcpy(s.b + s.n, &b, sizeof(b));
         s.n += sizeof(b);
     }
     save(dir, "buffered", &s);
     /* the shared-slot protocol */
-    put(&s, OP_SLOT, 1);
-    put(&s, STATE_IOREQ_READY, 1);
-    put(&s, IOREQ_TYPE_PIO, 1);
-    put(&s, IOREQ_READ, 1);
-    put(&s, 1, 1);
-    put(&s, 1, 2);
-    put(&s, 0x3fd, 8);
-    put(&s, 0, 8);
+    fuzz_seed_put(&s, OP_SLOT, 1);
+    fuzz_seed_put(&s, STATE_IOREQ_READY, 1);
+    fuzz_seed_put(&s, IOREQ_TYPE_PIO, 1);
+    fuzz_seed_put(&s, IOREQ_READ, 1);
+    fuzz_seed_put(&s, 1, 1);
+    fuzz_seed_put(&s, 1, 2);
+    fuzz_seed_put(&s, 0x3fd, 8);
+    fuzz_seed_put(&s, 0, 8);
     save(dir, "slot", &s);
 }

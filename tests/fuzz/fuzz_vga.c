@@ -21,6 +21,7 @@
 #include "dm/devices/vga.h"
 #include "dm/display/display.h"
 #include "tests/lib/fakemachine.h"
+#include "tests/lib/fuzzinput.h"
 
 #define SLOT   2
 #define LFB    0xe0000000u
@@ -58,15 +59,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static uint64_t get(const uint8_t **p, const uint8_t *end, unsigned n)
-{
-    uint64_t v = 0;
-
-    for (unsigned i = 0; i < n && *p < end; i++)
-        v |= (uint64_t)*(*p)++ << (8 * i);
-    return v;
-}
-
 static void render_and_check(void)
 {
     struct display *d = vga_display(vga);
@@ -97,35 +89,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         switch (op & 7) {
         case 0:
-            a = get(&p, end, 1) % (sizeof(ports) / sizeof(ports[0]));
-            v = get(&p, end, 2);
+            a = fuzz_get(&p, end, 1) % (sizeof(ports) / sizeof(ports[0]));
+            v = fuzz_get(&p, end, 2);
             io_write(&fm.m.bus, IO_PIO, ports[a], v, width);
             break;
         case 1:
-            a = get(&p, end, 1) % (sizeof(ports) / sizeof(ports[0]));
+            a = fuzz_get(&p, end, 1) % (sizeof(ports) / sizeof(ports[0]));
             (void)io_read(&fm.m.bus, IO_PIO, ports[a], width);
             break;
         case 2:
-            a = get(&p, end, 3) % 0x20000;
-            v = get(&p, end, 2);
+            a = fuzz_get(&p, end, 3) % 0x20000;
+            v = fuzz_get(&p, end, 2);
             io_write(&fm.m.bus, IO_MMIO, 0xa0000 + a, v, width);
             break;
         case 3:
-            a = get(&p, end, 3) % 0x20000;
+            a = fuzz_get(&p, end, 3) % 0x20000;
             (void)io_read(&fm.m.bus, IO_MMIO, 0xa0000 + a, width);
             break;
         case 4:
-            a = (get(&p, end, 3) * 2) % (VRAM_MB << 20);
-            v = get(&p, end, 4);
+            a = (fuzz_get(&p, end, 3) * 2) % (VRAM_MB << 20);
+            v = fuzz_get(&p, end, 4);
             io_write(&fm.m.bus, IO_MMIO, LFB + a, v, width * 2);
             break;
         case 5:
-            a = (get(&p, end, 3) * 2) % (VRAM_MB << 20);
+            a = (fuzz_get(&p, end, 3) * 2) % (VRAM_MB << 20);
             (void)io_read(&fm.m.bus, IO_MMIO, LFB + a, width * 2);
             break;
         case 6:
-            a = get(&p, end, 2) % 4096;
-            v = get(&p, end, 2);
+            a = fuzz_get(&p, end, 2) % 4096;
+            v = fuzz_get(&p, end, 2);
             io_write(&fm.m.bus, IO_MMIO, REGS + a, v, width * 2);
             (void)io_read(&fm.m.bus, IO_MMIO, REGS + a, width * 2);
             (void)io_read(&fm.m.bus, IO_MMIO, ROM + a, width);

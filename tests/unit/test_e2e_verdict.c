@@ -97,7 +97,8 @@ END_TEST
     LAB("pause", "PASS", "qemu-xen: ok") LAB("migrate", "PASS", "qemu-xen: ok") \
     LAB("vif-default", "PASS", "qemu-xen: ok") LAB("nic-rtl8139", "PASS", "qemu-xen: ok") \
     LAB("nic-e1000", "PASS", "qemu-xen: ok") LAB("nic-migrate", "PASS", "qemu-xen: ok") \
-    S("vif-netns", "PASS") LAB("pvhvm", "PASS", "qemu-xen: ok") LAB("libvirt", "PASS", "qemu-xen: ok")
+    S("vif-netns", "PASS") LAB("pvhvm", "PASS", "qemu-xen: ok") LAB("libvirt", "PASS", "qemu-xen: ok") \
+    LAB("fbcon", "PASS", "qemu-xen: ok")
 
 /* A run stopped by `mark` (stalled: the watchdog; timedout: the outer QEMU's limit) with dom0's
  * heartbeat: exit 2 when no stage had failed (the bed's failure), exit 1 after a FAIL. */
