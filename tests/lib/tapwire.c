@@ -167,7 +167,25 @@ int tapwire_send(const struct tapwire *w, const uint8_t *f, size_t len)
     sll.sll_ifindex = w->ifindex;
     sll.sll_halen = 6;
     memcpy(sll.sll_addr, f, 6);
-    return sendto(w->fd, f, len, 0, (struct sockaddr *)&sll, sizeof(sll)) == (ssize_t)len ? 0 : -1;
+    /* The kernel may refuse a frame for a moment (its queue towards the tap
+     * full, the link just set up): that is the host's state, not the NIC's,
+     * so wait for the socket and try again, a bounded number of times. */
+    for (int tries = 0; tries < 100; tries++) {
+        ssize_t r = sendto(w->fd, f, len, 0, (struct sockaddr *)&sll, sizeof(sll));
+        struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
+
+        if (r == (ssize_t)len)
+            return 0;
+        if (r >= 0) {
+            fprintf(stderr, "tapwire: %zd of %zu bytes sent on ifindex %d\n", r, len, w->ifindex);
+            return -1;
+        }
+        if (errno != ENOBUFS && errno != EAGAIN && errno != ENETDOWN && errno != EINTR)
+            break;
+        (void)poll(&pfd, 1, 10);
+    }
+    fprintf(stderr, "tapwire: sending %zu bytes on ifindex %d: %s\n", len, w->ifindex, strerror(errno));
+    return -1;
 }
 
 size_t tapwire_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src, unsigned seq, size_t len)

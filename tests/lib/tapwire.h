@@ -41,7 +41,8 @@ void tapwire_close(struct tapwire *w);
 /* The next frame that came out of the tap with source address src (what
  * the NIC sent, not what we injected), or -1 when none came within ms. */
 ssize_t tapwire_recv_from(const struct tapwire *w, const uint8_t *src, uint8_t *buf, size_t cap, int ms);
-/* Inject the frame f into the tap (towards the NIC); 0 once all of it went. */
+/* Inject the frame f into the tap (towards the NIC); 0 once all of it went.
+ * A moment of ENOBUFS/EAGAIN/ENETDOWN is waited out; other errors are printed. */
 int tapwire_send(const struct tapwire *w, const uint8_t *f, size_t len);
 
 /* A test frame of len bytes (>= 15): dst, src, TAPWIRE_ETH_TEST, then a
