@@ -79,6 +79,14 @@ proc_dump() { # $1 pid $2 file
   } > "$2" 2>&1
 }
 nfds() { ls /proc/$1/fd 2>/dev/null | wc -l; }
+# lab_create CFG LOG: xl create CFG, output in LOG; a loaded host can make libxl's 40 s limit for a
+# vbd's block script run out: then once more, output in LOG's ...2.log twin
+lab_create() {
+  timeout 120 xl create $1 > $2 2>&1 && return 0
+  grep -q 'block add because of timeout' $2 || return 1
+  msg "${1##*/}: block script timed out, creating once more"; sleep 5
+  timeout 120 xl create $1 > ${2%.log}2.log 2>&1
+}
 rss_kb() { awk '/^VmRSS/{print $2}' /proc/$1/status 2>/dev/null; }
 nthreads() { ls /proc/$1/task 2>/dev/null | wc -l; }
 fail_tail() { grep -a -v -E 'xencall:buffer|libxl_event.c' "$1" | grep -a -i -E 'error|fail|timeout|died|killed' | tail -n "${2:-8}" | cut -c1-300 | sed 's/^/LAB|   /'; }
@@ -399,11 +407,7 @@ disks_boot() {
   l1=$(losetup -f --show /var/lib/xen/$name-hda.img); l2=$(losetup -f --show /var/lib/xen/$name-hdb.img)
   disks_cfg $name $boot "$dm" "$l1" "$l2" > $R/$name.cfg
   DBOOT=none DLS="" t0=$(now)
-  # a loaded host can make libxl's 40 s hotplug limit run out for the vbd's block script: once more
-  if ! timeout 120 xl create $R/$name.cfg > $R/$name-xl-create.log 2>&1 &&
-     ! { grep -q 'block add because of timeout' $R/$name-xl-create.log && sleep 5 &&
-         msg "$name: block script timed out, creating once more" &&
-         timeout 120 xl create $R/$name.cfg > $R/$name-xl-create2.log 2>&1; }; then
+  if ! lab_create $R/$name.cfg $R/$name-xl-create.log; then
     fail_tail $R/$name-xl-create.log 4; DBOOT="xl-create-failed"
   else
     wait_for 150 grep -aq 'GUEST-DISKS-END' $ser     # GRUB starts its lines with CR: no ^
@@ -1319,10 +1323,7 @@ lab_linux() {
   lab_cfg $name $img "$dm" $LAB_LOOP > $R/lab-$tag.cfg
   msg "LAB $tag: Linux session (hda 256 MiB file, hdb loop device ${LAB_LOOP:-none}, serial pty)"
   t0=$(now)
-  # a loaded host can make libxl's 40 s limit for the vbd's block script run out: once more
-  if ! timeout 120 xl create $R/lab-$tag.cfg > $R/lab-$tag-xl-create.log 2>&1 &&
-     ! { grep -q 'block add because of timeout' $R/lab-$tag-xl-create.log && sleep 5 &&
-         timeout 120 xl create $R/lab-$tag.cfg > $R/lab-$tag-xl-create2.log 2>&1; }; then
+  if ! lab_create $R/lab-$tag.cfg $R/lab-$tag-xl-create.log; then
     fail_tail $R/lab-$tag-xl-create.log; cp /var/log/xen/qemu-dm-$name.log $R/lab-$tag-dm.log 2>/dev/null
     for x in perf bigwrite pause migrate shutdown; do lab_note $x $tag bad "xl create failed" $t0; done
     [ -n "$LAB_LOOP" ] && losetup -d $LAB_LOOP; rm -f $img $img2
@@ -1931,9 +1932,7 @@ pv_session() {
   pv_cfg $name $img $LAB_LOG "$vif" "$dm" > $R/pv-$tag.cfg
   msg "PVHVM $tag: xen_platform_pci=1, default unplug, hda 256 MiB file, vif [$vif]"
   t1=$(now)
-  if ! timeout 120 xl create $R/pv-$tag.cfg > $R/pv-$tag-xl-create.log 2>&1 &&
-     ! { grep -q 'block add because of timeout' $R/pv-$tag-xl-create.log && sleep 5 &&
-         timeout 120 xl create $R/pv-$tag.cfg > $R/pv-$tag-xl-create2.log 2>&1; }; then
+  if ! lab_create $R/pv-$tag.cfg $R/pv-$tag-xl-create.log; then
     fail_tail $R/pv-$tag-xl-create.log; cp /var/log/xen/qemu-dm-$name.log $R/pv-$tag-dm.log 2>/dev/null
     rm -f $img; lab_note pvhvm $tag bad "xl create failed" $t1; return 1
   fi
