@@ -29,22 +29,43 @@ static void refuse(struct xen_ioreq_env *e, ioreq_t *req, const char *why)
         req->data = size_mask(valid_size(req->size) ? req->size : 8);
 }
 
+/* A rep run moves count elements of size bytes, count * size at most
+ * XEN_IOREQ_MAX_REP_BYTES (else refused here). */
+static bool rep_bounded(struct xen_ioreq_env *e, ioreq_t *req, uint32_t count)
+{
+    if ((uint64_t)count * req->size <= XEN_IOREQ_MAX_REP_BYTES)
+        return true;
+    refuse(e, req, "rep count too large");
+    return false;
+}
+
+/* Element i of a rep run is i * size bytes from the first, downwards when df
+ * is set; on the device side an MMIO address steps so, a port stays the same
+ * port. */
+static uint64_t rep_offset(const ioreq_t *req, uint32_t i)
+{
+    uint64_t off = (uint64_t)i * req->size;
+
+    return req->df ? (uint64_t)0 - off : off;
+}
+
+static uint64_t rep_dev(const ioreq_t *req, enum io_space space, uint32_t i)
+{
+    return space == IO_PIO ? req->addr : req->addr + rep_offset(req, i);
+}
+
 /* PIO or MMIO with the data in the request itself. A count above 1 is a REP
  * STOS (REP OUTS) of that one value: Xen sends one request for a guest's fill
- * of MMIO (vgacon clears the text screen so). As for REP MOVS, an MMIO address
- * steps by size, downwards when df is set, and a port stays the same port; a
- * read steps alike and answers the last element, as QEMU does. */
+ * of MMIO (vgacon clears the text screen so). Its elements land as REP MOVS's
+ * do (rep_dev); a read steps alike and answers the last one, as QEMU does. */
 static void io_direct(struct xen_ioreq_env *e, ioreq_t *req, enum io_space space)
 {
     uint32_t i, count = req->count ? req->count : 1;
-    uint64_t step = space == IO_PIO ? 0 : req->size;
 
-    if ((uint64_t)count * req->size > XEN_IOREQ_MAX_REP_BYTES) {
-        refuse(e, req, "rep count too large");
+    if (!rep_bounded(e, req, count))
         return;
-    }
     for (i = 0; i < count; i++) {
-        uint64_t dev = req->addr + (req->df ? (uint64_t)0 - (uint64_t)i * step : (uint64_t)i * step);
+        uint64_t dev = rep_dev(req, space, i);
 
         if (req->dir == IOREQ_READ)
             req->data = io_read(e->bus, space, dev, req->size) & size_mask(req->size);
@@ -53,26 +74,21 @@ static void io_direct(struct xen_ioreq_env *e, ioreq_t *req, enum io_space space
     }
 }
 
-/* REP INS/OUTS/MOVS: data is a guest-physical address, stepping by size
- * (downwards when df is set). The device side steps too for MMIO; a port
- * stays the same port. */
+/* REP INS/OUTS/MOVS: data is a guest-physical address, stepping as the
+ * device side does for MMIO (rep_offset). */
 static void io_rep(struct xen_ioreq_env *e, ioreq_t *req, enum io_space space)
 {
-    uint64_t step = req->size, total = (uint64_t)req->count * req->size;
     uint32_t i;
 
     if (!e->mem_read || !e->mem_write) {
         refuse(e, req, "no guest memory");
         return;
     }
-    if (total > XEN_IOREQ_MAX_REP_BYTES) {
-        refuse(e, req, "rep count too large");
+    if (!rep_bounded(e, req, req->count))
         return;
-    }
     for (i = 0; i < req->count; i++) {
-        uint64_t off = req->df ? (uint64_t)0 - (uint64_t)i * step : (uint64_t)i * step;
-        uint64_t gpa = req->data + off;
-        uint64_t dev = space == IO_PIO ? req->addr : req->addr + off;
+        uint64_t gpa = req->data + rep_offset(req, i);
+        uint64_t dev = rep_dev(req, space, i);
         uint64_t v = 0;
 
         if (req->dir == IOREQ_READ) {
