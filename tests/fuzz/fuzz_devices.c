@@ -108,13 +108,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             machine_pci_config_read(&fm.m, slot, fn, (unsigned)fuzz_get(&p, end, 1), pio_width);
             break;
         }
-        case 6: {
-            uint32_t a = (uint32_t)fuzz_get(&p, end, 3) & (RAM_SIZE - 1);
-            uint64_t v = fuzz_get(&p, end, 8);
-            for (unsigned i = 0; i < 8 && a + i < RAM_SIZE; i++)
-                ram[a + i] = (uint8_t)(v >> (8 * i));
+        case 6:
+            fuzz_ram_write(ram, RAM_SIZE, &p, end);
             break;
-        }
         default: {
             if (width == 8) {
                 struct input_sink in = machine_input(&fm.m);

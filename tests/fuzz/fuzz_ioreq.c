@@ -162,14 +162,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)xen_bufioreq_drain(&env, &bufpage);
             break;
         }
-        default: {
-            uint32_t a = (uint32_t)fuzz_get(&p, end, 3) & (RAM_SIZE - 1);
-            uint64_t v = fuzz_get(&p, end, 8);
-
-            for (unsigned i = 0; i < 8 && a + i < RAM_SIZE; i++)
-                ram[a + i] = (uint8_t)(v >> (8 * i));
+        default:
+            fuzz_ram_write(ram, RAM_SIZE, &p, end);
             break;
-        }
         }
     }
     loop_once(loop, 0);

@@ -13,6 +13,15 @@ uint64_t fuzz_get(const uint8_t **p, const uint8_t *end, unsigned n)
     return v;
 }
 
+void fuzz_ram_write(uint8_t *ram, size_t size, const uint8_t **p, const uint8_t *end)
+{
+    size_t a = (size_t)fuzz_get(p, end, 3) & (size - 1);
+    uint64_t v = fuzz_get(p, end, 8);
+
+    for (unsigned i = 0; i < 8 && a + i < size; i++)
+        ram[a + i] = (uint8_t)(v >> (8 * i));
+}
+
 void fuzz_seed_put(struct fuzz_seed *s, uint64_t v, unsigned n)
 {
     for (unsigned i = 0; i < n && i < 8 && s->n < sizeof(s->b); i++)

@@ -11,6 +11,11 @@
 /* The next n (<= 8) bytes at *p as a little-endian value; *p advances. */
 uint64_t fuzz_get(const uint8_t **p, const uint8_t *end, unsigned n);
 
+/* A guest RAM write of 8 bytes (an op of fuzz_devices and fuzz_ioreq): its
+ * address the next 3 bytes masked to size - 1 (size a power of two), then the
+ * value, 8 bytes little-endian; what passes the end of RAM is dropped. */
+void fuzz_ram_write(uint8_t *ram, size_t size, const uint8_t **p, const uint8_t *end);
+
 struct fuzz_seed {
     uint8_t b[512];
     size_t n;
