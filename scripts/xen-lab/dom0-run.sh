@@ -479,6 +479,7 @@ cat > /tmp/rfb-lab.py <<'PYEOF'
 #   capture DISPLAY PASSWORD FILE gvnccapture 127.0.0.1:DISPLAY FILE, the password typed at its prompt
 #   key HOST PORT PASSWORD KEYSYM...  RFB 3.8 client: VNC auth (DES by `openssl enc`, legacy provider),
 #                                 shared ClientInit, then a KeyEvent down+up per keysym; "sent N"
+#   size FILE                     -> "WxH" (from the PNG's header alone)
 #   text FILE COLS ROWS SHOW GLYPHS [GLYPH-FILE]  the screen's first SHOW text rows, one per line ('?':
 #                                 a cell no glyph matches): the screen is COLS x ROWS cells from its top
 #                                 left corner; a cell is its lit pixels (max(R,G,B) > 64); text row 0 of
@@ -521,14 +522,20 @@ def diff(a, b):
     if (wa, ha) != (wb, hb): print('%dx%d vs %dx%d' % (wa, ha, wb, hb)); sys.exit(1)
     print('%dx%d differing=%d' % (wa, ha, sum(1 for y in range(ha) for x in range(wa) if ra[y][x] != rb[y][x])))
 
+def size(path):
+    # IHDR is a PNG's first chunk: the size without decoding a pixel
+    d = open(path, 'rb').read(24)
+    assert d[:8] == b'\x89PNG\r\n\x1a\n' and d[12:16] == b'IHDR', 'not a PNG'
+    return struct.unpack('>II', d[16:24])
+
 def text(path, cols, rows, show, glyphs, gpath=None):
     # only the SHOW text rows wanted are decoded (a PNG row needs only the one above it)
     cols, rows, show = int(cols), int(rows), int(show)
-    w, h, _ = decode(path, 0)
+    w, h = size(path)
     cw, ch = w // cols, h // rows
     px = decode(path, show * ch)[2]
+    if gpath and size(gpath) != (w, h): raise SystemExit('the glyph screen is not %dx%d' % (w, h))
     gpx = decode(gpath, ch)[2] if gpath else px
-    if gpath and decode(gpath, 0)[:2] != (w, h): raise SystemExit('the glyph screen is not %dx%d' % (w, h))
     def cell(p, r, c):
         return tuple(max(p[r * ch + y][c * cw + x]) > 64 for y in range(ch) for x in range(cw))
     blank = (False,) * (cw * ch)
@@ -603,6 +610,7 @@ if sys.argv[1] == 'png': png(sys.argv[2])
 elif sys.argv[1] == 'diff': diff(sys.argv[2], sys.argv[3])
 elif sys.argv[1] == 'capture': capture(sys.argv[2], sys.argv[3], sys.argv[4])
 elif sys.argv[1] == 'text': text(*sys.argv[2:8])
+elif sys.argv[1] == 'size': print('%dx%d' % size(sys.argv[2]))
 else: key(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
 PYEOF
 VNC_PW=labpass
@@ -2056,40 +2064,44 @@ fb_key() { # DOMID KEYSYM: the key then Return, typed over VNC
   disp=$(fb_disp $1)
   [ -n "$disp" ] && timeout 60 python3 /tmp/rfb-lab.py key 127.0.0.1 $((5900 + disp)) "" $2 0xff0d > $R/fbcon-key.log 2>&1
 }
+# fb_text PHASE: the guest's FB-TEXT line of that phase (FT_RAW) and its fields FT_ROWS FT_COLS FT_LINE
+# FT_GLYPHS; 1 when one is missing
+fb_text() {
+  FT_RAW=$(lab_line "^FB-TEXT phase=$1 ")
+  FT_ROWS=$(echo "$FT_RAW" | sed -n 's/.* rows=\([0-9]*\) .*/\1/p')
+  FT_COLS=$(echo "$FT_RAW" | sed -n 's/.* cols=\([0-9]*\) .*/\1/p')
+  FT_LINE=$(echo "$FT_RAW" | sed -n 's/.* line=\[\(FBTEXT [a-z]* [0-9a-f]*\)\] .*/\1/p')
+  FT_GLYPHS=$(echo "$FT_RAW" | sed -n 's/.* glyphs=\[\(.*\)\] uptime=.*/\1/p')
+  [ -n "$FT_ROWS" ] && [ -n "$FT_COLS" ] && [ -n "$FT_LINE" ] && [ -n "$FT_GLYPHS" ]
+}
 # fb_screen TAG PHASE DOMID: capture the phase's screen; FBS = "" when its first two text rows are the
 # guest's FB-TEXT glyphs and line, else what differs; FBSIZE = the capture's WxH
 fb_screen() {
-  local tag=$1 ph=$2 x rows cols line glyphs png=$R/fbcon-$1-$2.png disp got
+  local tag=$1 ph=$2 png=$R/fbcon-$1-$2.png disp got
   FBS="" FBSIZE=""
-  x=$(lab_line "^FB-TEXT phase=$ph ")
-  rows=$(echo "$x" | sed -n 's/.* rows=\([0-9]*\) .*/\1/p'); cols=$(echo "$x" | sed -n 's/.* cols=\([0-9]*\) .*/\1/p')
-  line=$(echo "$x" | sed -n 's/.* line=\[\(FBTEXT [a-z]* [0-9a-f]*\)\] .*/\1/p')
-  glyphs=$(echo "$x" | sed -n 's/.* glyphs=\[\(.*\)\] uptime=.*/\1/p')
-  [ -n "$rows" ] && [ -n "$cols" ] && [ -n "$line" ] && [ -n "$glyphs" ] || { FBS="FB-TEXT-$ph-line:[$x]"; return; }
+  fb_text $ph || { FBS="FB-TEXT-$ph-line:[$FT_RAW]"; return; }
   disp=$(fb_disp $3)
   [ -n "$disp" ] || { FBS="$ph:no-vnc-port"; return; }
   if ! vnc_capture $disp "" $png; then FBS="$ph:capture-failed"; show $png.log 5; return; fi
-  FBSIZE=$(python3 /tmp/rfb-lab.py png $png | cut -d' ' -f1)
-  got=$(python3 /tmp/rfb-lab.py text $png $cols $rows 2 "$glyphs" 2>&1)
+  FBSIZE=$(python3 /tmp/rfb-lab.py size $png)
+  got=$(python3 /tmp/rfb-lab.py text $png $FT_COLS $FT_ROWS 2 "$FT_GLYPHS" 2>&1)
   echo "$got" > $R/fbcon-$tag-$ph.txt
-  [ "$(echo "$got" | sed -n 1p)" = "$glyphs" ] || FBS="$FBS $ph:glyph-row[$(echo "$got" | sed -n 1p | cut -c1-80)]"
-  [ "$(echo "$got" | sed -n 2p)" = "$line" ] || FBS="$FBS $ph:text-row[$(echo "$got" | sed -n 2p | cut -c1-80)]-want-[$line]"
-  FBSHOWN="$cols x $rows cells, [$line]"
+  [ "$(echo "$got" | sed -n 1p)" = "$FT_GLYPHS" ] || FBS="$FBS $ph:glyph-row[$(echo "$got" | sed -n 1p | cut -c1-80)]"
+  [ "$(echo "$got" | sed -n 2p)" = "$FT_LINE" ] || FBS="$FBS $ph:text-row[$(echo "$got" | sed -n 2p | cut -c1-80)]-want-[$FT_LINE]"
+  FBSHOWN="$FT_COLS x $FT_ROWS cells, [$FT_LINE]"
 }
 # fb_rows TAG DOMID: the migrated screen (glyphs learnt from the vga phase's capture; the rows have
 # filled it by then): every text row but the last (where the guest may have been paused mid-row)
 # "FBSEQ n md5", n consecutive, each md5 the guest's; FBM = "" when so, else what is wrong; FBR = "a..b"
 fb_rows() {
-  local tag=$1 x rows cols glyphs nonce png=$R/fbcon-$1-mig.png disp n prev="" bad="" first="" r
+  local tag=$1 nonce png=$R/fbcon-$1-mig.png disp n prev="" bad="" first="" r
   FBM="" FBR=""
-  x=$(lab_line '^FB-TEXT phase=vga ')
-  rows=$(echo "$x" | sed -n 's/.* rows=\([0-9]*\) .*/\1/p'); cols=$(echo "$x" | sed -n 's/.* cols=\([0-9]*\) .*/\1/p')
-  glyphs=$(echo "$x" | sed -n 's/.* glyphs=\[\(.*\)\] uptime=.*/\1/p')
+  fb_text vga
   nonce=$(lab_line '^FB-SEQ-START ' | sed -n 's/.* nonce=\([0-9a-f]*\).*/\1/p')
   disp=$(fb_disp $2)
   [ -n "$disp" ] && [ -n "$nonce" ] || { FBM="no-vnc-port-or-nonce"; return; }
   vnc_capture $disp "" $png || { FBM="capture-failed"; show $png.log 5; return; }
-  python3 /tmp/rfb-lab.py text $png $cols $rows $rows "$glyphs" $R/fbcon-$tag-vga.png > $R/fbcon-$tag-mig.txt 2>&1 ||
+  python3 /tmp/rfb-lab.py text $png $FT_COLS $FT_ROWS $FT_ROWS "$FT_GLYPHS" $R/fbcon-$tag-vga.png > $R/fbcon-$tag-mig.txt 2>&1 ||
     { FBM="text-unreadable[$(tail -n1 $R/fbcon-$tag-mig.txt)]"; return; }
   while IFS= read -r r; do
     case "$r" in
@@ -2099,7 +2111,7 @@ fb_rows() {
         prev=$n; first=${first:-$n};;
       *) bad="$bad row[$(echo "$r" | cut -c1-40)]";;
     esac
-  done < <(head -n $((rows - 1)) $R/fbcon-$tag-mig.txt)
+  done < <(head -n $((FT_ROWS - 1)) $R/fbcon-$tag-mig.txt)
   [ -n "$first" ] || bad="$bad no-FBSEQ-rows"
   FBM=${bad# } FBR="$first..$prev"
 }
@@ -2125,8 +2137,8 @@ fb_session() { # TAG DM: one boot; lab_note fbcon TAG ok|bad EVIDENCE
     else bad="$bad key-v:[$(lab_line '^FB-KEY phase=vga')]"; fi
   fi
   # ---- mig: xl migrate while the guest writes text rows (once they fill the screen), the target paused
-  x=$(lab_line '^FB-TEXT phase=vga ' | sed -n 's/.* rows=\([0-9]*\) .*/\1/p')
-  if lab_has '^FB-KEY phase=vga ' && lab_wait 300 "^FB-SEQ $((${x:-25} + 3))\$"; then
+  fb_text vga
+  if lab_has '^FB-KEY phase=vga ' && lab_wait 300 "^FB-SEQ $((${FT_ROWS:-25} + 3))\$"; then
     n0=$(lab_log | sed -n 's/^FB-SEQ \([0-9]*\)$/\1/p' | sort -n | tail -n1)
     lab_console_stop; x=$(now)
     if ! timeout 600 xl migrate -s "" $name "xl migrate-receive -p" > $R/fbcon-$tag-migrate.log 2>&1; then
